@@ -1,0 +1,1 @@
+# cpu component: sources and tests (filled in by its owner)

@@ -1,0 +1,1 @@
+# gpu component: sources and tests (filled in by its owner)

@@ -1,0 +1,1 @@
+# io component: sources and tests (filled in by its owner)

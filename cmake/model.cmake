@@ -1,0 +1,1 @@
+# model component: sources and tests (filled in by its owner)

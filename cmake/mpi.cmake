@@ -1,0 +1,1 @@
+# mpi component: sources and tests (filled in by its owner)

@@ -1,0 +1,1 @@
+# tests component: sources and tests (filled in by its owner)

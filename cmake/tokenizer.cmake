@@ -1,0 +1,1 @@
+# tokenizer component: sources and tests (filled in by its owner)

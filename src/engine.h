@@ -1,0 +1,81 @@
+/* engine.h: the backend-neutral inference engine interface.
+ *
+ * A rank hands its engine a set of requests (prompt ids + per-request
+ * parameters) and gets back the generated ids. The CPU reference engine
+ * (forward_cpu.c) and the GPU engine (kernels/) implement the same vtable, so
+ * getp_run.cpp and the MPI layer never know which backend runs.
+ *
+ * RequestParams is plain old data of fixed size: the MPI layer sends arrays of
+ * it as bytes.
+ */
+#ifndef GETP_ENGINE_H
+#define GETP_ENGINE_H
+
+#include "common.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GETP_MAX_STOP 8
+#define GETP_TOKEN_ENDOFTEXT 199999
+#define GETP_TOKEN_RETURN 200002
+
+typedef struct {
+    int64_t index;      // position of the request in the input; keys its RNG stream
+    int32_t n_prompt;   // prompt length in tokens
+    int32_t steps;      // SPEC 5 position bound, resolved (1..max_seq_len); yields <= steps-n_prompt+1 ids
+    float temperature;  // 0 = greedy
+    float top_p;        // in (0,1]; 1 = no truncation
+    uint64_t seed;      // sampling seed (stream = f(seed, index))
+    int32_t n_stop;     // number of stop ids in stop[] (0 = run to the step limit)
+    int32_t stop[GETP_MAX_STOP];
+} RequestParams;
+
+typedef struct {
+    RequestParams p;
+    const int32_t *prompt; // (n_prompt) token ids
+} Request;
+
+typedef enum {
+    FINISH_NONE = 0,
+    FINISH_STOP = 1,   // emitted a stop id (it is the last output token)
+    FINISH_LENGTH = 2, // reached the step limit
+    FINISH_ERROR = 3,  // request could not run (message in the output's error text)
+} FinishReason;
+
+typedef struct {
+    int64_t index;     // copied from the request
+    int32_t *tokens;   // (n_tokens) generated ids, malloc'ed, owned by the caller after generate
+    int32_t n_tokens;
+    int32_t finish;    // FinishReason
+} Output;
+
+/* Fill p with the defaults of the course contract: greedy, stop on
+ * <|endoftext|> and <|return|>. */
+void request_params_default(RequestParams *p);
+
+typedef struct Engine Engine;
+struct Engine {
+    const char *name;
+    /* Run n requests to completion. outs[i] answers reqs[i]. Results do not
+     * depend on n, on the order of reqs, or on which other requests share the
+     * call. Returns GETP_ERR only for engine failures (not for a bad request,
+     * which gets FINISH_ERROR). */
+    int (*generate)(Engine *e, const Request *reqs, int n, Output *outs, Err *err);
+    /* Teacher-forced logits at every position of one sequence: out is (n, V) fp32. */
+    int (*logits)(Engine *e, const int32_t *tokens, int n, float *out, Err *err);
+    void (*destroy)(Engine *e);
+    void *impl;
+};
+
+/* The CPU reference engine (fp32 arithmetic, OpenMP). The model must outlive it. */
+Engine *engine_cpu_create(const Model *m, Err *err);
+
+void output_free(Output *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,51 @@
+/* getp.h: the options of one getp run and the entry point that runs it
+ * (getp_run.cpp, over MPI). main.c parses the command line into GetpOptions. */
+#ifndef GETP_GETP_H
+#define GETP_GETP_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    INPUT_AUTO = 0,   // detect from the file
+    INPUT_TEXT = 1,   // course text: count line, one prompt per line (SPEC 5)
+    INPUT_IDS = 2,    // course layout, each prompt a line of space-separated ids
+    INPUT_JSONL = 3,  // {"id", "prompt" | "messages" | "prompt_token_ids", ...}
+    INPUT_BATCH = 4,  // OpenAI Batch API request file
+} InputFormat;
+
+typedef enum { BACKEND_AUTO = 0, BACKEND_CPU = 1, BACKEND_GPU = 2 } Backend;
+
+typedef struct {
+    const char *model_path;     // .bin file or checkpoint directory
+    const char *input_path;     // -i
+    const char *output_path;    // -o
+    const char *tokenizer_path; // -z (NULL: not needed for ids in / ids out)
+    const char *logits_dir;     // -m logits: write request_<i>.npy here
+    int steps;                  // -n (0 = model max)
+    float temperature;          // -t
+    float top_p;                // -p
+    uint64_t seed;              // -s
+    int ignore_eos;             // --ignore-eos: run every request to the step limit
+    InputFormat input_format;   // --input-format
+    Backend backend;            // --backend
+    int batch_size;             // --batch (0 = from free memory)
+    int share_gpu;              // --share-gpu: allow more local ranks than GPUs
+    int progress;               // --progress
+    int resume;                 // --resume
+    int verbose;
+} GetpOptions;
+
+void getp_options_default(GetpOptions *o);
+
+/* Runs the getp flow (MPI-aware; works without mpirun). Returns the process
+ * exit code. */
+int getp_main(const GetpOptions *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
