@@ -1,0 +1,2 @@
+// getp_run.cpp: placeholder until the MPI flow lands.
+#include "getp.h"
