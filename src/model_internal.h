@@ -1,0 +1,19 @@
+/* model_internal.h: helpers shared by the model loaders (model.c,
+ * model_bin.c, model_st.c); not part of the model API. */
+#ifndef GETP_MODEL_INTERNAL_H
+#define GETP_MODEL_INTERNAL_H
+
+#include "model.h" // Model, Tensor, Err
+
+/* mmap `path` read-only and record the mapping in m (freed by model_free).
+ * An empty file maps to addr NULL, len 0. */
+int model_map_file(Model *m, const char *path, const uint8_t **addr, size_t *len, Err *err);
+
+/* A Tensor view of up to four dims. */
+static inline Tensor tensor_view(DType dt, const void *data, int ndim, const int64_t *shape) {
+    Tensor t = {.dtype = dt, .ndim = ndim, .data = data, .scales = NULL};
+    for (int i = 0; i < ndim; i++) t.shape[i] = shape[i];
+    return t;
+}
+
+#endif

@@ -1,0 +1,161 @@
+/* ops_cpu.c: the operations of the gpt-oss forward pass (SPEC 2) on the CPU.
+ * This is the oracle the GPU kernels are checked against, so it is written for
+ * clarity and accuracy first; only cpu_matvec (where the time goes) is
+ * parallel (OpenMP over output rows, static schedule, so every row is computed
+ * by the same serial code whatever the thread count: results are bitwise
+ * independent of the number of threads).
+ *
+ * Precision: activations, weights (decoded from f32/bf16/MXFP4) and outputs
+ * are fp32, as in the fp32 HF reference. Double is used where it costs
+ * nothing measurable and removes rounding the reference does not have in
+ * principle:
+ *  - rmsnorm: the sum of squares is accumulated in double;
+ *  - RoPE: the table (inv_freq, concentration) is computed in double and the
+ *    angle pos * inv_freq and its cos/sin in double (fp32 angles lose about
+ *    pos * 6e-8 rad);
+ *  - attention: q.k dot products, the softmax sum and the weighted sum of
+ *    values are accumulated in double (head_dim and pos are small);
+ *  - router softmax over the k picked logits in double.
+ * Matrix-vector dot products are tensor_row_dot (model.c): fp32.
+ */
+#include "ops_cpu.h"
+
+#include <math.h>
+
+/* SPEC 2: YaRN ramp bounds use ntk_beta = 32 (fast) and ntk_alpha = 1 (slow). */
+#define ROPE_NTK_BETA 32.0
+#define ROPE_NTK_ALPHA 1.0
+#define SWIGLU_ALPHA 1.702f
+#define ROUTER_MAX_K 64
+static const double PI = 3.14159265358979323846;
+
+void cpu_rmsnorm(float *out, const float *x, const Tensor *w, int n) {
+    double ss = 0.0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
+    float scale = 1.0f / sqrtf((float)(ss / n) + GETP_RMS_EPS);
+    for (int i = 0; i < n; i++) out[i] = tensor_get_f32(w, i) * (x[i] * scale);
+}
+
+void cpu_matvec(float *out, const Tensor *w, int64_t row0, const Tensor *b, int64_t b_row0,
+                const float *x, int64_t rows, int64_t cols) {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        float acc = tensor_row_dot(w, row0 + r, x, cols);
+        if (b) acc += tensor_get_f32(b, b_row0 + r);
+        out[r] = acc;
+    }
+}
+
+void rope_yarn_table(const Config *c, float *inv_freq, float *concentration) {
+    int half = c->head_dim / 2;
+    double theta = c->rope_theta, factor = c->rope_scaling_factor;
+    if (!(factor > 1.0)) { // plain RoPE
+        for (int i = 0; i < half; i++) inv_freq[i] = (float)pow(theta, -2.0 * i / c->head_dim);
+        *concentration = 1.0f;
+        return;
+    }
+    const double two_pi = 2.0 * PI;
+    double L0 = c->initial_context_length;
+    double low = half * log(L0 / (ROPE_NTK_BETA * two_pi)) / log(theta);
+    double high = half * log(L0 / (ROPE_NTK_ALPHA * two_pi)) / log(theta);
+    for (int i = 0; i < half; i++) {
+        double freq = pow(theta, 2.0 * i / c->head_dim);
+        double ramp = (i - low) / (high - low);
+        ramp = ramp < 0.0 ? 0.0 : ramp > 1.0 ? 1.0 : ramp;
+        double interpolation = 1.0 / (factor * freq), extrapolation = 1.0 / freq;
+        inv_freq[i] = (float)(interpolation * ramp + extrapolation * (1.0 - ramp));
+    }
+    *concentration = (float)(0.1 * log(factor) + 1.0);
+}
+
+void cpu_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq,
+              float concentration) {
+    int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        double angle = (double)pos * (double)inv_freq[i];
+        float c = (float)(cos(angle) * concentration);
+        float s = (float)(sin(angle) * concentration);
+        for (int h = 0; h < n_heads; h++) {
+            float *xh = x + (size_t)h * head_dim;
+            float x1 = xh[i], x2 = xh[i + half];
+            xh[i] = x1 * c - x2 * s;
+            xh[i + half] = x2 * c + x1 * s;
+        }
+    }
+}
+
+void cpu_attention(float *out, const float *q, const float *k_cache, const float *v_cache,
+                   int pos, int window, const float *sinks, const Config *c) {
+    const int hd = c->head_dim, dkv = cfg_kv_dim(c);
+    const int group = c->n_heads / c->n_kv_heads;
+    const int t0 = (window > 0 && pos - window + 1 > 0) ? pos - window + 1 : 0; // t > pos - window
+    const int span = pos + 1 - t0;
+    const double scale = 1.0 / sqrt((double)hd);
+    double *w = xmalloc(sizeof(double) * (size_t)c->n_heads * (size_t)span);
+
+#pragma omp parallel for schedule(static)
+    for (int h = 0; h < c->n_heads; h++) {
+        const float *qh = q + (size_t)h * hd;
+        const int kvh = h / group;
+        double *wh = w + (size_t)h * span;
+        double mx = sinks[h];
+        for (int t = t0; t <= pos; t++) {
+            const float *kt = k_cache + (size_t)t * dkv + (size_t)kvh * hd;
+            double dot = 0.0;
+            for (int d = 0; d < hd; d++) dot += (double)qh[d] * (double)kt[d];
+            wh[t - t0] = dot * scale;
+            if (wh[t - t0] > mx) mx = wh[t - t0];
+        }
+        double sum = exp((double)sinks[h] - mx); // the sink takes its share of the mass
+        for (int j = 0; j < span; j++) {
+            wh[j] = exp(wh[j] - mx);
+            sum += wh[j];
+        }
+        float *oh = out + (size_t)h * hd;
+        for (int d = 0; d < hd; d++) {
+            double acc = 0.0;
+            for (int t = t0; t <= pos; t++)
+                acc += wh[t - t0] * (double)v_cache[(size_t)t * dkv + (size_t)kvh * hd + d];
+            oh[d] = (float)(acc / sum);
+        }
+    }
+    free(w);
+}
+
+void cpu_router_topk(const float *g, int E, int k, int32_t *idx, float *w) {
+    CHECK(k >= 1 && k <= E && k <= ROUTER_MAX_K);
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int e = 0; e < E; e++) {
+            int taken = 0;
+            for (int i = 0; i < j; i++) taken |= (idx[i] == e);
+            if (taken) continue;
+            if (best < 0 || g[e] > g[best]) best = e; // strict: ties keep the lower id
+        }
+        idx[j] = best;
+    }
+    double mx = g[idx[0]], sum = 0.0, e[ROUTER_MAX_K];
+    for (int j = 0; j < k; j++) {
+        e[j] = exp((double)g[idx[j]] - mx);
+        sum += e[j];
+    }
+    for (int j = 0; j < k; j++) w[j] = (float)(e[j] / sum);
+}
+
+void cpu_swiglu(float *h, const float *u, int I, float limit) {
+    for (int j = 0; j < I; j++) {
+        float glu = fminf(u[2 * j], limit);
+        float lin = fminf(fmaxf(u[2 * j + 1], -limit), limit);
+        h[j] = glu / (1.0f + expf(-SWIGLU_ALPHA * glu)) * (lin + 1.0f);
+    }
+}
+
+void cpu_expert_mlp(float *y, const LayerWeights *lw, int e, const float *t, const Config *c,
+                    float *scratch) {
+    const int H = c->hidden, I = c->intermediate;
+    float *u = scratch;         // (2I) gate/linear interleaved
+    float *h = scratch + 2 * I; // (I)
+    cpu_matvec(u, &lw->w1, (int64_t)e * 2 * I, &lw->b1, (int64_t)e * 2 * I, t, 2 * I, H);
+    cpu_swiglu(h, u, I, c->swiglu_limit);
+    cpu_matvec(y, &lw->w2, (int64_t)e * H, &lw->b2, (int64_t)e * H, h, H, I);
+}
