@@ -1,9 +1,10 @@
 /* ops_cpu.c: the operations of the gpt-oss forward pass (SPEC 2) on the CPU.
  * This is the oracle the GPU kernels are checked against, so it is written for
- * clarity and accuracy first; only cpu_matvec (where the time goes) is
- * parallel (OpenMP over output rows, static schedule, so every row is computed
- * by the same serial code whatever the thread count: results are bitwise
- * independent of the number of threads).
+ * clarity and accuracy first. cpu_matvec (where the time goes) is parallel
+ * over output rows and cpu_attention over heads (OpenMP, static schedule, only
+ * above MIN_PARALLEL_WORK): every row / head is computed by the same serial
+ * code whatever the thread count, so results are bitwise independent of the
+ * number of threads.
  *
  * Precision: activations, weights (decoded from f32/bf16/MXFP4) and outputs
  * are fp32, as in the fp32 HF reference. Double is used where it costs
@@ -27,6 +28,10 @@
 #define ROPE_NTK_ALPHA 1.0
 #define SWIGLU_ALPHA 1.702f
 #define ROUTER_MAX_K 64
+/* Below this many multiply-adds a parallel region costs more than it saves
+ * (and much more when the cores are shared: spinning threads then steal the
+ * worker's core). 2880 x 2880 (8M) is parallel, a tiny model is not. */
+#define MIN_PARALLEL_WORK (1 << 20)
 static const double PI = 3.14159265358979323846;
 
 void cpu_rmsnorm(float *out, const float *x, const Tensor *w, int n) {
@@ -38,7 +43,7 @@ void cpu_rmsnorm(float *out, const float *x, const Tensor *w, int n) {
 
 void cpu_matvec(float *out, const Tensor *w, int64_t row0, const Tensor *b, int64_t b_row0,
                 const float *x, int64_t rows, int64_t cols) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= MIN_PARALLEL_WORK)
     for (int64_t r = 0; r < rows; r++) {
         float acc = tensor_row_dot(w, row0 + r, x, cols);
         if (b) acc += tensor_get_f32(b, b_row0 + r);
@@ -93,7 +98,7 @@ void cpu_attention(float *out, const float *q, const float *k_cache, const float
     const double scale = 1.0 / sqrt((double)hd);
     double *w = xmalloc(sizeof(double) * (size_t)c->n_heads * (size_t)span);
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)c->n_heads * span * hd >= MIN_PARALLEL_WORK)
     for (int h = 0; h < c->n_heads; h++) {
         const float *qh = q + (size_t)h * hd;
         const int kvh = h / group;

@@ -1,0 +1,266 @@
+/* forward_cpu.c: the CPU reference engine (engine.h). One token at a time, one
+ * request at a time, fp32 KV cache; the matrix-vector products use both cores
+ * through OpenMP inside ops_cpu.c. It exists to be obviously right: the GPU
+ * engine's logits and tokens are checked against it, and it against HF
+ * transformers (tests/hf_reference.py, tests/cpu/test_fixture.c).
+ *
+ * forward() below is the model of SPEC 2, top to bottom. generate() applies
+ * the getp contract (SPEC 5): positions 0..steps-1 are fed; after every
+ * position at or past the last prompt token a token is sampled with
+ * u = rng_uniform(seed, index, k) for the k-th generated token (k from 0), so
+ * a request yields at most steps - n_prompt + 1 ids and the result depends on
+ * nothing but the request itself.
+ */
+#include "engine.h"
+#include "ops_cpu.h" // cpu_rmsnorm, cpu_matvec, cpu_rope, cpu_attention, cpu_router_topk, cpu_expert_mlp
+#include "sampler.h" // rng_uniform, sample_token
+
+#include <math.h>
+
+void request_params_default(RequestParams *p) {
+    memset(p, 0, sizeof *p);
+    p->index = 0;
+    p->n_prompt = 0;
+    p->steps = 0;
+    p->temperature = 0.0f;
+    p->top_p = 1.0f;
+    p->seed = 0;
+    p->n_stop = 2;
+    p->stop[0] = GETP_TOKEN_ENDOFTEXT;
+    p->stop[1] = GETP_TOKEN_RETURN;
+}
+
+void output_free(Output *o) {
+    if (!o) return;
+    free(o->tokens);
+    o->tokens = NULL;
+    o->n_tokens = 0;
+}
+
+typedef struct {
+    const Model *m;
+    float *inv_freq;     // (head_dim/2) RoPE table
+    float concentration; // YaRN attention scaling, applied to q and k
+} CpuEngine;
+
+/* Activations and KV cache of one sequence of up to `cap` positions. */
+typedef struct {
+    int cap;
+    float *k_cache;  // (L, cap, Dkv)
+    float *v_cache;  // (L, cap, Dkv)
+    float *x;        // (H) residual stream
+    float *t;        // (H) normed input of a block
+    float *qkv;      // (Dq + 2*Dkv)
+    float *att;      // (Dq) attention output, heads concatenated
+    float *h;        // (H) block output before the residual add
+    float *router;   // (E) router logits
+    float *y;        // (H) one expert's output
+    float *sinks;    // (n_heads) the layer's sink logits as f32
+    float *scratch;  // (3*I) expert MLP scratch
+    int32_t *topk;   // (experts_per_token)
+    float *topk_w;   // (experts_per_token)
+} RunState;
+
+static void build_run_state(RunState *s, const Config *c, int cap) {
+    size_t kv = (size_t)c->n_layers * (size_t)cap * (size_t)cfg_kv_dim(c);
+    s->cap = cap;
+    s->k_cache = xcalloc(kv, sizeof(float));
+    s->v_cache = xcalloc(kv, sizeof(float));
+    s->x = xmalloc(sizeof(float) * (size_t)c->hidden);
+    s->t = xmalloc(sizeof(float) * (size_t)c->hidden);
+    s->qkv = xmalloc(sizeof(float) * (size_t)cfg_qkv_dim(c));
+    s->att = xmalloc(sizeof(float) * (size_t)cfg_q_dim(c));
+    s->h = xmalloc(sizeof(float) * (size_t)c->hidden);
+    s->router = xmalloc(sizeof(float) * (size_t)c->n_experts);
+    s->y = xmalloc(sizeof(float) * (size_t)c->hidden);
+    s->sinks = xmalloc(sizeof(float) * (size_t)c->n_heads);
+    s->scratch = xmalloc(sizeof(float) * 3 * (size_t)c->intermediate);
+    s->topk = xmalloc(sizeof(int32_t) * (size_t)c->experts_per_token);
+    s->topk_w = xmalloc(sizeof(float) * (size_t)c->experts_per_token);
+}
+
+static void free_run_state(RunState *s) {
+    free(s->k_cache);
+    free(s->v_cache);
+    free(s->x);
+    free(s->t);
+    free(s->qkv);
+    free(s->att);
+    free(s->h);
+    free(s->router);
+    free(s->y);
+    free(s->sinks);
+    free(s->scratch);
+    free(s->topk);
+    free(s->topk_w);
+}
+
+/* One token at position pos (0 <= pos < s->cap, earlier positions already in
+ * the cache). Writes the logits (V) when logits != NULL; prompt positions
+ * whose logits nobody reads skip the unembedding. */
+static void forward(const CpuEngine *ce, RunState *s, int32_t token, int pos, float *logits) {
+    const Model *m = ce->m;
+    const Config *c = &m->cfg;
+    const int H = c->hidden, Dq = cfg_q_dim(c), Dkv = cfg_kv_dim(c), QKV = cfg_qkv_dim(c);
+
+    tensor_row_f32(&m->embedding, token, H, s->x);
+
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerWeights *lw = &m->layers[l];
+        float *k_cache = s->k_cache + (size_t)l * s->cap * Dkv;
+        float *v_cache = s->v_cache + (size_t)l * s->cap * Dkv;
+
+        /* attention block */
+        cpu_rmsnorm(s->t, s->x, &lw->attn_norm, H);
+        cpu_matvec(s->qkv, &lw->w_qkv, 0, &lw->b_qkv, 0, s->t, QKV, H);
+        float *q = s->qkv, *k = s->qkv + Dq, *v = s->qkv + Dq + Dkv;
+        cpu_rope(q, c->n_heads, c->head_dim, pos, ce->inv_freq, ce->concentration);
+        cpu_rope(k, c->n_kv_heads, c->head_dim, pos, ce->inv_freq, ce->concentration);
+        memcpy(k_cache + (size_t)pos * Dkv, k, sizeof(float) * Dkv);
+        memcpy(v_cache + (size_t)pos * Dkv, v, sizeof(float) * Dkv);
+        for (int h = 0; h < c->n_heads; h++) s->sinks[h] = tensor_get_f32(&lw->sinks, h);
+        int window = (l % 2 == 0) ? c->sliding_window : 0; // even layers slide
+        cpu_attention(s->att, q, k_cache, v_cache, pos, window, s->sinks, c);
+        cpu_matvec(s->h, &lw->w_o, 0, &lw->b_o, 0, s->att, H, Dq);
+        for (int i = 0; i < H; i++) s->x[i] += s->h[i];
+
+        /* MoE block */
+        cpu_rmsnorm(s->t, s->x, &lw->mlp_norm, H);
+        cpu_matvec(s->router, &lw->w_gate, 0, &lw->b_gate, 0, s->t, c->n_experts, H);
+        cpu_router_topk(s->router, c->n_experts, c->experts_per_token, s->topk, s->topk_w);
+        memset(s->h, 0, sizeof(float) * H);
+        for (int j = 0; j < c->experts_per_token; j++) {
+            cpu_expert_mlp(s->y, lw, s->topk[j], s->t, c, s->scratch);
+            for (int i = 0; i < H; i++) s->h[i] += s->topk_w[j] * s->y[i];
+        }
+        for (int i = 0; i < H; i++) s->x[i] += s->h[i];
+    }
+
+    if (!logits) return;
+    cpu_rmsnorm(s->x, s->x, &m->final_norm, H);
+    cpu_matvec(logits, &m->unembedding, 0, NULL, 0, s->x, c->vocab_size, H);
+}
+
+static int token_ok(const Config *c, int32_t id) { return id >= 0 && id < c->vocab_size; }
+
+static int is_stop(const RequestParams *p, int32_t id) {
+    for (int i = 0; i < p->n_stop; i++)
+        if (p->stop[i] == id) return 1;
+    return 0;
+}
+
+/* Checks a request against SPEC 5 and the model; returns NULL or the problem. */
+static const char *request_problem(const Config *c, const Request *r) {
+    const RequestParams *p = &r->p;
+    if (p->n_prompt < 0) return "negative prompt length";
+    if (p->steps < 1 || p->steps > c->max_seq_len) return "steps outside 1..max_seq_len";
+    if (p->n_prompt > p->steps) return "prompt longer than steps";
+    if (p->n_stop < 0 || p->n_stop > GETP_MAX_STOP) return "bad number of stop ids";
+    if (p->n_prompt > 0 && !r->prompt) return "missing prompt";
+    for (int i = 0; i < p->n_prompt; i++)
+        if (!token_ok(c, r->prompt[i])) return "prompt token id outside the vocabulary";
+    return NULL;
+}
+
+static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float *logits,
+                         SampleScratch *ss) {
+    const Config *c = &ce->m->cfg;
+    const RequestParams *p = &r->p;
+    o->index = p->index;
+    o->tokens = NULL;
+    o->n_tokens = 0;
+    o->finish = FINISH_LENGTH;
+
+    const char *problem = request_problem(c, r);
+    if (problem) {
+        fprintf(stderr, "getp: request %lld: %s (n_prompt %d, steps %d)\n", (long long)p->index,
+                problem, p->n_prompt, p->steps);
+        o->finish = FINISH_ERROR;
+        return;
+    }
+    if (p->n_prompt == 0) return; // nothing to continue: FINISH_LENGTH, no tokens
+
+    o->tokens = xmalloc(sizeof(int32_t) * (size_t)(p->steps - p->n_prompt + 1));
+    RunState s;
+    build_run_state(&s, c, p->steps);
+    int32_t token = r->prompt[0];
+    for (int pos = 0; pos < p->steps; pos++) {
+        int sampling = pos >= p->n_prompt - 1;
+        forward(ce, &s, token, pos, sampling ? logits : NULL);
+        if (!sampling) {
+            token = r->prompt[pos + 1];
+            continue;
+        }
+        int k = o->n_tokens;
+        double u = rng_uniform(p->seed, p->index, k);
+        token = sample_token(logits, c->vocab_size, p->temperature, p->top_p, u, ss);
+        o->tokens[o->n_tokens++] = token;
+        if (is_stop(p, token)) {
+            o->finish = FINISH_STOP;
+            break;
+        }
+    }
+    free_run_state(&s);
+}
+
+static int cpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) {
+    (void)err;
+    const CpuEngine *ce = e->impl;
+    const Config *c = &ce->m->cfg;
+    float *logits = xmalloc(sizeof(float) * (size_t)c->vocab_size);
+    SampleScratch ss;
+    build_sample_scratch(&ss, c->vocab_size);
+    for (int i = 0; i < n; i++) generate_one(ce, &reqs[i], &outs[i], logits, &ss);
+    free_sample_scratch(&ss);
+    free(logits);
+    return GETP_OK;
+}
+
+static int cpu_logits(Engine *e, const int32_t *tokens, int n, float *out, Err *err) {
+    const CpuEngine *ce = e->impl;
+    const Config *c = &ce->m->cfg;
+    if (n < 1 || n > c->max_seq_len)
+        return err_set(err, "logits: sequence length %d outside 1..%d", n, c->max_seq_len);
+    for (int i = 0; i < n; i++)
+        if (!token_ok(c, tokens[i]))
+            return err_set(err, "logits: token %d at position %d outside the vocabulary", tokens[i],
+                           i);
+    RunState s;
+    build_run_state(&s, c, n);
+    for (int pos = 0; pos < n; pos++)
+        forward(ce, &s, tokens[pos], pos, out + (size_t)pos * c->vocab_size);
+    free_run_state(&s);
+    return GETP_OK;
+}
+
+static void cpu_destroy(Engine *e) {
+    if (!e) return;
+    CpuEngine *ce = e->impl;
+    if (ce) free(ce->inv_freq);
+    free(ce);
+    free(e);
+}
+
+Engine *engine_cpu_create(const Model *m, Err *err) {
+    if (!m || !m->layers) {
+        err_set(err, "cpu engine: no model");
+        return NULL;
+    }
+    const Config *c = &m->cfg;
+    if (c->head_dim % 2 != 0 || c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads != 0) {
+        err_set(err, "cpu engine: head_dim %d / heads %d / kv heads %d unsupported", c->head_dim,
+                c->n_heads, c->n_kv_heads);
+        return NULL;
+    }
+    CpuEngine *ce = xcalloc(1, sizeof *ce);
+    ce->m = m;
+    ce->inv_freq = xmalloc(sizeof(float) * (size_t)(c->head_dim / 2));
+    rope_yarn_table(c, ce->inv_freq, &ce->concentration);
+    Engine *e = xcalloc(1, sizeof *e);
+    e->name = "cpu";
+    e->generate = cpu_generate;
+    e->logits = cpu_logits;
+    e->destroy = cpu_destroy;
+    e->impl = ce;
+    return e;
+}
