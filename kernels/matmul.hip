@@ -1,0 +1,337 @@
+/* matmul.hip: the dense GEMMs (QKV, attention output, router, unembedding):
+ * y(M, N) = x(M, K) bf16 @ W(N, K)^T bf16 + bias [+ residual], fp32 out, and
+ * the unembedding fused with argmax (logits never written).
+ *
+ * Two kernels, one arithmetic. Every output element is accumulated by one
+ * warp through tile_mma (tile.h) over k-steps of 32 in increasing order, one
+ * fp32 accumulator, no split-K; so a row's result is bit-identical whether it
+ * is computed by the small-M kernel or the tiled one, alone or in a batch.
+ *  - mm_gemv (M <= 16): bandwidth bound; each warp streams NT tiles of W rows
+ *    straight from global memory (16-byte loads, U k-steps in flight) and
+ *    reads x (hot in L1/L2) the same way; rows >= M are clamped reads whose
+ *    results are dropped.
+ *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
+ *    shared memory, double buffered through registers (KSUB k-steps a stage),
+ *    16-byte chunks XOR-swizzled against bank conflicts.
+ * Argmax: each block reduces its tile to one (value, id) key per row in
+ * shared memory, then one 64-bit atomicMax per row into a key array; a tiny
+ * pass turns keys into ids. Key = order-preserving float bits << 32 | ~id,
+ * so ties go to the lower id.
+ */
+#include "matmul.h"  // matmul_bf16_bf16w, matmul_argmax_bf16_bf16w
+#include "tile.h"    // TileA/B/C, tile_mma
+#include "gpu_check.h"
+#include "gpu_util.h"
+
+/* ---- shared by both kernels: epilogues ---- */
+
+struct MmArgs {
+    float *y;                    // (M, N)
+    const uint16_t *x;           // (M, K)
+    const uint16_t *w;           // (N, K)
+    const float *bias;           // (N) or NULL
+    const float *residual;       // (M, N) or NULL; may alias y
+    unsigned long long *keys;    // (M) argmax keys
+    int M, N, K;
+};
+
+__device__ __forceinline__ unsigned long long mm_argmax_key(float v, int n) {
+    uint32_t u = __float_as_uint(v);
+    uint32_t ord = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ((unsigned long long)ord << 32) | (unsigned long long)(0xffffffffu - (uint32_t)n);
+}
+
+__device__ __forceinline__ void mm_store(const MmArgs &a, int m, int n, float v) {
+    if (a.bias) v += a.bias[n];
+    size_t i = (size_t)m * a.N + n;
+    if (a.residual) v += a.residual[i];
+    a.y[i] = v;
+}
+
+/* ---- small M: one warp = NT tiles of TILE_N weight rows x all 16 rows ---- */
+
+#define MM_GEMV_THREADS 128
+
+template <int NT, int U, bool ARGMAX>
+__global__ void __launch_bounds__(MM_GEMV_THREADS)
+mm_gemv_bf16_bf16w(MmArgs a) {
+    __shared__ unsigned long long skey[TILE_M];
+    const int warp = threadIdx.x / GETP_WAVE;
+    const int n0 = (blockIdx.x * (MM_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
+    const int nsteps = a.K / TILE_K, koff = tile_k_off();
+    if (ARGMAX) {
+        if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
+        __syncthreads();
+    }
+    const uint16_t *xrow[TILE_A_ROWS];
+#pragma unroll
+    for (int r = 0; r < TILE_A_ROWS; r++)
+        xrow[r] = a.x + (size_t)min(tile_a_row(r), a.M - 1) * a.K + koff;
+    const uint16_t *wrow[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+        wrow[t] = a.w + (size_t)min(n0 + t * TILE_N + tile_b_row(), a.N - 1) * a.K + koff;
+
+    TileC acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
+    if (n0 < a.N) {
+        for (int s0 = 0; s0 < nsteps; s0 += U) {
+            TileB b[U][NT];
+            TileA x[U];
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                if (s0 + u < nsteps) {
+#pragma unroll
+                    for (int t = 0; t < NT; t++)
+                        b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)(s0 + u) * TILE_K);
+#pragma unroll
+                    for (int r = 0; r < TILE_A_ROWS; r++)
+                        x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)(s0 + u) * TILE_K);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++)
+                if (s0 + u < nsteps) {
+#pragma unroll
+                    for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
+                }
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int m = tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
+            if (m < a.M && n < a.N) {
+                if (ARGMAX) atomicMax(&skey[m], mm_argmax_key(acc[t].c[i], n));
+                else mm_store(a, m, n, acc[t].c[i]);
+            }
+        }
+    }
+    if (ARGMAX) {
+        __syncthreads();
+        if (threadIdx.x < TILE_M && (int)threadIdx.x < a.M)
+            atomicMax(&a.keys[threadIdx.x], skey[threadIdx.x]);
+    }
+}
+
+/* ---- larger M: BM x BN block tiles through shared memory ---- */
+
+template <int WARPS_M, int MT, int KSUB_>
+struct MmTiled {
+    static constexpr int THREADS = 256;
+    static constexpr int NWARP = THREADS / GETP_WAVE;
+    static constexpr int WARPS_N = NWARP / WARPS_M;
+    static constexpr int BM = WARPS_M * MT * TILE_M;
+    static constexpr int BN = 128;
+    static constexpr int NT = BN / WARPS_N / TILE_N;
+    static constexpr int KSUB = KSUB_;                      // k-steps per stage
+    static constexpr int MINB = (BM + BN) * KSUB > 512 ? 1 : 2;  // blocks/SM (registers)
+    static constexpr int A_CHUNKS = KSUB * BM * 4;          // 16-byte chunks
+    static constexpr int STAGE = KSUB * (BM + BN) * 4;
+    static constexpr size_t SMEM = 2 * (size_t)STAGE * 16;
+    static_assert(A_CHUNKS % THREADS == 0 && STAGE % THREADS == 0, "loader split");
+    static_assert(NT * WARPS_N * TILE_N == BN, "warp tiling");
+};
+
+/* chunk c (0..3) of row r lives at slot c ^ ((r >> 1) & 3) */
+__device__ __forceinline__ int mm_swz(int r, int c) { return r * 4 + (c ^ ((r >> 1) & 3)); }
+
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
+__global__ void __launch_bounds__(256, (MmTiled<WARPS_M, MT, KSUB>::MINB))
+mm_tiled_bf16_bf16w(MmArgs a) {
+    typedef MmTiled<WARPS_M, MT, KSUB> C;
+    extern __shared__ uint4 smem[];
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int m0 = blockIdx.y * C::BM, n0 = blockIdx.x * C::BN;
+    const int nsteps = a.K / TILE_K, nstages = (nsteps + C::KSUB - 1) / C::KSUB;
+
+    /* Loader: THREADS/4 rows per pass, 4 chunks of 8 bf16 per k-step row. */
+    constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP, PB = C::BN / RPP;
+    const int lrow = tid / 4, lc = tid % 4;
+    const uint16_t *srca[PA], *srcb[PB];
+#pragma unroll
+    for (int p = 0; p < PA; p++)
+        srca[p] = a.x + (size_t)min(m0 + p * RPP + lrow, a.M - 1) * a.K + lc * 8;
+#pragma unroll
+    for (int p = 0; p < PB; p++)
+        srcb[p] = a.w + (size_t)min(n0 + p * RPP + lrow, a.N - 1) * a.K + lc * 8;
+    uint4 ra[C::KSUB][PA], rb[C::KSUB][PB];
+    auto load_stage = [&](int st) {
+#pragma unroll
+        for (int ks = 0; ks < C::KSUB; ks++) {
+            const int step = st * C::KSUB + ks;
+            if (step < nsteps) {
+#pragma unroll
+                for (int p = 0; p < PA; p++)
+                    ra[ks][p] = *(const uint4 *)(srca[p] + (size_t)step * TILE_K);
+#pragma unroll
+                for (int p = 0; p < PB; p++)
+                    rb[ks][p] = *(const uint4 *)(srcb[p] + (size_t)step * TILE_K);
+            }
+        }
+    };
+    auto store_stage = [&](int buf) {
+        uint4 *sa = smem + buf * C::STAGE, *sb = sa + C::A_CHUNKS;
+#pragma unroll
+        for (int ks = 0; ks < C::KSUB; ks++) {
+#pragma unroll
+            for (int p = 0; p < PA; p++)
+                sa[ks * C::BM * 4 + mm_swz(p * RPP + lrow, lc)] = ra[ks][p];
+#pragma unroll
+            for (int p = 0; p < PB; p++)
+                sb[ks * C::BN * 4 + mm_swz(p * RPP + lrow, lc)] = rb[ks][p];
+        }
+    };
+
+    TileC acc[MT][C::NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+
+    const int kc = tile_k_off() / 8;
+    load_stage(0);
+    store_stage(0);
+    __syncthreads();
+    for (int st = 0; st < nstages; st++) {
+        const int buf = st & 1;
+        if (st + 1 < nstages) load_stage(st + 1);
+#pragma unroll
+        for (int ks = 0; ks < C::KSUB; ks++) {
+            if (st * C::KSUB + ks >= nsteps) break;
+            const uint4 *sa = smem + buf * C::STAGE + ks * C::BM * 4;
+            const uint4 *sb = smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4;
+            TileB b[C::NT];
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) {
+                int row = wn * (C::NT * TILE_N) + j * TILE_N + tile_b_row();
+                b[j].v = sb[mm_swz(row, kc)];
+            }
+#pragma unroll
+            for (int i = 0; i < MT; i++) {
+                TileA x;
+#pragma unroll
+                for (int r = 0; r < TILE_A_ROWS; r++) {
+                    int row = wm * (MT * TILE_M) + i * TILE_M + tile_a_row(r);
+                    x.v[r] = sa[mm_swz(row, kc)];
+                }
+#pragma unroll
+                for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+            }
+        }
+        if (st + 1 < nstages) store_stage(buf ^ 1);
+        __syncthreads();
+    }
+
+    if (!ARGMAX) {
+#pragma unroll
+        for (int i = 0; i < MT; i++)
+#pragma unroll
+            for (int j = 0; j < C::NT; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    int m = m0 + wm * (MT * TILE_M) + i * TILE_M + tile_c_row(e);
+                    int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(e);
+                    if (m < a.M && n < a.N) mm_store(a, m, n, acc[i][j].c[e]);
+                }
+        return;
+    }
+    /* argmax: per-row keys in shared memory (the stage buffers are free now) */
+    unsigned long long *skey = (unsigned long long *)smem;
+    for (int r = tid; r < C::BM; r += C::THREADS) skey[r] = 0ull;
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            int mloc = wm * (MT * TILE_M) + i * TILE_M + tile_c_row(e);
+            unsigned long long best = 0ull;
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) {
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(e);
+                if (n < a.N) {
+                    unsigned long long k = mm_argmax_key(acc[i][j].c[e], n);
+                    best = k > best ? k : best;
+                }
+            }
+            if (m0 + mloc < a.M && best) atomicMax(&skey[mloc], best);
+        }
+    __syncthreads();
+    for (int r = tid; r < C::BM; r += C::THREADS)
+        if (m0 + r < a.M) atomicMax(&a.keys[m0 + r], skey[r]);
+}
+
+__global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, int M) {
+    int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m < M) ids[m] = (int32_t)(0xffffffffu - (uint32_t)(keys[m] & 0xffffffffull));
+}
+
+/* ---- launchers ---- */
+
+/* TILE_N and GETP_WAVE evaluate the same in the host pass: 8 * wave / 32. */
+#define MM_GEMV_MAX_M TILE_M
+
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
+static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
+    typedef MmTiled<WARPS_M, MT, KSUB> C;
+    static bool attr_set = false;
+    if (!attr_set) {
+        const void *fn = (const void *)mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX>;
+        GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize,
+                                      (int)C::SMEM));
+        attr_set = true;
+    }
+    dim3 grid((a.N + C::BN - 1) / C::BN, (a.M + C::BM - 1) / C::BM);
+    mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX><<<grid, C::THREADS, C::SMEM, stream>>>(a);
+    GPU_CHECK_LAUNCH();
+}
+
+template <int NT, int U, bool ARGMAX>
+static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
+    int cols_per_block = (MM_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    dim3 grid((a.N + cols_per_block - 1) / cols_per_block);
+    mm_gemv_bf16_bf16w<NT, U, ARGMAX><<<grid, MM_GEMV_THREADS, 0, stream>>>(a);
+    GPU_CHECK_LAUNCH();
+}
+
+static void mm_check(const void *x, const void *w, int M, int N, int K) {
+    CHECK(M >= 1 && N >= 1 && K >= TILE_K && K % TILE_K == 0);
+    CHECK(((uintptr_t)x % 16) == 0 && ((uintptr_t)w % 16) == 0);
+}
+
+template <bool ARGMAX>
+static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
+    if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
+    else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
+    else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
+}
+
+void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const float *bias,
+                       const float *residual, int M, int N, int K, hipStream_t stream) {
+    mm_check(x, w, M, N, K);
+    MmArgs a = {y, x, w, bias, residual, NULL, M, N, K};
+    mm_dispatch<false>(a, stream);
+}
+
+/* Key scratch (M) grown on demand; the first call for a given M must not be
+ * inside graph capture (the engine's warm-up makes that call). */
+static unsigned long long *mm_keys = NULL;
+static int mm_keys_cap = 0;
+
+void matmul_argmax_bf16_bf16w(int32_t *ids, const uint16_t *x, const uint16_t *w, int M, int N,
+                              int K, hipStream_t stream) {
+    mm_check(x, w, M, N, K);
+    if (M > mm_keys_cap) {
+        if (mm_keys) GPU_CHECK(hipFree(mm_keys));
+        GPU_CHECK(hipMalloc((void **)&mm_keys, (size_t)M * sizeof(unsigned long long)));
+        mm_keys_cap = M;
+    }
+    GPU_CHECK(hipMemsetAsync(mm_keys, 0, (size_t)M * sizeof(unsigned long long), stream));
+    MmArgs a = {NULL, x, w, NULL, NULL, mm_keys, M, N, K};
+    mm_dispatch<true>(a, stream);
+    mm_argmax_finish<<<(M + 255) / 256, 256, 0, stream>>>(ids, mm_keys, M);
+    GPU_CHECK_LAUNCH();
+}

@@ -1,0 +1,404 @@
+/* moe.hip: the mixture-of-experts block as a grouped GEMM (moe.h).
+ *
+ * moe_sort groups the M*k (token, j) pairs by expert with a stable counting
+ * sort in one block. The two expert GEMMs then run over all experts in one
+ * launch each: a block takes a tile of up to BM consecutive sorted pairs of
+ * one expert (its slot is found from expert_offsets, so the grid is an upper
+ * bound, ceil(P / BM) + E slots, and spare blocks exit) times a range of
+ * output columns. MXFP4 weights are dequantized on the fly (exact: every
+ * MXFP4 value is a bf16), bias and SwiGLU (mlp1) are fused in the epilogue.
+ *
+ * Like matmul.hip, each output element is one warp's tile_mma chain over
+ * k-steps of 32 in order, so the small-M kernel (few pairs per expert: a
+ * GEMV that streams each expert's weights once, 16 pairs a pass) and the
+ * tiled one (shared-memory tiles) give bit-identical rows: a pair's result
+ * never depends on how many other pairs its expert got.
+ */
+#include "moe.h"  // moe_sort, moe_mlp1_swiglu, moe_mlp2, moe_combine
+#include "tile.h" // TileA/B/C, tile_mma
+#include "gpu_check.h"
+#include "gpu_util.h" // bf16 <-> f32
+
+/* ---- MXFP4 ---- */
+
+/* 2^(s - 128) exactly (the 0.5 of the e2m1 grid folded in). */
+__device__ __forceinline__ float mx_scale(uint32_t s) {
+    return s >= 2 ? __uint_as_float((s - 1) << 23) : __uint_as_float(0x00200000u << s);
+}
+
+/* One e2m1 code times 2^(s-127), as bf16 bits (exact). */
+__device__ __forceinline__ uint32_t mx_bf16(uint32_t code, float sc) {
+    uint32_t mag = code & 7u;
+    uint32_t twice = mag < 2u ? mag : (2u | (mag & 1u)) << ((mag >> 1) - 1u);  // 2 * |value|
+    uint32_t bits = __float_as_uint((float)twice * sc) | ((code & 8u) << 28);
+    return bits >> 16;
+}
+
+/* 4 bytes (8 codes, element 2j in byte j's low nibble) -> 8 bf16. */
+__device__ __forceinline__ uint4 mx_dequant8(uint32_t bytes, float sc) {
+    uint32_t w[4];
+#pragma unroll
+    for (int b = 0; b < 4; b++) {
+        uint32_t byte = (bytes >> (8 * b)) & 0xffu;
+        w[b] = mx_bf16(byte & 15u, sc) | (mx_bf16(byte >> 4, sc) << 16);
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* ---- arguments shared by both expert GEMMs ---- */
+
+enum { MOE_MLP1 = 1, MOE_MLP2 = 2 };
+
+struct MoeArgs {
+    const uint16_t *act;        // mlp1: t (M, K) by token; mlp2: h (P, K) by sorted position
+    const uint8_t *blocks;      // (E, N, K/32, 16)
+    const uint8_t *scales;      // (E, N, K/32)
+    const uint16_t *wbf16;      // (E, N, K)
+    const float *bias;          // (E, N)
+    const int32_t *offsets;     // (E+1)
+    const int32_t *pairs;       // (P) pair ids by sorted position
+    uint16_t *h;                // mlp1 out (P, N/2)
+    float *ypair;               // mlp2 out (P, N) by pair id
+    int M, k, E, N, K;
+    float limit;
+};
+
+/* Slot s -> (expert, first sorted position, end). Returns 0 if s is spare. */
+__device__ __forceinline__ int moe_slot(const MoeArgs &a, int s, int bm, int *e_out, int *p0,
+                                        int *p1) {
+    for (int e = 0; e < a.E; e++) {
+        int lo = a.offsets[e], hi = a.offsets[e + 1];
+        int tiles = (hi - lo + bm - 1) / bm;
+        if (s < tiles) {
+            *e_out = e;
+            *p0 = lo + s * bm;
+            *p1 = hi;
+            return 1;
+        }
+        s -= tiles;
+    }
+    return 0;
+}
+
+/* Row of the activation operand for sorted position pos. */
+template <int EPI>
+__device__ __forceinline__ const uint16_t *moe_act_row(const MoeArgs &a, int pos) {
+    size_t row = EPI == MOE_MLP1 ? (size_t)(a.pairs[pos] / a.k) : (size_t)pos;
+    return a.act + row * a.K;
+}
+
+/* B piece of a lane: row n of expert e, k-step `step`, 8 values at koff. */
+template <bool MX>
+__device__ __forceinline__ uint4 moe_load_b(const MoeArgs &a, size_t erow, int step, int koff) {
+    if (MX) {
+        size_t g = erow * (size_t)(a.K / 32) + step;
+        uint32_t bytes = *(const uint32_t *)(a.blocks + g * 16 + koff / 2);
+        return mx_dequant8(bytes, mx_scale(a.scales[g]));
+    }
+    return *(const uint4 *)(a.wbf16 + erow * a.K + (size_t)step * TILE_K + koff);
+}
+
+/* Epilogue for the element of (sorted position pos, column n); `partner` is
+ * the value at column n ^ 1 of the same row (mlp1's gate/linear pair). */
+template <int EPI>
+__device__ __forceinline__ void moe_store(const MoeArgs &a, int e, int pos, int n, float v,
+                                          float partner) {
+    if (EPI == MOE_MLP1) {
+        if (n & 1) return;
+        float g = v + a.bias[(size_t)e * a.N + n];
+        float l = partner + a.bias[(size_t)e * a.N + n + 1];
+        g = fminf(g, a.limit);
+        l = fminf(fmaxf(l, -a.limit), a.limit);
+        float hv = g / (1.0f + expf(-1.702f * g)) * (l + 1.0f);
+        a.h[(size_t)pos * (a.N / 2) + n / 2] = f32_to_bf16_dev(hv);
+    } else {
+        a.ypair[(size_t)a.pairs[pos] * a.N + n] = v + a.bias[(size_t)e * a.N + n];
+    }
+}
+
+/* ---- few pairs per expert: GEMV over 16 pairs, weights streamed ---- */
+
+#define MOE_GEMV_THREADS 128
+#define MOE_GEMV_BM TILE_M
+
+template <int EPI, bool MX, int NT, int U>
+__global__ void __launch_bounds__(MOE_GEMV_THREADS)
+moe_gemv(MoeArgs a) {
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
+    const int warp = threadIdx.x / GETP_WAVE;
+    const int n0 = (blockIdx.y * (MOE_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
+    if (n0 >= a.N) return;
+    const int nsteps = a.K / TILE_K, koff = tile_k_off();
+    const uint16_t *arow[TILE_A_ROWS];
+#pragma unroll
+    for (int r = 0; r < TILE_A_ROWS; r++)
+        arow[r] = moe_act_row<EPI>(a, min(p0 + tile_a_row(r), p1 - 1)) + koff;
+    size_t brow[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+        brow[t] = (size_t)e * a.N + min(n0 + t * TILE_N + tile_b_row(), a.N - 1);
+
+    TileC acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
+    for (int s0 = 0; s0 < nsteps; s0 += U) {
+        TileB b[U][NT];
+        TileA x[U];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (s0 + u < nsteps) {
+#pragma unroll
+                for (int t = 0; t < NT; t++) b[u][t].v = moe_load_b<MX>(a, brow[t], s0 + u, koff);
+#pragma unroll
+                for (int r = 0; r < TILE_A_ROWS; r++)
+                    x[u].v[r] = *(const uint4 *)(arow[r] + (size_t)(s0 + u) * TILE_K);
+            }
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (s0 + u < nsteps) {
+#pragma unroll
+                for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
+            }
+    }
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            float partner = tile_c_partner(&acc[t], i);
+            int pos = p0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
+            if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[t].c[i], partner);
+        }
+}
+
+/* ---- many pairs per expert: BM x 128 tiles through shared memory ---- */
+
+template <int WARPS_M, int MT>
+struct MoeTiled {
+    static constexpr int THREADS = 256;
+    static constexpr int NWARP = THREADS / GETP_WAVE;
+    static constexpr int WARPS_N = NWARP / WARPS_M;
+    static constexpr int BM = WARPS_M * MT * TILE_M;
+    static constexpr int BN = 128;
+    static constexpr int NT = BN / WARPS_N / TILE_N;
+    static constexpr int STAGE = (BM + BN) * 4;  // 16-byte chunks, one k-step
+    static_assert(NT * WARPS_N * TILE_N == BN, "warp tiling");
+    static_assert(BM % (THREADS / 4) == 0 && BN * 2 == THREADS, "loader split");
+};
+
+__device__ __forceinline__ int moe_swz(int r, int c) { return r * 4 + (c ^ ((r >> 1) & 3)); }
+
+template <int EPI, bool MX, int WARPS_M, int MT>
+__global__ void __launch_bounds__(256, 2)
+moe_tiled(MoeArgs a) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    __shared__ uint4 smem[2 * C::STAGE];
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int n0 = blockIdx.y * C::BN;
+    const int nsteps = a.K / TILE_K;
+
+    /* A: THREADS/4 rows a pass, chunk lc of 4. B: 2 threads a row, 2 chunks each. */
+    constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP;
+    const int lrow = tid / 4, lc = tid % 4, brow_l = tid / 2, bh = tid % 2;
+    const uint16_t *srca[PA];
+#pragma unroll
+    for (int p = 0; p < PA; p++)
+        srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + lrow, p1 - 1)) + lc * 8;
+    const size_t erow = (size_t)e * a.N + min(n0 + brow_l, a.N - 1);
+    uint4 ra[PA], rb[2];
+    auto load_step = [&](int step) {
+#pragma unroll
+        for (int p = 0; p < PA; p++) ra[p] = *(const uint4 *)(srca[p] + (size_t)step * TILE_K);
+        if (MX) {
+            size_t g = erow * (size_t)(a.K / 32) + step;
+            uint2 bytes = *(const uint2 *)(a.blocks + g * 16 + bh * 8);
+            float sc = mx_scale(a.scales[g]);
+            rb[0] = mx_dequant8(bytes.x, sc);
+            rb[1] = mx_dequant8(bytes.y, sc);
+        } else {
+            const uint16_t *src = a.wbf16 + erow * a.K + (size_t)step * TILE_K + bh * 16;
+            rb[0] = *(const uint4 *)src;
+            rb[1] = *(const uint4 *)(src + 8);
+        }
+    };
+    auto store_step = [&](int buf) {
+        uint4 *sa = smem + buf * C::STAGE, *sb = sa + C::BM * 4;
+#pragma unroll
+        for (int p = 0; p < PA; p++) sa[moe_swz(p * RPP + lrow, lc)] = ra[p];
+        sb[moe_swz(brow_l, 2 * bh)] = rb[0];
+        sb[moe_swz(brow_l, 2 * bh + 1)] = rb[1];
+    };
+
+    TileC acc[MT][C::NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+    const int kc = tile_k_off() / 8;
+    load_step(0);
+    store_step(0);
+    __syncthreads();
+    for (int s = 0; s < nsteps; s++) {
+        const int buf = s & 1;
+        if (s + 1 < nsteps) load_step(s + 1);
+        const uint4 *sa = smem + buf * C::STAGE, *sb = sa + C::BM * 4;
+        TileB b[C::NT];
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+            b[j].v = sb[moe_swz(wn * (C::NT * TILE_N) + j * TILE_N + tile_b_row(), kc)];
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+            TileA x;
+#pragma unroll
+            for (int r = 0; r < TILE_A_ROWS; r++)
+                x.v[r] = sa[moe_swz(wm * (MT * TILE_M) + i * TILE_M + tile_a_row(r), kc)];
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+        }
+        if (s + 1 < nsteps) store_step(buf ^ 1);
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                float partner = tile_c_partner(&acc[i][j], q);
+                int pos = p0 + wm * (MT * TILE_M) + i * TILE_M + tile_c_row(q);
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
+            }
+}
+
+/* ---- sort and combine ---- */
+
+#define MOE_SORT_THREADS 1024
+#define MOE_SORT_MAX_E 256
+
+/* One block: counts, exclusive scan, then a stable scatter chunk by chunk
+ * (rank inside a wave by shuffles, across waves by per-wave counts). */
+__global__ void __launch_bounds__(MOE_SORT_THREADS)
+moe_sort_kernel(const int32_t *ids, int P, int E, int32_t *offsets, int32_t *sorted) {
+    constexpr int NW = MOE_SORT_THREADS / GETP_WAVE;
+    __shared__ int cnt[MOE_SORT_MAX_E], run[MOE_SORT_MAX_E];
+    __shared__ int wcnt[NW][MOE_SORT_MAX_E];
+    const int tid = threadIdx.x, lane = tid % GETP_WAVE, wv = tid / GETP_WAVE;
+    for (int e = tid; e < E; e += MOE_SORT_THREADS) cnt[e] = 0;
+    __syncthreads();
+    for (int p = tid; p < P; p += MOE_SORT_THREADS) atomicAdd(&cnt[ids[p]], 1);
+    __syncthreads();
+    if (tid == 0) {
+        int acc = 0;
+        for (int e = 0; e < E; e++) {
+            offsets[e] = acc;
+            run[e] = acc;
+            acc += cnt[e];
+        }
+        offsets[E] = acc;
+    }
+    __syncthreads();
+    for (int base = 0; base < P; base += MOE_SORT_THREADS) {
+        for (int i = tid; i < NW * E; i += MOE_SORT_THREADS) wcnt[i / E][i % E] = 0;
+        __syncthreads();
+        const int p = base + tid;
+        const int e = p < P ? ids[p] : -1;
+        int rank = 0;
+        for (int l = 0; l < GETP_WAVE; l++) {
+            int o = GETP_SHFL(e, l);
+            rank += (l < lane && o == e) ? 1 : 0;
+        }
+        if (e >= 0) atomicAdd(&wcnt[wv][e], 1);
+        __syncthreads();
+        if (e >= 0) {
+            int before = 0;
+            for (int w = 0; w < wv; w++) before += wcnt[w][e];
+            sorted[run[e] + before + rank] = p;
+        }
+        __syncthreads();
+        for (int x = tid; x < E; x += MOE_SORT_THREADS) {
+            int tot = 0;
+            for (int w = 0; w < NW; w++) tot += wcnt[w][x];
+            run[x] += tot;
+        }
+        __syncthreads();
+    }
+}
+
+__global__ void moe_combine_kernel(float *x, const float *ypair, const float *topk_w, int M,
+                                   int k, int H) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)M * H) return;
+    size_t m = i / H, c = i % H;
+    float s = x[i];
+    for (int j = 0; j < k; j++) s += topk_w[m * k + j] * ypair[(m * k + j) * H + c];
+    x[i] = s;
+}
+
+/* ---- launchers ---- */
+
+void moe_sort(const int32_t *topk_ids, int M, int k, int E, int32_t *expert_offsets,
+              int32_t *sorted_pairs, int32_t *scratch_counts, hipStream_t stream) {
+    (void)scratch_counts;
+    CHECK(M >= 1 && k >= 1 && E >= 1 && E <= MOE_SORT_MAX_E);
+    moe_sort_kernel<<<1, MOE_SORT_THREADS, 0, stream>>>(topk_ids, M * k, E, expert_offsets,
+                                                          sorted_pairs);
+    GPU_CHECK_LAUNCH();
+}
+
+template <int EPI, bool MX>
+static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
+    const int P = a.M * a.k;
+    if (P <= a.E * MOE_GEMV_BM) {  // few pairs per expert: stream the weights
+        constexpr int NT = 2, U = 4;
+        int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+        dim3 grid((P + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
+        moe_gemv<EPI, MX, NT, U><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
+    } else if (P <= a.E * 64) {
+        typedef MoeTiled<1, 4> C;
+        dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+        moe_tiled<EPI, MX, 1, 4><<<grid, C::THREADS, 0, stream>>>(a);
+    } else {
+        typedef MoeTiled<2, 4> C;
+        dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+        moe_tiled<EPI, MX, 2, 4><<<grid, C::THREADS, 0, stream>>>(a);
+    }
+    GPU_CHECK_LAUNCH();
+}
+
+static void moe_check(const ExpertWeights *w, const void *act, int K, int N) {
+    CHECK(K % TILE_K == 0 && N % 2 == 0 && ((uintptr_t)act % 16) == 0);
+    if (w->is_mxfp4) CHECK(w->blocks && w->scales && ((uintptr_t)w->blocks % 16) == 0);
+    else CHECK(w->bf16 && ((uintptr_t)w->bf16 % 16) == 0);
+}
+
+void moe_mlp1_swiglu(uint16_t *h, const uint16_t *t, const ExpertWeights *w1, const float *b1,
+                     const int32_t *expert_offsets, const int32_t *sorted_pairs, int M, int k,
+                     int E, int H, int I, float limit, hipStream_t stream) {
+    moe_check(w1, t, H, 2 * I);
+    MoeArgs a = {t, w1->blocks, w1->scales, w1->bf16, b1, expert_offsets, sorted_pairs,
+                 h, NULL, M, k, E, 2 * I, H, limit};
+    if (w1->is_mxfp4) moe_gemm<MOE_MLP1, true>(a, stream);
+    else moe_gemm<MOE_MLP1, false>(a, stream);
+}
+
+void moe_mlp2(float *ypair, const uint16_t *h, const ExpertWeights *w2, const float *b2,
+              const int32_t *expert_offsets, const int32_t *sorted_pairs, int M, int k, int E,
+              int H, int I, hipStream_t stream) {
+    moe_check(w2, h, I, H);
+    MoeArgs a = {h, w2->blocks, w2->scales, w2->bf16, b2, expert_offsets, sorted_pairs,
+                 NULL, ypair, M, k, E, H, I, 0.0f};
+    if (w2->is_mxfp4) moe_gemm<MOE_MLP2, true>(a, stream);
+    else moe_gemm<MOE_MLP2, false>(a, stream);
+}
+
+void moe_combine(float *x, const float *ypair, const float *topk_w, int M, int k, int H,
+                 hipStream_t stream) {
+    size_t n = (size_t)M * H;
+    moe_combine_kernel<<<(unsigned)((n + 255) / 256), 256, 0, stream>>>(x, ypair, topk_w, M, k,
+                                                                      H);
+    GPU_CHECK_LAUNCH();
+}
