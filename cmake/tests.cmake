@@ -1,1 +1,11 @@
-# tests component: sources and tests (filled in by its owner)
+# End-to-end tests of the getp program (CPU backend): course format and its
+# edge cases, token-id input, -m logits, tokenize/decode. Component tests are
+# registered by each component's fragment.
+add_executable(npy_argmax ${CMAKE_SOURCE_DIR}/tests/e2e/npy_argmax.c)
+target_link_libraries(npy_argmax PRIVATE getp_core)
+if(TEST tok_files)
+  add_test(NAME e2e_cli
+           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/test_cli.sh ${CMAKE_BINARY_DIR}
+                   ${CMAKE_BINARY_DIR}/tokenizer/o200k_harmony.tiktoken ${CMAKE_BINARY_DIR}/e2e_cli)
+  set_tests_properties(e2e_cli PROPERTIES FIXTURES_REQUIRED tok_data TIMEOUT 900 LABELS "e2e;asan")
+endif()

@@ -67,6 +67,10 @@ struct Engine {
     /* Teacher-forced logits at every position of one sequence: out is (n, V) fp32. */
     int (*logits)(Engine *e, const int32_t *tokens, int n, float *out, Err *err);
     void (*destroy)(Engine *e);
+    /* Optional: called with each id as it is generated (generate mode streams
+     * text through it). NULL = off. */
+    void (*on_token)(void *ctx, int64_t index, int32_t token);
+    void *on_token_ctx;
     void *impl;
 };
 

