@@ -57,6 +57,14 @@
 #define hipGraphLaunch cudaGraphLaunch
 #define hipGraphExecDestroy cudaGraphExecDestroy
 #define hipGraphDestroy cudaGraphDestroy
+#define hipMemcpyKind cudaMemcpyKind
+#define hipGetErrorName cudaGetErrorName
+#define hipStreamWaitEvent cudaStreamWaitEvent
+#define hipEventDisableTiming cudaEventDisableTiming
+#define hipEventCreateWithFlags cudaEventCreateWithFlags
+#define hipDeviceGetAttribute cudaDeviceGetAttribute
+#define hipDeviceAttributeMultiprocessorCount cudaDevAttrMultiProcessorCount
+#define hipDeviceAttributeWarpSize cudaDevAttrWarpSize
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define GETP_SM90 1
 #endif

@@ -1,0 +1,225 @@
+/* engine_gpu_generate.hip: Engine.generate on the GPU: continuous batching
+ * over B slots with the getp contract of SPEC 5 (as forward_cpu.c applies it
+ * one request at a time).
+ *
+ * Each step's token list is built on the host: first one token for every
+ * decoding slot (its last sampled id at position fed), then prefill chunks
+ * (<= chunk prompt tokens per slot, GPU_PREFILL_TOKENS in all) for slots still
+ * reading their prompt. A slot samples when the step feeds its position
+ * n_prompt-1 or later; a finished slot takes the next request at once. The
+ * result of a request depends on nothing but the request: every kernel is
+ * row-independent and the sampling stream is rng_uniform(seed, index, k).
+ */
+#include "engine_gpu_internal.h"
+#include "gpu_check.h"
+#include "sampler.h" // rng_uniform, sample_token
+
+typedef struct {
+    int req;      // request index, -1 = free
+    int fed;      // positions fed so far
+    int32_t last; // last sampled id (fed next, at position fed)
+} Slot;
+
+static int is_stop(const RequestParams *p, int32_t id) {
+    for (int i = 0; i < p->n_stop; i++)
+        if (p->stop[i] == id) return 1;
+    return 0;
+}
+
+/* SPEC 5 / engine.h checks, as the CPU engine makes them. */
+static const char *request_problem(const Config *c, const Request *r) {
+    const RequestParams *p = &r->p;
+    if (p->n_prompt < 0) return "negative prompt length";
+    if (p->steps < 1 || p->steps > c->max_seq_len) return "steps outside 1..max_seq_len";
+    if (p->n_prompt > p->steps) return "prompt longer than steps";
+    if (p->n_stop < 0 || p->n_stop > GETP_MAX_STOP) return "bad number of stop ids";
+    if (p->n_prompt > 0 && !r->prompt) return "missing prompt";
+    for (int i = 0; i < p->n_prompt; i++)
+        if (r->prompt[i] < 0 || r->prompt[i] >= c->vocab_size)
+            return "prompt token id outside the vocabulary";
+    return NULL;
+}
+
+/* Fill outs, validate; returns the number of requests that will run and the
+ * longest steps among them. */
+static int init_outputs(const Config *c, const Request *reqs, int n, Output *outs, int *cap) {
+    int runnable = 0;
+    *cap = 1;
+    for (int i = 0; i < n; i++) {
+        const RequestParams *p = &reqs[i].p;
+        Output *o = &outs[i];
+        o->index = p->index;
+        o->tokens = NULL;
+        o->n_tokens = 0;
+        o->finish = FINISH_LENGTH;
+        const char *problem = request_problem(c, &reqs[i]);
+        if (problem) {
+            fprintf(stderr, "getp: request %lld: %s (n_prompt %d, steps %d)\n",
+                    (long long)p->index, problem, p->n_prompt, p->steps);
+            o->finish = FINISH_ERROR;
+            continue;
+        }
+        if (p->n_prompt == 0) continue; // nothing to continue: FINISH_LENGTH, no tokens
+        o->tokens = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)(p->steps - p->n_prompt + 1));
+        if (p->steps > *cap) *cap = p->steps;
+        runnable++;
+    }
+    return runnable;
+}
+
+static int pick_batch(GpuEngine *g, int runnable, int cap, Err *err) {
+    int B = g->opt.batch_size;
+    if (B <= 0) {
+        size_t free_b = 0, total_b = 0;
+        GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
+        const size_t reserve = (size_t)1 << 30; // runtime, fragmentation
+        const size_t fixed = gpu_act_bytes(&g->m->cfg, GPU_PREFILL_TOKENS, 0) + reserve;
+        const size_t per = gpu_bytes_per_slot(g, cap);
+        B = free_b > fixed ? (int)((free_b - fixed) / per) : 0;
+        if (B > GPU_MAX_SLOTS) B = GPU_MAX_SLOTS;
+        if (B < 1) {
+            err_set(err, "gpu: not enough memory for one sequence of %d positions", cap);
+            return -1;
+        }
+    }
+    return B < runnable ? B : runnable;
+}
+
+/* Host side of a step: token list into h_meta. Returns T; *S sampling rows. */
+static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S, int *chunk_n,
+                      int *samp_slot) {
+    GpuActs *a = &g->a;
+    int T = 0;
+    *S = 0;
+    int budget = GPU_PREFILL_TOKENS;
+    for (int pass = 0; pass < 2; pass++) // pass 0: decoding slots, pass 1: prefill
+        for (int b = 0; b < B; b++) {
+            chunk_n[b] = pass == 0 ? 0 : chunk_n[b];
+            if (sl[b].req < 0) continue;
+            const RequestParams *p = &reqs[sl[b].req].p;
+            const int decoding = sl[b].fed >= p->n_prompt;
+            if (decoding != (pass == 0)) continue;
+            int n = 1;
+            if (!decoding) {
+                n = p->n_prompt - sl[b].fed;
+                if (n > g->chunk) n = g->chunk;
+                if (n > budget) n = budget;
+                if (n <= 0) continue;
+                budget -= n;
+            }
+            for (int j = 0; j < n; j++) {
+                const int pos = sl[b].fed + j;
+                a->h_meta[T] = decoding ? sl[b].last : reqs[sl[b].req].prompt[pos];
+                a->h_meta[a->T_max + T] = b;
+                a->h_meta[2 * a->T_max + T] = pos;
+                T++;
+            }
+            chunk_n[b] = n;
+            if (sl[b].fed + n >= p->n_prompt) { // feeds a position >= n_prompt - 1
+                a->h_meta[3 * a->T_max + *S] = T - 1;
+                samp_slot[(*S)++] = b;
+            }
+        }
+    return T;
+}
+
+/* Admit requests into free slots; returns the number of busy slots. */
+static int admit(Slot *sl, int B, const Output *outs, int n, int *next) {
+    int busy = 0;
+    for (int b = 0; b < B; b++) {
+        while (sl[b].req < 0 && *next < n) {
+            const int r = (*next)++;
+            if (outs[r].tokens) { // runnable (see init_outputs)
+                sl[b].req = r;
+                sl[b].fed = 0;
+            }
+        }
+        busy += sl[b].req >= 0;
+    }
+    return busy;
+}
+
+typedef struct {
+    SampleScratch ss;
+    float *row; // (V) host logits of one sampling row
+} HostSampler;
+
+static int32_t pick_token(GpuEngine *g, const RequestParams *p, int s, int k, HostSampler *hs) {
+    const int V = g->m->cfg.vocab_size;
+    if (!(p->temperature > 0.0f)) return g->a.h_ids[s];
+    if (!hs->row) {
+        hs->row = (float *)xmalloc(sizeof(float) * (size_t)V);
+        build_sample_scratch(&hs->ss, V);
+    }
+    GPU_CHECK(hipMemcpy(hs->row, g->a.logits + (size_t)s * V, sizeof(float) * (size_t)V,
+                        hipMemcpyDeviceToHost));
+    return sample_token(hs->row, V, p->temperature, p->top_p, rng_uniform(p->seed, p->index, k),
+                        &hs->ss);
+}
+
+/* After a step: advance positions, take the sampled ids, retire finished slots. */
+static void finish_step(GpuEngine *g, const Request *reqs, Output *outs, Slot *sl, int B,
+                        const int *chunk_n, const int *samp_slot, int S, HostSampler *hs) {
+    for (int b = 0; b < B; b++) sl[b].fed += chunk_n[b];
+    for (int s = 0; s < S; s++) {
+        Slot *x = &sl[samp_slot[s]];
+        const RequestParams *p = &reqs[x->req].p;
+        Output *o = &outs[x->req];
+        const int32_t tok = pick_token(g, p, s, o->n_tokens, hs);
+        o->tokens[o->n_tokens++] = tok;
+        x->last = tok;
+        if (is_stop(p, tok)) o->finish = FINISH_STOP;
+        else if (x->fed < p->steps) continue;
+        else o->finish = FINISH_LENGTH;
+        x->req = -1; // done: the slot takes the next request
+    }
+}
+
+int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) {
+    GpuEngine *g = (GpuEngine *)e->impl;
+    const Config *c = &g->m->cfg;
+    GPU_CHECK(hipSetDevice(g->opt.device));
+    int cap = 1;
+    const int runnable = init_outputs(c, reqs, n, outs, &cap);
+    if (runnable == 0) return GETP_OK;
+    const int B = pick_batch(g, runnable, cap, err);
+    if (B < 0 || gpu_prepare(g, B, cap, B + GPU_PREFILL_TOKENS, B > g->chunk ? B : g->chunk,
+                             err) != GETP_OK) {
+        for (int i = 0; i < n; i++) output_free(&outs[i]);
+        return GETP_ERR;
+    }
+    if (g->opt.verbose) {
+        size_t free_b = 0, total_b = 0;
+        GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
+        fprintf(stderr, "getp: gpu %d: %d requests, batch %d, cap %d positions, KV + activations "
+                "%.2f GB, GPU memory in use %.2f of %.2f GB\n", g->opt.device, runnable, B, cap,
+                gpu_bytes_per_slot(g, cap) * (double)B / 1e9, (total_b - free_b) / 1e9,
+                total_b / 1e9);
+    }
+    Slot *sl = (Slot *)xmalloc(sizeof(Slot) * (size_t)B);
+    int *chunk_n = (int *)xcalloc((size_t)B, sizeof(int));
+    int *samp_slot = (int *)xcalloc((size_t)B, sizeof(int));
+    for (int b = 0; b < B; b++) sl[b].req = -1;
+    HostSampler hs;
+    memset(&hs, 0, sizeof hs);
+    int next = 0;
+    while (admit(sl, B, outs, n, &next) > 0) {
+        int S = 0;
+        const int T = build_step(g, reqs, sl, B, &S, chunk_n, samp_slot);
+        int greedy = 0, rand = 0;
+        for (int s = 0; s < S; s++) {
+            if (reqs[sl[samp_slot[s]].req].p.temperature > 0.0f) rand = 1;
+            else greedy = 1;
+        }
+        gpu_forward_step(g, T, S, greedy, rand);
+        finish_step(g, reqs, outs, sl, B, chunk_n, samp_slot, S, &hs);
+    }
+    if (hs.row) {
+        free(hs.row);
+        free_sample_scratch(&hs.ss);
+    }
+    free(sl);
+    free(chunk_n);
+    free(samp_slot);
+    return GETP_OK;
+}

@@ -1,0 +1,104 @@
+/* engine_gpu_internal.h: the GPU engine's state, shared by its files
+ * (engine_gpu.hip: create/destroy/logits, engine_gpu_load.hip: weight upload,
+ * engine_gpu_forward.hip: one step, engine_gpu_generate.hip: scheduling).
+ * Every device pointer carries its shape and type.
+ */
+#ifndef GETP_ENGINE_GPU_INTERNAL_H
+#define GETP_ENGINE_GPU_INTERNAL_H
+
+#include "engine_gpu.h"
+#include "gpu_port.h"
+#include "moe.h"     // ExpertWeights
+#include "ops_gpu.h" // KvLayer
+
+#define GPU_PREFILL_TOKENS 512 // prompt tokens per step on top of one per decoding slot
+#define GPU_MAX_SLOTS 1024     // default batch cap
+
+typedef struct {
+    float *attn_norm;  // (H) fp32
+    uint16_t *w_qkv;   // (Dq+2Dkv, H) bf16
+    float *b_qkv;      // (Dq+2Dkv) fp32
+    float *sinks;      // (n_heads) fp32
+    uint16_t *w_o;     // (H, Dq) bf16
+    float *b_o;        // (H) fp32
+    float *mlp_norm;   // (H) fp32
+    uint16_t *w_gate;  // (E, H) bf16
+    float *b_gate;     // (E) fp32
+    ExpertWeights w1;  // (E, 2I, H) MXFP4 or bf16
+    float *b1;         // (E, 2I) fp32
+    ExpertWeights w2;  // (E, H, I) MXFP4 or bf16
+    float *b2;         // (E, H) fp32
+} GpuLayer;
+
+typedef struct {
+    uint16_t *emb;     // (V, H) bf16
+    uint16_t *unemb;   // (V, H) bf16
+    float *final_norm; // (H) fp32
+    GpuLayer *layers;  // (L) host array of device pointers
+    float *inv_freq;   // (head_dim/2) fp32 RoPE table
+    float concentration;
+    int n_bf16_experts; // expert tensors kept bf16 (not MXFP4-exact)
+    void **allocs;      // every device allocation, for free_gpu_weights
+    int n_allocs, cap_allocs;
+    size_t bytes;
+} GpuWeights;
+
+/* Activations of one step: up to T_max tokens, S_max of them sampling. */
+typedef struct {
+    int T_max, S_max;
+    int32_t *meta;      // (3*T_max + S_max): tok (T) | slot (T) | pos (T) | sample rows (S)
+    float *x;           // (T_max, H) fp32 residual stream
+    uint16_t *t;        // (T_max, H) bf16 normed activations
+    float *qkv;         // (T_max, Dq+2Dkv) fp32
+    float *q;           // (T_max, Dq) fp32 rotated queries
+    uint16_t *att;      // (T_max, Dq) bf16 attention output
+    float *glog;        // (T_max, E) fp32 router logits
+    int32_t *topk_ids;  // (T_max, k)
+    float *topk_w;      // (T_max, k) fp32
+    int32_t *offsets;   // (E+1)
+    int32_t *sorted;    // (T_max*k) pair ids grouped by expert
+    int32_t *counts;    // (E) scratch
+    uint16_t *h;        // (T_max*k, I) bf16 SwiGLU output
+    float *ypair;       // (T_max*k, H) fp32 expert outputs
+    uint16_t *ts;       // (S_max, H) bf16 final-normed sampling rows
+    float *logits;      // (S_max, V) fp32
+    int32_t *ids;       // (S_max) argmax ids
+    int32_t *h_meta;    // pinned host mirror of meta
+    int32_t *h_ids;     // pinned host (S_max)
+} GpuActs;
+
+typedef struct {
+    int n_slots, cap;   // cap: positions of a full-attention layer
+    KvLayer *layers;    // (L) host array
+    uint16_t *base;     // one allocation for all layers
+} GpuKv;
+
+typedef struct {
+    const Model *m;
+    GpuOptions opt;
+    hipStream_t stream;
+    GpuWeights w;
+    GpuActs a;
+    GpuKv kv;
+    int chunk;          // prefill tokens per slot per step (<= sliding window)
+} GpuEngine;
+
+/* engine_gpu_load.hip */
+int load_gpu_weights(GpuWeights *w, const Model *m, hipStream_t stream, int verbose, Err *err);
+void free_gpu_weights(GpuWeights *w);
+
+/* engine_gpu_forward.hip: run the step whose meta (T tokens, S sampling rows)
+ * is in g->a.h_meta. greedy: ids of the sampling rows land in g->a.h_ids;
+ * logits: g->a.logits (S, V) is filled (left on the device). */
+void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits);
+
+/* engine_gpu.hip: (re)size activations and KV for a run; bytes per slot. */
+int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, Err *err);
+size_t gpu_bytes_per_slot(const GpuEngine *g, int cap);
+size_t gpu_act_bytes(const Config *c, int T_max, int S_max);
+int gpu_ring_cap(const GpuEngine *g, int cap);
+
+/* engine_gpu_generate.hip */
+int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err);
+
+#endif

@@ -1,0 +1,217 @@
+/* selftest_gpu.hip: gpu_selftest() and its harness (selftest_gpu.h), plus the
+ * element-wise and per-row ops: embedding gather, RMSNorm, router top-k,
+ * argmax. Attention/RoPE cases are in selftest_gpu_ops.hip, GEMM and MoE
+ * cases in selftest_gpu_gemm.hip.
+ */
+#include "selftest_gpu.h"
+#include "engine_gpu.h"
+#include "gpu_check.h"
+#include "ops_cpu.h"  // cpu_rmsnorm, cpu_router_topk (the oracle)
+#include "ops_gpu.h"  // the ops under test
+#include "sampler.h"  // argmax_f32
+
+#include <math.h>
+
+void st_report(SelfTest *st, const char *name, double nmse, double bound, long bad) {
+    const int ok = !isnan(nmse) && nmse <= bound && bad == 0;
+    fprintf(st->out, "%s  %-44s nmse %.3e (bound %.0e)%s\n", ok ? "PASS" : "FAIL", name, nmse,
+            bound, bad ? "  mismatches/unwritten present" : "");
+    if (bad) fprintf(st->out, "      %ld bad elements\n", bad);
+    fflush(st->out);
+    if (ok) st->pass++;
+    else st->fail++;
+}
+
+double st_nmse(const float *got, const float *ref, size_t n) {
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(got[i]) || isnan(ref[i])) return NAN;
+        const double d = (double)got[i] - (double)ref[i];
+        num += d * d;
+        den += (double)ref[i] * (double)ref[i];
+    }
+    return den > 0.0 ? num / den : num;
+}
+
+static uint64_t st_next(SelfTest *st) {
+    uint64_t z = (st->rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+float st_uniform(SelfTest *st, float lo, float hi) {
+    return lo + (hi - lo) * (float)((st_next(st) >> 40) * 0x1.0p-24);
+}
+
+float st_bf16_round(float x) { return bf16_to_f32(f32_to_bf16(x)); }
+
+void st_fill_bf16(SelfTest *st, uint16_t *dst, float *as_f32, size_t n, float scale) {
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = f32_to_bf16(st_uniform(st, -scale, scale));
+        if (as_f32) as_f32[i] = bf16_to_f32(dst[i]);
+    }
+}
+
+void st_fill_f32(SelfTest *st, float *dst, size_t n, float scale) {
+    for (size_t i = 0; i < n; i++) dst[i] = st_uniform(st, -scale, scale);
+}
+
+void *st_upload(const void *src, size_t bytes) {
+    void *d = NULL;
+    GPU_CHECK(hipMalloc(&d, bytes ? bytes : 1));
+    GPU_CHECK(hipMemcpy(d, src, bytes, hipMemcpyHostToDevice));
+    return d;
+}
+
+void *st_poisoned(size_t bytes) {
+    void *d = NULL;
+    GPU_CHECK(hipMalloc(&d, bytes ? bytes : 1));
+    GPU_CHECK(hipMemset(d, 0xFF, bytes));
+    return d;
+}
+
+void st_download(void *dst, const void *dev, size_t bytes) {
+    GPU_CHECK(hipDeviceSynchronize());
+    GPU_CHECK(hipMemcpy(dst, dev, bytes, hipMemcpyDeviceToHost));
+}
+
+void st_free(void *dev) { GPU_CHECK(hipFree(dev)); }
+
+void st_bf16_to_f32(float *dst, const uint16_t *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = bf16_to_f32(src[i]);
+}
+
+Tensor st_tensor(DType dt, const void *data, int ndim, int64_t d0, int64_t d1, int64_t d2) {
+    Tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = dt;
+    t.ndim = ndim;
+    t.shape[0] = d0;
+    t.shape[1] = d1;
+    t.shape[2] = d2;
+    t.data = data;
+    return t;
+}
+
+static void test_embed(SelfTest *st, int T, int V, int H) {
+    uint16_t *emb = (uint16_t *)xmalloc(2 * (size_t)V * H);
+    st_fill_bf16(st, emb, NULL, (size_t)V * H, 1.0f);
+    int32_t *tok = (int32_t *)xmalloc(4 * (size_t)T);
+    for (int i = 0; i < T; i++) tok[i] = (int32_t)(st_uniform(st, 0, 1) * V) % V;
+    float *ref = (float *)xmalloc(4 * (size_t)T * H), *got = (float *)xmalloc(4 * (size_t)T * H);
+    for (int i = 0; i < T; i++)
+        for (int c = 0; c < H; c++) ref[(size_t)i * H + c] = bf16_to_f32(emb[(size_t)tok[i] * H + c]);
+    void *d_emb = st_upload(emb, 2 * (size_t)V * H), *d_tok = st_upload(tok, 4 * (size_t)T);
+    float *d_x = (float *)st_poisoned(4 * (size_t)T * H);
+    embed_bf16w_f32out(d_x, (const uint16_t *)d_emb, (const int32_t *)d_tok, T, H, st->stream);
+    st_download(got, d_x, 4 * (size_t)T * H);
+    char name[96];
+    snprintf(name, sizeof name, "embed T=%d V=%d H=%d", T, V, H);
+    st_report(st, name, st_nmse(got, ref, (size_t)T * H), TOL_EXACT, 0);
+    st_free(d_emb), st_free(d_tok), st_free(d_x);
+    free(emb), free(tok), free(ref), free(got);
+}
+
+static void test_rmsnorm(SelfTest *st, int T, int H, int gather) {
+    const int R = gather ? T + 3 : T; // rows of x; gather picks T of them
+    float *x = (float *)xmalloc(4 * (size_t)R * H), *w = (float *)xmalloc(4 * (size_t)H);
+    st_fill_f32(st, x, (size_t)R * H, 3.0f);
+    st_fill_f32(st, w, H, 2.0f);
+    int32_t *rows = (int32_t *)xmalloc(4 * (size_t)T);
+    for (int i = 0; i < T; i++) rows[i] = gather ? (i * 7 + 2) % R : i;
+    float *ref = (float *)xmalloc(4 * (size_t)T * H), *got = (float *)xmalloc(4 * (size_t)T * H);
+    Tensor wt = st_tensor(DT_F32, w, 1, H, 0, 0);
+    for (int i = 0; i < T; i++) cpu_rmsnorm(ref + (size_t)i * H, x + (size_t)rows[i] * H, &wt, H);
+    void *d_x = st_upload(x, 4 * (size_t)R * H), *d_w = st_upload(w, 4 * (size_t)H);
+    void *d_rows = st_upload(rows, 4 * (size_t)T);
+    uint16_t *d_o = (uint16_t *)st_poisoned(2 * (size_t)T * H);
+    rmsnorm_f32_bf16out(d_o, (const float *)d_x, (const float *)d_w,
+                        gather ? (const int32_t *)d_rows : NULL, T, H, GETP_RMS_EPS, st->stream);
+    uint16_t *o = (uint16_t *)xmalloc(2 * (size_t)T * H);
+    st_download(o, d_o, 2 * (size_t)T * H);
+    st_bf16_to_f32(got, o, (size_t)T * H);
+    char name[96];
+    snprintf(name, sizeof name, "rmsnorm T=%d H=%d%s", T, H, gather ? " gathered rows" : "");
+    st_report(st, name, st_nmse(got, ref, (size_t)T * H), TOL_BF16, 0);
+    st_free(d_x), st_free(d_w), st_free(d_rows), st_free(d_o);
+    free(x), free(w), free(rows), free(ref), free(got), free(o);
+}
+
+static void test_router(SelfTest *st, int T, int E, int k) {
+    float *g = (float *)xmalloc(4 * (size_t)T * E);
+    for (size_t i = 0; i < (size_t)T * E; i++) // coarse values: plenty of ties
+        g[i] = (i % 3 == 0) ? floorf(st_uniform(st, -4, 4)) : st_uniform(st, -4, 4);
+    int32_t *ref_id = (int32_t *)xmalloc(4 * (size_t)T * k), *id = (int32_t *)xmalloc(4 * (size_t)T * k);
+    float *ref_w = (float *)xmalloc(4 * (size_t)T * k), *w = (float *)xmalloc(4 * (size_t)T * k);
+    for (int i = 0; i < T; i++)
+        cpu_router_topk(g + (size_t)i * E, E, k, ref_id + (size_t)i * k, ref_w + (size_t)i * k);
+    void *d_g = st_upload(g, 4 * (size_t)T * E);
+    int32_t *d_id = (int32_t *)st_poisoned(4 * (size_t)T * k);
+    float *d_w = (float *)st_poisoned(4 * (size_t)T * k);
+    router_topk_f32(d_id, d_w, (const float *)d_g, T, E, k, st->stream);
+    st_download(id, d_id, 4 * (size_t)T * k);
+    st_download(w, d_w, 4 * (size_t)T * k);
+    long bad = 0;
+    for (size_t i = 0; i < (size_t)T * k; i++) bad += id[i] != ref_id[i];
+    char name[96];
+    snprintf(name, sizeof name, "router_topk T=%d E=%d k=%d", T, E, k);
+    st_report(st, name, st_nmse(w, ref_w, (size_t)T * k), 1e-12, bad);
+    st_free(d_g), st_free(d_id), st_free(d_w);
+    free(g), free(ref_id), free(id), free(ref_w), free(w);
+}
+
+static void test_argmax(SelfTest *st, int S, int V) {
+    float *l = (float *)xmalloc(4 * (size_t)S * V);
+    for (size_t i = 0; i < (size_t)S * V; i++) l[i] = floorf(st_uniform(st, -1000, 1000)); // ties
+    int32_t *id = (int32_t *)xmalloc(4 * (size_t)S);
+    void *d_l = st_upload(l, 4 * (size_t)S * V);
+    int32_t *d_id = (int32_t *)st_poisoned(4 * (size_t)S);
+    argmax_rows_f32(d_id, (const float *)d_l, S, V, st->stream);
+    st_download(id, d_id, 4 * (size_t)S);
+    long bad = 0;
+    for (int s = 0; s < S; s++) bad += id[s] != argmax_f32(l + (size_t)s * V, V);
+    char name[96];
+    snprintf(name, sizeof name, "argmax S=%d V=%d (ties)", S, V);
+    st_report(st, name, 0.0, TOL_EXACT, bad);
+    st_free(d_l), st_free(d_id);
+    free(l), free(id);
+}
+
+void selftest_simple_ops(SelfTest *st) {
+    test_embed(st, 1, 1000, 2880);
+    test_embed(st, 37, 531, 104);
+    test_rmsnorm(st, 1, 2880, 0);
+    test_rmsnorm(st, 37, 2880, 0);
+    test_rmsnorm(st, 5, 100, 1);
+    test_router(st, 1, 32, 4);
+    test_router(st, 77, 32, 4);
+    test_router(st, 33, 128, 4);
+    test_argmax(st, 1, 201088);
+    test_argmax(st, 3, 1001);
+}
+
+extern "C" int gpu_selftest(FILE *out) {
+    SelfTest st;
+    memset(&st, 0, sizeof st);
+    st.out = out;
+    st.rng = 0x5EED5EEDull ^ (uint64_t)(now_seconds() * 1e6); // fresh inputs every run
+    if (gpu_device_count() < 1) {
+        fprintf(out, "gpu selftest: no GPU\n");
+        return -1;
+    }
+    int dev = 0;
+    GPU_CHECK(hipGetDevice(&dev));
+    hipDeviceProp_t prop;
+    GPU_CHECK(hipGetDeviceProperties(&prop, dev));
+    fprintf(out, "gpu selftest on device %d: %s (wave %d, seed %llu)\n", dev, prop.name,
+            prop.warpSize, (unsigned long long)st.rng);
+    CHECK(prop.warpSize == GETP_WAVE);
+    GPU_CHECK(hipStreamCreate(&st.stream));
+    selftest_simple_ops(&st);
+    selftest_attention_ops(&st);
+    selftest_gemm_ops(&st);
+    GPU_CHECK(hipStreamDestroy(st.stream));
+    fprintf(out, "%d passed, %d failed\n", st.pass, st.fail);
+    return st.fail;
+}
