@@ -159,6 +159,7 @@ static void gpu_destroy(Engine *e) {
     if (g) {
         GPU_CHECK(hipSetDevice(g->opt.device));
         GPU_CHECK(hipStreamSynchronize(g->stream));
+        gpu_profile_report(&g->prof, stderr);
         free_kv(&g->kv);
         free_acts(&g->a);
         free_gpu_weights(&g->w);
@@ -197,6 +198,7 @@ extern "C" Engine *engine_gpu_create(const Model *m, const GpuOptions *opt, Err 
     const int win = m->cfg.sliding_window;
     g->chunk = (win > 0 && win < MAX_CHUNK) ? win : MAX_CHUNK;
     GPU_CHECK(hipStreamCreate(&g->stream));
+    gpu_profile_init(&g->prof);
     size_t free0 = 0, total = 0;
     GPU_CHECK(hipMemGetInfo(&free0, &total));
     if (load_gpu_weights(&g->w, m, g->stream, opt->verbose, err) != GETP_OK) {

@@ -81,6 +81,12 @@ static int pick_batch(GpuEngine *g, int runnable, int cap, Err *err) {
             err_set(err, "gpu: not enough memory for one sequence of %d positions", cap);
             return -1;
         }
+        /* Balance the waves: 2,048 requests on room for 2,000 run as 2 x 1,024,
+         * not 2,000 then a 48-sequence tail at small-batch speed. */
+        if (B < runnable) {
+            const int waves = (runnable + B - 1) / B;
+            B = (runnable + waves - 1) / waves;
+        }
     }
     return B < runnable ? B : runnable;
 }

@@ -12,7 +12,22 @@
 #include "ops_gpu.h" // KvLayer
 
 #define GPU_PREFILL_TOKENS 512 // prompt tokens per step on top of one per decoding slot
-#define GPU_MAX_SLOTS 1024     // default batch cap
+#define GPU_MAX_SLOTS 4096     // default batch cap (free memory usually decides first)
+
+/* GETP_PROFILE=1: events between the phases of every step, summed per phase
+ * and printed to stderr when the engine is destroyed. Off: one branch per
+ * phase boundary, nothing recorded. */
+enum { PH_OTHER, PH_ATTN, PH_DENSE, PH_ROUTE, PH_MLP1, PH_MLP2, PH_COMBINE, PH_HEAD, PH_N };
+#define GPU_PROF_MAX_MARKS 512
+typedef struct {
+    int on;
+    int n;                                // marks recorded in this step
+    hipEvent_t ev[GPU_PROF_MAX_MARKS];
+    signed char ph[GPU_PROF_MAX_MARKS];   // phase of the segment that ends at mark i
+    double ms[PH_N];                      // GPU time per phase, all steps
+    double host_s;                        // wall time inside gpu_forward_step
+    long steps, tokens, samples;
+} GpuProfile;
 
 typedef struct {
     float *attn_norm;  // (H) fp32
@@ -81,6 +96,7 @@ typedef struct {
     GpuActs a;
     GpuKv kv;
     int chunk;          // prefill tokens per slot per step (<= sliding window)
+    GpuProfile prof;
 } GpuEngine;
 
 /* engine_gpu_load.hip */
@@ -91,6 +107,10 @@ void free_gpu_weights(GpuWeights *w);
  * is in g->a.h_meta. greedy: ids of the sampling rows land in g->a.h_ids;
  * logits: g->a.logits (S, V) is filled (left on the device). */
 void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits);
+
+/* engine_gpu_forward.hip: GETP_PROFILE support */
+void gpu_profile_init(GpuProfile *p);
+void gpu_profile_report(GpuProfile *p, FILE *out);
 
 /* engine_gpu.hip: (re)size activations and KV for a run; bytes per slot. */
 int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, Err *err);

@@ -34,15 +34,29 @@ __device__ __forceinline__ uint32_t mx_bf16(uint32_t code, float sc) {
     return bits >> 16;
 }
 
-/* 4 bytes (8 codes, element 2j in byte j's low nibble) -> 8 bf16. */
+/* 4 bytes (8 codes, element 2j in byte j's low nibble) -> 8 bf16.
+ * NVIDIA: no int->float conversion (a quarter-rate instruction that made the
+ * dequantization as costly as the mma it feeds). A code's bits s|e1 e0|m go
+ * straight into an fp32 (sign bit; e1 e0 m into exponent bits 24..23 and
+ * mantissa bit 22), which is |value| * 2^-126 exactly (a denormal for e = 0,
+ * so this needs IEEE denormals: no fast-math / ftz); times 2^127 that is the
+ * `twice` of mx_bf16, times mx_scale the same product, bit for bit. AMD keeps
+ * mx_bf16 (its denormal mode is not checked on a device here). */
+#if defined(GETP_SM80_MMA)
+__device__ __forceinline__ uint32_t mx_bf16x2(uint32_t byte, float sc) {
+    const float lo = __uint_as_float(((byte & 7u) << 22) | ((byte & 8u) << 28)) * 0x1p127f * sc;
+    const float hi = __uint_as_float(((byte & 0x70u) << 18) | ((byte & 0x80u) << 24)) * 0x1p127f * sc;
+    return __byte_perm(__float_as_uint(lo), __float_as_uint(hi), 0x7632); // two upper halves
+}
+#else
+__device__ __forceinline__ uint32_t mx_bf16x2(uint32_t byte, float sc) {
+    return mx_bf16(byte & 15u, sc) | (mx_bf16((byte >> 4) & 15u, sc) << 16);
+}
+#endif
+
 __device__ __forceinline__ uint4 mx_dequant8(uint32_t bytes, float sc) {
-    uint32_t w[4];
-#pragma unroll
-    for (int b = 0; b < 4; b++) {
-        uint32_t byte = (bytes >> (8 * b)) & 0xffu;
-        w[b] = mx_bf16(byte & 15u, sc) | (mx_bf16(byte >> 4, sc) << 16);
-    }
-    return make_uint4(w[0], w[1], w[2], w[3]);
+    return make_uint4(mx_bf16x2(bytes & 0xffu, sc), mx_bf16x2((bytes >> 8) & 0xffu, sc),
+                      mx_bf16x2((bytes >> 16) & 0xffu, sc), mx_bf16x2(bytes >> 24, sc));
 }
 
 /* ---- arguments shared by both expert GEMMs ---- */
