@@ -288,6 +288,101 @@ moe_tiled(MoeArgs a) {
             }
 }
 
+#if defined(GETP_CUDA) || defined(__CUDACC__)
+#define MOE_ASYNC_HOST 1
+/* The MXFP4 tiled kernel with a MOE_NS-stage cp.async pipeline (NVIDIA): per
+ * k-step, the A rows (gathered bf16) and the raw MXFP4 bytes of the BN weight
+ * rows go to shared memory without passing through registers; the block's
+ * scales (BN rows x K/32) are read once up front. A warp dequantizes its B
+ * fragment when it loads it (mx_dequant8, the same values as the register-
+ * staged kernel), and the k-steps run in the same order through the same
+ * tile_mma chain, so its rows are bit-identical to every other path. */
+#define MOE_NS 3
+#define MOE_MAX_KG 96 // K / 32 up to 96 (K <= 3072)
+
+template <int EPI, int WARPS_M, int MT>
+__global__ void __launch_bounds__(256, 2)
+moe_tiled_mx_async(MoeArgs a) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    constexpr int SA = C::BM * 4, SB = C::BN; // uint4 chunks per stage: A rows x 4, B rows x 1
+    __shared__ uint4 smem[MOE_NS * (SA + SB)];
+    __shared__ uint8_t s_sc[C::BN * MOE_MAX_KG];
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int n0 = blockIdx.y * C::BN;
+    const int KG = a.K / 32, nsteps = KG;
+
+    constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP;
+    const int lrow = tid / 4, lc = tid % 4;
+    const uint16_t *srca[PA];
+#pragma unroll
+    for (int p = 0; p < PA; p++)
+        srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + lrow, p1 - 1)) + lc * 8;
+    const bool bload = tid < C::BN;
+    const uint8_t *srcb = a.blocks + ((size_t)e * a.N + min(n0 + tid % C::BN, a.N - 1)) * KG * 16;
+    auto issue = [&](int step, int buf) {
+        uint4 *sa = smem + buf * (SA + SB), *sb = sa + SA;
+#pragma unroll
+        for (int p = 0; p < PA; p++)
+            tile_cp_async16(&sa[moe_swz(p * RPP + lrow, lc)], srca[p] + (size_t)step * TILE_K);
+        if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
+    };
+#pragma unroll
+    for (int st = 0; st < MOE_NS - 1; st++) {
+        if (st < nsteps) issue(st, st);
+        tile_cp_commit();
+    }
+    for (int i = tid; i < C::BN * KG; i += C::THREADS) {
+        const int r = i / KG, g = i % KG;
+        s_sc[r * KG + g] = a.scales[((size_t)e * a.N + min(n0 + r, a.N - 1)) * KG + g];
+    }
+
+    TileC acc[MT][C::NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+    const int kc = tile_k_off() / 8;
+    int brow[C::NT];
+#pragma unroll
+    for (int j = 0; j < C::NT; j++) brow[j] = wn * (C::NT * TILE_N) + j * TILE_N + tile_b_row();
+    for (int s = 0; s < nsteps; s++) {
+        tile_cp_wait<MOE_NS - 2>();
+        __syncthreads(); // stage s landed for every thread; stage s-1 fully consumed
+        if (s + MOE_NS - 1 < nsteps) issue(s + MOE_NS - 1, (s + MOE_NS - 1) % MOE_NS);
+        tile_cp_commit();
+        const uint4 *sa = smem + (s % MOE_NS) * (SA + SB);
+        const uint32_t *sb = (const uint32_t *)(sa + SA);
+        TileB b[C::NT];
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+            b[j].v = mx_dequant8(sb[brow[j] * 4 + kc], mx_scale(s_sc[brow[j] * KG + s]));
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+            TileA x;
+#pragma unroll
+            for (int r = 0; r < TILE_A_ROWS; r++)
+                x.v[r] = sa[moe_swz(wm * (MT * TILE_M) + i * TILE_M + tile_a_row(r), kc)];
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                float partner = tile_c_partner(&acc[i][j], q);
+                int pos = p0 + wm * (MT * TILE_M) + i * TILE_M + tile_c_row(q);
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
+            }
+}
+#endif
+
 /* ---- sort and combine ---- */
 
 #define MOE_SORT_THREADS 1024
@@ -374,11 +469,21 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
     } else if (P <= a.E * 64) {
         typedef MoeTiled<1, 4> C;
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
-        moe_tiled<EPI, MX, 1, 4><<<grid, C::THREADS, 0, stream>>>(a);
+#if defined(MOE_ASYNC_HOST)
+        if (MX && a.K / 32 <= MOE_MAX_KG)
+            moe_tiled_mx_async<EPI, 1, 4><<<grid, C::THREADS, 0, stream>>>(a);
+        else
+#endif
+            moe_tiled<EPI, MX, 1, 4><<<grid, C::THREADS, 0, stream>>>(a);
     } else {
         typedef MoeTiled<2, 4> C;
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
-        moe_tiled<EPI, MX, 2, 4><<<grid, C::THREADS, 0, stream>>>(a);
+#if defined(MOE_ASYNC_HOST)
+        if (MX && a.K / 32 <= MOE_MAX_KG)
+            moe_tiled_mx_async<EPI, 2, 4><<<grid, C::THREADS, 0, stream>>>(a);
+        else
+#endif
+            moe_tiled<EPI, MX, 2, 4><<<grid, C::THREADS, 0, stream>>>(a);
     }
     GPU_CHECK_LAUNCH();
 }

@@ -164,4 +164,28 @@ __device__ __forceinline__ void tile_zero(TileC *acc) {
     acc->c[0] = acc->c[1] = acc->c[2] = acc->c[3] = 0.0f;
 }
 
+/* Asynchronous 16-byte global -> shared copies (cp.async, sm_80+), in groups:
+ * tile_cp_async16 issues, tile_cp_commit closes a group, tile_cp_wait<N>
+ * waits until at most N groups are still in flight. Elsewhere a plain copy
+ * (done at issue) and no-op commit/wait, so callers keep one code path. */
+__device__ __forceinline__ void tile_cp_async16(void *smem, const void *gmem) {
+#if defined(GETP_SM80_MMA)
+    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
+#else
+    *(uint4 *)smem = *(const uint4 *)gmem;
+#endif
+}
+__device__ __forceinline__ void tile_cp_commit(void) {
+#if defined(GETP_SM80_MMA)
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int N>
+__device__ __forceinline__ void tile_cp_wait(void) {
+#if defined(GETP_SM80_MMA)
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+
 #endif
