@@ -37,7 +37,7 @@ if command -v hipcc >/dev/null 2>&1; then
   step "AMD gfx90a build (compile + link + resource check)"
   cmake -S . -B build-hip -G Ninja -DGETP_GPU=hip -DGETP_HIP_ARCH=gfx90a >/dev/null
   ninja -C build-hip -j "$jobs"
-  ctest --test-dir build-hip --output-on-failure -L gpu-static || status=1
+  ctest --test-dir build-hip --output-on-failure -R gpu_resources || status=1
 fi
 nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 if [ -x "$nvcc_bin" ]; then
