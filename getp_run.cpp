@@ -37,11 +37,17 @@
 #include "model.h"    // Model, model_load
 #include "requests.h" // RequestReader, OutputWriter, reader_open, writer_open
 #include "tokenizer.h"
+#include "npy.h"      // npy_write_f32 (-m logits)
 #ifdef GETP_HAVE_GPU
 #include "engine_gpu.h" // engine_gpu_create, gpu_device_count
 #endif
 
+#include <errno.h>
 #include <limits.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Per-request record gathered back to rank 0 (tokens follow separately). */
 typedef struct {
@@ -79,6 +85,7 @@ typedef struct {
     /* every rank */
     double warm_up_s;    // slowest rank
     RankStats mine;
+    int lock_fd;           // rank 0: flock'ed output file (one writer per file)
 } Getp;
 
 static int64_t request_work(const RequestParams *p) {
@@ -142,6 +149,13 @@ static int open_files(Getp *g, Err *err) {
     d.top_p = o->top_p;
     d.seed = o->seed;
     d.ignore_eos = o->ignore_eos;
+    /* one writer per output file: a second getp (say, a --resume started while
+     * the ranks of a killed job are still finishing) is refused, not interleaved */
+    g->lock_fd = open(o->output_path, O_WRONLY | O_CREAT, 0644);
+    if (g->lock_fd < 0) return err_set(err, "cannot open output %s: %s", o->output_path, strerror(errno));
+    if (flock(g->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return err_set(err, "%s is being written by another getp (locked); wait for it or kill it first",
+                       o->output_path);
     if (reader_open(o->input_path, o->input_format, g->tok, &d, &g->reader, &g->fmt, err) != GETP_OK)
         return GETP_ERR;
     g->total = g->reader->total(g->reader);
@@ -272,6 +286,29 @@ static void print_split(const Getp *g, FILE *f, const int64_t *reqs, const int64
                 (long long)load[r], ideal > 0 ? 100.0 * ((double)load[r] - ideal) / ideal : 0.0);
 }
 
+/* -m logits: each rank writes, for each of its requests that ran, the
+ * teacher-forced logits of every prompt position to
+ * LOGITS_DIR/request_<index>.npy ((n_prompt, V) float32). The folder must be
+ * shared by the ranks (one node, or a shared file system). */
+static int write_logits(Getp *g, const Request *reqs, const Output *outs, int64_t n, Err *err) {
+    const char *dir = g->o->logits_dir;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return err_set(err, "cannot create the logits folder %s: %s", dir, strerror(errno));
+    int64_t V = g->model.cfg.vocab_size;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t np = reqs[i].p.n_prompt;
+        if (np <= 0 || outs[i].finish == FINISH_ERROR) continue;
+        float *lg = (float *)xmalloc((size_t)np * (size_t)V * sizeof *lg);
+        int st = g->engine->logits(g->engine, reqs[i].prompt, np, lg, err);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/request_%lld.npy", dir, (long long)reqs[i].p.index);
+        if (st == GETP_OK) st = npy_write_f32(path, lg, np, V, err);
+        free(lg);
+        if (st != GETP_OK) return GETP_ERR;
+    }
+    return GETP_OK;
+}
+
 /* This rank's part of one round: receive, generate, send back. Rank 0 passes
  * the plan; returns the gathered meta/tokens on rank 0. */
 static int run_round(Getp *g, const RoundPlan *rp, OutMeta **all_meta, int32_t **all_tokens,
@@ -312,6 +349,7 @@ static int run_round(Getp *g, const RoundPlan *rp, OutMeta **all_meta, int32_t *
     double t0 = now_seconds();
     if (n > 0) st = g->engine->generate(g->engine, reqs, (int)n, outs, err);
     g->mine.seconds += now_seconds() - t0;
+    if (st == GETP_OK && g->o->logits_dir) st = write_logits(g, reqs, outs, n, err);
     if (dist_agree(g->comm, st, err) != GETP_OK) {
         for (int64_t i = 0; i < n; i++) output_free(&outs[i]);
         free(outs);
@@ -404,11 +442,29 @@ static int write_round(Getp *g, InputRequest *reqs, int n, const RoundPlan *rp, 
     return st;
 }
 
+/* Rank 0, after each round (--progress, or stderr is a terminal): requests
+ * done of total, generated tokens per second, and the time left at that pace
+ * (when the total is known up front). */
+static void print_progress(const Getp *g, int64_t written, int64_t tokens, double seconds) {
+    int64_t done = g->done + written;
+    double tps = seconds > 0 ? (double)tokens / seconds : 0.0;
+    if (g->total >= 0) {
+        double per_req = written > 0 ? seconds / (double)written : 0.0;
+        double eta = per_req * (double)(g->total - done);
+        fprintf(stderr, "getp: progress: %lld / %lld requests (%.1f%%), %.0f tok/s, %.0f s elapsed, ETA %.0f s\n",
+                (long long)done, (long long)g->total, g->total ? 100.0 * (double)done / (double)g->total : 100.0,
+                tps, seconds, eta);
+    } else {
+        fprintf(stderr, "getp: progress: %lld requests, %.0f tok/s, %.0f s elapsed\n", (long long)done, tps,
+                seconds);
+    }
+}
+
 static int inference(Getp *g, Err *err) {
     int root = g->rank == 0;
     int max = root ? (int)round_size(g) : 0;
     InputRequest *reqs = root ? (InputRequest *)xcalloc((size_t)max, sizeof *reqs) : NULL;
-    int64_t written = 0, n_rounds = 0;
+    int64_t written = 0, n_rounds = 0, gen_tokens = 0;
     double t_first = -1, t_last = 0, t_start = now_seconds();
     int st = GETP_OK;
     for (;;) {
@@ -443,6 +499,7 @@ static int inference(Getp *g, Err *err) {
         int64_t *gc = NULL, *gd = NULL;
         st = run_round(g, &rp, &meta, &tokens, &gc, &gd, err);
         t_last = now_seconds();
+        for (int r = 0; root && st == GETP_OK && r < g->size; r++) gen_tokens += gc[r];
         int engine_failed = st != GETP_OK; /* agreed on by every rank */
         /* a write error is rank 0's alone: the others learn it from the next round's status */
         if (!engine_failed && root) st = write_round(g, reqs, n, &rp, meta, tokens, gd, err);
@@ -457,10 +514,7 @@ static int inference(Getp *g, Err *err) {
         }
         n_rounds++;
         if (engine_failed) break;
-        if (root && g->o->progress)
-            fprintf(stderr, "getp: progress: %lld of %lld requests (-1: unknown), %lld rounds, %.1f s\n",
-                    (long long)(g->done + written), (long long)g->total, (long long)n_rounds,
-                    now_seconds() - t_start);
+        if (root && g->o->progress) print_progress(g, written, gen_tokens, now_seconds() - t_start);
     }
     free(reqs);
     g->elapsed = t_first >= 0 ? t_last - t_first : 0.0;
@@ -532,6 +586,7 @@ int getp_main(const GetpOptions *o) {
     g.o = o;
     g.comm = MPI_COMM_WORLD;
     g.total = -1;
+    g.lock_fd = -1;
     dist_init(&g.rank, &g.size);
     g.rank_work = (int64_t *)xcalloc((size_t)g.size, sizeof(int64_t));
     g.rank_reqs = (int64_t *)xcalloc((size_t)g.size, sizeof(int64_t));
@@ -542,6 +597,7 @@ int getp_main(const GetpOptions *o) {
     if (st != GETP_OK && g.rank == 0) fprintf(stderr, "getp: %s\n", err.msg);
     free(g.rank_work);
     free(g.rank_reqs);
+    if (g.lock_fd >= 0) close(g.lock_fd); /* releases the lock, after the writer closed */
     dist_finalize();
     return st == GETP_OK ? 0 : 1;
 }

@@ -22,12 +22,12 @@ if(GETP_BUILD_TESTS)
   set(_mpi_dir ${CMAKE_SOURCE_DIR}/tests/mpi)
   set(_mpi_work ${CMAKE_BINARY_DIR}/mpi_tests)
   add_test(NAME mpi_dist COMMAND bash ${_mpi_dir}/test_dist.sh $<TARGET_FILE:test_mpi_dist>)
-  foreach(name ranks balance chunk failures)
+  foreach(name ranks balance chunk failures kill_resume)
     add_test(NAME mpi_${name}
              COMMAND bash ${_mpi_dir}/test_${name}.sh $<TARGET_FILE:getp> $<TARGET_FILE:getp-model-gen>
                      ${_mpi_work}/${name})
   endforeach()
-  set_tests_properties(mpi_dist mpi_ranks mpi_balance mpi_chunk mpi_failures PROPERTIES
+  set_tests_properties(mpi_dist mpi_ranks mpi_balance mpi_chunk mpi_failures mpi_kill_resume PROPERTIES
                        LABELS mpi TIMEOUT 1800 PROCESSORS 2)
   if(GETP_ASAN) # sanitized runs are ~20x slower: a longer bound per getp run
     set_tests_properties(mpi_ranks mpi_balance mpi_chunk mpi_failures PROPERTIES

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *USAGE =
@@ -28,7 +27,7 @@ static const char *USAGE =
     "directory (config.json + *.safetensors, MXFP4 experts).\n"
     "\n"
     "  -m, --mode MODE         getp | generate | tokenize | decode | logits\n"
-    "                          (default: getp when -i is a file and -o is given, else generate)\n"
+    "                          (default: getp when -o is given, else generate)\n"
     "  -i, --input X           getp/logits/tokenize/decode: input file; generate: the prompt text\n"
     "  -o, --output FILE       getp/logits: result file\n"
     "  -n, --steps N           position bound per request: at most N - prompt + 1 new ids (default 1024);\n"
@@ -181,9 +180,8 @@ static int parse_args(int argc, char **argv, Cli *c) {
     if (optind < argc) return fail("unexpected argument '%s' (see getp --help)", argv[optind]);
     if (!g->tokenizer_path) g->tokenizer_path = getenv("GETP_TOKENIZER");
     if (c->mode == MODE_AUTO) {
-        struct stat st;
-        int input_is_file = g->input_path && stat(g->input_path, &st) == 0 && S_ISREG(st.st_mode);
-        c->mode = (input_is_file && g->output_path) ? MODE_GETP : MODE_GENERATE;
+        /* -o names a result file: batch mode (a missing -i file is then reported as such) */
+        c->mode = g->output_path ? MODE_GETP : MODE_GENERATE;
     }
     return 0;
 }
