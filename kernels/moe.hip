@@ -292,21 +292,65 @@ moe_tiled(MoeArgs a) {
 #define MOE_ASYNC_HOST 1
 /* The MXFP4 tiled kernel with a MOE_NS-stage cp.async pipeline (NVIDIA): per
  * k-step, the A rows (gathered bf16) and the raw MXFP4 bytes of the BN weight
- * rows go to shared memory without passing through registers; the block's
- * scales (BN rows x K/32) are read once up front. A warp dequantizes its B
- * fragment when it loads it (mx_dequant8, the same values as the register-
- * staged kernel), and the k-steps run in the same order through the same
- * tile_mma chain, so its rows are bit-identical to every other path. */
-#define MOE_NS 3
-#define MOE_MAX_KG 96 // K / 32 up to 96 (K <= 3072)
+ * rows go to shared memory without passing through registers. The weight
+ * tile is then dequantized ONCE per block (each thread: 16 codes of one row)
+ * into a double-buffered bf16 tile in shared memory, one k-step ahead of the
+ * mma loop, so no two warps decode the same columns and the warps' B
+ * fragments are plain 16-byte loads like A. One barrier per k-step orders
+ * everything: at step s the block decodes stage s+1 and multiplies stage s.
+ * The values are those of mx_dequant8 (exact), the k-steps run in the same
+ * order through the same tile_mma chain: rows stay bit-identical to every
+ * other path. 16-row sub-tiles past the expert's last pair skip their mma. */
+#define MOE_NS 4 // raw stages: stage s+1 must have landed at step s (decode runs one ahead)
+
+/* Byte b (codes c0 = low nibble, c1 = high) -> bf16x2 of |c| * 2^-126 with the
+ * codes' signs: e1 e0 m go to bf16 exponent bits 8..7 and mantissa bit 6 (a
+ * denormal for e = 0), the sign to bit 15; w = b | b << 12 lines up both
+ * halves for one shift each. Lookup-free, no conversions. */
+__device__ __forceinline__ uint32_t mx_bits2(uint32_t b) {
+    const uint32_t w = b * 4097u;
+    return ((w << 6) & 0x01C001C0u) | ((w << 12) & 0x80008000u);
+}
+
+/* bf16x2 product (exact here: powers of two times 2-bit mantissas); fma with
+ * -0 keeps the sign of zero products. bf16 arithmetic keeps denormals. */
+__device__ __forceinline__ uint32_t mx_bmul2(uint32_t x, uint32_t y) {
+    uint32_t d;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(d) : "r"(x), "r"(y), "r"(0x80008000u));
+    return d;
+}
+
+/* 8 codes (4 bytes) -> 8 bf16, times 2^(s-127) given as bf16x2 sc2: the same
+ * bits as mx_dequant8 for every code and s < 255. */
+__device__ __forceinline__ uint4 mx_dequant8_b(uint32_t bytes, uint32_t sc2) {
+    const uint32_t k126 = 0x7E807E80u; // 2^126 twice
+    return make_uint4(mx_bmul2(mx_bmul2(mx_bits2(bytes & 0xffu), k126), sc2),
+                      mx_bmul2(mx_bmul2(mx_bits2((bytes >> 8) & 0xffu), k126), sc2),
+                      mx_bmul2(mx_bmul2(mx_bits2((bytes >> 16) & 0xffu), k126), sc2),
+                      mx_bmul2(mx_bmul2(mx_bits2(bytes >> 24), k126), sc2));
+}
+
+/* E8M0 scale byte -> 2^(s-127) as bf16x2 (s = 0: the denormal 2^-127). */
+__device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
+    return (s ? s << 7 : 0x40u) * 0x10001u;
+}
+
+static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
+
+template <int WARPS_M, int MT>
+constexpr size_t moe_async_smem(void) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    return (size_t)(MOE_NS * (C::BM * 4 + C::BN) + 2 * C::BN * 4) * sizeof(uint4);
+}
 
 template <int EPI, int WARPS_M, int MT>
 __global__ void __launch_bounds__(256, 2)
 moe_tiled_mx_async(MoeArgs a) {
     typedef MoeTiled<WARPS_M, MT> C;
-    constexpr int SA = C::BM * 4, SB = C::BN; // uint4 chunks per stage: A rows x 4, B rows x 1
-    __shared__ uint4 smem[MOE_NS * (SA + SB)];
-    __shared__ uint8_t s_sc[C::BN * MOE_MAX_KG];
+    constexpr int SA = C::BM * 4, SB = C::BN;   // uint4 per raw stage: A rows x 4, B rows x 1
+    constexpr int SD = C::BN * 4;               // uint4 per decoded bf16 B tile
+    extern __shared__ uint4 smem[]; // MOE_NS * (SA + SB) + 2 * SD (moe_async_smem)
+    uint4 *sdec = smem + MOE_NS * (SA + SB);
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / GETP_WAVE;
@@ -329,15 +373,27 @@ moe_tiled_mx_async(MoeArgs a) {
             tile_cp_async16(&sa[moe_swz(p * RPP + lrow, lc)], srca[p] + (size_t)step * TILE_K);
         if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
     };
+    /* Decoder role: thread tid -> weight row tid / 2, codes 16 * (tid % 2) .. +15. */
+    const int drow = tid / 2, dh = tid % 2;
+    const uint8_t *dsc = a.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
+    auto decode = [&](int rawbuf, int dbuf, uint32_t sbyte) {
+        const uint2 bytes = ((const uint2 *)(smem + rawbuf * (SA + SB) + SA + drow))[dh];
+        const uint32_t sc2 = mx_scale_b2(sbyte);
+        uint4 *d = sdec + dbuf * SD;
+        d[moe_swz(drow, 2 * dh)] = mx_dequant8_b(bytes.x, sc2);
+        d[moe_swz(drow, 2 * dh + 1)] = mx_dequant8_b(bytes.y, sc2);
+    };
+    static_assert(C::BN * 2 == C::THREADS, "decoder split");
 #pragma unroll
     for (int st = 0; st < MOE_NS - 1; st++) {
         if (st < nsteps) issue(st, st);
         tile_cp_commit();
     }
-    for (int i = tid; i < C::BN * KG; i += C::THREADS) {
-        const int r = i / KG, g = i % KG;
-        s_sc[r * KG + g] = a.scales[((size_t)e * a.N + min(n0 + r, a.N - 1)) * KG + g];
-    }
+    uint32_t sc_next = nsteps > 1 ? dsc[1] : 0u;
+    const uint32_t sc0 = dsc[0];
+    tile_cp_wait<MOE_NS - 2>();
+    __syncthreads(); // raw stage 0 landed for every thread
+    decode(0, 0, sc0);
 
     TileC acc[MT][C::NT];
 #pragma unroll
@@ -345,26 +401,33 @@ moe_tiled_mx_async(MoeArgs a) {
 #pragma unroll
         for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
     const int kc = tile_k_off() / 8;
-    int brow[C::NT];
-#pragma unroll
-    for (int j = 0; j < C::NT; j++) brow[j] = wn * (C::NT * TILE_N) + j * TILE_N + tile_b_row();
+    const int mrow0 = wm * (MT * TILE_M);
+    /* Fragment rows differ by multiples of 8, which moe_swz maps alike: one base each. */
+    const int aoff = moe_swz(mrow0 + tile_a_row(0), kc);
+    const int boff = moe_swz(wn * (C::NT * TILE_N) + tile_b_row(), kc);
+    static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
     for (int s = 0; s < nsteps; s++) {
-        tile_cp_wait<MOE_NS - 2>();
-        __syncthreads(); // stage s landed for every thread; stage s-1 fully consumed
+        /* Stage s+1 landed; tile s decoded; step s-1 consumed by every warp. */
+        tile_cp_wait<MOE_NS - 3>();
+        __syncthreads();
         if (s + MOE_NS - 1 < nsteps) issue(s + MOE_NS - 1, (s + MOE_NS - 1) % MOE_NS);
         tile_cp_commit();
+        if (s + 1 < nsteps) {
+            decode((s + 1) % MOE_NS, (s + 1) & 1, sc_next);
+            if (s + 2 < nsteps) sc_next = dsc[s + 2];
+        }
         const uint4 *sa = smem + (s % MOE_NS) * (SA + SB);
-        const uint32_t *sb = (const uint32_t *)(sa + SA);
+        const uint4 *sb = sdec + (s & 1) * SD;
         TileB b[C::NT];
 #pragma unroll
-        for (int j = 0; j < C::NT; j++)
-            b[j].v = mx_dequant8(sb[brow[j] * 4 + kc], mx_scale(s_sc[brow[j] * KG + s]));
+        for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
 #pragma unroll
         for (int i = 0; i < MT; i++) {
+            if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
             TileA x;
 #pragma unroll
             for (int r = 0; r < TILE_A_ROWS; r++)
-                x.v[r] = sa[moe_swz(wm * (MT * TILE_M) + i * TILE_M + tile_a_row(r), kc)];
+                x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
 #pragma unroll
             for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
         }
@@ -376,7 +439,7 @@ moe_tiled_mx_async(MoeArgs a) {
 #pragma unroll
             for (int q = 0; q < 4; q++) {
                 float partner = tile_c_partner(&acc[i][j], q);
-                int pos = p0 + wm * (MT * TILE_M) + i * TILE_M + tile_c_row(q);
+                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
                 int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
                 if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
             }
@@ -458,6 +521,18 @@ void moe_sort(const int32_t *topk_ids, int M, int k, int E, int32_t *expert_offs
     GPU_CHECK_LAUNCH();
 }
 
+#if defined(MOE_ASYNC_HOST)
+/* More than 48 KB of shared memory needs the function's dynamic limit raised
+ * (per device: set on every launch, a cheap host call). */
+template <int EPI, int WARPS_M, int MT>
+static void moe_launch_async(dim3 grid, const MoeArgs &a, hipStream_t stream) {
+    constexpr size_t smem = moe_async_smem<WARPS_M, MT>();
+    GPU_CHECK(cudaFuncSetAttribute(moe_tiled_mx_async<EPI, WARPS_M, MT>,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    moe_tiled_mx_async<EPI, WARPS_M, MT><<<grid, MoeTiled<WARPS_M, MT>::THREADS, smem, stream>>>(a);
+}
+#endif
+
 template <int EPI, bool MX>
 static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
     const int P = a.M * a.k;
@@ -470,8 +545,8 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
         typedef MoeTiled<1, 4> C;
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
 #if defined(MOE_ASYNC_HOST)
-        if (MX && a.K / 32 <= MOE_MAX_KG)
-            moe_tiled_mx_async<EPI, 1, 4><<<grid, C::THREADS, 0, stream>>>(a);
+        if (MX)
+            moe_launch_async<EPI, 1, 4>(grid, a, stream);
         else
 #endif
             moe_tiled<EPI, MX, 1, 4><<<grid, C::THREADS, 0, stream>>>(a);
@@ -479,8 +554,8 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
         typedef MoeTiled<2, 4> C;
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
 #if defined(MOE_ASYNC_HOST)
-        if (MX && a.K / 32 <= MOE_MAX_KG)
-            moe_tiled_mx_async<EPI, 2, 4><<<grid, C::THREADS, 0, stream>>>(a);
+        if (MX)
+            moe_launch_async<EPI, 2, 4>(grid, a, stream);
         else
 #endif
             moe_tiled<EPI, MX, 2, 4><<<grid, C::THREADS, 0, stream>>>(a);
