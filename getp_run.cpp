@@ -89,6 +89,7 @@ typedef struct {
 } Getp;
 
 static int64_t request_work(const RequestParams *p) {
+    if (p->n_prompt <= 0) return 0; /* an empty prompt generates nothing */
     int64_t new_max = (int64_t)p->steps - p->n_prompt + 1;
     return (int64_t)p->n_prompt + (new_max > 0 ? new_max : 0);
 }

@@ -1,7 +1,7 @@
 /* sample.hip: greedy selection for rows of full logits, argmax with ties to
- * the lower id (sampler.h). Used when logits exist anyway (Engine.logits and
- * steps with non-greedy requests); greedy-only steps use the fused
- * matmul_argmax and never write logits.
+ * the lower id (sampler.h). The engine's steps use the fused matmul_argmax
+ * (logits never written); this kernel is what `getp --selftest` checks that
+ * fused path's tie rule against, and what a caller holding full logits uses.
  *
  * Non-greedy sampling (temperature > 0, top-p) runs on the host with
  * sample_token() (sampler.c) on the row copied back: reproducing its exact
