@@ -102,15 +102,20 @@ run_mode() {
     echo "peak GPU memory: ${peak:-?} MiB (nvidia-smi, every 200 ms)"
     grep "^profile:" "$log.err"
     # achieved rates from the model shape (SPEC 1) and the measured tokens / steps
-    python3 - "$log.log" "$log.err" "/tmp/prompts_$mode.txt" "$steps" <<'PY'
-import re, sys
+    python3 - "$log.log" "$log.err" "/tmp/prompts_$mode.txt" "$steps" "$model" <<'PY'
+import json, os, re, sys
 log, err = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 steps_n = int(sys.argv[4])
 get = lambda k, s: float(re.search(r"^%s:\s*([0-9.]+)" % k, s, re.M).group(1))
 tokens, secs = get("tokens", log), get("elapsed", log)
 m = re.search(r"batch (\d+), cap", err); B = int(m.group(1)) if m else 0
 m = re.search(r"^profile: (\d+) steps", err, re.M); nsteps = int(m.group(1)) if m else 0
-L, H, V, E, I, Dq, Dkv = 24, 2880, 201088, 32, 2880, 4096, 512
+L, H, V, E, I, Dq, Dkv = 24, 2880, 201088, 32, 2880, 4096, 512  # 20b, unless the model says otherwise
+cfg_path = os.path.join(sys.argv[5], "config.json")
+if os.path.isfile(cfg_path):
+    c = json.load(open(cfg_path))
+    L, H, V, E, I = c["num_hidden_layers"], c["hidden_size"], c["vocab_size"], c["num_experts"], c["intermediate_size"]
+    Dq, Dkv = c.get("head_dim", 64) * c["num_attention_heads"], c.get("head_dim", 64) * c["num_key_value_heads"]
 lines = open(sys.argv[3], encoding="utf-8").read().split("\n")[1:]
 n_prompt = sum(len(l.split()) for l in lines if l) * 1.3 / max(1, sum(1 for l in lines if l))
 dense = L * 2 * (H * (Dq + 2 * Dkv) + H * Dq + E * H) + 2 * V * H
