@@ -9,3 +9,12 @@ if(TEST tok_files)
                    ${CMAKE_BINARY_DIR}/tokenizer/o200k_harmony.tiktoken ${CMAKE_BINARY_DIR}/e2e_cli)
   set_tests_properties(e2e_cli PROPERTIES FIXTURES_REQUIRED tok_data TIMEOUT 900 LABELS "e2e;asan")
 endif()
+
+# The getp program (token ids in, -m logits out) against HF transformers' logits
+# and greedy tokens: tests/fixtures/hf_tiny (see its README.md).
+add_executable(fixture_cli ${CMAKE_SOURCE_DIR}/tests/e2e/fixture_cli.c)
+target_link_libraries(fixture_cli PRIVATE getp_core)
+add_test(NAME e2e_fixture_cli
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/test_fixture_cli.sh ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR}/tests/fixtures/hf_tiny ${CMAKE_BINARY_DIR}/e2e_fixture_cli cpu)
+set_tests_properties(e2e_fixture_cli PROPERTIES TIMEOUT 600 LABELS e2e)
