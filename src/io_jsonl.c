@@ -37,6 +37,7 @@
  * U+FFFD, one per maximal invalid subpart, so every line is valid JSON.
  */
 #include "harmony.h"  // harmony_render, harmony_stop_ids, harmony_parse
+#include "json_text.h" // json_utf8
 #include "requests.h" // RequestReader, OutputWriter, resolve_steps
 
 #include <errno.h>
@@ -466,7 +467,7 @@ static size_t utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
 }
 
 /* A jansson string of the bytes with invalid UTF-8 replaced by U+FFFD. */
-static json_t *json_utf8(const char *bytes, size_t len) {
+json_t *json_utf8(const char *bytes, size_t len) {
     const unsigned char *s = (const unsigned char *)bytes;
     char *clean = xmalloc(len * 3 + 1);
     size_t o = 0;

@@ -189,6 +189,7 @@ static int parse_args(int argc, char **argv, Cli *c) {
 /* ---------------------------------------------------------- tokenize/decode */
 
 #include <jansson.h>
+#include "json_text.h" // json_utf8
 
 static int load_tokenizer(const char *path, Tokenizer **t) {
     if (!path) return fail("this mode needs a tokenizer: -z FILE or GETP_TOKENIZER (see README)");
@@ -290,7 +291,7 @@ static int run_decode(const Cli *c) {
             break;
         }
         if (c->json_lines) {
-            json_t *js = json_stringn_nocheck(text, len);
+            json_t *js = json_utf8(text, len); /* invalid UTF-8 -> U+FFFD, so the line is JSON */
             char *dump = json_dumps(js, JSON_ENCODE_ANY);
             puts(dump);
             free(dump);

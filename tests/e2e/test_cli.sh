@@ -80,6 +80,14 @@ printf '"line one\\nline two"\n"caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac\\ttab"\n' >
 $getp -m tokenize --json-lines -i j.txt -z $rank > j.ids && $getp -m decode --json-lines -i j.ids -z $rank > j.back
 check "tokenize/decode --json-lines round trip" "cmp -s j.txt j.back"
 
+# Decoded bytes that are not UTF-8 (a random model writes them) still give JSON lines.
+printf 'ok \xc3\n\xff\xfe tail\n' > raw.txt
+$getp -m tokenize -i raw.txt -z $rank > raw.ids && $getp -m decode --json-lines -i raw.ids -z $rank > raw.json; rc=$?
+printf '"ok \xef\xbf\xbd"\n"\xef\xbf\xbd\xef\xbf\xbd tail"\n' > raw.expect
+check "decode --json-lines of invalid UTF-8: U+FFFD, exit 0" "[ $rc = 0 ] && cmp -s raw.json raw.expect"
+$getp -m decode -i raw.ids -z $rank > raw.back
+check "plain decode round-trips the raw bytes" "cmp -s raw.txt raw.back"
+
 # Bad model files are one clear line, not a crash.
 head -c 1000 model/model.safetensors > model/trunc.bin
 $getp model/trunc.bin -i lf.txt -o x.out -z $rank > trunc.log 2>&1; rc=$?
