@@ -27,21 +27,22 @@ int gpu_ring_cap(const GpuEngine *g, int cap) {
     return (w > 0 && w + g->chunk < cap) ? w + g->chunk : cap;
 }
 
-size_t gpu_act_bytes(const Config *c, int T, int S) {
+size_t gpu_act_bytes(const Config *c, int T, int S, int L) {
     const size_t H = c->hidden, k = c->experts_per_token;
     size_t per_tok = 3 * 4 + H * 4 + H * 2 + (size_t)cfg_qkv_dim(c) * 4 + (size_t)cfg_q_dim(c) * 6 +
                      (size_t)c->n_experts * 4 + k * (8 + 4 + (size_t)c->intermediate * 2 + H * 4);
-    size_t per_row = 4 + H * 2 + (size_t)c->vocab_size * 4 + 4;
-    return per_tok * (size_t)T + per_row * (size_t)S + (size_t)(2 * c->n_experts + 1) * 4;
+    size_t per_row = 4 + H * 2 + 4;
+    return per_tok * (size_t)T + per_row * (size_t)S + (size_t)c->vocab_size * 4 * (size_t)L +
+           (size_t)(2 * c->n_experts + 1) * 4;
 }
 
 /* KV bytes of one slot, plus the activations that grow with the batch. */
-size_t gpu_bytes_per_slot(const GpuEngine *g, int cap) {
+size_t gpu_bytes_per_slot(const GpuEngine *g, int cap, int logits) {
     const Config *c = &g->m->cfg;
     size_t kv = 0;
     for (int l = 0; l < c->n_layers; l++)
         kv += (size_t)(l % 2 == 0 ? gpu_ring_cap(g, cap) : cap) * (size_t)cfg_kv_dim(c) * 2 * 2;
-    return kv + gpu_act_bytes(c, 1, 1);
+    return kv + gpu_act_bytes(c, 1, 1, logits ? 1 : 0);
 }
 
 static void free_acts(GpuActs *a) {
@@ -62,10 +63,11 @@ static void free_kv(GpuKv *kv) {
 
 #define DALLOC(p, n) GPU_CHECK(hipMalloc((void **)&(p), (size_t)(n)))
 
-static void build_acts(GpuActs *a, const Config *c, int T, int S) {
+static void build_acts(GpuActs *a, const Config *c, int T, int S, int L) {
     const size_t H = c->hidden, k = c->experts_per_token, E = c->n_experts;
     a->T_max = T;
     a->S_max = S;
+    a->L_max = L;
     DALLOC(a->meta, sizeof(int32_t) * (size_t)(3 * T + S));
     DALLOC(a->x, 4 * T * H);
     DALLOC(a->t, 2 * T * H);
@@ -81,7 +83,7 @@ static void build_acts(GpuActs *a, const Config *c, int T, int S) {
     DALLOC(a->h, 2 * T * k * (size_t)c->intermediate);
     DALLOC(a->ypair, 4 * T * k * H);
     DALLOC(a->ts, 2 * S * H);
-    DALLOC(a->logits, 4 * (size_t)S * (size_t)c->vocab_size);
+    if (L > 0) DALLOC(a->logits, 4 * (size_t)L * (size_t)c->vocab_size);
     DALLOC(a->ids, 4 * S);
     GPU_CHECK(hipHostMalloc((void **)&a->h_meta, sizeof(int32_t) * (size_t)(3 * T + S), 0));
     GPU_CHECK(hipHostMalloc((void **)&a->h_ids, sizeof(int32_t) * (size_t)S, 0));
@@ -110,21 +112,22 @@ static void build_kv(GpuKv *kv, const GpuEngine *g, int n_slots, int cap) {
 
 /* Make room for n_slots sequences of up to cap positions, T_max tokens and
  * S_max sampling rows per step; keeps what is already big enough. */
-int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, Err *err) {
+int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, int L_max, Err *err) {
     const Config *c = &g->m->cfg;
     const int kv_ok = g->kv.base && g->kv.n_slots >= n_slots && g->kv.cap >= cap;
-    const int act_ok = g->a.meta && g->a.T_max >= T_max && g->a.S_max >= S_max;
+    const int act_ok =
+        g->a.meta && g->a.T_max >= T_max && g->a.S_max >= S_max && g->a.L_max >= L_max;
     if (!kv_ok) free_kv(&g->kv);
     if (!act_ok) free_acts(&g->a);
     size_t free_b = 0, total_b = 0;
     GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
-    size_t need = (kv_ok ? 0 : gpu_bytes_per_slot(g, cap) * (size_t)n_slots) +
-                  (act_ok ? 0 : gpu_act_bytes(c, T_max, S_max));
+    size_t need = (kv_ok ? 0 : gpu_bytes_per_slot(g, cap, 0) * (size_t)n_slots) +
+                  (act_ok ? 0 : gpu_act_bytes(c, T_max, S_max, L_max));
     if (need > free_b)
         return err_set(err, "gpu: %d sequences of %d positions need %.2f GB, %.2f GB free", n_slots,
                        cap, need / 1e9, free_b / 1e9);
     if (!kv_ok) build_kv(&g->kv, g, n_slots, cap);
-    if (!act_ok) build_acts(&g->a, c, T_max, S_max);
+    if (!act_ok) build_acts(&g->a, c, T_max, S_max, L_max);
     return GETP_OK;
 }
 
@@ -136,7 +139,7 @@ static int gpu_logits(Engine *e, const int32_t *tokens, int n, float *out, Err *
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
             return err_set(err, "logits: token %d at position %d outside the vocabulary", tokens[i], i);
-    if (gpu_prepare(g, 1, n, g->chunk, g->chunk, err) != GETP_OK) return GETP_ERR;
+    if (gpu_prepare(g, 1, n, g->chunk, g->chunk, g->chunk, err) != GETP_OK) return GETP_ERR;
     GpuActs *a = &g->a;
     for (int p0 = 0; p0 < n; p0 += g->chunk) {
         const int T = n - p0 < g->chunk ? n - p0 : g->chunk;
@@ -146,7 +149,7 @@ static int gpu_logits(Engine *e, const int32_t *tokens, int n, float *out, Err *
             a->h_meta[2 * a->T_max + i] = p0 + i;
             a->h_meta[3 * a->T_max + i] = i;
         }
-        gpu_forward_step(g, T, T, 0, 1);
+        gpu_forward_step(g, T, T, 0, T);
         GPU_CHECK(hipMemcpy(out + (size_t)p0 * c->vocab_size, a->logits,
                             sizeof(float) * (size_t)T * c->vocab_size, hipMemcpyDeviceToHost));
     }

@@ -114,7 +114,8 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
     const Config *c = &g->m->cfg;
     GpuActs *a = &g->a;
     hipStream_t st = g->stream;
-    CHECK(T >= 1 && T <= a->T_max && S >= 0 && S <= a->S_max);
+    CHECK(T >= 1 && T <= a->T_max && S >= 0 && S <= a->S_max && logits >= 0 && logits <= S &&
+          logits <= a->L_max);
     const double t0 = g->prof.on ? now_seconds() : 0.0;
     prof_mark(g, PH_OTHER);
     /* token list up: tok, slot, pos (T_max apart) and the sampling rows */
@@ -133,8 +134,8 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
             GPU_CHECK(hipMemcpyAsync(a->h_ids, a->ids, sizeof(int32_t) * (size_t)S,
                                      hipMemcpyDeviceToHost, st));
         }
-        if (logits)
-            matmul_bf16_bf16w(a->logits, a->ts, g->w.unemb, NULL, NULL, S, c->vocab_size,
+        if (logits > 0) // the first `logits` rows (row-independent: same bits as over all S)
+            matmul_bf16_bf16w(a->logits, a->ts, g->w.unemb, NULL, NULL, logits, c->vocab_size,
                               c->hidden, st);
         prof_mark(g, PH_HEAD);
     }

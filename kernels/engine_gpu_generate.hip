@@ -67,14 +67,14 @@ static int init_outputs(const Config *c, const Request *reqs, int n, Output *out
     return runnable;
 }
 
-static int pick_batch(GpuEngine *g, int runnable, int cap, Err *err) {
+static int pick_batch(GpuEngine *g, int runnable, int cap, int sampled, Err *err) {
     int B = g->opt.batch_size;
     if (B <= 0) {
         size_t free_b = 0, total_b = 0;
         GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
         const size_t reserve = (size_t)1 << 30; // runtime, fragmentation
-        const size_t fixed = gpu_act_bytes(&g->m->cfg, GPU_PREFILL_TOKENS, 0) + reserve;
-        const size_t per = gpu_bytes_per_slot(g, cap);
+        const size_t fixed = gpu_act_bytes(&g->m->cfg, GPU_PREFILL_TOKENS, 0, 0) + reserve;
+        const size_t per = gpu_bytes_per_slot(g, cap, sampled > 0); // logits row: non-greedy only
         B = free_b > fixed ? (int)((free_b - fixed) / per) : 0;
         if (B > GPU_MAX_SLOTS) B = GPU_MAX_SLOTS;
         if (B < 1) {
@@ -91,9 +91,10 @@ static int pick_batch(GpuEngine *g, int runnable, int cap, Err *err) {
     return B < runnable ? B : runnable;
 }
 
-/* Host side of a step: token list into h_meta. Returns T; *S sampling rows. */
-static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S, int *chunk_n,
-                      int *samp_slot) {
+/* Host side of a step: token list into h_meta. Returns T; *S sampling rows, the
+ * non-greedy ones first (only they need logits: *R of them). */
+static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S, int *R,
+                      int *chunk_n, int *samp_slot) {
     GpuActs *a = &g->a;
     int T = 0;
     *S = 0;
@@ -126,6 +127,19 @@ static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S
                 samp_slot[(*S)++] = b;
             }
         }
+    /* Stable partition: rows that sample from logits first (rows are independent). */
+    int *rows = a->h_meta + 3 * a->T_max;
+    *R = 0;
+    for (int s = 0; s < *S; s++) {
+        if (!(reqs[sl[samp_slot[s]].req].p.temperature > 0.0f)) continue;
+        const int row = rows[s], slot = samp_slot[s];
+        for (int u = s; u > *R; u--) {
+            rows[u] = rows[u - 1];
+            samp_slot[u] = samp_slot[u - 1];
+        }
+        rows[*R] = row;
+        samp_slot[(*R)++] = slot;
+    }
     return T;
 }
 
@@ -188,9 +202,13 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
     int cap = 1;
     const int runnable = init_outputs(c, reqs, n, outs, &cap);
     if (runnable == 0) return GETP_OK;
-    const int B = pick_batch(g, runnable, cap, err);
-    if (B < 0 || gpu_prepare(g, B, cap, B + GPU_PREFILL_TOKENS, B > g->chunk ? B : g->chunk,
-                             err) != GETP_OK) {
+    int sampled = 0; // runnable requests that sample from logits (temperature > 0)
+    for (int i = 0; i < n; i++) sampled += outs[i].tokens && reqs[i].p.temperature > 0.0f;
+    const int B = pick_batch(g, runnable, cap, sampled, err);
+    const int S_max = B > g->chunk ? B : g->chunk;
+    /* A logits row only for the rows that need one: at most B slots sample at once. */
+    const int L_max = sampled < B ? sampled : B;
+    if (B < 0 || gpu_prepare(g, B, cap, B + GPU_PREFILL_TOKENS, S_max, L_max, err) != GETP_OK) {
         for (int i = 0; i < n; i++) output_free(&outs[i]);
         return GETP_ERR;
     }
@@ -199,7 +217,7 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
         GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
         fprintf(stderr, "getp: gpu %d: %d requests, batch %d, cap %d positions, KV + activations "
                 "%.2f GB, GPU memory in use %.2f of %.2f GB\n", g->opt.device, runnable, B, cap,
-                gpu_bytes_per_slot(g, cap) * (double)B / 1e9, (total_b - free_b) / 1e9,
+                gpu_bytes_per_slot(g, cap, L_max > 0) * (double)B / 1e9, (total_b - free_b) / 1e9,
                 total_b / 1e9);
     }
     Slot *sl = (Slot *)xmalloc(sizeof(Slot) * (size_t)B);
@@ -210,14 +228,9 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
     memset(&hs, 0, sizeof hs);
     int next = 0;
     while (admit(sl, B, outs, n, &next) > 0) {
-        int S = 0;
-        const int T = build_step(g, reqs, sl, B, &S, chunk_n, samp_slot);
-        int greedy = 0, rand = 0;
-        for (int s = 0; s < S; s++) {
-            if (reqs[sl[samp_slot[s]].req].p.temperature > 0.0f) rand = 1;
-            else greedy = 1;
-        }
-        gpu_forward_step(g, T, S, greedy, rand);
+        int S = 0, R = 0;
+        const int T = build_step(g, reqs, sl, B, &S, &R, chunk_n, samp_slot);
+        gpu_forward_step(g, T, S, R < S, R);
         finish_step(g, reqs, outs, sl, B, chunk_n, samp_slot, S, &hs);
     }
     if (hs.row) {

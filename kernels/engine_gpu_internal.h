@@ -60,7 +60,7 @@ typedef struct {
 
 /* Activations of one step: up to T_max tokens, S_max of them sampling. */
 typedef struct {
-    int T_max, S_max;
+    int T_max, S_max, L_max; // L_max: logits rows (0 when every row is greedy)
     int32_t *meta;      // (3*T_max + S_max): tok (T) | slot (T) | pos (T) | sample rows (S)
     float *x;           // (T_max, H) fp32 residual stream
     uint16_t *t;        // (T_max, H) bf16 normed activations
@@ -76,7 +76,7 @@ typedef struct {
     uint16_t *h;        // (T_max*k, I) bf16 SwiGLU output
     float *ypair;       // (T_max*k, H) fp32 expert outputs
     uint16_t *ts;       // (S_max, H) bf16 final-normed sampling rows
-    float *logits;      // (S_max, V) fp32
+    float *logits;      // (L_max, V) fp32: the first sampling rows that need logits
     int32_t *ids;       // (S_max) argmax ids
     int32_t *h_meta;    // pinned host mirror of meta
     int32_t *h_ids;     // pinned host (S_max)
@@ -105,17 +105,19 @@ void free_gpu_weights(GpuWeights *w);
 
 /* engine_gpu_forward.hip: run the step whose meta (T tokens, S sampling rows)
  * is in g->a.h_meta. greedy: ids of the sampling rows land in g->a.h_ids;
- * logits: g->a.logits (S, V) is filled (left on the device). */
+ * logits: rows 0..logits-1 of g->a.logits (logits <= L_max) get the logits of the
+ * first `logits` sampling rows (left on the device). */
 void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits);
 
 /* engine_gpu_forward.hip: GETP_PROFILE support */
 void gpu_profile_init(GpuProfile *p);
 void gpu_profile_report(GpuProfile *p, FILE *out);
 
-/* engine_gpu.hip: (re)size activations and KV for a run; bytes per slot. */
-int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, Err *err);
-size_t gpu_bytes_per_slot(const GpuEngine *g, int cap);
-size_t gpu_act_bytes(const Config *c, int T_max, int S_max);
+/* engine_gpu.hip: (re)size activations and KV for a run (L_max logits rows);
+ * bytes per slot (with a logits row if `logits`). */
+int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, int L_max, Err *err);
+size_t gpu_bytes_per_slot(const GpuEngine *g, int cap, int logits);
+size_t gpu_act_bytes(const Config *c, int T_max, int S_max, int L_max);
 int gpu_ring_cap(const GpuEngine *g, int cap);
 
 /* engine_gpu_generate.hip */

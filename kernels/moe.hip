@@ -12,7 +12,10 @@
  * k-steps of 32 in order, so the small-M kernel (few pairs per expert: a
  * GEMV that streams each expert's weights once, 16 pairs a pass) and the
  * tiled one (shared-memory tiles) give bit-identical rows: a pair's result
- * never depends on how many other pairs its expert got.
+ * never depends on how many other pairs its expert got. On NVIDIA, MXFP4
+ * weights at 4..32 pairs per expert on average (the 120b's 128 experts at a
+ * few hundred rows) take moe_mid_mx (cp.async stream, decode in registers),
+ * bit-identical too.
  */
 #include "moe.h"  // moe_sort, moe_mlp1_swiglu, moe_mlp2, moe_combine
 #include "tile.h" // TileA/B/C, tile_mma
@@ -444,6 +447,186 @@ moe_tiled_mx_async(MoeArgs a) {
                 if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
             }
 }
+
+/* ---- NVIDIA, MXFP4, a few to 32 pairs per expert: weights streamed once ----
+ * moe_mid_mx: a block owns up to MID_BM = 32 sorted pairs of one expert (two
+ * 16-row sub-tiles; the second is skipped when empty) and MID_BN = 256 output
+ * columns (8 warps x 4 tiles of 8). The raw MXFP4 bytes (16 per row and
+ * k-step) and the gathered activation rows go to shared memory by 16-byte
+ * cp.async, KS k-steps a stage, MID_NS stages deep (~24 KB of weights in
+ * flight per block), one barrier per stage. Each lane then reads its 4 raw
+ * bytes of a B fragment (8 codes of one row) and decodes them in registers
+ * (mx_dequant8_b: the bits of mx_dequant8), so the decoded tile never goes
+ * through shared memory. Scales (KS bytes per row and stage) are loaded by
+ * the lanes one stage ahead, after an L2 prefetch of the block's scale rows.
+ * k-steps run in order through the same tile_mma chain as every other path:
+ * rows are bit-identical to the GEMV and tiled kernels. Rows of a sub-tile
+ * past the expert's last pair are not loaded (stale shared memory; their
+ * results are never stored and an mma row depends only on its own A row). */
+#define MOE_MID_THREADS 256
+#define MOE_MID_BM 32
+#define MOE_MID_NT 4
+#define MOE_MID_BN ((MOE_MID_THREADS / 32) * MOE_MID_NT * 8)
+#define MOE_MID_NS 4
+
+template <int KS>
+constexpr size_t moe_mid_smem(void) {
+    return (size_t)MOE_MID_NS * KS * (MOE_MID_BM * 4 + MOE_MID_BN) * sizeof(uint4);
+}
+
+/* moe_slot by one warp's scan of 32 experts at a time (every warp computes it). */
+__device__ __forceinline__ int moe_slot_warp(const MoeArgs &a, int s, int bm, int *e_out,
+                                             int *p0, int *p1) {
+    const int lane = threadIdx.x % 32;
+    for (int base = 0; base < a.E; base += 32) {
+        const int e = base + lane;
+        int lo = 0, hi = 0;
+        if (e < a.E) {
+            lo = a.offsets[e];
+            hi = a.offsets[e + 1];
+        }
+        const int t = (hi - lo + bm - 1) / bm;
+        int inc = t;
+#pragma unroll
+        for (int d = 1; d < 32; d <<= 1) {
+            int v = __shfl_up_sync(~0u, inc, d);
+            if (lane >= d) inc += v;
+        }
+        const int total = __shfl_sync(~0u, inc, 31);
+        if (s < total) {
+            const int L = __ffs(__ballot_sync(~0u, inc > s)) - 1;
+            const int before = __shfl_sync(~0u, inc - t, L);
+            *e_out = base + L;
+            *p0 = __shfl_sync(~0u, lo, L) + (s - before) * bm;
+            *p1 = __shfl_sync(~0u, hi, L);
+            return 1;
+        }
+        s -= total;
+    }
+    return 0;
+}
+
+template <int EPI, int KS>
+__global__ void __launch_bounds__(MOE_MID_THREADS, 2)
+moe_mid_mx(MoeArgs a) {
+    constexpr int BM = MOE_MID_BM, BN = MOE_MID_BN, NT = MOE_MID_NT, NS = MOE_MID_NS;
+    constexpr int MT = BM / TILE_M;
+    constexpr int SA = KS * BM * 4, SB = KS * BN, ST = SA + SB; // uint4 per stage
+    extern __shared__ uint4 smem[];                             // NS * ST
+    int e, p0, p1;
+    if (!moe_slot_warp(a, blockIdx.x, BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const int n0 = blockIdx.y * BN;
+    const int KG = a.K / 32, nst = KG / KS;
+    const int cnt = min(BM, p1 - p0);
+
+    /* L2 prefetch of the block's scale rows (BN x KG bytes, contiguous). */
+    {
+        const uint8_t *s0 = a.scales + ((size_t)e * a.N + n0) * KG;
+        const size_t bytes = (size_t)(min(n0 + BN, a.N) - n0) * KG;
+        for (size_t off = (size_t)tid * 128; off < bytes; off += (size_t)MOE_MID_THREADS * 128)
+            asm volatile("prefetch.global.L2 [%0];\n" ::"l"(s0 + off));
+    }
+    /* Loader roles, fixed for the block: thread tid copies A chunk tid (if any) and
+     * B chunks tid + h * THREADS (both k-steps of a row go to neighbours). */
+    static_assert(SA <= MOE_MID_THREADS && SB % MOE_MID_THREADS == 0, "loader split");
+    constexpr int BI = SB / MOE_MID_THREADS;
+    const uint16_t *asrc = NULL;
+    if (tid < SA) {
+        const int j = tid / (BM * 4), r = (tid / 4) % BM, c = tid % 4;
+        if (r < cnt) asrc = moe_act_row<EPI>(a, p0 + r) + j * TILE_K + c * 8;
+    }
+    const uint8_t *bsrc[BI];
+    int bdst[BI];
+#pragma unroll
+    for (int h = 0; h < BI; h++) {
+        const int i = tid + h * MOE_MID_THREADS, n = i / KS, j = i % KS;
+        bdst[h] = j * BN + n;
+        bsrc[h] = n0 + n < a.N ? a.blocks + (((size_t)e * a.N + n0 + n) * KG + j) * 16 : NULL;
+    }
+    auto issue = [&](int st, int buf) {
+        uint4 *sa = smem + buf * ST, *sb = sa + SA;
+        if (asrc) tile_cp_async16(&sa[tid], asrc + (size_t)st * KS * TILE_K);
+#pragma unroll
+        for (int h = 0; h < BI; h++)
+            if (bsrc[h]) tile_cp_async16(&sb[bdst[h]], bsrc[h] + (size_t)st * KS * 16);
+    };
+#pragma unroll
+    for (int st = 0; st < NS - 1; st++) {
+        if (st < nst) issue(st, st);
+        tile_cp_commit();
+    }
+
+    /* Lane's B rows (local column index) and their scale pointers. */
+    const int g = lane / 4, q = lane % 4;
+    int ncol[NT];
+    const uint8_t *srow[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        ncol[t] = warp * (NT * 8) + t * 8 + g;
+        srow[t] = a.scales + ((size_t)e * a.N + min(n0 + ncol[t], a.N - 1)) * KG;
+    }
+    auto load_sc = [&](int st, uint32_t *sc) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            if (KS == 2) sc[t] = *(const uint16_t *)(srow[t] + st * 2);
+            else sc[t] = srow[t][st];
+        }
+    };
+    uint32_t sc_cur[NT], sc_nxt[NT] = {};
+    load_sc(0, sc_cur);
+
+    TileC acc[MT][NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int t = 0; t < NT; t++) tile_zero(&acc[i][t]);
+    const int mt_used = (cnt + TILE_M - 1) / TILE_M;
+
+    for (int st = 0; st < nst; st++) {
+        tile_cp_wait<NS - 2>();
+        __syncthreads(); // stage st landed for all; stage st-1 consumed by every warp
+        if (st + NS - 1 < nst) issue(st + NS - 1, (st + NS - 1) % NS);
+        tile_cp_commit();
+        if (st + 1 < nst) load_sc(st + 1, sc_nxt);
+        const uint4 *sa = smem + (st % NS) * ST;
+        const uint32_t *sb = (const uint32_t *)(sa + SA);
+#pragma unroll
+        for (int j = 0; j < KS; j++) {
+            TileA x[MT];
+#pragma unroll
+            for (int i = 0; i < MT; i++)
+                if (i < mt_used) {
+#pragma unroll
+                    for (int r = 0; r < TILE_A_ROWS; r++)
+                        x[i].v[r] = sa[(j * BM + i * TILE_M + tile_a_row(r)) * 4 + q];
+                }
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                TileB b;
+                const uint32_t bytes = sb[(j * BN + ncol[t]) * 4 + q];
+                b.v = mx_dequant8_b(bytes, mx_scale_b2((sc_cur[t] >> (8 * j)) & 0xffu));
+#pragma unroll
+                for (int i = 0; i < MT; i++)
+                    if (i < mt_used) tile_mma(&acc[i][t], &x[i], &b);
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < NT; t++) sc_cur[t] = sc_nxt[t];
+    }
+    tile_cp_wait<0>();
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int t = 0; t < NT; t++)
+#pragma unroll
+            for (int qq = 0; qq < 4; qq++) {
+                float partner = tile_c_partner(&acc[i][t], qq);
+                int pos = p0 + i * TILE_M + tile_c_row(qq);
+                int n = n0 + warp * (NT * 8) + t * 8 + tile_c_col(qq);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][t].c[qq], partner);
+            }
+}
 #endif
 
 /* ---- sort and combine ---- */
@@ -531,11 +714,30 @@ static void moe_launch_async(dim3 grid, const MoeArgs &a, hipStream_t stream) {
                                    cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     moe_tiled_mx_async<EPI, WARPS_M, MT><<<grid, MoeTiled<WARPS_M, MT>::THREADS, smem, stream>>>(a);
 }
+
+template <int EPI, int KS>
+static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
+    constexpr size_t smem = moe_mid_smem<KS>();
+    GPU_CHECK(cudaFuncSetAttribute(moe_mid_mx<EPI, KS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   (int)smem));
+    moe_mid_mx<EPI, KS><<<grid, MOE_MID_THREADS, smem, stream>>>(a);
+}
 #endif
 
 template <int EPI, bool MX>
 static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
     const int P = a.M * a.k;
+#if defined(MOE_ASYNC_HOST)
+    /* 4..32 pairs per expert on average (the 120b's 128 experts at a few hundred
+     * rows): the streaming mma kernel. Any kernel gives the same bits. */
+    if (MX && P >= a.E * 4 && P <= a.E * MOE_MID_BM) {
+        dim3 grid((P + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + MOE_MID_BN - 1) / MOE_MID_BN);
+        if ((a.K / 32) % 2 == 0 && (uintptr_t)a.scales % 2 == 0) moe_launch_mid<EPI, 2>(grid, a, stream);
+        else moe_launch_mid<EPI, 1>(grid, a, stream);
+        GPU_CHECK_LAUNCH();
+        return;
+    }
+#endif
     if (P <= a.E * MOE_GEMV_BM) {  // few pairs per expert: stream the weights
         constexpr int NT = 2, U = 4;
         int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
