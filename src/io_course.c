@@ -272,41 +272,10 @@ static int course_wclose(OutputWriter *w, Err *err) {
     return rc;
 }
 
-/* Keep the complete lines of an existing output; cut a partial last line. */
-static int course_resume_point(const char *path, int64_t *done, long *keep_bytes, Err *err) {
-    *done = 0;
-    *keep_bytes = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno == ENOENT ? GETP_OK : err_set(err, "cannot open %s to resume: %s", path, strerror(errno));
-    char buf[1 << 16];
-    size_t got;
-    long pos = 0;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
-        for (size_t i = 0; i < got; i++)
-            if (buf[i] == '\n') {
-                (*done)++;
-                *keep_bytes = pos + (long)i + 1;
-            }
-        pos += (long)got;
-    }
-    fclose(f);
-    return GETP_OK;
-}
-
 int course_writer_open(const char *path, int resume, OutputWriter **out, int64_t *done, Err *err) {
-    FILE *f;
     *done = 0;
-    if (resume) {
-        long keep = 0;
-        if (course_resume_point(path, done, &keep, err) != GETP_OK) return GETP_ERR;
-        f = fopen(path, "ab");
-        if (f && ftruncate(fileno(f), keep) != 0) {
-            fclose(f);
-            return err_set(err, "cannot trim the partial last line of %s: %s", path, strerror(errno));
-        }
-    } else {
-        f = fopen(path, "wb");
-    }
+    if (resume && output_resume_scan(path, done, err) != GETP_OK) return GETP_ERR;
+    FILE *f = fopen(path, resume ? "ab" : "wb");
     if (!f) return err_set(err, "cannot open output %s: %s", path, strerror(errno));
     CourseWriter *cw = xcalloc(1, sizeof *cw);
     cw->f = f;
@@ -317,6 +286,37 @@ int course_writer_open(const char *path, int resume, OutputWriter **out, int64_t
     w->close = course_wclose;
     w->impl = cw;
     *out = w;
+    return GETP_OK;
+}
+
+/* Resume: count the complete lines of path and cut a trailing partial line.
+ * A missing file is an empty one. */
+int output_resume_scan(const char *path, int64_t *done, Err *err) {
+    *done = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) return GETP_OK;
+        return err_set(err, "cannot open %s to resume: %s", path, strerror(errno));
+    }
+    enum { CHUNK = 1 << 16 };
+    char *chunk = xmalloc(CHUNK);
+    int64_t pos = 0, keep = 0, lines = 0;
+    size_t got;
+    while ((got = fread(chunk, 1, CHUNK, f)) > 0) {
+        for (size_t i = 0; i < got; i++)
+            if (chunk[i] == '\n') {
+                lines++;
+                keep = pos + (int64_t)i + 1;
+            }
+        pos += (int64_t)got;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    free(chunk);
+    if (bad) return err_set(err, "reading %s to resume: %s", path, strerror(errno));
+    if (pos > keep && truncate(path, (off_t)keep) != 0)
+        return err_set(err, "cutting the partial last line of %s: %s", path, strerror(errno));
+    *done = lines;
     return GETP_OK;
 }
 

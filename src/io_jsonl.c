@@ -675,42 +675,11 @@ static int jsonl_wclose(OutputWriter *ww, Err *err) {
     return rc;
 }
 
-/* Resume: count the complete lines of path and cut a trailing partial line.
- * A missing file is an empty one. */
-static int resume_scan(const char *path, int64_t *done, Err *err) {
-    *done = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return GETP_OK;
-        return err_set(err, "cannot open %s to resume: %s", path, strerror(errno));
-    }
-    enum { CHUNK = 1 << 16 };
-    char *chunk = xmalloc(CHUNK);
-    int64_t pos = 0, keep = 0, lines = 0;
-    size_t got;
-    while ((got = fread(chunk, 1, CHUNK, f)) > 0) {
-        for (size_t i = 0; i < got; i++)
-            if (chunk[i] == '\n') {
-                lines++;
-                keep = pos + (int64_t)i + 1;
-            }
-        pos += (int64_t)got;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    free(chunk);
-    if (bad) return err_set(err, "reading %s to resume: %s", path, strerror(errno));
-    if (pos > keep && truncate(path, (off_t)keep) != 0)
-        return err_set(err, "cutting the partial last line of %s: %s", path, strerror(errno));
-    *done = lines;
-    return GETP_OK;
-}
-
 int jsonl_writer_open(const char *path, InputFormat fmt, const Tokenizer *tok, int resume,
                       OutputWriter **out, int64_t *done, Err *err) {
     *out = NULL;
     *done = 0;
-    if (resume && resume_scan(path, done, err) != GETP_OK) return GETP_ERR;
+    if (resume && output_resume_scan(path, done, err) != GETP_OK) return GETP_ERR;
     FILE *f = fopen(path, resume ? "ab" : "wb");
     if (!f) return err_set(err, "cannot open output %s: %s", path, strerror(errno));
     JsonlWriter *w = xcalloc(1, sizeof *w);

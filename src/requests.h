@@ -78,6 +78,10 @@ int reader_open(const char *path, InputFormat fmt, const Tokenizer *tok, const R
 int writer_open(const char *path, InputFormat fmt, const Tokenizer *tok, int resume,
                 OutputWriter **out, int64_t *done, Err *err);
 
+/* --resume for any line-per-request output: count the complete lines of path
+ * (*done) and cut a trailing partial line; a missing file is an empty one. */
+int output_resume_scan(const char *path, int64_t *done, Err *err);
+
 /* Course formats (io_course.c). */
 int course_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
                        const RequestDefaults *d, RequestReader **out, Err *err);

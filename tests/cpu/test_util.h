@@ -9,24 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 
-static int g_pass, g_fail;
-
-#define EXPECT(cond, ...)                                                      \
-    do {                                                                       \
-        if (cond) {                                                            \
-            g_pass++;                                                          \
-        } else {                                                               \
-            g_fail++;                                                          \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-        }                                                                      \
-    } while (0)
-
-static inline int test_finish(void) {
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
-}
+#include "../expect.h" // EXPECT, test_finish, g_pass/g_fail
 
 /* xorshift64*: reproducible test inputs. */
 static uint64_t g_rng = 0x1234567887654321ull;

@@ -5,24 +5,7 @@
 
 #include "common.h"
 
-static int g_pass, g_fail;
-
-#define EXPECT(cond, ...)                                                  \
-    do {                                                                   \
-        if (cond) {                                                        \
-            g_pass++;                                                      \
-        } else {                                                           \
-            g_fail++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-        }                                                                  \
-    } while (0)
-
-static int test_finish(void) {
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
-}
+#include "../expect.h" // EXPECT, test_finish, g_pass/g_fail
 
 static int test_skip(const char *why) {
     printf("skipped: %s\n0 passed, 0 failed\n", why);

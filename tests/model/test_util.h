@@ -10,24 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int g_pass, g_fail;
-
-#define EXPECT(cond, ...)                                                   \
-    do {                                                                    \
-        if (cond) {                                                         \
-            g_pass++;                                                       \
-        } else {                                                            \
-            g_fail++;                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-        }                                                                   \
-    } while (0)
-
-static inline int test_finish(void) {
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
-}
+#include "../expect.h" // EXPECT, test_finish, g_pass/g_fail
 
 /* A fresh directory under $TMPDIR (or /tmp); removed by tmpdir_remove. */
 static inline char *tmpdir_make(const char *tag) {
