@@ -31,3 +31,8 @@ if(GETP_BUILD_TESTS)
   endif()
   set_tests_properties(cpu_fixture PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+
+# getp-precision-budget: the GPU's bf16 rounding points emulated on the CPU engine, one by
+# one, against the exact reference (how much GPU-vs-CPU difference the design explains).
+add_executable(getp-precision-budget tools/precision_budget.c)
+target_link_libraries(getp-precision-budget PRIVATE getp_core)

@@ -2,7 +2,8 @@
 # getp_gpu, linked into getp with GETP_HAVE_GPU=1, and its tests.
 #
 #   GETP_GPU=cuda  nvcc compiles the .hip files as CUDA (LANGUAGE CUDA, -x cu)
-#                  through kernels/gpu_port.h, for GETP_CUDA_ARCH (90 = H100/H200).
+#                  through kernels/gpu_port.h, for GETP_CUDA_ARCH (90a = H100/H200 with
+#                  wgmma; 90 or 80 build without it).
 #   GETP_GPU=hip   hipcc compiles each .hip file for GETP_HIP_ARCH (gfx90a) with a
 #                  custom command, and the objects make the static library.
 #                  Why not enable_language(HIP): CMake 3.25 looks for the HIP runtime
@@ -40,6 +41,10 @@ if(GETP_GPU STREQUAL "cuda")
   set_source_files_properties(${_gpu_src} PROPERTIES LANGUAGE CUDA)
   add_library(getp_gpu STATIC ${_gpu_src})
   target_compile_definitions(getp_gpu PRIVATE GETP_CUDA=1)
+  # 90a (H100/H200 with the arch-specific features): the MoE's warpgroup-MMA kernel.
+  if(GETP_CUDA_ARCH MATCHES "^9[0-9]a$")
+    target_compile_definitions(getp_gpu PRIVATE GETP_WGMMA=1)
+  endif()
   target_compile_options(getp_gpu PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:-x cu -O3 -Xcompiler=-Wall,-Wextra>)
   target_include_directories(getp_gpu PUBLIC ${CMAKE_SOURCE_DIR}/kernels)

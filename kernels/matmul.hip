@@ -118,11 +118,12 @@ mm_gemv_bf16_bf16w(MmArgs a) {
 
 /* ---- larger M: BM x BN block tiles through shared memory ---- */
 
-template <int WARPS_M, int MT, int KSUB_>
+template <int WARPS_M, int MT_, int KSUB_>
 struct MmTiled {
     static constexpr int THREADS = 256;
     static constexpr int NWARP = THREADS / GETP_WAVE;
     static constexpr int WARPS_N = NWARP / WARPS_M;
+    static constexpr int MT = MT_;                          // 16-row tiles per warp
     static constexpr int BM = WARPS_M * MT * TILE_M;
     static constexpr int BN = 128;
     static constexpr int NT = BN / WARPS_N / TILE_N;
@@ -137,6 +138,74 @@ struct MmTiled {
 
 /* chunk c (0..3) of row r lives at slot c ^ ((r >> 1) & 3) */
 __device__ __forceinline__ int mm_swz(int r, int c) { return r * 4 + (c ^ ((r >> 1) & 3)); }
+
+/* One k-step of a warp's MT x NT tiles from a stage's swizzled A (BM rows)
+ * and B (BN rows) chunks in shared memory. Every tiled kernel runs this same
+ * chain, k-step after k-step: the reduction order of a row never changes. */
+template <class C>
+__device__ __forceinline__ void mm_kstep(TileC (&acc)[C::MT][C::NT], const uint4 *sa,
+                                         const uint4 *sb, int wm, int wn) {
+    const int kc = tile_k_off() / 8;
+    TileB b[C::NT];
+#pragma unroll
+    for (int j = 0; j < C::NT; j++)
+        b[j].v = sb[mm_swz(wn * (C::NT * TILE_N) + j * TILE_N + tile_b_row(), kc)];
+#pragma unroll
+    for (int i = 0; i < C::MT; i++) {
+        TileA x;
+#pragma unroll
+        for (int r = 0; r < TILE_A_ROWS; r++)
+            x.v[r] = sa[mm_swz(wm * (C::MT * TILE_M) + i * TILE_M + tile_a_row(r), kc)];
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+    }
+}
+
+/* Store the block's tile (bias, residual), or with ARGMAX reduce it to one key
+ * per row: shared memory first (smem must be free: all stages consumed), then
+ * one atomicMax per row into a.keys. */
+template <class C, bool ARGMAX>
+__device__ __forceinline__ void mm_epilogue(const MmArgs &a, TileC (&acc)[C::MT][C::NT],
+                                            uint4 *smem, int m0, int n0, int wm, int wn) {
+    constexpr int MT = C::MT;
+    const int tid = threadIdx.x;
+    if (!ARGMAX) {
+#pragma unroll
+        for (int i = 0; i < MT; i++)
+#pragma unroll
+            for (int j = 0; j < C::NT; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    int m = m0 + wm * (MT * TILE_M) + i * TILE_M + tile_c_row(e);
+                    int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(e);
+                    if (m < a.M && n < a.N) mm_store(a, m, n, acc[i][j].c[e]);
+                }
+        return;
+    }
+    /* argmax: per-row keys in shared memory (the stage buffers are free now) */
+    unsigned long long *skey = (unsigned long long *)smem;
+    for (int r = tid; r < C::BM; r += C::THREADS) skey[r] = 0ull;
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            int mloc = wm * (MT * TILE_M) + i * TILE_M + tile_c_row(e);
+            unsigned long long best = 0ull;
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) {
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(e);
+                if (n < a.N) {
+                    unsigned long long k = mm_argmax_key(acc[i][j].c[e], n);
+                    best = k > best ? k : best;
+                }
+            }
+            if (m0 + mloc < a.M && best) atomicMax(&skey[mloc], best);
+        }
+    __syncthreads();
+    for (int r = tid; r < C::BM; r += C::THREADS)
+        if (m0 + r < a.M) atomicMax(&a.keys[m0 + r], skey[r]);
+}
 
 template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
 __global__ void __launch_bounds__(256, (MmTiled<WARPS_M, MT, KSUB>::MINB))
@@ -192,7 +261,6 @@ mm_tiled_bf16_bf16w(MmArgs a) {
 #pragma unroll
         for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
 
-    const int kc = tile_k_off() / 8;
     load_stage(0);
     store_stage(0);
     __syncthreads();
@@ -202,67 +270,90 @@ mm_tiled_bf16_bf16w(MmArgs a) {
 #pragma unroll
         for (int ks = 0; ks < C::KSUB; ks++) {
             if (st * C::KSUB + ks >= nsteps) break;
-            const uint4 *sa = smem + buf * C::STAGE + ks * C::BM * 4;
-            const uint4 *sb = smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4;
-            TileB b[C::NT];
-#pragma unroll
-            for (int j = 0; j < C::NT; j++) {
-                int row = wn * (C::NT * TILE_N) + j * TILE_N + tile_b_row();
-                b[j].v = sb[mm_swz(row, kc)];
-            }
-#pragma unroll
-            for (int i = 0; i < MT; i++) {
-                TileA x;
-#pragma unroll
-                for (int r = 0; r < TILE_A_ROWS; r++) {
-                    int row = wm * (MT * TILE_M) + i * TILE_M + tile_a_row(r);
-                    x.v[r] = sa[mm_swz(row, kc)];
-                }
-#pragma unroll
-                for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
-            }
+            mm_kstep<C>(acc, smem + buf * C::STAGE + ks * C::BM * 4,
+                        smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
         }
         if (st + 1 < nstages) store_stage(buf ^ 1);
         __syncthreads();
     }
 
-    if (!ARGMAX) {
+    mm_epilogue<C, ARGMAX>(a, acc, smem, m0, n0, wm, wn);
+}
+
+#if defined(GETP_CUDA) || defined(__CUDACC__)
+#define MM_ASYNC_HOST 1
+/* NVIDIA: the same tiles fed by an NS-stage cp.async pipeline (KSUB k-steps a
+ * stage, one barrier a stage): the operands go global -> shared without
+ * passing through registers, NS - 1 stages in flight while the warps
+ * multiply. Same k-step chain (mm_kstep) as mm_tiled: bit-identical rows. */
+template <int WARPS_M, int MT, int KSUB, int NS>
+struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
+    static constexpr size_t SMEM = (size_t)NS * MmTiled<WARPS_M, MT, KSUB>::STAGE * 16;
+    static constexpr int MINB = SMEM <= 100 * 1024 ? 2 : 1;
+};
+
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX>
+__global__ void __launch_bounds__(256, (MmAsync<WARPS_M, MT, KSUB, NS>::MINB))
+mm_async_bf16_bf16w(MmArgs a) {
+    typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
+    extern __shared__ uint4 smem[];
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int m0 = blockIdx.y * C::BM, n0 = blockIdx.x * C::BN;
+    const int nsteps = a.K / TILE_K, nstages = (nsteps + C::KSUB - 1) / C::KSUB;
+    constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP, PB = C::BN / RPP;
+    const int lrow = tid / 4, lc = tid % 4;
+    const uint16_t *srca[PA], *srcb[PB];
 #pragma unroll
-        for (int i = 0; i < MT; i++)
+    for (int p = 0; p < PA; p++)
+        srca[p] = a.x + (size_t)min(m0 + p * RPP + lrow, a.M - 1) * a.K + lc * 8;
 #pragma unroll
-            for (int j = 0; j < C::NT; j++)
+    for (int p = 0; p < PB; p++)
+        srcb[p] = a.w + (size_t)min(n0 + p * RPP + lrow, a.N - 1) * a.K + lc * 8;
+    auto issue = [&](int st) {
+        uint4 *sa = smem + (st % NS) * C::STAGE, *sb = sa + C::A_CHUNKS;
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    int m = m0 + wm * (MT * TILE_M) + i * TILE_M + tile_c_row(e);
-                    int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(e);
-                    if (m < a.M && n < a.N) mm_store(a, m, n, acc[i][j].c[e]);
-                }
-        return;
-    }
-    /* argmax: per-row keys in shared memory (the stage buffers are free now) */
-    unsigned long long *skey = (unsigned long long *)smem;
-    for (int r = tid; r < C::BM; r += C::THREADS) skey[r] = 0ull;
-    __syncthreads();
+        for (int ks = 0; ks < C::KSUB; ks++) {
+            const int step = st * C::KSUB + ks;
+            if (step < nsteps) {
+#pragma unroll
+                for (int p = 0; p < PA; p++)
+                    tile_cp_async16(&sa[ks * C::BM * 4 + mm_swz(p * RPP + lrow, lc)],
+                                    srca[p] + (size_t)step * TILE_K);
+#pragma unroll
+                for (int p = 0; p < PB; p++)
+                    tile_cp_async16(&sb[ks * C::BN * 4 + mm_swz(p * RPP + lrow, lc)],
+                                    srcb[p] + (size_t)step * TILE_K);
+            }
+        }
+    };
+    TileC acc[MT][C::NT];
 #pragma unroll
     for (int i = 0; i < MT; i++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) {
-            int mloc = wm * (MT * TILE_M) + i * TILE_M + tile_c_row(e);
-            unsigned long long best = 0ull;
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
 #pragma unroll
-            for (int j = 0; j < C::NT; j++) {
-                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(e);
-                if (n < a.N) {
-                    unsigned long long k = mm_argmax_key(acc[i][j].c[e], n);
-                    best = k > best ? k : best;
-                }
-            }
-            if (m0 + mloc < a.M && best) atomicMax(&skey[mloc], best);
+    for (int st = 0; st < NS - 1; st++) {
+        if (st < nstages) issue(st);
+        tile_cp_commit();
+    }
+    for (int st = 0; st < nstages; st++) {
+        tile_cp_wait<NS - 2>(); // this thread's copies of stage st have landed
+        __syncthreads();        // everyone's have; stage st - 1 is consumed by all warps
+        if (st + NS - 1 < nstages) issue(st + NS - 1); // into stage st - 1's buffer
+        tile_cp_commit();
+        const uint4 *buf = smem + (st % NS) * C::STAGE;
+#pragma unroll
+        for (int ks = 0; ks < C::KSUB; ks++) {
+            if (st * C::KSUB + ks >= nsteps) break;
+            mm_kstep<C>(acc, buf + ks * C::BM * 4, buf + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
         }
-    __syncthreads();
-    for (int r = tid; r < C::BM; r += C::THREADS)
-        if (m0 + r < a.M) atomicMax(&a.keys[m0 + r], skey[r]);
+    }
+    tile_cp_wait<0>();
+    __syncthreads(); // the epilogue may reuse the stage buffers
+    mm_epilogue<C, ARGMAX>(a, acc, smem, m0, n0, wm, wn);
 }
+#endif
 
 __global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, int M) {
     int m = blockIdx.x * blockDim.x + threadIdx.x;
@@ -289,6 +380,18 @@ static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK_LAUNCH();
 }
 
+#if defined(MM_ASYNC_HOST)
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX>
+static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
+    typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
+    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX>;
+    GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM));
+    dim3 grid((a.N + C::BN - 1) / C::BN, (a.M + C::BM - 1) / C::BM);
+    mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX><<<grid, C::THREADS, C::SMEM, stream>>>(a);
+    GPU_CHECK_LAUNCH();
+}
+#endif
+
 template <int NT, int U, bool ARGMAX>
 static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     int cols_per_block = (MM_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
@@ -305,8 +408,13 @@ static void mm_check(const void *x, const void *w, int M, int N, int K) {
 template <bool ARGMAX>
 static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
+#if defined(MM_ASYNC_HOST)
+    else if (a.M <= 256) mm_launch_async<1, 4, 2, 4, ARGMAX>(a, stream);
+    else mm_launch_async<2, 4, 2, 3, ARGMAX>(a, stream);
+#else
     else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
+#endif
 }
 
 void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const float *bias,

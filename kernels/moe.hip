@@ -22,6 +22,9 @@
 #include "gpu_check.h"
 #include "gpu_util.h" // bf16 <-> f32
 
+#include <stdlib.h> // getenv
+#include <string.h>
+
 /* ---- MXFP4 ---- */
 
 /* 2^(s - 128) exactly (the 0.5 of the e2m1 grid folded in). */
@@ -299,12 +302,16 @@ moe_tiled(MoeArgs a) {
  * tile is then dequantized ONCE per block (each thread: 16 codes of one row)
  * into a double-buffered bf16 tile in shared memory, one k-step ahead of the
  * mma loop, so no two warps decode the same columns and the warps' B
- * fragments are plain 16-byte loads like A. One barrier per k-step orders
- * everything: at step s the block decodes stage s+1 and multiplies stage s.
+ * fragments are plain 16-byte loads like A. A stage is MOE_KS k-steps, and
+ * one barrier per stage orders everything: at stage s the block decodes
+ * stage s+1 and multiplies stage s.
  * The values are those of mx_dequant8 (exact), the k-steps run in the same
  * order through the same tile_mma chain: rows stay bit-identical to every
  * other path. 16-row sub-tiles past the expert's last pair skip their mma. */
 #define MOE_NS 4 // raw stages: stage s+1 must have landed at step s (decode runs one ahead)
+#ifndef MOE_KS
+#define MOE_KS 2 // k-steps per stage (one barrier each)
+#endif
 
 /* Byte b (codes c0 = low nibble, c1 = high) -> bf16x2 of |c| * 2^-126 with the
  * codes' signs: e1 e0 m go to bf16 exponent bits 8..7 and mantissa bit 6 (a
@@ -340,26 +347,28 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
 
 static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
 
-template <int WARPS_M, int MT>
+template <int WARPS_M, int MT, int KS>
 constexpr size_t moe_async_smem(void) {
     typedef MoeTiled<WARPS_M, MT> C;
-    return (size_t)(MOE_NS * (C::BM * 4 + C::BN) + 2 * C::BN * 4) * sizeof(uint4);
+    return (size_t)(MOE_NS * KS * (C::BM * 4 + C::BN) + 2 * KS * C::BN * 4) * sizeof(uint4);
 }
 
-template <int EPI, int WARPS_M, int MT>
+/* KS k-steps a stage (one barrier per KS k-steps; KS = 1 is the original). */
+template <int EPI, int WARPS_M, int MT, int KS>
 __global__ void __launch_bounds__(256, 2)
 moe_tiled_mx_async(MoeArgs a) {
     typedef MoeTiled<WARPS_M, MT> C;
-    constexpr int SA = C::BM * 4, SB = C::BN;   // uint4 per raw stage: A rows x 4, B rows x 1
-    constexpr int SD = C::BN * 4;               // uint4 per decoded bf16 B tile
-    extern __shared__ uint4 smem[]; // MOE_NS * (SA + SB) + 2 * SD (moe_async_smem)
-    uint4 *sdec = smem + MOE_NS * (SA + SB);
+    constexpr int SA = C::BM * 4, SB = C::BN;   // uint4 per k-step: A rows x 4, B rows x 1
+    constexpr int SR = KS * (SA + SB);          // uint4 per raw stage
+    constexpr int SD = KS * C::BN * 4;          // uint4 per decoded bf16 B stage
+    extern __shared__ uint4 smem[]; // MOE_NS * SR + 2 * SD (moe_async_smem)
+    uint4 *sdec = smem + MOE_NS * SR;
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / GETP_WAVE;
     const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
     const int n0 = blockIdx.y * C::BN;
-    const int KG = a.K / 32, nsteps = KG;
+    const int KG = a.K / 32, nsteps = KG, nst = (nsteps + KS - 1) / KS;
 
     constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP;
     const int lrow = tid / 4, lc = tid % 4;
@@ -369,34 +378,50 @@ moe_tiled_mx_async(MoeArgs a) {
         srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + lrow, p1 - 1)) + lc * 8;
     const bool bload = tid < C::BN;
     const uint8_t *srcb = a.blocks + ((size_t)e * a.N + min(n0 + tid % C::BN, a.N - 1)) * KG * 16;
-    auto issue = [&](int step, int buf) {
-        uint4 *sa = smem + buf * (SA + SB), *sb = sa + SA;
+    auto issue = [&](int st) {
+        uint4 *sr = smem + (st % MOE_NS) * SR;
 #pragma unroll
-        for (int p = 0; p < PA; p++)
-            tile_cp_async16(&sa[moe_swz(p * RPP + lrow, lc)], srca[p] + (size_t)step * TILE_K);
-        if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
+        for (int ks = 0; ks < KS; ks++) {
+            const int step = st * KS + ks;
+            if (step >= nsteps) break;
+            uint4 *sa = sr + ks * (SA + SB), *sb = sa + SA;
+#pragma unroll
+            for (int p = 0; p < PA; p++)
+                tile_cp_async16(&sa[moe_swz(p * RPP + lrow, lc)], srca[p] + (size_t)step * TILE_K);
+            if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
+        }
     };
     /* Decoder role: thread tid -> weight row tid / 2, codes 16 * (tid % 2) .. +15. */
     const int drow = tid / 2, dh = tid % 2;
     const uint8_t *dsc = a.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
-    auto decode = [&](int rawbuf, int dbuf, uint32_t sbyte) {
-        const uint2 bytes = ((const uint2 *)(smem + rawbuf * (SA + SB) + SA + drow))[dh];
-        const uint32_t sc2 = mx_scale_b2(sbyte);
-        uint4 *d = sdec + dbuf * SD;
-        d[moe_swz(drow, 2 * dh)] = mx_dequant8_b(bytes.x, sc2);
-        d[moe_swz(drow, 2 * dh + 1)] = mx_dequant8_b(bytes.y, sc2);
+    uint32_t sc[KS];
+    auto load_scales = [&](int st) {
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
+    };
+    auto decode = [&](int st) {
+        const uint4 *sr = smem + (st % MOE_NS) * SR;
+        uint4 *d = sdec + (st & 1) * SD;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= nsteps) break;
+            const uint2 bytes = ((const uint2 *)(sr + ks * (SA + SB) + SA + drow))[dh];
+            const uint32_t sc2 = mx_scale_b2(sc[ks]);
+            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh)] = mx_dequant8_b(bytes.x, sc2);
+            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh + 1)] = mx_dequant8_b(bytes.y, sc2);
+        }
     };
     static_assert(C::BN * 2 == C::THREADS, "decoder split");
 #pragma unroll
     for (int st = 0; st < MOE_NS - 1; st++) {
-        if (st < nsteps) issue(st, st);
+        if (st < nst) issue(st);
         tile_cp_commit();
     }
-    uint32_t sc_next = nsteps > 1 ? dsc[1] : 0u;
-    const uint32_t sc0 = dsc[0];
+    load_scales(0);
     tile_cp_wait<MOE_NS - 2>();
     __syncthreads(); // raw stage 0 landed for every thread
-    decode(0, 0, sc0);
+    decode(0);
+    if (nst > 1) load_scales(1);
 
     TileC acc[MT][C::NT];
 #pragma unroll
@@ -409,30 +434,34 @@ moe_tiled_mx_async(MoeArgs a) {
     const int aoff = moe_swz(mrow0 + tile_a_row(0), kc);
     const int boff = moe_swz(wn * (C::NT * TILE_N) + tile_b_row(), kc);
     static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
-    for (int s = 0; s < nsteps; s++) {
-        /* Stage s+1 landed; tile s decoded; step s-1 consumed by every warp. */
+    for (int st = 0; st < nst; st++) {
+        /* Stage st+1 landed; stage st decoded; stage st-1 consumed by every warp. */
         tile_cp_wait<MOE_NS - 3>();
         __syncthreads();
-        if (s + MOE_NS - 1 < nsteps) issue(s + MOE_NS - 1, (s + MOE_NS - 1) % MOE_NS);
+        if (st + MOE_NS - 1 < nst) issue(st + MOE_NS - 1);
         tile_cp_commit();
-        if (s + 1 < nsteps) {
-            decode((s + 1) % MOE_NS, (s + 1) & 1, sc_next);
-            if (s + 2 < nsteps) sc_next = dsc[s + 2];
+        if (st + 1 < nst) {
+            decode(st + 1);
+            if (st + 2 < nst) load_scales(st + 2);
         }
-        const uint4 *sa = smem + (s % MOE_NS) * (SA + SB);
-        const uint4 *sb = sdec + (s & 1) * SD;
-        TileB b[C::NT];
 #pragma unroll
-        for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= nsteps) break;
+            const uint4 *sa = smem + (st % MOE_NS) * SR + ks * (SA + SB);
+            const uint4 *sb = sdec + (st & 1) * SD + ks * C::BN * 4;
+            TileB b[C::NT];
 #pragma unroll
-        for (int i = 0; i < MT; i++) {
-            if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
-            TileA x;
+            for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
 #pragma unroll
-            for (int r = 0; r < TILE_A_ROWS; r++)
-                x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
+            for (int i = 0; i < MT; i++) {
+                if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
+                TileA x;
 #pragma unroll
-            for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+                for (int r = 0; r < TILE_A_ROWS; r++)
+                    x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
+#pragma unroll
+                for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+            }
         }
     }
 #pragma unroll
@@ -447,6 +476,201 @@ moe_tiled_mx_async(MoeArgs a) {
                 if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
             }
 }
+
+#if defined(GETP_WGMMA)
+/* ---- NVIDIA sm_90a, MXFP4, many pairs per expert: warpgroup MMA ----
+ * moe_wgmma_mx: the tiles of moe_tiled_mx_async (BM = 128 sorted pairs of
+ * one expert x BN = 128 columns, raw MXFP4 bytes and gathered A rows by
+ * cp.async, MOE_KS k-steps a stage, weights decoded once per block into
+ * shared memory), multiplied by wgmma.mma_async m64n128k16: warpgroup g of 2
+ * owns rows 64g..64g+63, A comes from registers (the same TileA loads as
+ * tile_mma) and B straight from the decoded tile in shared memory, so the
+ * warps no longer load B fragments at all.
+ *
+ * Same bits as tile_mma: wgmma's A fragment is mma.sync m16n8k16's, and the
+ * decoded tile stores each row's k-step in the hardware k order that the
+ * B fragments of tile_mma have (its instruction 1 takes logical k
+ * {0,1,8,9,16,17,24,25 | 2,3,10,11,18,19,26,27}, instruction 2 the same +4):
+ * 16-byte chunk c of a row is codes 2j, 2j+1 of raw bytes j = c, c+4, c+8,
+ * c+12, one byte permute before the decoder. Chunks sit in the no-swizzle
+ * canonical layout (8 rows x 16 bytes per core matrix; LBO = 128 bytes to
+ * the next core matrix along k, SBO = 256 to the next 8 rows). */
+#define MOE_WG_BN 128
+
+__device__ __forceinline__ uint64_t wg_desc(const void *smem, uint32_t lbo, uint32_t sbo) {
+    const uint32_t a = (uint32_t)__cvta_generic_to_shared(smem);
+    return (uint64_t)((a & 0x3FFFFu) >> 4) | ((uint64_t)(lbo >> 4) << 16) |
+           ((uint64_t)(sbo >> 4) << 32); // layout type 0: no swizzle
+}
+
+__device__ __forceinline__ void wg_fence(void) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wg_commit(void) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wg_wait0(void) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+/* Generic-proxy shared-memory writes made visible to wgmma (async proxy). */
+__device__ __forceinline__ void wg_fence_proxy(void) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+/* d (64x128 f32 per warpgroup) += A (regs a0..a3) * B (descriptor), k16. */
+__device__ __forceinline__ void wg_mma_128(float *d, uint32_t a0, uint32_t a1, uint32_t a2,
+                                           uint32_t a3, uint64_t desc) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(desc), "r"(1));
+#else
+    (void)d, (void)a0, (void)a1, (void)a2, (void)a3, (void)desc;
+    __trap();
+#endif
+}
+
+constexpr size_t moe_wgmma_smem(void) {
+    return (size_t)(MOE_NS * MOE_KS * (128 * 4 + MOE_WG_BN) + 2 * MOE_KS * MOE_WG_BN * 4) *
+           sizeof(uint4);
+}
+
+template <int EPI>
+__global__ void __launch_bounds__(256, 2)
+moe_wgmma_mx(MoeArgs a) {
+    constexpr int BM = 128, BN = MOE_WG_BN, KS = MOE_KS, THREADS = 256;
+    constexpr int SA = BM * 4, SB = BN;   // uint4 per k-step: A rows x 4, raw B rows x 1
+    constexpr int SR = KS * (SA + SB);    // uint4 per raw stage
+    constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
+    extern __shared__ uint4 smem[];       // MOE_NS * SR + 2 * SD (moe_wgmma_smem)
+    uint4 *sdec = smem + MOE_NS * SR;
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4;
+    const int n0 = blockIdx.y * BN;
+    const int KG = a.K / 32, nsteps = KG, nst = (nsteps + KS - 1) / KS;
+
+    constexpr int RPP = THREADS / 4, PA = BM / RPP;
+    const int lrow = tid / 4, lc = tid % 4;
+    const uint16_t *srca[PA];
+#pragma unroll
+    for (int p = 0; p < PA; p++)
+        srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + lrow, p1 - 1)) + lc * 8;
+    const bool bload = tid < BN;
+    const uint8_t *srcb = a.blocks + ((size_t)e * a.N + min(n0 + tid % BN, a.N - 1)) * KG * 16;
+    auto issue = [&](int st) {
+        uint4 *sr = smem + (st % MOE_NS) * SR;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            const int step = st * KS + ks;
+            if (step >= nsteps) break;
+            uint4 *sa = sr + ks * (SA + SB), *sb = sa + SA;
+#pragma unroll
+            for (int p = 0; p < PA; p++)
+                tile_cp_async16(&sa[moe_swz(p * RPP + lrow, lc)], srca[p] + (size_t)step * TILE_K);
+            if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
+        }
+    };
+    /* Decoder: thread -> row tid % BN, chunks 2h, 2h + 1 (h = tid / BN). */
+    const int drow = tid % BN, dh = tid / BN;
+    const uint8_t *dsc = a.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
+    uint32_t sc[KS];
+    auto load_scales = [&](int st) {
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
+    };
+    auto decode = [&](int st) {
+        const uint4 *sr = smem + (st % MOE_NS) * SR;
+        uint4 *d = sdec + (st & 1) * SD;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= nsteps) break;
+            const uint4 raw = sr[ks * (SA + SB) + SA + drow];
+            const uint32_t sc2 = mx_scale_b2(sc[ks]);
+#pragma unroll
+            for (int cc = 0; cc < 2; cc++) {
+                const int c = 2 * dh + cc;
+                /* bytes c, c+4, c+8, c+12 of the row's 16 */
+                const uint32_t lo = __byte_perm(raw.x, raw.y, (uint32_t)(c | (c + 4) << 4));
+                const uint32_t hi = __byte_perm(raw.z, raw.w, (uint32_t)(c | (c + 4) << 4));
+                const uint32_t w = __byte_perm(lo, hi, 0x5410);
+                d[ks * BN * 4 + (c >> 1) * BN * 2 + (drow >> 3) * 16 + (c & 1) * 8 + (drow & 7)] =
+                    mx_dequant8_b(w, sc2);
+            }
+        }
+        wg_fence_proxy();
+    };
+#pragma unroll
+    for (int st = 0; st < MOE_NS - 1; st++) {
+        if (st < nst) issue(st);
+        tile_cp_commit();
+    }
+    load_scales(0);
+    tile_cp_wait<MOE_NS - 2>();
+    __syncthreads(); // raw stage 0 landed for every thread
+    decode(0);
+    if (nst > 1) load_scales(1);
+
+    float d[64];
+#pragma unroll
+    for (int i = 0; i < 64; i++) d[i] = 0.0f;
+    const bool live = p0 + wg * 64 < p1; // warpgroup-uniform: any pair in my 64 rows
+    const int kc = tile_k_off() / 8;
+    const int arow = wg * 64 + (warp % 4) * 16 + tile_a_row(0);
+    const int aoff0 = moe_swz(arow, kc), aoff1 = moe_swz(arow + 8, kc);
+    for (int st = 0; st < nst; st++) {
+        /* Stage st+1 landed; stage st decoded; stage st-1 consumed by every warpgroup. */
+        tile_cp_wait<MOE_NS - 3>();
+        __syncthreads();
+        if (st + MOE_NS - 1 < nst) issue(st + MOE_NS - 1);
+        tile_cp_commit();
+        if (live) {
+            uint4 x0[KS], x1[KS];
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                const uint4 *sa = smem + (st % MOE_NS) * SR + ks * (SA + SB);
+                x0[ks] = sa[aoff0];
+                x1[ks] = sa[aoff1];
+            }
+            wg_fence();
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                if (st * KS + ks >= nsteps) break;
+                const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4;
+                wg_mma_128(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
+                wg_mma_128(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w,
+                           wg_desc(sb + BN * 2, 128, 256));
+            }
+            wg_commit();
+        }
+        if (st + 1 < nst) {
+            decode(st + 1);
+            if (st + 2 < nst) load_scales(st + 2);
+        }
+        if (live) wg_wait0();
+    }
+    if (!live) return;
+#pragma unroll
+    for (int j = 0; j < BN / 8; j++)
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const float v = d[4 * j + q], partner = d[4 * j + (q ^ 1)];
+            const int pos = p0 + wg * 64 + (warp % 4) * 16 + tile_c_row(q);
+            const int n = n0 + j * 8 + tile_c_col(q);
+            if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, v, partner);
+        }
+}
+#endif
 
 /* ---- NVIDIA, MXFP4, a few to 32 pairs per expert: weights streamed once ----
  * moe_mid_mx: a block owns up to MID_BM = 32 sorted pairs of one expert (two
@@ -707,13 +931,24 @@ void moe_sort(const int32_t *topk_ids, int M, int k, int E, int32_t *expert_offs
 #if defined(MOE_ASYNC_HOST)
 /* More than 48 KB of shared memory needs the function's dynamic limit raised
  * (per device: set on every launch, a cheap host call). */
-template <int EPI, int WARPS_M, int MT>
+template <int EPI, int WARPS_M, int MT, int KS>
 static void moe_launch_async(dim3 grid, const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_async_smem<WARPS_M, MT>();
-    GPU_CHECK(cudaFuncSetAttribute(moe_tiled_mx_async<EPI, WARPS_M, MT>,
+    constexpr size_t smem = moe_async_smem<WARPS_M, MT, KS>();
+    GPU_CHECK(cudaFuncSetAttribute(moe_tiled_mx_async<EPI, WARPS_M, MT, KS>,
                                    cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    moe_tiled_mx_async<EPI, WARPS_M, MT><<<grid, MoeTiled<WARPS_M, MT>::THREADS, smem, stream>>>(a);
+    moe_tiled_mx_async<EPI, WARPS_M, MT, KS>
+        <<<grid, MoeTiled<WARPS_M, MT>::THREADS, smem, stream>>>(a);
 }
+
+#if defined(GETP_WGMMA)
+template <int EPI>
+static void moe_launch_wgmma(dim3 grid, const MoeArgs &a, hipStream_t stream) {
+    constexpr size_t smem = moe_wgmma_smem();
+    GPU_CHECK(cudaFuncSetAttribute(moe_wgmma_mx<EPI>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   (int)smem));
+    moe_wgmma_mx<EPI><<<grid, 256, smem, stream>>>(a);
+}
+#endif
 
 template <int EPI, int KS>
 static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
@@ -721,6 +956,18 @@ static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
     GPU_CHECK(cudaFuncSetAttribute(moe_mid_mx<EPI, KS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                    (int)smem));
     moe_mid_mx<EPI, KS><<<grid, MOE_MID_THREADS, smem, stream>>>(a);
+}
+#endif
+
+#if defined(GETP_WGMMA)
+/* GETP_NO_WGMMA=1 turns the warpgroup kernel off (A/B runs; same bits either way). */
+static bool moe_wgmma_on(void) {
+    static int on = -1;
+    if (on < 0) {
+        const char *env = getenv("GETP_NO_WGMMA");
+        on = !(env && *env && strcmp(env, "0") != 0);
+    }
+    return on != 0;
 }
 #endif
 
@@ -748,16 +995,21 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
 #if defined(MOE_ASYNC_HOST)
         if (MX)
-            moe_launch_async<EPI, 1, 4>(grid, a, stream);
+            moe_launch_async<EPI, 1, 4, MOE_KS>(grid, a, stream);
         else
 #endif
             moe_tiled<EPI, MX, 1, 4><<<grid, C::THREADS, 0, stream>>>(a);
     } else {
         typedef MoeTiled<2, 4> C;
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+#if defined(GETP_WGMMA)
+        if (MX && moe_wgmma_on())
+            moe_launch_wgmma<EPI>(grid, a, stream);
+        else
+#endif
 #if defined(MOE_ASYNC_HOST)
         if (MX)
-            moe_launch_async<EPI, 2, 4>(grid, a, stream);
+            moe_launch_async<EPI, 2, 4, MOE_KS>(grid, a, stream);
         else
 #endif
             moe_tiled<EPI, MX, 2, 4><<<grid, C::THREADS, 0, stream>>>(a);

@@ -146,7 +146,7 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx) {
     float *y = (float *)xmalloc(4 * (size_t)H), *scratch = (float *)xmalloc(4 * 3 * (size_t)I);
     for (int m = 0; m < M; m++)
         for (int j = 0; j < k; j++) {
-            cpu_expert_mlp(y, &lw, ids[m * k + j], tf + (size_t)m * H, &c, scratch);
+            cpu_expert_mlp(y, &lw, ids[m * k + j], tf + (size_t)m * H, &c, scratch, 0);
             for (int h = 0; h < H; h++) ref[(size_t)m * H + h] += w[m * k + j] * y[h];
         }
     ExpertWeights e1 = upload_experts(&lw.w1, E, 2 * I, H), e2 = upload_experts(&lw.w2, E, H, I);

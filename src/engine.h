@@ -77,6 +77,25 @@ struct Engine {
 /* The CPU reference engine (fp32 arithmetic, OpenMP). The model must outlive it. */
 Engine *engine_cpu_create(const Model *m, Err *err);
 
+/* Where the GPU engine rounds values to bf16 (kernels/engine_gpu_forward.hip):
+ * the inputs of its GEMMs (the router's too) and the KV cache. Everything else is
+ * fp32-grade (fp32 accumulation; attention's q and p as hi+lo bf16 pairs). */
+enum {
+    CPU_BF16_ATTN_IN = 1 << 0, // attention norm output, input of the QKV projection
+    CPU_BF16_KV = 1 << 1,      // K (after RoPE) and V in the cache
+    CPU_BF16_ATT_OUT = 1 << 2, // attention output, input of the output projection
+    CPU_BF16_MLP_IN = 1 << 3,  // MoE norm output, input of the experts' first GEMM
+    CPU_BF16_SWIGLU = 1 << 4,  // SwiGLU output, input of the second expert GEMM
+    CPU_BF16_HEAD_IN = 1 << 5, // final norm output, input of the unembedding
+    CPU_BF16_ROUTER_IN = 1 << 6, // MoE norm output, input of the router
+    CPU_BF16_ALL = (1 << 7) - 1
+};
+
+/* The CPU engine with the GPU's bf16 roundings emulated at the points in
+ * `points` (0 = engine_cpu_create). Not a reference: a measuring tool that
+ * splits the GPU-vs-fp32 logit error into its sources (tools/precision_budget). */
+Engine *engine_cpu_create_emulated(const Model *m, unsigned points, Err *err);
+
 void output_free(Output *o);
 
 #ifdef __cplusplus

@@ -41,7 +41,14 @@ typedef struct {
     const Model *m;
     float *inv_freq;     // (head_dim/2) RoPE table
     float concentration; // YaRN attention scaling, applied to q and k
+    unsigned bf16;       // CPU_BF16_* points rounded to bf16 (0: exact fp32 reference)
 } CpuEngine;
+
+/* Round x[0..n) to bf16 values when `point` is emulated. */
+static void emulate_bf16(const CpuEngine *ce, unsigned point, float *x, int n) {
+    if (!(ce->bf16 & point)) return;
+    for (int i = 0; i < n; i++) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
+}
 
 /* Activations and KV cache of one sequence of up to `cap` positions. */
 typedef struct {
@@ -112,25 +119,36 @@ static void forward(const CpuEngine *ce, RunState *s, int32_t token, int pos, fl
 
         /* attention block */
         cpu_rmsnorm(s->t, s->x, &lw->attn_norm, H);
+        emulate_bf16(ce, CPU_BF16_ATTN_IN, s->t, H);
         cpu_matvec(s->qkv, &lw->w_qkv, 0, &lw->b_qkv, 0, s->t, QKV, H);
         float *q = s->qkv, *k = s->qkv + Dq, *v = s->qkv + Dq + Dkv;
         cpu_rope(q, c->n_heads, c->head_dim, pos, ce->inv_freq, ce->concentration);
         cpu_rope(k, c->n_kv_heads, c->head_dim, pos, ce->inv_freq, ce->concentration);
+        emulate_bf16(ce, CPU_BF16_KV, k, 2 * Dkv); // k and v are adjacent
         memcpy(k_cache + (size_t)pos * Dkv, k, sizeof(float) * Dkv);
         memcpy(v_cache + (size_t)pos * Dkv, v, sizeof(float) * Dkv);
         for (int h = 0; h < c->n_heads; h++) s->sinks[h] = tensor_get_f32(&lw->sinks, h);
         int window = (l % 2 == 0) ? c->sliding_window : 0; // even layers slide
         cpu_attention(s->att, q, k_cache, v_cache, pos, window, s->sinks, c);
+        emulate_bf16(ce, CPU_BF16_ATT_OUT, s->att, Dq);
         cpu_matvec(s->h, &lw->w_o, 0, &lw->b_o, 0, s->att, H, Dq);
         for (int i = 0; i < H; i++) s->x[i] += s->h[i];
 
         /* MoE block */
         cpu_rmsnorm(s->t, s->x, &lw->mlp_norm, H);
-        cpu_matvec(s->router, &lw->w_gate, 0, &lw->b_gate, 0, s->t, c->n_experts, H);
+        if (ce->bf16 & CPU_BF16_ROUTER_IN) { // the router's own copy of the input
+            memcpy(s->y, s->t, sizeof(float) * H);
+            emulate_bf16(ce, CPU_BF16_ROUTER_IN, s->y, H);
+            cpu_matvec(s->router, &lw->w_gate, 0, &lw->b_gate, 0, s->y, c->n_experts, H);
+        } else {
+            cpu_matvec(s->router, &lw->w_gate, 0, &lw->b_gate, 0, s->t, c->n_experts, H);
+        }
+        emulate_bf16(ce, CPU_BF16_MLP_IN, s->t, H);
         cpu_router_topk(s->router, c->n_experts, c->experts_per_token, s->topk, s->topk_w);
         memset(s->h, 0, sizeof(float) * H);
         for (int j = 0; j < c->experts_per_token; j++) {
-            cpu_expert_mlp(s->y, lw, s->topk[j], s->t, c, s->scratch);
+            cpu_expert_mlp(s->y, lw, s->topk[j], s->t, c, s->scratch,
+                           (ce->bf16 & CPU_BF16_SWIGLU) != 0);
             for (int i = 0; i < H; i++) s->h[i] += s->topk_w[j] * s->y[i];
         }
         for (int i = 0; i < H; i++) s->x[i] += s->h[i];
@@ -138,6 +156,7 @@ static void forward(const CpuEngine *ce, RunState *s, int32_t token, int pos, fl
 
     if (!logits) return;
     cpu_rmsnorm(s->x, s->x, &m->final_norm, H);
+    emulate_bf16(ce, CPU_BF16_HEAD_IN, s->x, H);
     cpu_matvec(logits, &m->unembedding, 0, NULL, 0, s->x, c->vocab_size, H);
 }
 
@@ -241,7 +260,9 @@ static void cpu_destroy(Engine *e) {
     free(e);
 }
 
-Engine *engine_cpu_create(const Model *m, Err *err) {
+Engine *engine_cpu_create(const Model *m, Err *err) { return engine_cpu_create_emulated(m, 0, err); }
+
+Engine *engine_cpu_create_emulated(const Model *m, unsigned points, Err *err) {
     if (!m || !m->layers) {
         err_set(err, "cpu engine: no model");
         return NULL;
@@ -254,6 +275,7 @@ Engine *engine_cpu_create(const Model *m, Err *err) {
     }
     CpuEngine *ce = xcalloc(1, sizeof *ce);
     ce->m = m;
+    ce->bf16 = points & CPU_BF16_ALL;
     ce->inv_freq = xmalloc(sizeof(float) * (size_t)(c->head_dim / 2));
     rope_yarn_table(c, ce->inv_freq, &ce->concentration);
     Engine *e = xcalloc(1, sizeof *e);

@@ -45,9 +45,10 @@ void cpu_router_topk(const float *g, int E, int k, int32_t *idx, float *w);
 void cpu_swiglu(float *h, const float *u, int I, float limit);
 
 /* One expert: y(H) = W2[e] @ swiglu(W1[e] @ t + b1[e]) + b2[e]. scratch holds
- * 3*I floats. */
+ * 3*I floats. h_bf16: round the SwiGLU output to bf16 values first (what the
+ * GPU stores between its two expert GEMMs). */
 void cpu_expert_mlp(float *y, const LayerWeights *lw, int e, const float *t, const Config *c,
-                    float *scratch);
+                    float *scratch, int h_bf16);
 
 #ifdef __cplusplus
 }

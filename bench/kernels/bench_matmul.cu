@@ -7,6 +7,7 @@
  *   v1 gemv<1,8>  v2 gemv<2,4>   (M <= 16: one warp per 8 / 16 weight rows)
  *   v3 tiled<1,4,2> (64x128, 2 k-steps a stage)  v4 tiled<2,4,1> (128x128)
  *   v5 tiled<2,4,2> (128x128, 2 k-steps, 1 block/SM)
+ *   v7..v10 async<WARPS_M,MT,KSUB,NS>: cp.async pipeline, NS stages of KSUB k-steps
  * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_matmul.cu */
 #include "../../kernels/matmul.hip"
 #include "bench_util.h"
@@ -20,6 +21,10 @@ static const Ver vers[] = {
     {"v4 tiled128k1", mm_launch_tiled<2, 4, 1, false>, 1 << 30},
     {"v5 tiled128k2", mm_launch_tiled<2, 4, 2, false>, 1 << 30},
     {"v6 argmax(disp)", NULL, 1 << 30},
+    {"v7 async128k2s3", mm_launch_async<2, 4, 2, 3, false>, 1 << 30},
+    {"v8 async64k2s4", mm_launch_async<1, 4, 2, 4, false>, 1 << 30},
+    {"v9 async128k1s4", mm_launch_async<2, 4, 1, 4, false>, 1 << 30},
+    {"v10 async128k2s4", mm_launch_async<2, 4, 2, 4, false>, 1 << 30},
 };
 
 int main(int argc, char **argv) {

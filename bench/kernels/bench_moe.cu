@@ -6,6 +6,9 @@
  * the experts actually used once; the weights (400 MB) exceed L2.
  *   v1 gemv<2,4> (16 pairs a pass, weights streamed)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
+ *   v4 / v5 async 128x128 (cp.async, decode once per block), 1 / 2 k-steps a stage
+ *   v6 async 64x128, 2 k-steps a stage
+ *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
  * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_moe.cu */
 #include "../../kernels/moe.hip"
 #include "bench_util.h"
@@ -20,9 +23,21 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     } else if (v == 2) {
         dim3 grid((P + 63) / 64 + a.E, (a.N + 127) / 128);
         moe_tiled<EPI, true, 1, 4><<<grid, 256>>>(a);
-    } else {
+    } else if (v == 3) {
         dim3 grid((P + 127) / 128 + a.E, (a.N + 127) / 128);
         moe_tiled<EPI, true, 2, 4><<<grid, 256>>>(a);
+    } else if (v == 4 || v == 5) {
+        dim3 grid((P + 127) / 128 + a.E, (a.N + 127) / 128);
+        if (v == 4) moe_launch_async<EPI, 2, 4, 1>(grid, a, 0);
+        else moe_launch_async<EPI, 2, 4, 2>(grid, a, 0);
+    } else if (v == 6) {
+        dim3 grid((P + 63) / 64 + a.E, (a.N + 127) / 128);
+        moe_launch_async<EPI, 1, 4, 2>(grid, a, 0);
+    } else {
+#if defined(GETP_WGMMA)
+        dim3 grid((P + 127) / 128 + a.E, (a.N + 127) / 128);
+        moe_launch_wgmma<EPI>(grid, a, 0);
+#endif
     }
     GPU_CHECK_LAUNCH();
 }
@@ -62,8 +77,9 @@ int main(void) {
     GPU_CHECK(hipMalloc((void **)&doff, (E + 1) * 4)); GPU_CHECK(hipMalloc((void **)&dsorted, Mmax * k * 4));
     GPU_CHECK(hipMalloc((void **)&dscr, E * 4));
     GPU_CHECK(hipMalloc((void **)&dh, (size_t)Mmax * k * I * 2)); GPU_CHECK(hipMalloc((void **)&dyp, (size_t)Mmax * k * H * 4));
-    const char *vn[] = {"auto", "v1 gemv<2,4>", "v2 tiled64", "v3 tiled128"};
-    const int Ms[] = {1, 8, 64, 256, 1024, 4096};
+    const char *vn[] = {"auto", "v1 gemv<2,4>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
+                        "v5 async128k2", "v6 async64k2", "v7 wgmma128"};
+    const int Ms[] = {1, 8, 64, 256, 1024, 2048, 4096};
     const double bytes_e1 = 2.0 * I * H * 17 / 32, bytes_e2 = (double)H * I * 17 / 32;
     printf("%-5s %5s %-14s %9s %8s %8s %9s\n", "op", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");
     for (int M : Ms) {
@@ -72,8 +88,9 @@ int main(void) {
         float ms_sort = bu_time([&](int) { moe_sort(dids, M, k, E, doff, dsorted, dscr, 0); }, 3, 20);
         printf("%-5s %5d %-14s %9.4f\n", "sort", M, "", ms_sort);
         std::vector<int32_t> off = bu_host(doff, E + 1), sorted = bu_host(dsorted, P);
-        for (int v = 0; v < 4; v++) {
+        for (int v = 0; v < 8; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
+            if (v >= 4 && P < E * 16) continue;  // tiles for many pairs per expert
             MoeArgs a1 = {dt, db1, ds1, NULL, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f};
             MoeArgs a2 = {dh, db2, ds2, NULL, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f};
             GPU_CHECK(hipMemset(dh, 0xff, (size_t)P * I * 2)); GPU_CHECK(hipMemset(dyp, 0xff, (size_t)P * H * 4));

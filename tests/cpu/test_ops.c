@@ -374,7 +374,7 @@ static void test_expert_mlp(void) {
     float t[96], y[96], scratch[3 * 64];
     for (int i = 0; i < H; i++) t[i] = rng_normal();
     int e = 2;
-    cpu_expert_mlp(y, &lw, e, t, &c, scratch);
+    cpu_expert_mlp(y, &lw, e, t, &c, scratch, 0);
     double hh[64], se = 0, sr = 0;
     for (int j = 0; j < I; j++) {
         double g = ref_at(&lw.b1, e * 2 * I + 2 * j), l = ref_at(&lw.b1, e * 2 * I + 2 * j + 1);

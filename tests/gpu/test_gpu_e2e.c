@@ -4,10 +4,12 @@
  * no generator). Models: `--preset tiny --seed 1` (safetensors and its fp32
  * .bin twin, which exercises the MXFP4 re-encoding), and `--preset 20b
  * --layers 2 --seed 1`. For each:
- *   - teacher-forced logits of a sequence longer than the sliding window:
- *     top-1 agreement GPU vs CPU >= 99% of positions; relative logit error
- *     ||gpu - cpu|| / ||cpu|| printed (bf16 weights and activations on the GPU
- *     vs fp32 on the CPU: expect ~1e-2);
+ *   - teacher-forced logits of a sequence longer than the sliding window,
+ *     against the CPU engine twice: exact fp32, and with the GPU's bf16
+ *     roundings emulated (engine_cpu_create_emulated: what the precision
+ *     design costs). GPU vs fp32: top-1 misses and relative logit error no
+ *     worse than the design's (with slack), every missed top-1 a near-tie;
+ *     all three pairs' figures printed;
  *   - greedy generate with batch sizes 1, 7 and 64: outputs identical (batch
  *     invariance and continuous batching), plus the SPEC 5 edge cases.
  */
@@ -49,49 +51,84 @@ static Engine *gpu_engine(const Model *m, int batch) {
     return e;
 }
 
-/* Teacher-forced logits GPU vs CPU; returns GPU logits (caller frees). */
-static float *check_logits(const Model *m, Engine *gpu, Engine *cpu, int n, const char *name) {
-    const int V = m->cfg.vocab_size;
-    int32_t *tok = malloc(sizeof(int32_t) * (size_t)n);
-    for (int i = 0; i < n; i++) tok[i] = rand_below(V);
-    float *lg = malloc(sizeof(float) * (size_t)n * V), *lc = malloc(sizeof(float) * (size_t)n * V);
-    Err err = {{0}};
-    double t0 = now_seconds();
-    EXPECT(gpu->logits(gpu, tok, n, lg, &err) == GETP_OK, "%s", err.msg);
-    double t1 = now_seconds();
-    EXPECT(cpu->logits(cpu, tok, n, lc, &err) == GETP_OK, "%s", err.msg);
-    double t2 = now_seconds(), num = 0, den = 0;
-    int agree = 0, agree_margin = 0, nan = 0;
+/* Agreement of logits a with reference b (n rows of V): raw top-1, top-1
+ * counting near-ties (a's pick within 4x the row's RMS error of b's best) and
+ * the relative error ||a - b|| / ||b||. */
+typedef struct {
+    int agree, agree_margin, nan;
+    double rel;
+} Agreement;
+
+static Agreement agreement(const float *lg, const float *lc, int n, int V) {
+    Agreement r = {0, 0, 0, 0.0};
+    double num = 0, den = 0;
     for (int i = 0; i < n; i++) {
         const float *a = lg + (size_t)i * V, *b = lc + (size_t)i * V;
         int ia = 0, ib = 0;
         double e2 = 0;
         for (int v = 0; v < V; v++) {
-            nan += isnan(a[v]);
+            r.nan += isnan(a[v]);
             e2 += ((double)a[v] - b[v]) * ((double)a[v] - b[v]);
             den += (double)b[v] * b[v];
             if (a[v] > a[ia]) ia = v;
             if (b[v] > b[ib]) ib = v;
         }
         num += e2;
-        agree += ia == ib;
-        /* the GPU's pick is a near-tie of the CPU's: within 4 x this row's RMS logit error */
-        agree_margin += b[ia] >= b[ib] - 4.0 * sqrt(e2 / V);
+        r.agree += ia == ib;
+        r.agree_margin += b[ia] >= b[ib] - 4.0 * sqrt(e2 / V);
     }
-    const double rel = sqrt(num / den);
-    printf("%s logits: %d positions, top-1 agreement %.2f%% (%.2f%% counting near-ties within 4x "
-           "RMS error), relative error %.3e, NaN %d (gpu %.2f s, cpu %.2f s)\n", name, n,
-           100.0 * agree / n, 100.0 * agree_margin / n, rel, nan, t1 - t0, t2 - t1);
-    EXPECT(nan == 0, "%s: NaN in GPU logits", name);
-    /* bf16 activations on the GPU vs fp32 on the CPU: ~1e-2 relative error (a
-     * wrong window, RoPE or routing gives > 0.2). On random-weight models the
-     * top logits are near-ties, so raw top-1 agreement is ~96%; the 99% bound
-     * applies to positions whose CPU top-1 is decisive. */
-    EXPECT(rel < 5e-2, "%s: relative logit error %.3e", name, rel);
-    EXPECT(agree >= 0.90 * n, "%s: raw top-1 agreement %d of %d", name, agree, n);
-    EXPECT(agree_margin >= 0.99 * n, "%s: top-1 agreement (near-ties allowed) %d of %d", name,
-           agree_margin, n);
-    free(tok), free(lc);
+    r.rel = den > 0 ? sqrt(num / den) : 0.0;
+    return r;
+}
+
+/* Teacher-forced logits of the GPU engine against two CPU engines: the exact
+ * fp32 reference, and the same engine with bf16 rounding emulated at the seven
+ * points where the GPU rounds (engine.h CPU_BF16_*: GEMM inputs, KV cache).
+ * Returns the GPU logits (caller frees). */
+static float *check_logits(const Model *m, Engine *gpu, Engine *cpu, int n, const char *name) {
+    const int V = m->cfg.vocab_size;
+    int32_t *tok = malloc(sizeof(int32_t) * (size_t)n);
+    for (int i = 0; i < n; i++) tok[i] = rand_below(V);
+    float *lg = malloc(sizeof(float) * (size_t)n * V), *lc = malloc(sizeof(float) * (size_t)n * V);
+    float *le = malloc(sizeof(float) * (size_t)n * V);
+    Err err = {{0}};
+    Engine *emu = engine_cpu_create_emulated(m, CPU_BF16_ALL, &err);
+    EXPECT(emu != NULL, "%s", err.msg);
+    if (!emu) return free(tok), free(lc), free(le), lg;
+    double t0 = now_seconds();
+    EXPECT(gpu->logits(gpu, tok, n, lg, &err) == GETP_OK, "%s", err.msg);
+    double t1 = now_seconds();
+    EXPECT(cpu->logits(cpu, tok, n, lc, &err) == GETP_OK, "%s", err.msg);
+    double t2 = now_seconds();
+    EXPECT(emu->logits(emu, tok, n, le, &err) == GETP_OK, "%s", err.msg);
+    emu->destroy(emu);
+    const Agreement ge = agreement(lg, lc, n, V), gm = agreement(lg, le, n, V),
+                    me = agreement(le, lc, n, V);
+    printf("%s logits, %d positions (gpu %.2f s, cpu %.2f s), NaN %d:\n"
+           "  gpu vs cpu fp32:          top-1 %6.2f%% (%6.2f%% counting near-ties), rel. error %.3e\n"
+           "  cpu bf16-emulated vs fp32: top-1 %6.2f%% (%6.2f%% counting near-ties), rel. error %.3e\n"
+           "  gpu vs cpu bf16-emulated: top-1 %6.2f%% (%6.2f%% counting near-ties), rel. error %.3e\n",
+           name, n, t1 - t0, t2 - t1, ge.nan, 100.0 * ge.agree / n, 100.0 * ge.agree_margin / n,
+           ge.rel, 100.0 * me.agree / n, 100.0 * me.agree_margin / n, me.rel,
+           100.0 * gm.agree / n, 100.0 * gm.agree_margin / n, gm.rel);
+    EXPECT(ge.nan == 0, "%s: NaN in GPU logits", name);
+    /* What bf16 at those points costs is what the emulated engine shows: on
+     * random-weight models a perturbation of 2^-9 flips near-tied router
+     * top-4 choices (32-128 experts, random router) and near-tied top logits,
+     * so both it and the GPU miss a few % of top-1 against fp32, at different
+     * positions (gpu vs emulated is no closer than either to fp32: the flips
+     * are chaotic, which is why the GPU is not held to the emulation itself).
+     * The GPU must do no worse than that design, with binomial slack, and
+     * every top-1 it misses must be a near-tie of the reference (a wrong
+     * window, RoPE, routing or a lost rounding point misses far more). */
+    const int miss_g = n - ge.agree, miss_e = n - me.agree;
+    EXPECT(miss_g <= 1.5 * miss_e + 3, "%s: GPU misses %d top-1 of %d, the bf16 design %d", name,
+           miss_g, n, miss_e);
+    EXPECT(ge.rel < 1.5 * me.rel + 1e-3, "%s: relative logit error %.3e (design %.3e)", name,
+           ge.rel, me.rel);
+    EXPECT(ge.agree_margin >= 0.99 * n, "%s: top-1 agreement (near-ties allowed) %d of %d", name,
+           ge.agree_margin, n);
+    free(tok), free(lc), free(le);
     return lg;
 }
 
