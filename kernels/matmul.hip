@@ -292,14 +292,18 @@ struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
     static constexpr int MINB = SMEM <= 100 * 1024 ? 2 : 1;
 };
 
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX>
+/* MFAST: blockIdx.x walks the row blocks, so the blocks in flight share
+ * their weight columns in L2 and the weights stream from memory once (the
+ * unembedding's 1.2 GB would otherwise be read once per row block). */
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST>
 __global__ void __launch_bounds__(256, (MmAsync<WARPS_M, MT, KSUB, NS>::MINB))
 mm_async_bf16_bf16w(MmArgs a) {
     typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
     extern __shared__ uint4 smem[];
     const int tid = threadIdx.x, warp = tid / GETP_WAVE;
     const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
-    const int m0 = blockIdx.y * C::BM, n0 = blockIdx.x * C::BN;
+    const int m0 = (MFAST ? blockIdx.x : blockIdx.y) * C::BM;
+    const int n0 = (MFAST ? blockIdx.y : blockIdx.x) * C::BN;
     const int nsteps = a.K / TILE_K, nstages = (nsteps + C::KSUB - 1) / C::KSUB;
     constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP, PB = C::BN / RPP;
     const int lrow = tid / 4, lc = tid % 4;
@@ -381,13 +385,15 @@ static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
 }
 
 #if defined(MM_ASYNC_HOST)
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX>
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST = true>
 static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
     typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
-    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX>;
+    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM));
-    dim3 grid((a.N + C::BN - 1) / C::BN, (a.M + C::BM - 1) / C::BM);
-    mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX><<<grid, C::THREADS, C::SMEM, stream>>>(a);
+    const unsigned nb = (unsigned)((a.N + C::BN - 1) / C::BN), mb = (unsigned)((a.M + C::BM - 1) / C::BM);
+    const dim3 grid = MFAST ? dim3(mb, nb) : dim3(nb, mb);
+    mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST>
+        <<<grid, C::THREADS, C::SMEM, stream>>>(a);
     GPU_CHECK_LAUNCH();
 }
 #endif
@@ -410,7 +416,7 @@ static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
 #if defined(MM_ASYNC_HOST)
     else if (a.M <= 256) mm_launch_async<1, 4, 2, 4, ARGMAX>(a, stream);
-    else mm_launch_async<2, 4, 2, 3, ARGMAX>(a, stream);
+    else mm_launch_async<2, 4, 1, 4, ARGMAX>(a, stream);
 #else
     else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);

@@ -495,7 +495,9 @@ moe_tiled_mx_async(MoeArgs a) {
  * c+12, one byte permute before the decoder. Chunks sit in the no-swizzle
  * canonical layout (8 rows x 16 bytes per core matrix; LBO = 128 bytes to
  * the next core matrix along k, SBO = 256 to the next 8 rows). */
+#ifndef MOE_WG_BN
 #define MOE_WG_BN 128
+#endif
 
 __device__ __forceinline__ uint64_t wg_desc(const void *smem, uint32_t lbo, uint32_t sbo) {
     const uint32_t a = (uint32_t)__cvta_generic_to_shared(smem);
@@ -525,7 +527,7 @@ __device__ __forceinline__ void wg_fence_proxy(void) {
 #endif
 }
 
-/* d (64x128 f32 per warpgroup) += A (regs a0..a3) * B (descriptor), k16. */
+/* d (64xN f32 per warpgroup) += A (regs a0..a3) * B (descriptor), k16. */
 __device__ __forceinline__ void wg_mma_128(float *d, uint32_t a0, uint32_t a1, uint32_t a2,
                                            uint32_t a3, uint64_t desc) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -540,24 +542,49 @@ __device__ __forceinline__ void wg_mma_128(float *d, uint32_t a0, uint32_t a1, u
 #endif
 }
 
-constexpr size_t moe_wgmma_smem(void) {
-    return (size_t)(MOE_NS * MOE_KS * (128 * 4 + MOE_WG_BN) + 2 * MOE_KS * MOE_WG_BN * 4) *
-           sizeof(uint4);
+__device__ __forceinline__ void wg_mma_256(float *d, uint32_t a0, uint32_t a1, uint32_t a2,
+                                           uint32_t a3, uint64_t desc) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, {%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(desc), "r"(1));
+#else
+    (void)d, (void)a0, (void)a1, (void)a2, (void)a3, (void)desc;
+    __trap();
+#endif
 }
 
-template <int EPI>
-__global__ void __launch_bounds__(256, 2)
+template <int BN>
+__device__ __forceinline__ void wg_mma(float *d, uint32_t a0, uint32_t a1, uint32_t a2,
+                                       uint32_t a3, uint64_t desc) {
+    if (BN == 128) wg_mma_128(d, a0, a1, a2, a3, desc);
+    else wg_mma_256(d, a0, a1, a2, a3, desc);
+}
+
+template <int BN>
+constexpr size_t moe_wgmma_smem(void) {
+    return (size_t)(MOE_NS * MOE_KS * (128 * 4 + BN) + 2 * MOE_KS * BN * 4) * sizeof(uint4);
+}
+
+/* BN = 128 or 256 columns; NFAST: blockIdx.x walks the columns, so the blocks
+ * in flight share their A rows (gathered activations, read by every column
+ * block) in L2 instead of streaming all A once per column wave. */
+template <int EPI, int BN, bool NFAST>
+__global__ void __launch_bounds__(256, BN == 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
-    constexpr int BM = 128, BN = MOE_WG_BN, KS = MOE_KS, THREADS = 256;
+    constexpr int BM = 128, KS = MOE_KS, THREADS = 256, CPT = BN * 4 / THREADS;
+    static_assert(BN == 128 || BN == 256, "wgmma n128 / n256");
     constexpr int SA = BM * 4, SB = BN;   // uint4 per k-step: A rows x 4, raw B rows x 1
     constexpr int SR = KS * (SA + SB);    // uint4 per raw stage
     constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
     extern __shared__ uint4 smem[];       // MOE_NS * SR + 2 * SD (moe_wgmma_smem)
     uint4 *sdec = smem + MOE_NS * SR;
     int e, p0, p1;
-    if (!moe_slot(a, blockIdx.x, BM, &e, &p0, &p1)) return;
+    if (!moe_slot(a, NFAST ? blockIdx.y : blockIdx.x, BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4;
-    const int n0 = blockIdx.y * BN;
+    const int n0 = (NFAST ? blockIdx.x : blockIdx.y) * BN;
     const int KG = a.K / 32, nsteps = KG, nst = (nsteps + KS - 1) / KS;
 
     constexpr int RPP = THREADS / 4, PA = BM / RPP;
@@ -581,7 +608,7 @@ moe_wgmma_mx(MoeArgs a) {
             if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
         }
     };
-    /* Decoder: thread -> row tid % BN, chunks 2h, 2h + 1 (h = tid / BN). */
+    /* Decoder: thread -> row tid % BN, chunks CPT * h .. + CPT - 1 (h = tid / BN). */
     const int drow = tid % BN, dh = tid / BN;
     const uint8_t *dsc = a.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
     uint32_t sc[KS];
@@ -598,8 +625,8 @@ moe_wgmma_mx(MoeArgs a) {
             const uint4 raw = sr[ks * (SA + SB) + SA + drow];
             const uint32_t sc2 = mx_scale_b2(sc[ks]);
 #pragma unroll
-            for (int cc = 0; cc < 2; cc++) {
-                const int c = 2 * dh + cc;
+            for (int cc = 0; cc < CPT; cc++) {
+                const int c = CPT * dh + cc;
                 /* bytes c, c+4, c+8, c+12 of the row's 16 */
                 const uint32_t lo = __byte_perm(raw.x, raw.y, (uint32_t)(c | (c + 4) << 4));
                 const uint32_t hi = __byte_perm(raw.z, raw.w, (uint32_t)(c | (c + 4) << 4));
@@ -621,9 +648,9 @@ moe_wgmma_mx(MoeArgs a) {
     decode(0);
     if (nst > 1) load_scales(1);
 
-    float d[64];
+    float d[BN / 2];
 #pragma unroll
-    for (int i = 0; i < 64; i++) d[i] = 0.0f;
+    for (int i = 0; i < BN / 2; i++) d[i] = 0.0f;
     const bool live = p0 + wg * 64 < p1; // warpgroup-uniform: any pair in my 64 rows
     const int kc = tile_k_off() / 8;
     const int arow = wg * 64 + (warp % 4) * 16 + tile_a_row(0);
@@ -647,8 +674,8 @@ moe_wgmma_mx(MoeArgs a) {
             for (int ks = 0; ks < KS; ks++) {
                 if (st * KS + ks >= nsteps) break;
                 const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4;
-                wg_mma_128(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
-                wg_mma_128(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w,
+                wg_mma<BN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
+                wg_mma<BN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w,
                            wg_desc(sb + BN * 2, 128, 256));
             }
             wg_commit();
@@ -941,12 +968,14 @@ static void moe_launch_async(dim3 grid, const MoeArgs &a, hipStream_t stream) {
 }
 
 #if defined(GETP_WGMMA)
-template <int EPI>
-static void moe_launch_wgmma(dim3 grid, const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_wgmma_smem();
-    GPU_CHECK(cudaFuncSetAttribute(moe_wgmma_mx<EPI>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   (int)smem));
-    moe_wgmma_mx<EPI><<<grid, 256, smem, stream>>>(a);
+template <int EPI, int BN, bool NFAST>
+static void moe_launch_wgmma(const MoeArgs &a, hipStream_t stream) {
+    constexpr size_t smem = moe_wgmma_smem<BN>();
+    GPU_CHECK(cudaFuncSetAttribute(moe_wgmma_mx<EPI, BN, NFAST>,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    const unsigned slots = (unsigned)((a.M * a.k + 127) / 128 + a.E), cols = (unsigned)((a.N + BN - 1) / BN);
+    const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
+    moe_wgmma_mx<EPI, BN, NFAST><<<grid, 256, smem, stream>>>(a);
 }
 #endif
 
@@ -1004,7 +1033,7 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
 #if defined(GETP_WGMMA)
         if (MX && moe_wgmma_on())
-            moe_launch_wgmma<EPI>(grid, a, stream);
+            moe_launch_wgmma<EPI, MOE_WG_BN, true>(a, stream);
         else
 #endif
 #if defined(MOE_ASYNC_HOST)

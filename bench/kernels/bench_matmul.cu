@@ -7,7 +7,8 @@
  *   v1 gemv<1,8>  v2 gemv<2,4>   (M <= 16: one warp per 8 / 16 weight rows)
  *   v3 tiled<1,4,2> (64x128, 2 k-steps a stage)  v4 tiled<2,4,1> (128x128)
  *   v5 tiled<2,4,2> (128x128, 2 k-steps, 1 block/SM)
- *   v7..v10 async<WARPS_M,MT,KSUB,NS>: cp.async pipeline, NS stages of KSUB k-steps
+ *   v7..v10 async<WARPS_M,MT,KSUB,NS>: cp.async pipeline, NS stages of KSUB k-steps,
+ *   row blocks fastest (blocks in flight share weights); v11, v12: columns fastest
  * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_matmul.cu */
 #include "../../kernels/matmul.hip"
 #include "bench_util.h"
@@ -25,6 +26,8 @@ static const Ver vers[] = {
     {"v8 async64k2s4", mm_launch_async<1, 4, 2, 4, false>, 1 << 30},
     {"v9 async128k1s4", mm_launch_async<2, 4, 1, 4, false>, 1 << 30},
     {"v10 async128k2s4", mm_launch_async<2, 4, 2, 4, false>, 1 << 30},
+    {"v11 v9 n-fast", mm_launch_async<2, 4, 1, 4, false, false>, 1 << 30},
+    {"v12 v7 n-fast", mm_launch_async<2, 4, 2, 3, false, false>, 1 << 30},
 };
 
 int main(int argc, char **argv) {

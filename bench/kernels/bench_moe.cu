@@ -9,6 +9,7 @@
  *   v4 / v5 async 128x128 (cp.async, decode once per block), 1 / 2 k-steps a stage
  *   v6 async 64x128, 2 k-steps a stage
  *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
+ *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
  * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_moe.cu */
 #include "../../kernels/moe.hip"
 #include "bench_util.h"
@@ -35,8 +36,10 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
         moe_launch_async<EPI, 1, 4, 2>(grid, a, 0);
     } else {
 #if defined(GETP_WGMMA)
-        dim3 grid((P + 127) / 128 + a.E, (a.N + 127) / 128);
-        moe_launch_wgmma<EPI>(grid, a, 0);
+        if (v == 7) moe_launch_wgmma<EPI, 128, false>(a, 0);
+        else if (v == 8) moe_launch_wgmma<EPI, 128, true>(a, 0);
+        else if (v == 9) moe_launch_wgmma<EPI, 256, false>(a, 0);
+        else moe_launch_wgmma<EPI, 256, true>(a, 0);
 #endif
     }
     GPU_CHECK_LAUNCH();
@@ -78,7 +81,8 @@ int main(void) {
     GPU_CHECK(hipMalloc((void **)&dscr, E * 4));
     GPU_CHECK(hipMalloc((void **)&dh, (size_t)Mmax * k * I * 2)); GPU_CHECK(hipMalloc((void **)&dyp, (size_t)Mmax * k * H * 4));
     const char *vn[] = {"auto", "v1 gemv<2,4>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
-                        "v5 async128k2", "v6 async64k2", "v7 wgmma128"};
+                        "v5 async128k2", "v6 async64k2", "v7 wgmma128", "v8 wgmma128nf", "v9 wgmma256",
+                        "v10 wgmma256nf"};
     const int Ms[] = {1, 8, 64, 256, 1024, 2048, 4096};
     const double bytes_e1 = 2.0 * I * H * 17 / 32, bytes_e2 = (double)H * I * 17 / 32;
     printf("%-5s %5s %-14s %9s %8s %8s %9s\n", "op", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");
@@ -88,7 +92,7 @@ int main(void) {
         float ms_sort = bu_time([&](int) { moe_sort(dids, M, k, E, doff, dsorted, dscr, 0); }, 3, 20);
         printf("%-5s %5d %-14s %9.4f\n", "sort", M, "", ms_sort);
         std::vector<int32_t> off = bu_host(doff, E + 1), sorted = bu_host(dsorted, P);
-        for (int v = 0; v < 8; v++) {
+        for (int v = 0; v < 11; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && P < E * 16) continue;  // tiles for many pairs per expert
             MoeArgs a1 = {dt, db1, ds1, NULL, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f};
