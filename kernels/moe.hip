@@ -661,30 +661,30 @@ moe_wgmma_mx(MoeArgs a) {
         __syncthreads();
         if (st + MOE_NS - 1 < nst) issue(st + MOE_NS - 1);
         tile_cp_commit();
-        if (live) {
-            uint4 x0[KS], x1[KS];
+        /* No branch around the wgmma chain (ptxas serializes wgmma on divergent
+         * paths): KS divides the k-steps (moe_gemm checks), and a warpgroup
+         * whose rows are all past the expert's pairs multiplies clamped rows
+         * whose results are never stored. */
+        uint4 x0[KS], x1[KS];
 #pragma unroll
-            for (int ks = 0; ks < KS; ks++) {
-                const uint4 *sa = smem + (st % MOE_NS) * SR + ks * (SA + SB);
-                x0[ks] = sa[aoff0];
-                x1[ks] = sa[aoff1];
-            }
-            wg_fence();
-#pragma unroll
-            for (int ks = 0; ks < KS; ks++) {
-                if (st * KS + ks >= nsteps) break;
-                const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4;
-                wg_mma<BN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
-                wg_mma<BN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w,
-                           wg_desc(sb + BN * 2, 128, 256));
-            }
-            wg_commit();
+        for (int ks = 0; ks < KS; ks++) {
+            const uint4 *sa = smem + (st % MOE_NS) * SR + ks * (SA + SB);
+            x0[ks] = sa[aoff0];
+            x1[ks] = sa[aoff1];
         }
+        wg_fence();
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4;
+            wg_mma<BN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
+            wg_mma<BN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
+        }
+        wg_commit();
         if (st + 1 < nst) {
             decode(st + 1);
             if (st + 2 < nst) load_scales(st + 2);
         }
-        if (live) wg_wait0();
+        wg_wait0();
     }
     if (!live) return;
 #pragma unroll
@@ -1032,7 +1032,7 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
         typedef MoeTiled<2, 4> C;
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
 #if defined(GETP_WGMMA)
-        if (MX && moe_wgmma_on())
+        if (MX && (a.K / 32) % MOE_KS == 0 && moe_wgmma_on())
             moe_launch_wgmma<EPI, MOE_WG_BN, true>(a, stream);
         else
 #endif

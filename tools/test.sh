@@ -41,7 +41,7 @@ if command -v hipcc >/dev/null 2>&1; then
 fi
 nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 if [ -x "$nvcc_bin" ]; then
-  step "NVIDIA sm_90 build (compile + link)"
+  step "NVIDIA sm_90a build (compile + link; GETP_CUDA_ARCH defaults to 90a)"
   cmake -S . -B build-cuda -G Ninja -DGETP_GPU=cuda -DCMAKE_CUDA_COMPILER="$nvcc_bin" >/dev/null
   ninja -C build-cuda -j "$jobs"
 fi

@@ -86,7 +86,10 @@ int main(void) {
     const int Ms[] = {1, 8, 64, 256, 1024, 2048, 4096};
     const double bytes_e1 = 2.0 * I * H * 17 / 32, bytes_e2 = (double)H * I * 17 / 32;
     printf("%-5s %5s %-14s %9s %8s %8s %9s\n", "op", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");
+    const int only_m = getenv("BENCH_M") ? atoi(getenv("BENCH_M")) : 0;  // e.g. for ncu
+    const int only_v = getenv("BENCH_V") ? atoi(getenv("BENCH_V")) : -1;
     for (int M : Ms) {
+        if (only_m && M != only_m) continue;
         const int P = M * k;
         int used = 0; { std::vector<int> u(E, 0); for (int p = 0; p < P; p++) u[ids[p]] = 1; for (int e : u) used += e; }
         float ms_sort = bu_time([&](int) { moe_sort(dids, M, k, E, doff, dsorted, dscr, 0); }, 3, 20);
@@ -95,6 +98,7 @@ int main(void) {
         for (int v = 0; v < 11; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && P < E * 16) continue;  // tiles for many pairs per expert
+            if (only_v >= 0 && v != only_v) continue;
             MoeArgs a1 = {dt, db1, ds1, NULL, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f};
             MoeArgs a2 = {dh, db2, ds2, NULL, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f};
             GPU_CHECK(hipMemset(dh, 0xff, (size_t)P * I * 2)); GPU_CHECK(hipMemset(dyp, 0xff, (size_t)P * H * 4));
