@@ -1033,7 +1033,8 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
         dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
 #if defined(GETP_WGMMA)
         if (MX && (a.K / 32) % MOE_KS == 0 && moe_wgmma_on())
-            moe_launch_wgmma<EPI, MOE_WG_BN, true>(a, stream);
+            /* block order measured (RESULTS run 14): mlp1 slot-fastest, mlp2 column-fastest */
+            moe_launch_wgmma<EPI, MOE_WG_BN, EPI == MOE_MLP2>(a, stream);
         else
 #endif
 #if defined(MOE_ASYNC_HOST)
