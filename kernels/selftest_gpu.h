@@ -39,7 +39,6 @@ typedef struct {
 void st_report(SelfTest *st, const char *name, double nmse, double bound, long bad);
 double st_nmse(const float *got, const float *ref, size_t n);
 float st_uniform(SelfTest *st, float lo, float hi); // uniform in [lo, hi)
-float st_bf16_round(float x);
 void st_fill_bf16(SelfTest *st, uint16_t *dst, float *as_f32, size_t n, float scale);
 void st_fill_f32(SelfTest *st, float *dst, size_t n, float scale);
 

@@ -44,8 +44,6 @@ float st_uniform(SelfTest *st, float lo, float hi) {
     return lo + (hi - lo) * (float)((st_next(st) >> 40) * 0x1.0p-24);
 }
 
-float st_bf16_round(float x) { return bf16_to_f32(f32_to_bf16(x)); }
-
 void st_fill_bf16(SelfTest *st, uint16_t *dst, float *as_f32, size_t n, float scale) {
     for (size_t i = 0; i < n; i++) {
         dst[i] = f32_to_bf16(st_uniform(st, -scale, scale));

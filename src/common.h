@@ -73,6 +73,10 @@ static inline uint16_t f32_to_bf16(float f) {
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
+/* x[i] = the bf16 value nearest x[i], for i < n (what a bf16 store and load does). */
+static inline void round_to_bf16(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
+}
 
 /* Seconds on a monotonic clock. */
 double now_seconds(void);

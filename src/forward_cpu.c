@@ -46,8 +46,7 @@ typedef struct {
 
 /* Round x[0..n) to bf16 values when `point` is emulated. */
 static void emulate_bf16(const CpuEngine *ce, unsigned point, float *x, int n) {
-    if (!(ce->bf16 & point)) return;
-    for (int i = 0; i < n; i++) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
+    if (ce->bf16 & point) round_to_bf16(x, (size_t)n);
 }
 
 /* Activations and KV cache of one sequence of up to `cap` positions. */

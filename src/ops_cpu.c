@@ -162,7 +162,6 @@ void cpu_expert_mlp(float *y, const LayerWeights *lw, int e, const float *t, con
     float *h = scratch + 2 * I; // (I)
     cpu_matvec(u, &lw->w1, (int64_t)e * 2 * I, &lw->b1, (int64_t)e * 2 * I, t, 2 * I, H);
     cpu_swiglu(h, u, I, c->swiglu_limit);
-    if (h_bf16)
-        for (int i = 0; i < I; i++) h[i] = bf16_to_f32(f32_to_bf16(h[i]));
+    if (h_bf16) round_to_bf16(h, (size_t)I);
     cpu_matvec(y, &lw->w2, (int64_t)e * H, &lw->b2, (int64_t)e * H, h, H, I);
 }
