@@ -2,7 +2,8 @@
 target_sources(getp_core PRIVATE
   ${CMAKE_SOURCE_DIR}/src/ops_cpu.c
   ${CMAKE_SOURCE_DIR}/src/forward_cpu.c
-  ${CMAKE_SOURCE_DIR}/src/sampler.c)
+  ${CMAKE_SOURCE_DIR}/src/sampler.c
+  ${CMAKE_SOURCE_DIR}/src/logits_agreement.c)
 
 if(GETP_BUILD_TESTS)
   enable_testing()

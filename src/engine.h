@@ -96,6 +96,16 @@ enum {
  * splits the GPU-vs-fp32 logit error into its sources (tools/precision_budget). */
 Engine *engine_cpu_create_emulated(const Model *m, unsigned points, Err *err);
 
+/* Agreement of logits l with reference logits ref (n rows of V): rows whose
+ * argmax is the reference's (agree), rows whose argmax is the reference's or
+ * a near-tie of it, within 4x the row's RMS error (agree_margin), NaNs in l,
+ * and the relative error ||l - ref|| / ||ref||. */
+typedef struct {
+    int agree, agree_margin, nan;
+    double rel;
+} LogitsAgreement;
+LogitsAgreement logits_agreement(const float *l, const float *ref, int n, int V);
+
 void output_free(Output *o);
 
 #ifdef __cplusplus

@@ -15,37 +15,9 @@
 #include "engine.h"
 #include "model.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    int agree, ties;
-    double rel;
-} Cmp;
-
-static Cmp compare(const float *l, const float *ref, int n, int V) {
-    Cmp c = {0, 0, 0.0};
-    double num = 0, den = 0;
-    for (int i = 0; i < n; i++) {
-        const float *a = l + (size_t)i * V, *b = ref + (size_t)i * V;
-        int ia = 0, ib = 0;
-        double e2 = 0;
-        for (int v = 0; v < V; v++) {
-            double d = (double)a[v] - b[v];
-            e2 += d * d;
-            den += (double)b[v] * b[v];
-            if (a[v] > a[ia]) ia = v;
-            if (b[v] > b[ib]) ib = v;
-        }
-        num += e2;
-        if (ia == ib) c.agree++;
-        else if (b[ia] >= b[ib] - 4.0 * sqrt(e2 / V)) c.ties++;
-    }
-    c.rel = den > 0 ? sqrt(num / den) : 0.0;
-    return c;
-}
 
 static void usage(void) {
     fprintf(stderr, "usage: getp-precision-budget MODEL [-n POSITIONS] [-s SEED]\n");
@@ -111,9 +83,9 @@ int main(int argc, char **argv) {
             return 1;
         }
         e->destroy(e);
-        Cmp c = compare(l, ref, n, V);
+        LogitsAgreement c = logits_agreement(l, ref, n, V);
         printf("%-28s %8.2f%% %10.2e %6d: %d\n", rows[k].name, 100.0 * c.agree / n, c.rel,
-               n - c.agree, c.ties);
+               n - c.agree, c.agree_margin - c.agree);
         fflush(stdout);
     }
     free(tok);

@@ -16,7 +16,6 @@
 #include "engine.h"
 #include "engine_gpu.h"
 
-#include <math.h>
 #include <sys/stat.h>
 
 static int g_pass, g_fail;
@@ -51,36 +50,6 @@ static Engine *gpu_engine(const Model *m, int batch) {
     return e;
 }
 
-/* Agreement of logits a with reference b (n rows of V): raw top-1, top-1
- * counting near-ties (a's pick within 4x the row's RMS error of b's best) and
- * the relative error ||a - b|| / ||b||. */
-typedef struct {
-    int agree, agree_margin, nan;
-    double rel;
-} Agreement;
-
-static Agreement agreement(const float *lg, const float *lc, int n, int V) {
-    Agreement r = {0, 0, 0, 0.0};
-    double num = 0, den = 0;
-    for (int i = 0; i < n; i++) {
-        const float *a = lg + (size_t)i * V, *b = lc + (size_t)i * V;
-        int ia = 0, ib = 0;
-        double e2 = 0;
-        for (int v = 0; v < V; v++) {
-            r.nan += isnan(a[v]);
-            e2 += ((double)a[v] - b[v]) * ((double)a[v] - b[v]);
-            den += (double)b[v] * b[v];
-            if (a[v] > a[ia]) ia = v;
-            if (b[v] > b[ib]) ib = v;
-        }
-        num += e2;
-        r.agree += ia == ib;
-        r.agree_margin += b[ia] >= b[ib] - 4.0 * sqrt(e2 / V);
-    }
-    r.rel = den > 0 ? sqrt(num / den) : 0.0;
-    return r;
-}
-
 /* Teacher-forced logits of the GPU engine against two CPU engines: the exact
  * fp32 reference, and the same engine with bf16 rounding emulated at the seven
  * points where the GPU rounds (engine.h CPU_BF16_*: GEMM inputs, KV cache).
@@ -102,8 +71,8 @@ static float *check_logits(const Model *m, Engine *gpu, Engine *cpu, int n, cons
     double t2 = now_seconds();
     EXPECT(emu->logits(emu, tok, n, le, &err) == GETP_OK, "%s", err.msg);
     emu->destroy(emu);
-    const Agreement ge = agreement(lg, lc, n, V), gm = agreement(lg, le, n, V),
-                    me = agreement(le, lc, n, V);
+    const LogitsAgreement ge = logits_agreement(lg, lc, n, V), gm = logits_agreement(lg, le, n, V),
+                          me = logits_agreement(le, lc, n, V);
     printf("%s logits, %d positions (gpu %.2f s, cpu %.2f s), NaN %d:\n"
            "  gpu vs cpu fp32:          top-1 %6.2f%% (%6.2f%% counting near-ties), rel. error %.3e\n"
            "  cpu bf16-emulated vs fp32: top-1 %6.2f%% (%6.2f%% counting near-ties), rel. error %.3e\n"
