@@ -153,98 +153,65 @@ static int64_t clamp_chunk(int64_t count, int64_t off, int64_t limit) {
     return c < 0 ? 0 : c > limit ? limit : c;
 }
 
-void dist_scatterv(const void *sendbuf, const int64_t *counts, const int64_t *displs,
-                   void *recvbuf, int64_t recvcount, size_t elem, int root, MPI_Comm comm) {
+/* MPI_Scatterv (gather = 0) or MPI_Gatherv (gather = 1) between root's `all`
+ * (counts/displs in elements, per rank) and each rank's `mine` (mycount
+ * elements). One call when plan_chunks allows it; otherwise calls of at most
+ * p.limit elements per rank through a packed staging buffer on root, which a
+ * scatter fills before each call and a gather empties after it. `all` is only
+ * read by a scatter. */
+static void dist_transferv(int gather, void *all, const int64_t *counts, const int64_t *displs,
+                           void *mine, int64_t mycount, size_t elem, int root, MPI_Comm comm) {
     int rank, size;
     MPI_CHECK(MPI_Comm_rank(comm, &rank));
     MPI_CHECK(MPI_Comm_size(comm, &size));
     ChunkPlan p = plan_chunks(counts, displs, elem, root, comm);
     MPI_Datatype t = elem_type(elem);
+    const int64_t limit = p.direct ? INT64_MAX : p.limit; // p.calls == 1 when direct
     int *ic = NULL, *id = NULL;
+    char *stage = NULL;
     if (rank == root) {
         ic = (int *)xcalloc((size_t)size, sizeof *ic);
         id = (int *)xcalloc((size_t)size, sizeof *id);
+        if (!p.direct) stage = (char *)xmalloc((size_t)(p.limit * size) * elem);
     }
-    if (p.direct) {
-        if (rank == root)
+    char *buf = p.direct ? (char *)all : stage;
+    for (int64_t k = 0; k < p.calls; k++) {
+        const int64_t off = k * p.limit;
+        if (rank == root) {
+            int64_t at = 0;
             for (int r = 0; r < size; r++) {
-                ic[r] = (int)counts[r];
-                id[r] = (int)displs[r];
+                const int64_t c = clamp_chunk(counts[r], off, limit);
+                ic[r] = (int)c;
+                id[r] = (int)(p.direct ? displs[r] : at);
+                if (!gather && !p.direct && c)
+                    memcpy(stage + at * elem, (const char *)all + (displs[r] + off) * elem, (size_t)c * elem);
+                at += c;
             }
-        MPI_CHECK(MPI_Scatterv(sendbuf, ic, id, t, recvbuf, (int)recvcount, t, root, comm));
-    } else {
-        char *stage = NULL;
-        if (rank == root) stage = (char *)xmalloc((size_t)(p.limit * size) * elem);
-        for (int64_t k = 0; k < p.calls; k++) {
-            int64_t off = k * p.limit;
-            if (rank == root) {
-                int64_t at = 0;
-                for (int r = 0; r < size; r++) {
-                    int64_t c = clamp_chunk(counts[r], off, p.limit);
-                    if (c) memcpy(stage + at * elem, (const char *)sendbuf + (displs[r] + off) * elem, (size_t)c * elem);
-                    ic[r] = (int)c;
-                    id[r] = (int)at;
-                    at += c;
-                }
-            }
-            int64_t mine = clamp_chunk(recvcount, off, p.limit);
-            char *dst = mine ? (char *)recvbuf + off * elem : NULL;
-            MPI_CHECK(MPI_Scatterv(stage, ic, id, t, dst, (int)mine, t, root, comm));
         }
-        free(stage);
+        const int64_t n = clamp_chunk(mycount, off, limit);
+        char *piece = n ? (char *)mine + off * elem : NULL;
+        if (gather) MPI_CHECK(MPI_Gatherv(piece, (int)n, t, buf, ic, id, t, root, comm));
+        else MPI_CHECK(MPI_Scatterv(buf, ic, id, t, piece, (int)n, t, root, comm));
+        if (gather && !p.direct && rank == root)
+            for (int r = 0; r < size; r++)
+                if (ic[r])
+                    memcpy((char *)all + (displs[r] + off) * elem, stage + (int64_t)id[r] * elem,
+                           (size_t)ic[r] * elem);
     }
+    free(stage);
     free(ic);
     free(id);
     MPI_CHECK(MPI_Type_free(&t));
 }
 
+void dist_scatterv(const void *sendbuf, const int64_t *counts, const int64_t *displs,
+                   void *recvbuf, int64_t recvcount, size_t elem, int root, MPI_Comm comm) {
+    dist_transferv(0, (void *)sendbuf, counts, displs, recvbuf, recvcount, elem, root, comm);
+}
+
 void dist_gatherv(const void *sendbuf, int64_t sendcount, void *recvbuf, const int64_t *counts,
                   const int64_t *displs, size_t elem, int root, MPI_Comm comm) {
-    int rank, size;
-    MPI_CHECK(MPI_Comm_rank(comm, &rank));
-    MPI_CHECK(MPI_Comm_size(comm, &size));
-    ChunkPlan p = plan_chunks(counts, displs, elem, root, comm);
-    MPI_Datatype t = elem_type(elem);
-    int *ic = NULL, *id = NULL;
-    if (rank == root) {
-        ic = (int *)xcalloc((size_t)size, sizeof *ic);
-        id = (int *)xcalloc((size_t)size, sizeof *id);
-    }
-    if (p.direct) {
-        if (rank == root)
-            for (int r = 0; r < size; r++) {
-                ic[r] = (int)counts[r];
-                id[r] = (int)displs[r];
-            }
-        MPI_CHECK(MPI_Gatherv(sendbuf, (int)sendcount, t, recvbuf, ic, id, t, root, comm));
-    } else {
-        char *stage = NULL;
-        if (rank == root) stage = (char *)xmalloc((size_t)(p.limit * size) * elem);
-        for (int64_t k = 0; k < p.calls; k++) {
-            int64_t off = k * p.limit;
-            if (rank == root) {
-                int64_t at = 0;
-                for (int r = 0; r < size; r++) {
-                    int64_t c = clamp_chunk(counts[r], off, p.limit);
-                    ic[r] = (int)c;
-                    id[r] = (int)at;
-                    at += c;
-                }
-            }
-            int64_t mine = clamp_chunk(sendcount, off, p.limit);
-            const char *src = mine ? (const char *)sendbuf + off * elem : NULL;
-            MPI_CHECK(MPI_Gatherv(src, (int)mine, t, stage, ic, id, t, root, comm));
-            if (rank == root)
-                for (int r = 0; r < size; r++)
-                    if (ic[r])
-                        memcpy((char *)recvbuf + (displs[r] + off) * elem, stage + (int64_t)id[r] * elem,
-                               (size_t)ic[r] * elem);
-        }
-        free(stage);
-    }
-    free(ic);
-    free(id);
-    MPI_CHECK(MPI_Type_free(&t));
+    dist_transferv(1, recvbuf, counts, displs, (void *)sendbuf, sendcount, elem, root, comm);
 }
 
 /* ------------------------------------------------------------------ split */
