@@ -205,108 +205,117 @@ static FILE *open_input(const char *path) {
     return f;
 }
 
-static int run_tokenize(const Cli *c) {
+/* Scratch a line handler may keep across lines (decode's id buffer). */
+typedef struct {
+    int32_t *ids;
+    size_t cap;
+} LineScratch;
+
+/* A line handler: line[0..len) without its newline / CR (also NUL-terminated
+ * there); nonzero return (after its error line) stops the run. */
+typedef int (*LineFn)(const Cli *c, const Tokenizer *t, char *line, size_t len, long long lineno,
+                      LineScratch *scratch);
+
+/* tokenize and decode: load the tokenizer, open the input and hand each line
+ * to fn, one output line per input line. */
+static int for_each_input_line(const Cli *c, LineFn fn) {
     Tokenizer *t;
     if (load_tokenizer(c->g.tokenizer_path, &t)) return 1;
     FILE *f = open_input(c->g.input_path);
-    if (!f) return 1;
+    if (!f) {
+        tokenizer_free(t);
+        return 1;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
     long long lineno = 0;
     int rc = 0;
-    while ((got = getline(&line, &cap, f)) >= 0) {
+    LineScratch scratch = {NULL, 0};
+    while (!rc && (got = getline(&line, &cap, f)) >= 0) {
         lineno++;
         size_t len = (size_t)got;
         if (len && line[len - 1] == '\n') len--;
         if (len && line[len - 1] == '\r') len--;
-        const char *text = line;
-        json_t *js = NULL;
-        if (c->json_lines) {
-            json_error_t jerr;
-            js = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-            if (!js || !json_is_string(js)) {
-                rc = fail("%s:%lld: expected a JSON string%s%s", c->g.input_path ? c->g.input_path : "stdin",
-                          lineno, js ? "" : ": ", js ? "" : jerr.text);
-                json_decref(js);
-                break;
-            }
-            text = json_string_value(js);
-            len = json_string_length(js);
-        }
-        int32_t *ids;
-        int n;
-        Err err = {{0}};
-        if (tokenizer_encode(t, text, len, &ids, &n, &err) != GETP_OK) {
-            rc = fail("line %lld: %s", lineno, err.msg);
-            json_decref(js);
-            break;
-        }
-        for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
-        putchar('\n');
-        free(ids);
-        json_decref(js);
+        line[len] = '\0';
+        rc = fn(c, t, line, len, lineno, &scratch);
     }
+    free(scratch.ids);
     free(line);
     if (f != stdin) fclose(f);
     tokenizer_free(t);
     return rc;
 }
 
-static int run_decode(const Cli *c) {
-    Tokenizer *t;
-    if (load_tokenizer(c->g.tokenizer_path, &t)) return 1;
-    FILE *f = open_input(c->g.input_path);
-    if (!f) return 1;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    long long lineno = 0;
-    int rc = 0;
-    int32_t *ids = NULL;
-    size_t ids_cap = 0;
-    while ((got = getline(&line, &cap, f)) >= 0 && !rc) {
-        lineno++;
-        size_t n = 0;
-        char *p = line, *end;
-        for (;;) {
-            while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
-            if (!*p) break;
-            errno = 0;
-            long v = strtol(p, &end, 10);
-            if (end == p || errno || v < 0 || v > INT32_MAX) {
-                rc = fail("line %lld: expected token ids, got '%.20s'", lineno, p);
-                break;
-            }
-            if (n == ids_cap) ids = xrealloc(ids, (ids_cap = ids_cap ? 2 * ids_cap : 64) * sizeof *ids);
-            ids[n++] = (int32_t)v;
-            p = end;
-        }
-        if (rc) break;
-        char *text;
-        size_t len;
-        Err err = {{0}};
-        if (tokenizer_decode(t, ids, (int)n, &text, &len, &err) != GETP_OK) {
-            rc = fail("line %lld: %s", lineno, err.msg);
-            break;
-        }
-        if (c->json_lines) {
-            json_t *js = json_utf8(text, len); /* invalid UTF-8 -> U+FFFD, so the line is JSON */
-            char *dump = json_dumps(js, JSON_ENCODE_ANY);
-            puts(dump);
-            free(dump);
+/* tokenize: one line of text (or a JSON string with --json-lines) -> its ids. */
+static int tokenize_line(const Cli *c, const Tokenizer *t, char *line, size_t len,
+                         long long lineno, LineScratch *scratch) {
+    (void)scratch;
+    const char *text = line;
+    json_t *js = NULL;
+    if (c->json_lines) {
+        json_error_t jerr;
+        js = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (!js || !json_is_string(js)) {
+            int rc = fail("%s:%lld: expected a JSON string%s%s",
+                          c->g.input_path ? c->g.input_path : "stdin", lineno, js ? "" : ": ",
+                          js ? "" : jerr.text);
             json_decref(js);
-        } else {
-            fwrite(text, 1, len, stdout);
-            putchar('\n');
+            return rc;
         }
-        free(text);
+        text = json_string_value(js);
+        len = json_string_length(js);
     }
+    int32_t *ids;
+    int n;
+    Err err = {{0}};
+    if (tokenizer_encode(t, text, len, &ids, &n, &err) != GETP_OK) {
+        json_decref(js);
+        return fail("line %lld: %s", lineno, err.msg);
+    }
+    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+    putchar('\n');
     free(ids);
-    free(line);
-    if (f != stdin) fclose(f);
-    tokenizer_free(t);
-    return rc;
+    json_decref(js);
+    return 0;
+}
+
+/* decode: one line of space-separated ids -> its text (a JSON string with --json-lines). */
+static int decode_line(const Cli *c, const Tokenizer *t, char *line, size_t len, long long lineno,
+                       LineScratch *scratch) {
+    (void)len;
+    size_t n = 0;
+    char *p = line, *end;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+        if (!*p) break;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT32_MAX)
+            return fail("line %lld: expected token ids, got '%.20s'", lineno, p);
+        if (n == scratch->cap)
+            scratch->ids = xrealloc(scratch->ids,
+                                    (scratch->cap = scratch->cap ? 2 * scratch->cap : 64) * sizeof(int32_t));
+        scratch->ids[n++] = (int32_t)v;
+        p = end;
+    }
+    char *text;
+    size_t tlen;
+    Err err = {{0}};
+    if (tokenizer_decode(t, scratch->ids, (int)n, &text, &tlen, &err) != GETP_OK)
+        return fail("line %lld: %s", lineno, err.msg);
+    if (c->json_lines) {
+        json_t *js = json_utf8(text, tlen); /* invalid UTF-8 -> U+FFFD, so the line is JSON */
+        char *dump = json_dumps(js, JSON_ENCODE_ANY);
+        puts(dump);
+        free(dump);
+        json_decref(js);
+    } else {
+        fwrite(text, 1, tlen, stdout);
+        putchar('\n');
+    }
+    free(text);
+    return 0;
 }
 
 /* ----------------------------------------------------------------- generate */
@@ -429,8 +438,8 @@ int main(int argc, char **argv) {
     if (parse_args(argc, argv, &c)) return 2;
     if (c.selftest) return run_selftest();
     switch (c.mode) {
-    case MODE_TOKENIZE: return run_tokenize(&c);
-    case MODE_DECODE: return run_decode(&c);
+    case MODE_TOKENIZE: return for_each_input_line(&c, tokenize_line);
+    case MODE_DECODE: return for_each_input_line(&c, decode_line);
     case MODE_GENERATE: return run_generate(&c);
     case MODE_LOGITS:
         if (!c.g.logits_dir) c.g.logits_dir = "logits";
