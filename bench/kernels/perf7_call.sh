@@ -1,8 +1,9 @@
 #!/bin/bash
-# perf7_call.sh: as perf6_call.sh (wgmma MoE), with the block-order and 128x256 variants in the
-# playground (bench_moe, bench_matmul) and MODES run once with the defaults.
-# Tests first (test_gemm bitwise, test_gpu_ops, test_gpu_e2e). Logs to /tmp/perf7, a
-# tarball to $OUT.
+# perf7_call.sh: one device call for the GEMM work: build (cmake, 90a), test_gemm (bitwise:
+# wgmma tiles == GEMV/mma.sync rows), test_gpu_ops, test_gpu_e2e, the kernel playground
+# (bench_moe, bench_matmul), then bench/run_bench.sh for each of MODES (default course).
+# AB=1: each mode also runs with GETP_NO_WGMMA=1 first and the outputs are compared (what
+# perf6_call.sh did in run 11). Logs to /tmp/perf7, a tarball to $OUT.
 set -u
 res=${OUT:-/tmp}; out=/tmp/perf7; mkdir -p "$out"
 export LD_LIBRARY_PATH=$PWD/deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
@@ -31,8 +32,16 @@ echo "######## playground ($(( $(date +%s) - t0 )) s)"
 timeout 150 /tmp/bench_moe | grep -E "VALID|^mlp" | awk '($2 >= 1024 && ($3 == "v5" || $3 ~ /^v(7|8|9|10)$/)) || /VALID/'
 for sh in qkv o unembed; do timeout 90 /tmp/bench_matmul $sh | awk '($2 >= 1024 && $3 ~ /^v(4|6|7|9|11|12)$/) || /VALID/'; done
 for m in ${MODES:-course}; do
+    if [ "${AB:-0}" = 1 ]; then
+        echo "######## $m, GETP_NO_WGMMA=1 ($(( $(date +%s) - t0 )) s)"
+        GETP_NO_WGMMA=1 OUT=$out/base SKIP_BUILD=1 bash bench/run_bench.sh $m |
+            grep -E "throughput|profile: (moe mlp|wall)|mean step"
+    fi
     echo "######## $m ($(( $(date +%s) - t0 )) s)"
     OUT=$out/new SKIP_BUILD=1 bash bench/run_bench.sh $m
+    if [ "${AB:-0}" = 1 ]; then
+        cmp -s "$out/base/$m.out" "$out/new/$m.out" && echo "$m: outputs identical" || echo "$m: OUTPUTS DIFFER"
+    fi
 done
 echo "total: $(( $(date +%s) - t0 )) s"
 tar --exclude='*.out' --exclude='*.mem' -czf "$res/perf7_logs.tgz" -C "$out" . 2>/dev/null
