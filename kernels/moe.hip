@@ -347,6 +347,77 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
 
 static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
 
+/* The raw stages of the two MXFP4 stage kernels (moe_tiled_mx_async,
+ * moe_wgmma_mx): MOE_NS stages of KS k-steps in shared memory, a k-step being
+ * BM gathered A rows (4 swizzled 16-byte chunks each, moe_swz) followed by BN
+ * raw weight rows (16 bytes = 32 codes each), all filled by cp.async; plus
+ * the E8M0 scales of the thread's decoder row, loaded a stage ahead. Stage st
+ * is multiplied while st+1 is decoded and st+2 .. st+MOE_NS-1 are in flight. */
+template <int EPI, int BM, int BN, int KS>
+struct MoeStages {
+    static constexpr int THREADS = 256, RPP = THREADS / 4, PA = BM / RPP;
+    static constexpr int SA = BM * 4, SB = BN; // uint4 per k-step: A rows x 4, raw B rows x 1
+    static constexpr int SR = KS * (SA + SB);  // uint4 per stage
+    static_assert(BM % RPP == 0 && RPP % 8 == 0 && BN <= THREADS, "loader split, swizzle period");
+    uint4 *smem;
+    const uint16_t *srca[PA];
+    const uint8_t *srcb, *dsc;
+    int nsteps;
+    uint32_t sc[KS]; // scales of the stage last given to load_scales, decoder row
+
+    __device__ __forceinline__ MoeStages(const MoeArgs &a, uint4 *smem_, int e, int p0, int p1,
+                                         int n0, int drow)
+        : smem(smem_), nsteps(a.K / 32) {
+        const int KG = a.K / 32, tid = (int)threadIdx.x;
+#pragma unroll
+        for (int p = 0; p < PA; p++)
+            srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + tid / 4, p1 - 1)) + (tid % 4) * 8;
+        srcb = a.blocks + ((size_t)e * a.N + min(n0 + tid % BN, a.N - 1)) * KG * 16;
+        dsc = a.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
+    }
+    __device__ __forceinline__ int stages(void) const { return (nsteps + KS - 1) / KS; }
+    /* k-step ks of stage st: A chunks at [0, SA), raw weight rows at [SA, SA + SB). */
+    __device__ __forceinline__ uint4 *step(int st, int ks) const {
+        return smem + (st % MOE_NS) * SR + ks * (SA + SB);
+    }
+    __device__ __forceinline__ void issue(int st) const {
+        const int tid = (int)threadIdx.x;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            const int k = st * KS + ks;
+            if (k >= nsteps) break;
+            uint4 *sa = step(st, ks), *sb = sa + SA;
+#pragma unroll
+            for (int p = 0; p < PA; p++) // rows p * RPP + tid / 4: RPP is a multiple of 8, same swizzle
+                tile_cp_async16(&sa[p * RPP * 4 + moe_swz(tid / 4, tid % 4)], srca[p] + (size_t)k * TILE_K);
+            if (tid < BN) tile_cp_async16(&sb[tid], srcb + (size_t)k * 16);
+        }
+    }
+    __device__ __forceinline__ void load_scales(int st) {
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
+    }
+    /* Stages 0 .. MOE_NS-2 in flight, scales of stage 0 loaded, stage 0 landed for all. */
+    __device__ __forceinline__ void start(void) {
+#pragma unroll
+        for (int st = 0; st < MOE_NS - 1; st++) {
+            if (st < stages()) issue(st);
+            tile_cp_commit();
+        }
+        load_scales(0);
+        tile_cp_wait<MOE_NS - 2>();
+        __syncthreads();
+    }
+    /* Top of stage st: stage st+1 has landed (and st was decoded) for every
+     * thread, every warp is done with stage st-1, whose buffer takes st+MOE_NS-1. */
+    __device__ __forceinline__ void advance(int st) const {
+        tile_cp_wait<MOE_NS - 3>();
+        __syncthreads();
+        if (st + MOE_NS - 1 < stages()) issue(st + MOE_NS - 1);
+        tile_cp_commit();
+    }
+};
+
 template <int WARPS_M, int MT, int KS>
 constexpr size_t moe_async_smem(void) {
     typedef MoeTiled<WARPS_M, MT> C;
@@ -358,70 +429,34 @@ template <int EPI, int WARPS_M, int MT, int KS>
 __global__ void __launch_bounds__(256, 2)
 moe_tiled_mx_async(MoeArgs a) {
     typedef MoeTiled<WARPS_M, MT> C;
-    constexpr int SA = C::BM * 4, SB = C::BN;   // uint4 per k-step: A rows x 4, B rows x 1
-    constexpr int SR = KS * (SA + SB);          // uint4 per raw stage
+    typedef MoeStages<EPI, C::BM, C::BN, KS> S;
     constexpr int SD = KS * C::BN * 4;          // uint4 per decoded bf16 B stage
-    extern __shared__ uint4 smem[]; // MOE_NS * SR + 2 * SD (moe_async_smem)
-    uint4 *sdec = smem + MOE_NS * SR;
+    extern __shared__ uint4 smem[]; // MOE_NS * S::SR + 2 * SD (moe_async_smem)
+    uint4 *sdec = smem + MOE_NS * S::SR;
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / GETP_WAVE;
     const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
     const int n0 = blockIdx.y * C::BN;
-    const int KG = a.K / 32, nsteps = KG, nst = (nsteps + KS - 1) / KS;
-
-    constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP;
-    const int lrow = tid / 4, lc = tid % 4;
-    const uint16_t *srca[PA];
-#pragma unroll
-    for (int p = 0; p < PA; p++)
-        srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + lrow, p1 - 1)) + lc * 8;
-    const bool bload = tid < C::BN;
-    const uint8_t *srcb = a.blocks + ((size_t)e * a.N + min(n0 + tid % C::BN, a.N - 1)) * KG * 16;
-    auto issue = [&](int st) {
-        uint4 *sr = smem + (st % MOE_NS) * SR;
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++) {
-            const int step = st * KS + ks;
-            if (step >= nsteps) break;
-            uint4 *sa = sr + ks * (SA + SB), *sb = sa + SA;
-#pragma unroll
-            for (int p = 0; p < PA; p++)
-                tile_cp_async16(&sa[moe_swz(p * RPP + lrow, lc)], srca[p] + (size_t)step * TILE_K);
-            if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
-        }
-    };
     /* Decoder role: thread tid -> weight row tid / 2, codes 16 * (tid % 2) .. +15. */
     const int drow = tid / 2, dh = tid % 2;
-    const uint8_t *dsc = a.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
-    uint32_t sc[KS];
-    auto load_scales = [&](int st) {
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
-    };
+    S stages(a, smem, e, p0, p1, n0, drow);
+    const int nst = stages.stages();
     auto decode = [&](int st) {
-        const uint4 *sr = smem + (st % MOE_NS) * SR;
         uint4 *d = sdec + (st & 1) * SD;
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
-            if (st * KS + ks >= nsteps) break;
-            const uint2 bytes = ((const uint2 *)(sr + ks * (SA + SB) + SA + drow))[dh];
-            const uint32_t sc2 = mx_scale_b2(sc[ks]);
+            if (st * KS + ks >= stages.nsteps) break;
+            const uint2 bytes = ((const uint2 *)(stages.step(st, ks) + S::SA + drow))[dh];
+            const uint32_t sc2 = mx_scale_b2(stages.sc[ks]);
             d[ks * C::BN * 4 + moe_swz(drow, 2 * dh)] = mx_dequant8_b(bytes.x, sc2);
             d[ks * C::BN * 4 + moe_swz(drow, 2 * dh + 1)] = mx_dequant8_b(bytes.y, sc2);
         }
     };
     static_assert(C::BN * 2 == C::THREADS, "decoder split");
-#pragma unroll
-    for (int st = 0; st < MOE_NS - 1; st++) {
-        if (st < nst) issue(st);
-        tile_cp_commit();
-    }
-    load_scales(0);
-    tile_cp_wait<MOE_NS - 2>();
-    __syncthreads(); // raw stage 0 landed for every thread
+    stages.start();
     decode(0);
-    if (nst > 1) load_scales(1);
+    if (nst > 1) stages.load_scales(1);
 
     TileC acc[MT][C::NT];
 #pragma unroll
@@ -435,19 +470,15 @@ moe_tiled_mx_async(MoeArgs a) {
     const int boff = moe_swz(wn * (C::NT * TILE_N) + tile_b_row(), kc);
     static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
     for (int st = 0; st < nst; st++) {
-        /* Stage st+1 landed; stage st decoded; stage st-1 consumed by every warp. */
-        tile_cp_wait<MOE_NS - 3>();
-        __syncthreads();
-        if (st + MOE_NS - 1 < nst) issue(st + MOE_NS - 1);
-        tile_cp_commit();
+        stages.advance(st);
         if (st + 1 < nst) {
             decode(st + 1);
-            if (st + 2 < nst) load_scales(st + 2);
+            if (st + 2 < nst) stages.load_scales(st + 2);
         }
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
-            if (st * KS + ks >= nsteps) break;
-            const uint4 *sa = smem + (st % MOE_NS) * SR + ks * (SA + SB);
+            if (st * KS + ks >= stages.nsteps) break;
+            const uint4 *sa = stages.step(st, ks);
             const uint4 *sb = sdec + (st & 1) * SD + ks * C::BN * 4;
             TileB b[C::NT];
 #pragma unroll
@@ -576,54 +607,25 @@ __global__ void __launch_bounds__(256, BN == 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
     constexpr int BM = 128, KS = MOE_KS, THREADS = 256, CPT = BN * 4 / THREADS;
     static_assert(BN == 128 || BN == 256, "wgmma n128 / n256");
-    constexpr int SA = BM * 4, SB = BN;   // uint4 per k-step: A rows x 4, raw B rows x 1
-    constexpr int SR = KS * (SA + SB);    // uint4 per raw stage
+    typedef MoeStages<EPI, BM, BN, KS> S;
     constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
-    extern __shared__ uint4 smem[];       // MOE_NS * SR + 2 * SD (moe_wgmma_smem)
-    uint4 *sdec = smem + MOE_NS * SR;
+    extern __shared__ uint4 smem[];       // MOE_NS * S::SR + 2 * SD (moe_wgmma_smem)
+    uint4 *sdec = smem + MOE_NS * S::SR;
     int e, p0, p1;
     if (!moe_slot(a, NFAST ? blockIdx.y : blockIdx.x, BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4;
     const int n0 = (NFAST ? blockIdx.x : blockIdx.y) * BN;
-    const int KG = a.K / 32, nsteps = KG, nst = (nsteps + KS - 1) / KS;
-
-    constexpr int RPP = THREADS / 4, PA = BM / RPP;
-    const int lrow = tid / 4, lc = tid % 4;
-    const uint16_t *srca[PA];
-#pragma unroll
-    for (int p = 0; p < PA; p++)
-        srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + lrow, p1 - 1)) + lc * 8;
-    const bool bload = tid < BN;
-    const uint8_t *srcb = a.blocks + ((size_t)e * a.N + min(n0 + tid % BN, a.N - 1)) * KG * 16;
-    auto issue = [&](int st) {
-        uint4 *sr = smem + (st % MOE_NS) * SR;
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++) {
-            const int step = st * KS + ks;
-            if (step >= nsteps) break;
-            uint4 *sa = sr + ks * (SA + SB), *sb = sa + SA;
-#pragma unroll
-            for (int p = 0; p < PA; p++)
-                tile_cp_async16(&sa[moe_swz(p * RPP + lrow, lc)], srca[p] + (size_t)step * TILE_K);
-            if (bload) tile_cp_async16(&sb[tid], srcb + (size_t)step * 16);
-        }
-    };
     /* Decoder: thread -> row tid % BN, chunks CPT * h .. + CPT - 1 (h = tid / BN). */
     const int drow = tid % BN, dh = tid / BN;
-    const uint8_t *dsc = a.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
-    uint32_t sc[KS];
-    auto load_scales = [&](int st) {
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
-    };
+    S stages(a, smem, e, p0, p1, n0, drow);
+    const int nst = stages.stages();
     auto decode = [&](int st) {
-        const uint4 *sr = smem + (st % MOE_NS) * SR;
         uint4 *d = sdec + (st & 1) * SD;
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
-            if (st * KS + ks >= nsteps) break;
-            const uint4 raw = sr[ks * (SA + SB) + SA + drow];
-            const uint32_t sc2 = mx_scale_b2(sc[ks]);
+            if (st * KS + ks >= stages.nsteps) break;
+            const uint4 raw = stages.step(st, ks)[S::SA + drow];
+            const uint32_t sc2 = mx_scale_b2(stages.sc[ks]);
 #pragma unroll
             for (int cc = 0; cc < CPT; cc++) {
                 const int c = CPT * dh + cc;
@@ -637,16 +639,9 @@ moe_wgmma_mx(MoeArgs a) {
         }
         wg_fence_proxy();
     };
-#pragma unroll
-    for (int st = 0; st < MOE_NS - 1; st++) {
-        if (st < nst) issue(st);
-        tile_cp_commit();
-    }
-    load_scales(0);
-    tile_cp_wait<MOE_NS - 2>();
-    __syncthreads(); // raw stage 0 landed for every thread
+    stages.start();
     decode(0);
-    if (nst > 1) load_scales(1);
+    if (nst > 1) stages.load_scales(1);
 
     float d[BN / 2];
 #pragma unroll
@@ -656,11 +651,7 @@ moe_wgmma_mx(MoeArgs a) {
     const int arow = wg * 64 + (warp % 4) * 16 + tile_a_row(0);
     const int aoff0 = moe_swz(arow, kc), aoff1 = moe_swz(arow + 8, kc);
     for (int st = 0; st < nst; st++) {
-        /* Stage st+1 landed; stage st decoded; stage st-1 consumed by every warpgroup. */
-        tile_cp_wait<MOE_NS - 3>();
-        __syncthreads();
-        if (st + MOE_NS - 1 < nst) issue(st + MOE_NS - 1);
-        tile_cp_commit();
+        stages.advance(st);
         /* No branch around the wgmma chain (ptxas serializes wgmma on divergent
          * paths): KS divides the k-steps (moe_gemm checks), and a warpgroup
          * whose rows are all past the expert's pairs multiplies clamped rows
@@ -668,7 +659,7 @@ moe_wgmma_mx(MoeArgs a) {
         uint4 x0[KS], x1[KS];
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
-            const uint4 *sa = smem + (st % MOE_NS) * SR + ks * (SA + SB);
+            const uint4 *sa = stages.step(st, ks);
             x0[ks] = sa[aoff0];
             x1[ks] = sa[aoff1];
         }
@@ -682,7 +673,7 @@ moe_wgmma_mx(MoeArgs a) {
         wg_commit();
         if (st + 1 < nst) {
             decode(st + 1);
-            if (st + 2 < nst) load_scales(st + 2);
+            if (st + 2 < nst) stages.load_scales(st + 2);
         }
         wg_wait0();
     }
