@@ -123,7 +123,7 @@ static Engine *create_engine(Getp *g, Err *err) {
         if (o->verbose)
             fprintf(stderr, "getp: rank %d: local rank %d of %d, GPU %d of %d visible\n", g->rank,
                     local_rank, local_size, device, n_dev);
-        GpuOptions go = {device, o->batch_size, o->verbose};
+        GpuOptions go = {device, o->batch_size, o->verbose, o->precise};
         return engine_gpu_create(&g->model, &go, err);
     }
 #else

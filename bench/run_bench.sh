@@ -16,7 +16,8 @@
 # (--batch for course/quick/long; default: the engine's choice), COUNT / STEPS
 # (override the mode's), PROFILE (default 1: GETP_PROFILE=1, per-phase GPU time
 # from events; 0 for an unperturbed run), CPU_RATIO=1 (also time the CPU engine on
-# 8 prompts x -n 48 and print the ratio), OUT (logs; default /tmp/run_bench).
+# 8 prompts x -n 48 and print the ratio), EXTRA (more getp flags, e.g. --precise), OUT
+# (logs; default /tmp/run_bench).
 # Needs deps/ (tools/fetch_deps.sh) and data/o200k_harmony.tiktoken
 # (tools/setup_tokenizer.sh data) carried along; without the rank file the prompts go
 # in as --input-format ids (deterministic pseudo-random ids of the same lengths).
@@ -87,11 +88,11 @@ run_mode() {
     make_input "/tmp/prompts_$mode" "$count" $long
     local bflag=(); [ -n "$batch" ] && bflag=(--batch "$batch")
     echo "== $mode: $count prompts ($(basename "$input")), -n $steps, batch ${batch:-auto}, greedy," \
-         "--ignore-eos, GETP_PROFILE=${PROFILE:-1}"
+         "--ignore-eos ${EXTRA:-}, GETP_PROFILE=${PROFILE:-1}"
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$log.mem" 2>/dev/null &
     local smi=$!
     GETP_PROFILE=${PROFILE:-1} timeout 900 "$build/getp" "$model" -i "$input" -o "$log.out" "${fmt[@]}" \
-        -n "$steps" --ignore-eos "${bflag[@]}" --verbose >"$log.log" 2>"$log.err"
+        -n "$steps" --ignore-eos "${bflag[@]}" ${EXTRA:-} --verbose >"$log.log" 2>"$log.err"
     local rc=$?
     kill "$smi" 2>/dev/null; wait "$smi" 2>/dev/null
     if [ $rc -ne 0 ]; then echo "getp rc=$rc"; tail -5 "$log.err"; return 1; fi

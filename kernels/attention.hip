@@ -21,8 +21,9 @@
  * so the sink takes its share of the mass and adds no value. The warps'
  * partials are combined through shared memory in warp order.
  *
- * Elsewhere (AMD, or G = 16): one block per (token, KV head), K and V tiles
- * converted to fp32 in shared memory, thread (h, t) computes one score.
+ * Elsewhere (AMD, G = 16, or precise mode): one block per (token, KV head),
+ * K and V tiles converted to fp32 in shared memory (precise: hi + lo), thread
+ * (h, t) computes one score in fp32.
  * Either way a token's result depends on its own (slot, pos) alone.
  */
 #include "ops_gpu.h"
@@ -39,9 +40,10 @@ static_assert(ATT_DPT == 2, "the output loop below handles two dims per thread")
 /* ATT_G query heads per KV head; the block is ATT_G * ATT_TPH threads. */
 template <int ATT_G>
 __global__ void __launch_bounds__(ATT_G * ATT_TPH)
-f32q_bf16kv_attention(uint16_t *out, const float *q, const uint16_t *k_cache,
-                      const uint16_t *v_cache, int cap, const int32_t *slot, const int32_t *pos,
-                      const float *sinks, int window, int n_heads, int n_kv) {
+f32q_bf16kv_attention(uint16_t *out, uint16_t *out_lo, const float *q, const uint16_t *k_cache,
+                      const uint16_t *v_cache, const uint16_t *k_lo, const uint16_t *v_lo,
+                      int cap, const int32_t *slot, const int32_t *pos, const float *sinks,
+                      int window, int n_heads, int n_kv) {
     constexpr int ATT_THREADS = ATT_G * ATT_TPH;
     __shared__ float q_s[ATT_G][ATT_HD];
     __shared__ float k_s[ATT_TILE][ATT_HD + 1]; // +1: conflict-free column reads
@@ -67,13 +69,23 @@ f32q_bf16kv_attention(uint16_t *out, const float *q, const uint16_t *k_cache,
             const int lr = e / ATT_HD, lc = e % ATT_HD;
             if (lr >= n_t) break;
             const int64_t row = slot_row0 + (t0 + lr) % cap;
-            uint4 kr = *(const uint4 *)(k_cache + row * dkv + g * ATT_HD + lc);
-            uint4 vr = *(const uint4 *)(v_cache + row * dkv + g * ATT_HD + lc);
+            const int64_t off = row * dkv + g * ATT_HD + lc;
+            uint4 kr = *(const uint4 *)(k_cache + off);
+            uint4 vr = *(const uint4 *)(v_cache + off);
             const uint16_t *kh = (const uint16_t *)&kr, *vh = (const uint16_t *)&vr;
 #pragma unroll
             for (int j = 0; j < 8; j++) {
                 k_s[lr][lc + j] = bf16_to_f32_dev(kh[j]);
                 v_s[lr][lc + j] = bf16_to_f32_dev(vh[j]);
+            }
+            if (k_lo) { // precise: hi + lo (exact in fp32)
+                uint4 kl = *(const uint4 *)(k_lo + off), vl = *(const uint4 *)(v_lo + off);
+                const uint16_t *klh = (const uint16_t *)&kl, *vlh = (const uint16_t *)&vl;
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    k_s[lr][lc + j] += bf16_to_f32_dev(klh[j]);
+                    v_s[lr][lc + j] += bf16_to_f32_dev(vlh[j]);
+                }
             }
         }
         __syncthreads();
@@ -101,9 +113,14 @@ f32q_bf16kv_attention(uint16_t *out, const float *q, const uint16_t *k_cache,
         }
     }
     const float inv_l = 1.0f / l;
-    uint16_t *o = out + (int64_t)i * dq + ((int64_t)g * ATT_G + h) * ATT_HD + d0; // bf16
-    o[0] = f32_to_bf16_dev(acc0 * inv_l);
-    o[1] = f32_to_bf16_dev(acc1 * inv_l);
+    const int64_t oi = (int64_t)i * dq + ((int64_t)g * ATT_G + h) * ATT_HD + d0;
+    const float r0 = acc0 * inv_l, r1 = acc1 * inv_l;
+    out[oi] = f32_to_bf16_dev(r0);
+    out[oi + 1] = f32_to_bf16_dev(r1);
+    if (out_lo) {
+        out_lo[oi] = f32_to_bf16_dev(r0 - bf16_to_f32_dev(out[oi]));
+        out_lo[oi + 1] = f32_to_bf16_dev(r1 - bf16_to_f32_dev(out[oi + 1]));
+    }
 }
 
 
@@ -297,11 +314,12 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
 }
 #endif
 
-void attention_f32q_bf16kv(uint16_t *out, const float *q, KvLayer kv, const int32_t *slot,
-                           const int32_t *pos, const float *sinks, int window, int T,
-                           int n_heads, int n_kv_heads, int head_dim, hipStream_t stream) {
+void attention_f32q_bf16kv(uint16_t *out, uint16_t *out_lo, const float *q, KvLayer kv,
+                           const int32_t *slot, const int32_t *pos, const float *sinks,
+                           int window, int T, int n_heads, int n_kv_heads, int head_dim,
+                           hipStream_t stream) {
     CHECK(head_dim == ATT_HD && n_kv_heads > 0 && n_heads % n_kv_heads == 0);
-    CHECK(kv.cap > 0 && T >= 0 && window >= 0);
+    CHECK(kv.cap > 0 && T >= 0 && window >= 0 && !kv.k_lo == !kv.v_lo);
     if (T == 0) return;
     const int G = n_heads / n_kv_heads;
     dim3 grid(T, n_kv_heads);
@@ -309,7 +327,7 @@ void attention_f32q_bf16kv(uint16_t *out, const float *q, KvLayer kv, const int3
 #define ATT_MMA_LAUNCH(GG)                                                                       \
     f32q_bf16kv_attention_mma<GG><<<grid, ATT_NW * GETP_WAVE, 0, stream>>>(                     \
         out, q, kv.k, kv.v, kv.cap, slot, pos, sinks, window, n_heads, n_kv_heads)
-    if (G <= 8) {
+    if (G <= 8 && !kv.k_lo && !out_lo) {
         switch (G) {
         case 1: ATT_MMA_LAUNCH(1); break;
         case 2: ATT_MMA_LAUNCH(2); break;
@@ -323,9 +341,9 @@ void attention_f32q_bf16kv(uint16_t *out, const float *q, KvLayer kv, const int3
 #undef ATT_MMA_LAUNCH
 #endif
 #define ATT_LAUNCH(GG)                                                                           \
-    f32q_bf16kv_attention<GG><<<grid, GG * ATT_TPH, 0, stream>>>(out, q, kv.k, kv.v, kv.cap, slot, \
-                                                                 pos, sinks, window, n_heads,    \
-                                                                 n_kv_heads)
+    f32q_bf16kv_attention<GG><<<grid, GG * ATT_TPH, 0, stream>>>(                              \
+        out, out_lo, q, kv.k, kv.v, kv.k_lo, kv.v_lo, kv.cap, slot, pos, sinks, window, n_heads,  \
+        n_kv_heads)
     switch (G) {
     case 1: ATT_LAUNCH(1); break;
     case 2: ATT_LAUNCH(2); break;

@@ -22,6 +22,8 @@ typedef struct {
     int device;     // GPU index on this node
     int batch_size; // sequences in flight; 0 = as many as free memory allows
     int verbose;    // 1: warm-up time, memory, batch size to stderr
+    int precise;    // 1: activations and KV as bf16 pairs hi + lo (ops_gpu.h): fp32-grade
+                    // logits at ~2x the GEMM work and twice the KV memory
 } GpuOptions;
 
 /* The model must outlive the engine. NULL + err on failure (no device, too

@@ -27,11 +27,15 @@ int gpu_ring_cap(const GpuEngine *g, int cap) {
     return (w > 0 && w + g->chunk < cap) ? w + g->chunk : cap;
 }
 
-size_t gpu_act_bytes(const Config *c, int T, int S, int L) {
-    const size_t H = c->hidden, k = c->experts_per_token;
+size_t gpu_act_bytes(const Config *c, int T, int S, int L, int precise) {
+    const size_t H = c->hidden, k = c->experts_per_token, I = c->intermediate;
     size_t per_tok = 3 * 4 + H * 4 + H * 2 + (size_t)cfg_qkv_dim(c) * 4 + (size_t)cfg_q_dim(c) * 6 +
-                     (size_t)c->n_experts * 4 + k * (8 + 4 + (size_t)c->intermediate * 2 + H * 4);
+                     (size_t)c->n_experts * 4 + k * (8 + 4 + I * 2 + H * 4);
     size_t per_row = 4 + H * 2 + 4;
+    if (precise) { // t_lo, att_lo, h_lo + y1; ts_lo
+        per_tok += H * 2 + (size_t)cfg_q_dim(c) * 2 + k * (I * 2 + 2 * I * 4);
+        per_row += H * 2;
+    }
     return per_tok * (size_t)T + per_row * (size_t)S + (size_t)c->vocab_size * 4 * (size_t)L +
            (size_t)(2 * c->n_experts + 1) * 4;
 }
@@ -42,12 +46,14 @@ size_t gpu_bytes_per_slot(const GpuEngine *g, int cap, int logits) {
     size_t kv = 0;
     for (int l = 0; l < c->n_layers; l++)
         kv += (size_t)(l % 2 == 0 ? gpu_ring_cap(g, cap) : cap) * (size_t)cfg_kv_dim(c) * 2 * 2;
-    return kv + gpu_act_bytes(c, 1, 1, logits ? 1 : 0);
+    if (g->opt.precise) kv *= 2;
+    return kv + gpu_act_bytes(c, 1, 1, logits ? 1 : 0, g->opt.precise);
 }
 
 static void free_acts(GpuActs *a) {
     void *dev[] = {a->meta, a->x, a->t, a->qkv, a->q, a->att, a->glog, a->topk_ids, a->topk_w,
-                   a->offsets, a->sorted, a->counts, a->h, a->ypair, a->ts, a->logits, a->ids};
+                   a->offsets, a->sorted, a->counts, a->h, a->ypair, a->ts, a->logits, a->ids,
+                   a->t_lo, a->att_lo, a->h_lo, a->ts_lo, a->y1};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i]) GPU_CHECK(hipFree(dev[i]));
     if (a->h_meta) GPU_CHECK(hipHostFree(a->h_meta));
@@ -63,7 +69,7 @@ static void free_kv(GpuKv *kv) {
 
 #define DALLOC(p, n) GPU_CHECK(hipMalloc((void **)&(p), (size_t)(n)))
 
-static void build_acts(GpuActs *a, const Config *c, int T, int S, int L) {
+static void build_acts(GpuActs *a, const Config *c, int T, int S, int L, int precise) {
     const size_t H = c->hidden, k = c->experts_per_token, E = c->n_experts;
     a->T_max = T;
     a->S_max = S;
@@ -85,6 +91,13 @@ static void build_acts(GpuActs *a, const Config *c, int T, int S, int L) {
     DALLOC(a->ts, 2 * S * H);
     if (L > 0) DALLOC(a->logits, 4 * (size_t)L * (size_t)c->vocab_size);
     DALLOC(a->ids, 4 * S);
+    if (precise) {
+        DALLOC(a->t_lo, 2 * T * H);
+        DALLOC(a->att_lo, 2 * (size_t)T * cfg_q_dim(c));
+        DALLOC(a->h_lo, 2 * T * k * (size_t)c->intermediate);
+        DALLOC(a->y1, 4 * T * k * 2 * (size_t)c->intermediate);
+        DALLOC(a->ts_lo, 2 * S * H);
+    }
     GPU_CHECK(hipHostMalloc((void **)&a->h_meta, sizeof(int32_t) * (size_t)(3 * T + S), 0));
     GPU_CHECK(hipHostMalloc((void **)&a->h_ids, sizeof(int32_t) * (size_t)S, 0));
 }
@@ -98,15 +111,17 @@ static void build_kv(GpuKv *kv, const GpuEngine *g, int n_slots, int cap) {
     size_t total = 0;
     for (int l = 0; l < c->n_layers; l++)
         total += (size_t)n_slots * (l % 2 == 0 ? gpu_ring_cap(g, cap) : cap) * dkv * 2;
-    DALLOC(kv->base, total * 2);
+    const int parts = g->opt.precise ? 2 : 1;
+    DALLOC(kv->base, total * 2 * parts);
     uint16_t *p = kv->base;
     for (int l = 0; l < c->n_layers; l++) {
         const int lc = l % 2 == 0 ? gpu_ring_cap(g, cap) : cap;
-        kv->layers[l].cap = lc;
-        kv->layers[l].k = p;
-        p += (size_t)n_slots * lc * dkv;
-        kv->layers[l].v = p;
-        p += (size_t)n_slots * lc * dkv;
+        const size_t n = (size_t)n_slots * lc * dkv;
+        KvLayer *kl = &kv->layers[l];
+        kl->cap = lc;
+        kl->k = p, p += n;
+        kl->v = p, p += n;
+        if (parts == 2) kl->k_lo = p, p += n, kl->v_lo = p, p += n;
     }
 }
 
@@ -122,12 +137,12 @@ int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, int L_
     size_t free_b = 0, total_b = 0;
     GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
     size_t need = (kv_ok ? 0 : gpu_bytes_per_slot(g, cap, 0) * (size_t)n_slots) +
-                  (act_ok ? 0 : gpu_act_bytes(c, T_max, S_max, L_max));
+                  (act_ok ? 0 : gpu_act_bytes(c, T_max, S_max, L_max, g->opt.precise));
     if (need > free_b)
         return err_set(err, "gpu: %d sequences of %d positions need %.2f GB, %.2f GB free", n_slots,
                        cap, need / 1e9, free_b / 1e9);
     if (!kv_ok) build_kv(&g->kv, g, n_slots, cap);
-    if (!act_ok) build_acts(&g->a, c, T_max, S_max, L_max);
+    if (!act_ok) build_acts(&g->a, c, T_max, S_max, L_max, g->opt.precise);
     return GETP_OK;
 }
 

@@ -7,6 +7,11 @@
  * Every op is row-independent (GEMMs with a fixed K order, per-row norms,
  * per-token attention), so a sequence's logits do not depend on what else
  * shares its step.
+ *
+ * Precise mode (GpuOptions.precise, ops_gpu.h): the *_lo buffers are set, the
+ * bf16 activations are pairs hi + lo, each GEMM runs on both parts, mlp1's
+ * SwiGLU moves out of the GEMM epilogue (it needs the whole sum), and the LM
+ * head writes logits for its argmax. The fast mode passes NULL lo parts.
  */
 #include "engine_gpu_internal.h"
 #include "gpu_check.h"
@@ -75,16 +80,17 @@ static void attention_block(GpuEngine *g, int l, int T) {
     const int H = c->hidden, Dq = cfg_q_dim(c), QKV = cfg_qkv_dim(c);
     const int32_t *slot = a->meta + a->T_max, *pos = a->meta + 2 * a->T_max;
     const int window = (l % 2 == 0) ? c->sliding_window : 0; // even layers slide
-    rmsnorm_f32_bf16out(a->t, a->x, w->attn_norm, NULL, T, H, GETP_RMS_EPS, st);
+    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->attn_norm, NULL, T, H, GETP_RMS_EPS, st);
     prof_mark(g, PH_OTHER);
-    matmul_bf16_bf16w(a->qkv, a->t, w->w_qkv, w->b_qkv, NULL, T, QKV, H, st);
+    matmul_pair_bf16_bf16w(a->qkv, a->t, a->t_lo, w->w_qkv, w->b_qkv, NULL, T, QKV, H, st);
     prof_mark(g, PH_DENSE);
     rope_qkv_kvwrite(a->q, a->qkv, g->kv.layers[l], slot, pos, g->w.inv_freq, g->w.concentration,
                      T, c->n_heads, c->n_kv_heads, c->head_dim, st);
-    attention_f32q_bf16kv(a->att, a->q, g->kv.layers[l], slot, pos, w->sinks, window, T,
-                          c->n_heads, c->n_kv_heads, c->head_dim, st);
+    attention_f32q_bf16kv(a->att, a->att_lo, a->q, g->kv.layers[l], slot, pos, w->sinks, window,
+                          T, c->n_heads, c->n_kv_heads, c->head_dim, st);
     prof_mark(g, PH_ATTN);
-    matmul_bf16_bf16w(a->x, a->att, w->w_o, w->b_o, a->x, T, H, Dq, st); // x += W_o att + b_o
+    // x += W_o att + b_o
+    matmul_pair_bf16_bf16w(a->x, a->att, a->att_lo, w->w_o, w->b_o, a->x, T, H, Dq, st);
     prof_mark(g, PH_DENSE);
 }
 
@@ -94,17 +100,26 @@ static void moe_block(GpuEngine *g, int l, int T) {
     GpuActs *a = &g->a;
     hipStream_t st = g->stream;
     const int H = c->hidden, E = c->n_experts, k = c->experts_per_token, I = c->intermediate;
-    rmsnorm_f32_bf16out(a->t, a->x, w->mlp_norm, NULL, T, H, GETP_RMS_EPS, st);
+    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->mlp_norm, NULL, T, H, GETP_RMS_EPS, st);
     prof_mark(g, PH_OTHER);
-    matmul_bf16_bf16w(a->glog, a->t, w->w_gate, w->b_gate, NULL, T, E, H, st);
+    matmul_pair_bf16_bf16w(a->glog, a->t, a->t_lo, w->w_gate, w->b_gate, NULL, T, E, H, st);
     prof_mark(g, PH_DENSE);
     router_topk_f32(a->topk_ids, a->topk_w, a->glog, T, E, k, st);
     moe_sort(a->topk_ids, T, k, E, a->offsets, a->sorted, a->counts, st);
     prof_mark(g, PH_ROUTE);
-    moe_mlp1_swiglu(a->h, a->t, &w->w1, w->b1, a->offsets, a->sorted, T, k, E, H, I,
-                    c->swiglu_limit, st);
+    if (a->t_lo) {
+        for (int part = 0; part < 2; part++)
+            moe_mlp1_linear(a->y1, part ? a->t_lo : a->t, &w->w1, w->b1, a->offsets, a->sorted,
+                            T, k, E, H, I, part, st);
+        moe_swiglu_split(a->h, a->h_lo, a->y1, T * k, I, c->swiglu_limit, st);
+    } else {
+        moe_mlp1_swiglu(a->h, a->t, &w->w1, w->b1, a->offsets, a->sorted, T, k, E, H, I,
+                        c->swiglu_limit, st);
+    }
     prof_mark(g, PH_MLP1);
-    moe_mlp2(a->ypair, a->h, &w->w2, w->b2, a->offsets, a->sorted, T, k, E, H, I, st);
+    for (int part = 0; part < (a->h_lo ? 2 : 1); part++)
+        moe_mlp2(a->ypair, part ? a->h_lo : a->h, &w->w2, w->b2, a->offsets, a->sorted, T, k, E,
+                 H, I, part, st);
     prof_mark(g, PH_MLP2);
     moe_combine(a->x, a->ypair, a->topk_w, T, k, H, st);
     prof_mark(g, PH_COMBINE);
@@ -115,7 +130,7 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
     GpuActs *a = &g->a;
     hipStream_t st = g->stream;
     CHECK(T >= 1 && T <= a->T_max && S >= 0 && S <= a->S_max && logits >= 0 && logits <= S &&
-          logits <= a->L_max);
+          logits <= a->L_max && (!a->ts_lo || S <= a->L_max));
     const double t0 = g->prof.on ? now_seconds() : 0.0;
     prof_mark(g, PH_OTHER);
     /* token list up: tok, slot, pos (T_max apart) and the sampling rows */
@@ -128,15 +143,23 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
     }
     if (S > 0) {
         const int32_t *rows = a->meta + 3 * a->T_max;
-        rmsnorm_f32_bf16out(a->ts, a->x, g->w.final_norm, rows, S, c->hidden, GETP_RMS_EPS, st);
-        if (greedy) {
-            matmul_argmax_bf16_bf16w(a->ids, a->ts, g->w.unemb, S, c->vocab_size, c->hidden, st);
+        rmsnorm_f32_bf16out(a->ts, a->ts_lo, a->x, g->w.final_norm, rows, S, c->hidden,
+                            GETP_RMS_EPS, st);
+        if (a->ts_lo) { // precise: logits of every row (L_max = S_max), argmax from them
+            matmul_pair_bf16_bf16w(a->logits, a->ts, a->ts_lo, g->w.unemb, NULL, NULL, S,
+                                   c->vocab_size, c->hidden, st);
+            if (greedy) argmax_rows_f32(a->ids, a->logits, S, c->vocab_size, st);
+        } else {
+            if (greedy)
+                matmul_argmax_bf16_bf16w(a->ids, a->ts, g->w.unemb, S, c->vocab_size, c->hidden,
+                                         st);
+            if (logits > 0) // the first `logits` rows (row-independent: same bits as over all S)
+                matmul_bf16_bf16w(a->logits, a->ts, g->w.unemb, NULL, NULL, logits,
+                                  c->vocab_size, c->hidden, st);
+        }
+        if (greedy)
             GPU_CHECK(hipMemcpyAsync(a->h_ids, a->ids, sizeof(int32_t) * (size_t)S,
                                      hipMemcpyDeviceToHost, st));
-        }
-        if (logits > 0) // the first `logits` rows (row-independent: same bits as over all S)
-            matmul_bf16_bf16w(a->logits, a->ts, g->w.unemb, NULL, NULL, logits, c->vocab_size,
-                              c->hidden, st);
         prof_mark(g, PH_HEAD);
     }
     /* Always wait: the host rewrites h_meta for the next step right after. */

@@ -73,8 +73,9 @@ static int pick_batch(GpuEngine *g, int runnable, int cap, int sampled, Err *err
         size_t free_b = 0, total_b = 0;
         GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
         const size_t reserve = (size_t)1 << 30; // runtime, fragmentation
-        const size_t fixed = gpu_act_bytes(&g->m->cfg, GPU_PREFILL_TOKENS, 0, 0) + reserve;
-        const size_t per = gpu_bytes_per_slot(g, cap, sampled > 0); // logits row: non-greedy only
+        const size_t fixed = gpu_act_bytes(&g->m->cfg, GPU_PREFILL_TOKENS, 0, 0, g->opt.precise) + reserve;
+        /* logits row: non-greedy only (precise mode: every row, its argmax reads logits) */
+        const size_t per = gpu_bytes_per_slot(g, cap, sampled > 0 || g->opt.precise);
         B = free_b > fixed ? (int)((free_b - fixed) / per) : 0;
         if (B > GPU_MAX_SLOTS) B = GPU_MAX_SLOTS;
         if (B < 1) {
@@ -206,8 +207,9 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
     for (int i = 0; i < n; i++) sampled += outs[i].tokens && reqs[i].p.temperature > 0.0f;
     const int B = pick_batch(g, runnable, cap, sampled, err);
     const int S_max = B > g->chunk ? B : g->chunk;
-    /* A logits row only for the rows that need one: at most B slots sample at once. */
-    const int L_max = sampled < B ? sampled : B;
+    /* A logits row only for the rows that need one: at most B slots sample at once
+     * (precise mode: every sampling row, greedy ones included). */
+    const int L_max = g->opt.precise ? S_max : sampled < B ? sampled : B;
     if (B < 0 || gpu_prepare(g, B, cap, B + GPU_PREFILL_TOKENS, S_max, L_max, err) != GETP_OK) {
         for (int i = 0; i < n; i++) output_free(&outs[i]);
         return GETP_ERR;

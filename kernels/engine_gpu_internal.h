@@ -80,12 +80,16 @@ typedef struct {
     int32_t *ids;       // (S_max) argmax ids
     int32_t *h_meta;    // pinned host mirror of meta
     int32_t *h_ids;     // pinned host (S_max)
+    /* precise mode only (else NULL): the bf16 remainders of t, att, h, ts, and
+     * mlp1's pre-activation y1 (T_max*k, 2I) fp32 by sorted position */
+    uint16_t *t_lo, *att_lo, *h_lo, *ts_lo;
+    float *y1;
 } GpuActs;
 
 typedef struct {
     int n_slots, cap;   // cap: positions of a full-attention layer
     KvLayer *layers;    // (L) host array
-    uint16_t *base;     // one allocation for all layers
+    uint16_t *base;     // one allocation for all layers (precise: hi and lo parts)
 } GpuKv;
 
 typedef struct {
@@ -117,7 +121,7 @@ void gpu_profile_report(GpuProfile *p, FILE *out);
  * bytes per slot (with a logits row if `logits`). */
 int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, int L_max, Err *err);
 size_t gpu_bytes_per_slot(const GpuEngine *g, int cap, int logits);
-size_t gpu_act_bytes(const Config *c, int T_max, int S_max, int L_max);
+size_t gpu_act_bytes(const Config *c, int T_max, int S_max, int L_max, int precise);
 int gpu_ring_cap(const GpuEngine *g, int cap);
 
 /* engine_gpu_generate.hip */

@@ -430,6 +430,13 @@ void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const flo
     mm_dispatch<false>(a, stream);
 }
 
+void matmul_pair_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *x_lo, const uint16_t *w,
+                            const float *bias, const float *residual, int M, int N, int K,
+                            hipStream_t stream) {
+    matmul_bf16_bf16w(y, x, w, bias, residual, M, N, K, stream);
+    if (x_lo) matmul_bf16_bf16w(y, x_lo, w, NULL, y, M, N, K, stream);
+}
+
 /* Key scratch (M) grown on demand; the first call for a given M must not be
  * inside graph capture (the engine's warm-up makes that call). */
 static unsigned long long *mm_keys = NULL;

@@ -36,10 +36,20 @@ void moe_mlp1_swiglu(uint16_t *h, const uint16_t *t, const ExpertWeights *w1, co
                      const int32_t *expert_offsets, const int32_t *sorted_pairs, int M, int k,
                      int E, int H, int I, float limit, hipStream_t stream);
 
-/* ypair (M*k, H) fp32, indexed by pair id; h as written by moe_mlp1_swiglu. */
+/* Precise mode (ops_gpu.h): mlp1 without its epilogue, y1 (M*k, 2I) fp32 by
+ * sorted position = W1[e] t + b1[e] (accumulate: y1 += W1[e] t, for the lo
+ * part of t), then the SwiGLU to h = h + h_lo (both (M*k, I) bf16). */
+void moe_mlp1_linear(float *y1, const uint16_t *t, const ExpertWeights *w1, const float *b1,
+                     const int32_t *expert_offsets, const int32_t *sorted_pairs, int M, int k,
+                     int E, int H, int I, int accumulate, hipStream_t stream);
+void moe_swiglu_split(uint16_t *h, uint16_t *h_lo, const float *y1, int P, int I, float limit,
+                      hipStream_t stream);
+
+/* ypair (M*k, H) fp32, indexed by pair id; h as written by moe_mlp1_swiglu.
+ * accumulate: ypair += W2[e] h (no bias; precise mode's second pass). */
 void moe_mlp2(float *ypair, const uint16_t *h, const ExpertWeights *w2, const float *b2,
               const int32_t *expert_offsets, const int32_t *sorted_pairs, int M, int k, int E,
-              int H, int I, hipStream_t stream);
+              int H, int I, int accumulate, hipStream_t stream);
 
 /* x (M, H) += sum_j topk_w[m, j] * ypair[m*k + j]. */
 void moe_combine(float *x, const float *ypair, const float *topk_w, int M, int k, int H,

@@ -81,6 +81,8 @@ struct MoeArgs {
     float *ypair;               // mlp2 out (P, N) by pair id
     int M, k, E, N, K;
     float limit;
+    float *y1;                  // precise mlp1: pre-activation out (P, N) by sorted position
+    int acc;                    // precise: add to y1 / ypair instead of the bias
 };
 
 /* Slot s -> (expert, first sorted position, end). Returns 0 if s is spare. */
@@ -123,7 +125,10 @@ __device__ __forceinline__ uint4 moe_load_b(const MoeArgs &a, size_t erow, int s
 template <int EPI>
 __device__ __forceinline__ void moe_store(const MoeArgs &a, int e, int pos, int n, float v,
                                           float partner) {
-    if (EPI == MOE_MLP1) {
+    if (EPI == MOE_MLP1 && a.y1) { // precise mode: W1 t + b1, SwiGLU later (moe_swiglu_split)
+        float *d = a.y1 + (size_t)pos * a.N + n;
+        *d = v + (a.acc ? *d : a.bias[(size_t)e * a.N + n]);
+    } else if (EPI == MOE_MLP1) {
         if (n & 1) return;
         float g = v + a.bias[(size_t)e * a.N + n];
         float l = partner + a.bias[(size_t)e * a.N + n + 1];
@@ -132,7 +137,8 @@ __device__ __forceinline__ void moe_store(const MoeArgs &a, int e, int pos, int 
         float hv = g / (1.0f + expf(-1.702f * g)) * (l + 1.0f);
         a.h[(size_t)pos * (a.N / 2) + n / 2] = f32_to_bf16_dev(hv);
     } else {
-        a.ypair[(size_t)a.pairs[pos] * a.N + n] = v + a.bias[(size_t)e * a.N + n];
+        float *d = a.ypair + (size_t)a.pairs[pos] * a.N + n;
+        *d = v + (a.acc ? *d : a.bias[(size_t)e * a.N + n]);
     }
 }
 
@@ -1049,17 +1055,49 @@ void moe_mlp1_swiglu(uint16_t *h, const uint16_t *t, const ExpertWeights *w1, co
                      int E, int H, int I, float limit, hipStream_t stream) {
     moe_check(w1, t, H, 2 * I);
     MoeArgs a = {t, w1->blocks, w1->scales, w1->bf16, b1, expert_offsets, sorted_pairs,
-                 h, NULL, M, k, E, 2 * I, H, limit};
+                 h, NULL, M, k, E, 2 * I, H, limit, NULL, 0};
     if (w1->is_mxfp4) moe_gemm<MOE_MLP1, true>(a, stream);
     else moe_gemm<MOE_MLP1, false>(a, stream);
 }
 
+void moe_mlp1_linear(float *y1, const uint16_t *t, const ExpertWeights *w1, const float *b1,
+                     const int32_t *expert_offsets, const int32_t *sorted_pairs, int M, int k,
+                     int E, int H, int I, int accumulate, hipStream_t stream) {
+    moe_check(w1, t, H, 2 * I);
+    MoeArgs a = {t, w1->blocks, w1->scales, w1->bf16, b1, expert_offsets, sorted_pairs,
+                 NULL, NULL, M, k, E, 2 * I, H, 0.0f, y1, accumulate};
+    if (w1->is_mxfp4) moe_gemm<MOE_MLP1, true>(a, stream);
+    else moe_gemm<MOE_MLP1, false>(a, stream);
+}
+
+/* The SwiGLU of moe_store, from y1 (bias included) to h = hi + lo. */
+__global__ void moe_swiglu_split_kernel(uint16_t *h, uint16_t *h_lo, const float *y1, size_t n,
+                                        float limit) {
+    const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float g = y1[2 * i], l = y1[2 * i + 1];
+    g = fminf(g, limit);
+    l = fminf(fmaxf(l, -limit), limit);
+    const float hv = g / (1.0f + expf(-1.702f * g)) * (l + 1.0f);
+    h[i] = f32_to_bf16_dev(hv);
+    h_lo[i] = f32_to_bf16_dev(hv - bf16_to_f32_dev(h[i]));
+}
+
+void moe_swiglu_split(uint16_t *h, uint16_t *h_lo, const float *y1, int P, int I, float limit,
+                      hipStream_t stream) {
+    CHECK(P >= 0 && I >= 1);
+    const size_t n = (size_t)P * I;
+    if (n == 0) return;
+    moe_swiglu_split_kernel<<<(unsigned)((n + 255) / 256), 256, 0, stream>>>(h, h_lo, y1, n, limit);
+    GPU_CHECK_LAUNCH();
+}
+
 void moe_mlp2(float *ypair, const uint16_t *h, const ExpertWeights *w2, const float *b2,
               const int32_t *expert_offsets, const int32_t *sorted_pairs, int M, int k, int E,
-              int H, int I, hipStream_t stream) {
+              int H, int I, int accumulate, hipStream_t stream) {
     moe_check(w2, h, I, H);
     MoeArgs a = {h, w2->blocks, w2->scales, w2->bf16, b2, expert_offsets, sorted_pairs,
-                 NULL, ypair, M, k, E, H, I, 0.0f};
+                 NULL, ypair, M, k, E, H, I, 0.0f, NULL, accumulate};
     if (w2->is_mxfp4) moe_gemm<MOE_MLP2, true>(a, stream);
     else moe_gemm<MOE_MLP2, false>(a, stream);
 }

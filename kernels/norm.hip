@@ -3,7 +3,7 @@
  * block per row: the sum of squares is reduced in a fixed order (per-thread
  * strided partials, then waves, then the block), so a row's result depends on
  * that row alone (batch invariance). `rows` lets the final norm gather only
- * the tokens that sample.
+ * the tokens that sample. Precise mode also writes the bf16 remainder `lo`.
  */
 #include "ops_gpu.h"
 #include "gpu_check.h"
@@ -11,7 +11,7 @@
 
 #define NORM_THREADS 256
 
-__global__ void f32_rmsnorm_bf16out(uint16_t *out, const float *x, const float *w,
+__global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,
                                     const int32_t *rows, int H, float eps) {
     __shared__ float red[NORM_THREADS / GETP_WAVE];
     const int i = blockIdx.x;
@@ -28,19 +28,29 @@ __global__ void f32_rmsnorm_bf16out(uint16_t *out, const float *x, const float *
     for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) {
         float4 v = *(const float4 *)(xr + c);
         float4 g = *(const float4 *)(w + c);
+        const float y[4] = {g.x * (v.x * scale), g.y * (v.y * scale), g.z * (v.z * scale),
+                            g.w * (v.w * scale)};
         ushort4 r;
-        r.x = f32_to_bf16_dev(g.x * (v.x * scale));
-        r.y = f32_to_bf16_dev(g.y * (v.y * scale));
-        r.z = f32_to_bf16_dev(g.z * (v.z * scale));
-        r.w = f32_to_bf16_dev(g.w * (v.w * scale));
+        r.x = f32_to_bf16_dev(y[0]);
+        r.y = f32_to_bf16_dev(y[1]);
+        r.z = f32_to_bf16_dev(y[2]);
+        r.w = f32_to_bf16_dev(y[3]);
         *(ushort4 *)(o + c) = r;
+        if (lo) { // the remainder: out + lo carries ~16 mantissa bits
+            ushort4 q;
+            q.x = f32_to_bf16_dev(y[0] - bf16_to_f32_dev(r.x));
+            q.y = f32_to_bf16_dev(y[1] - bf16_to_f32_dev(r.y));
+            q.z = f32_to_bf16_dev(y[2] - bf16_to_f32_dev(r.z));
+            q.w = f32_to_bf16_dev(y[3] - bf16_to_f32_dev(r.w));
+            *(ushort4 *)(lo + (int64_t)i * H + c) = q;
+        }
     }
 }
 
-void rmsnorm_f32_bf16out(uint16_t *out, const float *x, const float *w, const int32_t *rows,
-                         int T, int H, float eps, hipStream_t stream) {
+void rmsnorm_f32_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,
+                         const int32_t *rows, int T, int H, float eps, hipStream_t stream) {
     CHECK(H % 4 == 0 && T >= 0);
     if (T == 0) return;
-    f32_rmsnorm_bf16out<<<T, NORM_THREADS, 0, stream>>>(out, x, w, rows, H, eps);
+    f32_rmsnorm_bf16out<<<T, NORM_THREADS, 0, stream>>>(out, lo, x, w, rows, H, eps);
     GPU_CHECK_LAUNCH();
 }

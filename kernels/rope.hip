@@ -12,8 +12,16 @@
 #define ROPE_THREADS 256
 #define ROPE_MAX_HALF 128
 
+/* bf16 of v to hi[j]; with lo set, also the remainder v - hi to lo[j]. */
+__device__ __forceinline__ void rope_put(uint16_t *hi, uint16_t *lo, int64_t j, float v) {
+    const uint16_t h = f32_to_bf16_dev(v);
+    hi[j] = h;
+    if (lo) lo[j] = f32_to_bf16_dev(v - bf16_to_f32_dev(h));
+}
+
 __global__ void f32_rope_qkv_bf16kv(float *q, const float *qkv, uint16_t *k_cache,
-                                    uint16_t *v_cache, int cap, const int32_t *slot,
+                                    uint16_t *v_cache, uint16_t *k_lo, uint16_t *v_lo, int cap,
+                                    const int32_t *slot,
                                     const int32_t *pos, const float *inv_freq, float conc,
                                     int n_heads, int n_kv, int hd) {
     __shared__ float cs[ROPE_MAX_HALF], sn[ROPE_MAX_HALF];
@@ -31,6 +39,7 @@ __global__ void f32_rope_qkv_bf16kv(float *q, const float *qkv, uint16_t *k_cach
     float *qo = q + (int64_t)i * dq;      // (Dq) fp32
     uint16_t *ko = k_cache + row * dkv;   // (Dkv) bf16
     uint16_t *vo = v_cache + row * dkv;   // (Dkv) bf16
+    uint16_t *kl = k_lo ? k_lo + row * dkv : NULL, *vl = v_lo ? v_lo + row * dkv : NULL;
     for (int e = threadIdx.x; e < (n_heads + n_kv) * half; e += ROPE_THREADS) {
         const int h = e / half, j = e % half;
         const float x1 = src[h * hd + j], x2 = src[h * hd + j + half];
@@ -40,11 +49,11 @@ __global__ void f32_rope_qkv_bf16kv(float *q, const float *qkv, uint16_t *k_cach
             qo[h * hd + j + half] = r2;
         } else {
             const int hk = h - n_heads;
-            ko[hk * hd + j] = f32_to_bf16_dev(r1);
-            ko[hk * hd + j + half] = f32_to_bf16_dev(r2);
+            rope_put(ko, kl, hk * hd + j, r1);
+            rope_put(ko, kl, hk * hd + j + half, r2);
         }
     }
-    for (int e = threadIdx.x; e < dkv; e += ROPE_THREADS) vo[e] = f32_to_bf16_dev(src[dq + dkv + e]);
+    for (int e = threadIdx.x; e < dkv; e += ROPE_THREADS) rope_put(vo, vl, e, src[dq + dkv + e]);
 }
 
 void rope_qkv_kvwrite(float *q, const float *qkv, KvLayer kv, const int32_t *slot,
@@ -52,8 +61,9 @@ void rope_qkv_kvwrite(float *q, const float *qkv, KvLayer kv, const int32_t *slo
                       int n_heads, int n_kv_heads, int head_dim, hipStream_t stream) {
     CHECK(head_dim % 2 == 0 && head_dim / 2 <= ROPE_MAX_HALF && kv.cap > 0 && T >= 0);
     if (T == 0) return;
-    f32_rope_qkv_bf16kv<<<T, ROPE_THREADS, 0, stream>>>(q, qkv, kv.k, kv.v, kv.cap, slot, pos,
-                                                        inv_freq, concentration, n_heads,
-                                                        n_kv_heads, head_dim);
+    f32_rope_qkv_bf16kv<<<T, ROPE_THREADS, 0, stream>>>(q, qkv, kv.k, kv.v, kv.k_lo, kv.v_lo,
+                                                        kv.cap, slot, pos, inv_freq,
+                                                        concentration, n_heads, n_kv_heads,
+                                                        head_dim);
     GPU_CHECK_LAUNCH();
 }

@@ -13,6 +13,10 @@
  *     bound TOL_BF16 = 1e-5;
  *   - the MoE chain rounds the SwiGLU output h to bf16 between its two
  *     GEMMs: ~1e-6 again, through a second GEMM; bound TOL_MOE = 5e-5.
+ *   - precise mode (ops_gpu.h), checked against the oracle on fp32 operands:
+ *     a value kept as bf16 hi + lo has relative error <= 2^-17, NMSE ~2^-34 / 3
+ *     ~ 2e-11 per rounding, a few roundings in a chain; bound TOL_PAIR = 1e-9
+ *     (1000x under one bf16 rounding, so a lost lo part fails).
  * NaN anywhere fails.
  */
 #ifndef GETP_SELFTEST_GPU_H
@@ -27,6 +31,7 @@
 #define TOL_F32 1e-8
 #define TOL_BF16 1e-5
 #define TOL_MOE 5e-5
+#define TOL_PAIR 1e-9
 
 typedef struct {
     FILE *out;
@@ -48,6 +53,8 @@ void *st_poisoned(size_t bytes);
 void st_download(void *dst, const void *dev, size_t bytes);
 void st_free(void *dev);
 void st_bf16_to_f32(float *dst, const uint16_t *src, size_t n);
+void st_split(const float *src, uint16_t *hi, uint16_t *lo, size_t n); // precise pairs
+void st_pair_to_f32(float *dst, const uint16_t *hi, const uint16_t *lo, size_t n);
 Tensor st_tensor(DType dt, const void *data, int ndim, int64_t d0, int64_t d1, int64_t d2);
 
 /* The op groups (selftest_gpu_ops.hip, selftest_gpu_gemm.hip). */

@@ -80,6 +80,17 @@ void st_bf16_to_f32(float *dst, const uint16_t *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = bf16_to_f32(src[i]);
 }
 
+void st_split(const float *src, uint16_t *hi, uint16_t *lo, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        hi[i] = f32_to_bf16(src[i]);
+        lo[i] = f32_to_bf16(src[i] - bf16_to_f32(hi[i]));
+    }
+}
+
+void st_pair_to_f32(float *dst, const uint16_t *hi, const uint16_t *lo, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = bf16_to_f32(hi[i]) + bf16_to_f32(lo[i]);
+}
+
 Tensor st_tensor(DType dt, const void *data, int ndim, int64_t d0, int64_t d1, int64_t d2) {
     Tensor t;
     memset(&t, 0, sizeof t);
@@ -111,7 +122,8 @@ static void test_embed(SelfTest *st, int T, int V, int H) {
     free(emb), free(tok), free(ref), free(got);
 }
 
-static void test_rmsnorm(SelfTest *st, int T, int H, int gather) {
+/* precise: the output as hi + lo against the oracle's fp32 (TOL_PAIR). */
+static void test_rmsnorm(SelfTest *st, int T, int H, int gather, int precise) {
     const int R = gather ? T + 3 : T; // rows of x; gather picks T of them
     float *x = (float *)xmalloc(4 * (size_t)R * H), *w = (float *)xmalloc(4 * (size_t)H);
     st_fill_f32(st, x, (size_t)R * H, 3.0f);
@@ -124,16 +136,24 @@ static void test_rmsnorm(SelfTest *st, int T, int H, int gather) {
     void *d_x = st_upload(x, 4 * (size_t)R * H), *d_w = st_upload(w, 4 * (size_t)H);
     void *d_rows = st_upload(rows, 4 * (size_t)T);
     uint16_t *d_o = (uint16_t *)st_poisoned(2 * (size_t)T * H);
-    rmsnorm_f32_bf16out(d_o, (const float *)d_x, (const float *)d_w,
+    uint16_t *d_lo = precise ? (uint16_t *)st_poisoned(2 * (size_t)T * H) : NULL;
+    rmsnorm_f32_bf16out(d_o, d_lo, (const float *)d_x, (const float *)d_w,
                         gather ? (const int32_t *)d_rows : NULL, T, H, GETP_RMS_EPS, st->stream);
-    uint16_t *o = (uint16_t *)xmalloc(2 * (size_t)T * H);
+    uint16_t *o = (uint16_t *)xmalloc(2 * (size_t)T * H), *lo = (uint16_t *)xmalloc(2 * (size_t)T * H);
     st_download(o, d_o, 2 * (size_t)T * H);
-    st_bf16_to_f32(got, o, (size_t)T * H);
+    if (precise) {
+        st_download(lo, d_lo, 2 * (size_t)T * H);
+        st_pair_to_f32(got, o, lo, (size_t)T * H);
+    } else {
+        st_bf16_to_f32(got, o, (size_t)T * H);
+    }
     char name[96];
-    snprintf(name, sizeof name, "rmsnorm T=%d H=%d%s", T, H, gather ? " gathered rows" : "");
-    st_report(st, name, st_nmse(got, ref, (size_t)T * H), TOL_BF16, 0);
+    snprintf(name, sizeof name, "rmsnorm%s T=%d H=%d%s", precise ? " hi+lo" : "", T, H,
+             gather ? " gathered rows" : "");
+    st_report(st, name, st_nmse(got, ref, (size_t)T * H), precise ? TOL_PAIR : TOL_BF16, 0);
     st_free(d_x), st_free(d_w), st_free(d_rows), st_free(d_o);
-    free(x), free(w), free(rows), free(ref), free(got), free(o);
+    if (d_lo) st_free(d_lo);
+    free(x), free(w), free(rows), free(ref), free(got), free(o), free(lo);
 }
 
 static void test_router(SelfTest *st, int T, int E, int k) {
@@ -179,9 +199,11 @@ static void test_argmax(SelfTest *st, int S, int V) {
 void selftest_simple_ops(SelfTest *st) {
     test_embed(st, 1, 1000, 2880);
     test_embed(st, 37, 531, 104);
-    test_rmsnorm(st, 1, 2880, 0);
-    test_rmsnorm(st, 37, 2880, 0);
-    test_rmsnorm(st, 5, 100, 1);
+    test_rmsnorm(st, 1, 2880, 0, 0);
+    test_rmsnorm(st, 37, 2880, 0, 0);
+    test_rmsnorm(st, 5, 100, 1, 0);
+    test_rmsnorm(st, 37, 2880, 0, 1);
+    test_rmsnorm(st, 5, 100, 1, 1);
     test_router(st, 1, 32, 4);
     test_router(st, 77, 32, 4);
     test_router(st, 33, 128, 4);

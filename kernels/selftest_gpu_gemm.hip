@@ -10,10 +10,17 @@
 
 #include <math.h>
 
-static void test_matmul(SelfTest *st, int M, int N, int K, int bias, int resid) {
+/* precise: x is fp32, given as hi + lo (matmul_pair_bf16_bf16w; TOL_PAIR). */
+static void test_matmul(SelfTest *st, int M, int N, int K, int bias, int resid, int precise) {
     uint16_t *x = (uint16_t *)xmalloc(2 * (size_t)M * K), *w = (uint16_t *)xmalloc(2 * (size_t)N * K);
+    uint16_t *xl = (uint16_t *)xmalloc(2 * (size_t)M * K);
     float *xf = (float *)xmalloc(4 * (size_t)M * K);
-    st_fill_bf16(st, x, xf, (size_t)M * K, 1.0f);
+    if (precise) {
+        st_fill_f32(st, xf, (size_t)M * K, 1.0f);
+        st_split(xf, x, xl, (size_t)M * K);
+    } else {
+        st_fill_bf16(st, x, xf, (size_t)M * K, 1.0f);
+    }
     st_fill_bf16(st, w, NULL, (size_t)N * K, 1.0f);
     float *b = (float *)xmalloc(4 * (size_t)N), *r = (float *)xmalloc(4 * (size_t)M * N);
     st_fill_f32(st, b, N, 1.0f);
@@ -27,19 +34,21 @@ static void test_matmul(SelfTest *st, int M, int N, int K, int bias, int resid) 
             for (int n = 0; n < N; n++) o[n] += r[(size_t)m * N + n];
     }
     void *d_x = st_upload(x, 2 * (size_t)M * K), *d_w = st_upload(w, 2 * (size_t)N * K);
+    void *d_xl = precise ? st_upload(xl, 2 * (size_t)M * K) : NULL;
     void *d_b = st_upload(b, 4 * (size_t)N);
     /* residual in place (y aliases residual), as the O projection uses it */
     float *d_y = resid ? (float *)st_upload(r, 4 * (size_t)M * N) : (float *)st_poisoned(4 * (size_t)M * N);
-    matmul_bf16_bf16w(d_y, (const uint16_t *)d_x, (const uint16_t *)d_w,
-                      bias ? (const float *)d_b : NULL, resid ? d_y : NULL, M, N, K, st->stream);
+    matmul_pair_bf16_bf16w(d_y, (const uint16_t *)d_x, (const uint16_t *)d_xl, (const uint16_t *)d_w,
+                           bias ? (const float *)d_b : NULL, resid ? d_y : NULL, M, N, K, st->stream);
     GPU_CHECK(hipStreamSynchronize(st->stream));
     st_download(got, d_y, 4 * (size_t)M * N);
     char name[96];
-    snprintf(name, sizeof name, "matmul M=%d N=%d K=%d%s%s", M, N, K, bias ? " +bias" : "",
-             resid ? " +residual" : "");
-    st_report(st, name, st_nmse(got, ref, (size_t)M * N), TOL_F32, 0);
+    snprintf(name, sizeof name, "matmul%s M=%d N=%d K=%d%s%s", precise ? " hi+lo" : "", M, N, K,
+             bias ? " +bias" : "", resid ? " +residual" : "");
+    st_report(st, name, st_nmse(got, ref, (size_t)M * N), precise ? TOL_PAIR : TOL_F32, 0);
     st_free(d_x), st_free(d_w), st_free(d_b), st_free(d_y);
-    free(x), free(w), free(xf), free(b), free(r), free(ref), free(got);
+    if (d_xl) st_free(d_xl);
+    free(x), free(xl), free(w), free(xf), free(b), free(r), free(ref), free(got);
 }
 
 static void test_matmul_argmax(SelfTest *st, int M, int N, int K) {
@@ -118,8 +127,10 @@ static void random_routes(SelfTest *st, int M, int k, int E, int32_t *ids, float
 }
 
 /* The MoE chain: sort, mlp1 + SwiGLU, mlp2, combine into the residual. Compares
- * the residual's change with sum_j w_j * cpu_expert_mlp(e_j). */
-static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx) {
+ * the residual's change with sum_j w_j * cpu_expert_mlp(e_j). precise: t is
+ * fp32 as hi + lo, and the chain is precise mode's (moe_mlp1_linear twice,
+ * moe_swiglu_split, moe_mlp2 twice); bound TOL_PAIR. */
+static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, int precise) {
     Config c;
     memset(&c, 0, sizeof c);
     c.hidden = H, c.intermediate = I, c.n_experts = E, c.experts_per_token = k;
@@ -135,9 +146,14 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx) {
     st_fill_f32(st, b2, (size_t)E * H, 0.5f);
     lw.b1 = st_tensor(DT_F32, b1, 2, E, 2 * I, 0);
     lw.b2 = st_tensor(DT_F32, b2, 2, E, H, 0);
-    uint16_t *t = (uint16_t *)xmalloc(2 * (size_t)M * H);
+    uint16_t *t = (uint16_t *)xmalloc(2 * (size_t)M * H), *tl = (uint16_t *)xmalloc(2 * (size_t)M * H);
     float *tf = (float *)xmalloc(4 * (size_t)M * H), *x = (float *)xmalloc(4 * (size_t)M * H);
-    st_fill_bf16(st, t, tf, (size_t)M * H, 1.0f);
+    if (precise) {
+        st_fill_f32(st, tf, (size_t)M * H, 1.0f);
+        st_split(tf, t, tl, (size_t)M * H);
+    } else {
+        st_fill_bf16(st, t, tf, (size_t)M * H, 1.0f);
+    }
     st_fill_f32(st, x, (size_t)M * H, 1.0f);
     int32_t *ids = (int32_t *)xmalloc(4 * (size_t)M * k);
     float *w = (float *)xmalloc(4 * (size_t)M * k);
@@ -159,35 +175,54 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx) {
     int32_t *d_cnt = (int32_t *)st_poisoned(4 * (size_t)E);
     uint16_t *d_h = (uint16_t *)st_poisoned(2 * (size_t)M * k * I);
     float *d_yp = (float *)st_poisoned(4 * (size_t)M * k * H);
+    uint16_t *d_tl = NULL, *d_hl = NULL;
+    float *d_y1 = NULL;
     moe_sort(d_ids, M, k, E, d_off, d_sorted, d_cnt, st->stream);
-    moe_mlp1_swiglu(d_h, d_t, &e1, d_b1, d_off, d_sorted, M, k, E, H, I, 7.0f, st->stream);
-    moe_mlp2(d_yp, d_h, &e2, d_b2, d_off, d_sorted, M, k, E, H, I, st->stream);
+    if (precise) {
+        d_tl = (uint16_t *)st_upload(tl, 2 * (size_t)M * H);
+        d_hl = (uint16_t *)st_poisoned(2 * (size_t)M * k * I);
+        d_y1 = (float *)st_poisoned(4 * (size_t)M * k * 2 * I);
+        moe_mlp1_linear(d_y1, d_t, &e1, d_b1, d_off, d_sorted, M, k, E, H, I, 0, st->stream);
+        moe_mlp1_linear(d_y1, d_tl, &e1, d_b1, d_off, d_sorted, M, k, E, H, I, 1, st->stream);
+        moe_swiglu_split(d_h, d_hl, d_y1, M * k, I, 7.0f, st->stream);
+        moe_mlp2(d_yp, d_h, &e2, d_b2, d_off, d_sorted, M, k, E, H, I, 0, st->stream);
+        moe_mlp2(d_yp, d_hl, &e2, d_b2, d_off, d_sorted, M, k, E, H, I, 1, st->stream);
+    } else {
+        moe_mlp1_swiglu(d_h, d_t, &e1, d_b1, d_off, d_sorted, M, k, E, H, I, 7.0f, st->stream);
+        moe_mlp2(d_yp, d_h, &e2, d_b2, d_off, d_sorted, M, k, E, H, I, 0, st->stream);
+    }
     moe_combine(d_x, d_yp, d_w, M, k, H, st->stream);
     st_download(got, d_x, 4 * (size_t)M * H);
     for (size_t i = 0; i < (size_t)M * H; i++) got[i] -= x[i]; // the MoE's contribution
     char name[96];
-    snprintf(name, sizeof name, "moe %s M=%d E=%d k=%d H=%d I=%d", mx ? "mxfp4" : "bf16", M, E, k, H, I);
-    st_report(st, name, st_nmse(got, ref, (size_t)M * H), TOL_MOE, 0);
+    snprintf(name, sizeof name, "moe%s %s M=%d E=%d k=%d H=%d I=%d", precise ? " hi+lo" : "",
+             mx ? "mxfp4" : "bf16", M, E, k, H, I);
+    st_report(st, name, st_nmse(got, ref, (size_t)M * H), precise ? TOL_PAIR : TOL_MOE, 0);
+    if (precise) st_free(d_tl), st_free(d_hl), st_free(d_y1);
     st_free((void *)(mx ? (const void *)e1.blocks : (const void *)e1.bf16));
     st_free((void *)(mx ? (const void *)e2.blocks : (const void *)e2.bf16));
     if (mx) st_free((void *)e1.scales), st_free((void *)e2.scales);
     st_free(d_b1), st_free(d_b2), st_free(d_t), st_free(d_x), st_free(d_ids), st_free(d_w);
     st_free(d_off), st_free(d_sorted), st_free(d_cnt), st_free(d_h), st_free(d_yp);
-    free(w1d), free(w2d), free(w1s), free(w2s), free(b1), free(b2), free(t), free(tf), free(x);
+    free(w1d), free(w2d), free(w1s), free(w2s), free(b1), free(b2), free(t), free(tl), free(tf), free(x);
     free(ids), free(w), free(ref), free(got), free(y), free(scratch);
 }
 
 void selftest_gemm_ops(SelfTest *st) {
-    test_matmul(st, 1, 5120, 2880, 1, 0);   // QKV shape, one token
-    test_matmul(st, 77, 5120, 2880, 1, 0);  // QKV shape, many tokens
-    test_matmul(st, 33, 2880, 4096, 1, 1);  // O projection with residual
-    test_matmul(st, 7, 32, 2880, 1, 0);     // router
-    test_matmul(st, 13, 1000, 224, 0, 0);   // M, N not multiples of a tile; K = 7 k-steps
-    test_matmul(st, 3, 201088, 2880, 0, 0); // LM head
+    test_matmul(st, 1, 5120, 2880, 1, 0, 0);   // QKV shape, one token
+    test_matmul(st, 77, 5120, 2880, 1, 0, 0);  // QKV shape, many tokens
+    test_matmul(st, 33, 2880, 4096, 1, 1, 0);  // O projection with residual
+    test_matmul(st, 7, 32, 2880, 1, 0, 0);     // router
+    test_matmul(st, 13, 1000, 224, 0, 0, 0);   // M, N not multiples of a tile; K = 7 k-steps
+    test_matmul(st, 3, 201088, 2880, 0, 0, 0); // LM head
+    test_matmul(st, 33, 2880, 4096, 1, 1, 1);  // precise: O projection with residual
+    test_matmul(st, 13, 1000, 224, 1, 0, 1);
     test_matmul_argmax(st, 1, 201088, 2880);
     test_matmul_argmax(st, 5, 1003, 224);
-    test_moe(st, 1, 32, 4, 2880, 2880, 1);
-    test_moe(st, 9, 32, 4, 2880, 2880, 1);
-    test_moe(st, 130, 8, 4, 224, 160, 1);
-    test_moe(st, 19, 8, 2, 224, 160, 0);
+    test_moe(st, 1, 32, 4, 2880, 2880, 1, 0);
+    test_moe(st, 9, 32, 4, 2880, 2880, 1, 0);
+    test_moe(st, 130, 8, 4, 224, 160, 1, 0);
+    test_moe(st, 19, 8, 2, 224, 160, 0, 0);
+    test_moe(st, 9, 32, 4, 2880, 2880, 1, 1);  // precise, few pairs per expert
+    test_moe(st, 130, 8, 4, 224, 160, 1, 1);   // precise, tiled
 }

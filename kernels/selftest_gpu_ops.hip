@@ -20,7 +20,8 @@ static Config st_config(int n_heads, int n_kv) {
     return c;
 }
 
-static void test_rope(SelfTest *st, int T, int n_heads, int n_kv) {
+/* precise: k, v also to the remainder caches; checked as hi + lo (TOL_PAIR). */
+static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise) {
     const Config c = st_config(n_heads, n_kv);
     const int hd = 64, dq = n_heads * hd, dkv = n_kv * hd, qkv = dq + 2 * dkv;
     const int n_slots = 3, cap = 8192;
@@ -37,7 +38,9 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv) {
     void *d_slot = st_upload(slot, 4 * (size_t)T), *d_pos = st_upload(pos, 4 * (size_t)T);
     const size_t cache_n = (size_t)n_slots * cap * dkv;
     float *d_q = (float *)st_poisoned(4 * (size_t)T * dq);
-    KvLayer kv = {(uint16_t *)st_poisoned(2 * cache_n), (uint16_t *)st_poisoned(2 * cache_n), cap};
+    KvLayer kv = {(uint16_t *)st_poisoned(2 * cache_n), (uint16_t *)st_poisoned(2 * cache_n), cap,
+                  precise ? (uint16_t *)st_poisoned(2 * cache_n) : NULL,
+                  precise ? (uint16_t *)st_poisoned(2 * cache_n) : NULL};
     rope_qkv_kvwrite(d_q, (const float *)d_x, kv, (const int32_t *)d_slot, (const int32_t *)d_pos,
                      (const float *)d_if, conc, T, n_heads, n_kv, hd, st->stream);
     float *q = (float *)xmalloc(4 * (size_t)T * dq);
@@ -45,6 +48,12 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv) {
     st_download(q, d_q, 4 * (size_t)T * dq);
     st_download(kc, kv.k, 2 * cache_n);
     st_download(vc, kv.v, 2 * cache_n);
+    uint16_t *kcl = NULL, *vcl = NULL;
+    if (precise) {
+        kcl = (uint16_t *)xmalloc(2 * cache_n), vcl = (uint16_t *)xmalloc(2 * cache_n);
+        st_download(kcl, kv.k_lo, 2 * cache_n);
+        st_download(vcl, kv.v_lo, 2 * cache_n);
+    }
     float *ref = (float *)xmalloc(4 * (size_t)T * qkv), *got = (float *)xmalloc(4 * (size_t)T * qkv);
     memcpy(ref, x, 4 * (size_t)T * qkv);
     for (int i = 0; i < T; i++) {
@@ -52,8 +61,13 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv) {
         cpu_rope(r, n_heads + n_kv, hd, pos[i], inv_freq, conc); // q and k heads are contiguous
         const size_t row = ((size_t)slot[i] * cap + pos[i]) * dkv;
         memcpy(got + (size_t)i * qkv, q + (size_t)i * dq, 4 * (size_t)dq);
-        st_bf16_to_f32(got + (size_t)i * qkv + dq, kc + row, dkv);
-        st_bf16_to_f32(got + (size_t)i * qkv + dq + dkv, vc + row, dkv);
+        if (precise) {
+            st_pair_to_f32(got + (size_t)i * qkv + dq, kc + row, kcl + row, dkv);
+            st_pair_to_f32(got + (size_t)i * qkv + dq + dkv, vc + row, vcl + row, dkv);
+        } else {
+            st_bf16_to_f32(got + (size_t)i * qkv + dq, kc + row, dkv);
+            st_bf16_to_f32(got + (size_t)i * qkv + dq + dkv, vc + row, dkv);
+        }
     }
     double e_q = 0, e_kv = 0;
     { // q rows vs k|v rows: separate bounds (fp32 vs bf16)
@@ -72,11 +86,14 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv) {
     char name[96];
     snprintf(name, sizeof name, "rope q T=%d heads=%d/%d", T, n_heads, n_kv);
     st_report(st, name, e_q, 1e-10, 0);
-    snprintf(name, sizeof name, "rope k,v -> bf16 cache T=%d heads=%d/%d", T, n_heads, n_kv);
-    st_report(st, name, e_kv, TOL_BF16, 0);
+    snprintf(name, sizeof name, "rope k,v -> %s cache T=%d heads=%d/%d",
+             precise ? "hi+lo" : "bf16", T, n_heads, n_kv);
+    st_report(st, name, e_kv, precise ? TOL_PAIR : TOL_BF16, 0);
     st_free(d_x), st_free(d_if), st_free(d_slot), st_free(d_pos), st_free(d_q);
     st_free(kv.k), st_free(kv.v);
+    if (precise) st_free(kv.k_lo), st_free(kv.v_lo);
     free(x), free(slot), free(pos), free(q), free(kc), free(vc), free(ref), free(got);
+    free(kcl), free(vcl);
 }
 
 typedef struct {
@@ -85,20 +102,32 @@ typedef struct {
 } AttCase;
 
 /* K/V of logical positions 0..P-1 per slot (bf16); the GPU cache holds the
- * last `cap` of them at row p % cap, the rest of the cache stays NaN. */
-static void test_attention(SelfTest *st, const AttCase *ac, const char *what) {
+ * last `cap` of them at row p % cap, the rest of the cache stays NaN.
+ * precise: K/V are fp32, cached as hi + lo, the output read as hi + lo. */
+static void test_attention(SelfTest *st, const AttCase *ac, const char *what, int precise) {
     const Config c = st_config(ac->n_heads, ac->n_kv);
     const int hd = 64, dq = ac->n_heads * hd, dkv = ac->n_kv * hd, T = ac->T;
     int P = 1;
     for (int i = 0; i < T; i++) P = ac->pos[i] + 1 > P ? ac->pos[i] + 1 : P;
     const size_t log_n = (size_t)ac->n_slots * P * dkv, cache_n = (size_t)ac->n_slots * ac->cap * dkv;
     uint16_t *kl = (uint16_t *)xmalloc(2 * log_n), *vl = (uint16_t *)xmalloc(2 * log_n);
+    uint16_t *kll = (uint16_t *)xmalloc(2 * log_n), *vll = (uint16_t *)xmalloc(2 * log_n);
     float *kf = (float *)xmalloc(4 * log_n), *vf = (float *)xmalloc(4 * log_n);
-    st_fill_bf16(st, kl, kf, log_n, 1.0f);
-    st_fill_bf16(st, vl, vf, log_n, 1.0f);
+    if (precise) {
+        st_fill_f32(st, kf, log_n, 1.0f);
+        st_fill_f32(st, vf, log_n, 1.0f);
+        st_split(kf, kl, kll, log_n);
+        st_split(vf, vl, vll, log_n);
+    } else {
+        st_fill_bf16(st, kl, kf, log_n, 1.0f);
+        st_fill_bf16(st, vl, vf, log_n, 1.0f);
+    }
     uint16_t *kc = (uint16_t *)xmalloc(2 * cache_n), *vc = (uint16_t *)xmalloc(2 * cache_n);
+    uint16_t *kcl = (uint16_t *)xmalloc(2 * cache_n), *vcl = (uint16_t *)xmalloc(2 * cache_n);
     memset(kc, 0xFF, 2 * cache_n);
     memset(vc, 0xFF, 2 * cache_n);
+    memset(kcl, 0xFF, 2 * cache_n);
+    memset(vcl, 0xFF, 2 * cache_n);
     for (int s = 0; s < ac->n_slots; s++) {
         int last = -1;
         for (int i = 0; i < T; i++)
@@ -107,6 +136,8 @@ static void test_attention(SelfTest *st, const AttCase *ac, const char *what) {
             const size_t src = ((size_t)s * P + p) * dkv, dst = ((size_t)s * ac->cap + p % ac->cap) * dkv;
             memcpy(kc + dst, kl + src, 2 * (size_t)dkv);
             memcpy(vc + dst, vl + src, 2 * (size_t)dkv);
+            memcpy(kcl + dst, kll + src, 2 * (size_t)dkv);
+            memcpy(vcl + dst, vll + src, 2 * (size_t)dkv);
         }
     }
     float *q = (float *)xmalloc(4 * (size_t)T * dq), *sinks = (float *)xmalloc(4 * (size_t)ac->n_heads);
@@ -119,23 +150,32 @@ static void test_attention(SelfTest *st, const AttCase *ac, const char *what) {
                       ac->window, sinks, &c);
     }
     KvLayer kv = {(uint16_t *)st_upload(kc, 2 * cache_n), (uint16_t *)st_upload(vc, 2 * cache_n),
-                  ac->cap};
+                  ac->cap, precise ? (uint16_t *)st_upload(kcl, 2 * cache_n) : NULL,
+                  precise ? (uint16_t *)st_upload(vcl, 2 * cache_n) : NULL};
     void *d_q = st_upload(q, 4 * (size_t)T * dq), *d_s = st_upload(sinks, 4 * (size_t)ac->n_heads);
     void *d_slot = st_upload(ac->slot, 4 * (size_t)T), *d_pos = st_upload(ac->pos, 4 * (size_t)T);
     uint16_t *d_o = (uint16_t *)st_poisoned(2 * (size_t)T * dq);
-    attention_f32q_bf16kv(d_o, (const float *)d_q, kv, (const int32_t *)d_slot,
+    uint16_t *d_ol = precise ? (uint16_t *)st_poisoned(2 * (size_t)T * dq) : NULL;
+    attention_f32q_bf16kv(d_o, d_ol, (const float *)d_q, kv, (const int32_t *)d_slot,
                           (const int32_t *)d_pos, (const float *)d_s, ac->window, T, ac->n_heads,
                           ac->n_kv, hd, st->stream);
-    uint16_t *o = (uint16_t *)xmalloc(2 * (size_t)T * dq);
+    uint16_t *o = (uint16_t *)xmalloc(2 * (size_t)T * dq), *ol = (uint16_t *)xmalloc(2 * (size_t)T * dq);
     st_download(o, d_o, 2 * (size_t)T * dq);
-    st_bf16_to_f32(got, o, (size_t)T * dq);
+    if (precise) {
+        st_download(ol, d_ol, 2 * (size_t)T * dq);
+        st_pair_to_f32(got, o, ol, (size_t)T * dq);
+    } else {
+        st_bf16_to_f32(got, o, (size_t)T * dq);
+    }
     char name[96];
-    snprintf(name, sizeof name, "attention %s T=%d win=%d cap=%d", what, T, ac->window, ac->cap);
-    st_report(st, name, st_nmse(got, ref, (size_t)T * dq), TOL_BF16, 0);
+    snprintf(name, sizeof name, "attention%s %s T=%d win=%d cap=%d", precise ? " hi+lo" : "", what,
+             T, ac->window, ac->cap);
+    st_report(st, name, st_nmse(got, ref, (size_t)T * dq), precise ? TOL_PAIR : TOL_BF16, 0);
     st_free(kv.k), st_free(kv.v), st_free(d_q), st_free(d_s), st_free(d_slot), st_free(d_pos);
     st_free(d_o);
-    free(kl), free(vl), free(kf), free(vf), free(kc), free(vc), free(q), free(sinks), free(ref);
-    free(got), free(o);
+    if (precise) st_free(kv.k_lo), st_free(kv.v_lo), st_free(d_ol);
+    free(kl), free(vl), free(kll), free(vll), free(kf), free(vf), free(kc), free(vc), free(kcl);
+    free(vcl), free(q), free(sinks), free(ref), free(got), free(o), free(ol);
 }
 
 static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
@@ -144,18 +184,20 @@ static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
     for (int i = 0; i < 6; i++) slot[i] = i, pos[i] = (int)st_uniform(st, 0, 700);
     pos[0] = 0;
     AttCase a = {n_heads, n_kv, 6, 701, 0, 6, slot, pos};
-    test_attention(st, &a, "decode");
+    test_attention(st, &a, "decode", 0);
     /* decode, sliding window 128, ring of 129 */
     a.window = 128, a.cap = 129;
-    test_attention(st, &a, "decode ring");
+    test_attention(st, &a, "decode ring", 0);
+    test_attention(st, &a, "decode ring", 1);
     /* prefill chunk of 77 at position 300, window 128, ring of window + chunk */
     for (int i = 0; i < 77; i++) slot[i] = 0, pos[i] = 300 + i;
     AttCase b = {n_heads, n_kv, 1, 128 + 77, 128, 77, slot, pos};
-    test_attention(st, &b, "prefill ring");
+    test_attention(st, &b, "prefill ring", 0);
+    test_attention(st, &b, "prefill ring", 1);
     /* prefill from position 0, full attention */
     for (int i = 0; i < 45; i++) slot[i] = 0, pos[i] = i;
     AttCase d = {n_heads, n_kv, 1, 45, 0, 45, slot, pos};
-    test_attention(st, &d, "prefill");
+    test_attention(st, &d, "prefill", 0);
     /* mixed: a prefill chunk of slot 2 between decode tokens of slots 0, 1, 3 */
     int T = 0;
     slot[T] = 0, pos[T++] = 513;
@@ -163,15 +205,17 @@ static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
     for (int i = 0; i < 33; i++) slot[T] = 2, pos[T++] = 130 + i;
     slot[T] = 3, pos[T++] = 999;
     AttCase e = {n_heads, n_kv, 4, 1000, 0, T, slot, pos};
-    test_attention(st, &e, "mixed");
+    test_attention(st, &e, "mixed", 0);
+    test_attention(st, &e, "mixed", 1);
     e.window = 128;
-    test_attention(st, &e, "mixed window");
+    test_attention(st, &e, "mixed window", 0);
 }
 
 void selftest_attention_ops(SelfTest *st) {
-    test_rope(st, 1, 64, 8);
-    test_rope(st, 61, 64, 8);
-    test_rope(st, 9, 16, 2);
+    test_rope(st, 1, 64, 8, 0);
+    test_rope(st, 61, 64, 8, 0);
+    test_rope(st, 9, 16, 2, 0);
+    test_rope(st, 61, 64, 8, 1);
     attention_cases(st, 64, 8);
     attention_cases(st, 4, 2); // the tiny preset: 2 query heads per KV head
 }

@@ -33,6 +33,7 @@ typedef struct {
     InputFormat input_format;   // --input-format
     Backend backend;            // --backend
     int batch_size;             // --batch (0 = from free memory)
+    int precise;                // --precise: GPU activations and KV as bf16 pairs (fp32-grade)
     int share_gpu;              // --share-gpu: allow more local ranks than GPUs
     int progress;               // --progress
     int resume;                 // --resume

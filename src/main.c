@@ -41,6 +41,8 @@ static const char *USAGE =
     "      --ignore-eos        do not stop on <|endoftext|> / <|return|> (benchmarks)\n"
     "      --backend B         auto | cpu | gpu (default auto: gpu when built with one)\n"
     "      --batch N           sequences in flight per GPU (default: from free memory)\n"
+    "      --precise           GPU: keep activations and the KV cache to ~16 mantissa bits\n"
+    "                          (fp32-grade logits; ~2x the GEMM work, 2x the KV memory)\n"
     "      --share-gpu         allow more ranks on a node than GPUs\n"
     "      --logits-dir DIR    logits mode: write DIR/request_<i>.npy (default: logits)\n"
     "      --resume            keep finished results in the output file, run the rest\n"
@@ -119,7 +121,7 @@ static int parse_backend(const char *s, Backend *b) {
 
 enum {
     OPT_INPUT_FORMAT = 256, OPT_IGNORE_EOS, OPT_BACKEND, OPT_BATCH, OPT_SHARE_GPU, OPT_LOGITS_DIR,
-    OPT_RESUME, OPT_PROGRESS, OPT_JSON_LINES, OPT_SELFTEST,
+    OPT_RESUME, OPT_PROGRESS, OPT_JSON_LINES, OPT_SELFTEST, OPT_PRECISE,
 };
 
 static int parse_args(int argc, char **argv, Cli *c) {
@@ -139,6 +141,7 @@ static int parse_args(int argc, char **argv, Cli *c) {
         {"progress", no_argument, 0, OPT_PROGRESS},
         {"json-lines", no_argument, 0, OPT_JSON_LINES},
         {"selftest", no_argument, 0, OPT_SELFTEST},
+        {"precise", no_argument, 0, OPT_PRECISE},
         {0, 0, 0, 0},
     };
     GetpOptions *g = &c->g;
@@ -173,6 +176,7 @@ static int parse_args(int argc, char **argv, Cli *c) {
         case OPT_PROGRESS: g->progress = 1; break;
         case OPT_JSON_LINES: c->json_lines = 1; break;
         case OPT_SELFTEST: c->selftest = 1; break;
+        case OPT_PRECISE: g->precise = 1; break;
         default: return fail("bad option (see getp --help)");
         }
     }
@@ -336,7 +340,7 @@ static void stream_token(void *ctx, int64_t index, int32_t token) {
 static Engine *create_engine(const GetpOptions *g, const Model *m, Err *err) {
 #ifdef GETP_HAVE_GPU
     if (g->backend != BACKEND_CPU && gpu_device_count() > 0) {
-        GpuOptions o = {0, g->batch_size, g->verbose};
+        GpuOptions o = {0, g->batch_size, g->verbose, g->precise};
         return engine_gpu_create(m, &o, err);
     }
     if (g->backend == BACKEND_GPU) return err_set(err, "--backend gpu: no GPU is visible"), NULL;

@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     Err err = {{0}};
     if (model_load(argv[1], &m, &err) != GETP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
     double t0 = now_seconds();
-    GpuOptions opt = {0, 0, 1};
+    GpuOptions opt = {0, 0, 1, getenv("GETP_PRECISE") != NULL};
     Engine *e = engine_gpu_create(&m, &opt, &err);
     if (!e) return fprintf(stderr, "%s\n", err.msg), 1;
     printf("bench: warm-up (engine create) %.2f s\n", now_seconds() - t0);

@@ -180,7 +180,7 @@ static MoeOut moe_run(MoeCase &c, const std::vector<uint16_t> &t, const std::vec
     ExpertWeights w1 = {mx ? 1 : 0, c.db1, c.ds1, c.dw1}, w2 = {mx ? 1 : 0, c.db2, c.ds2, c.dw2};
     moe_sort(dids, M, c.k, E, doff, dsorted, dscr, 0);
     moe_mlp1_swiglu(dh, dt, &w1, c.dbias1, doff, dsorted, M, c.k, E, c.H, c.I, 7.0f, 0);
-    moe_mlp2(dyp, dh, &w2, c.dbias2, doff, dsorted, M, c.k, E, c.H, c.I, 0);
+    moe_mlp2(dyp, dh, &w2, c.dbias2, doff, dsorted, M, c.k, E, c.H, c.I, 0, 0);
     moe_combine(dx, dyp, dtw, M, c.k, c.H, 0);
     MoeOut o;
     o.off = bu_host(doff, E + 1); o.sorted = bu_host(dsorted, P); o.h = bu_host(dh, (size_t)P * c.I);

@@ -10,8 +10,13 @@
  *     design costs). GPU vs fp32: top-1 misses and relative logit error no
  *     worse than the design's (with slack), every missed top-1 a near-tie;
  *     all three pairs' figures printed;
+ *   - the same logits from the engine in precise mode (GpuOptions.precise:
+ *     activations and KV as bf16 pairs, ~16 mantissa bits) against fp32:
+ *     top-1 agreement >= 99% of positions, no near-tie allowance, and a
+ *     relative logit error at least 10x under the bf16 design's;
  *   - greedy generate with batch sizes 1, 7 and 64: outputs identical (batch
- *     invariance and continuous batching), plus the SPEC 5 edge cases.
+ *     invariance and continuous batching), plus the SPEC 5 edge cases; the
+ *     same for precise mode.
  */
 #include "engine.h"
 #include "engine_gpu.h"
@@ -42,8 +47,8 @@ static int run(const char *cmd) {
     return system(cmd);
 }
 
-static Engine *gpu_engine(const Model *m, int batch) {
-    GpuOptions o = {0, batch, 1};
+static Engine *gpu_engine(const Model *m, int batch, int precise) {
+    GpuOptions o = {0, batch, 1, precise};
     Err err = {{0}};
     Engine *e = engine_gpu_create(m, &o, &err);
     if (!e) printf("engine_gpu_create: %s\n", err.msg);
@@ -53,8 +58,10 @@ static Engine *gpu_engine(const Model *m, int batch) {
 /* Teacher-forced logits of the GPU engine against two CPU engines: the exact
  * fp32 reference, and the same engine with bf16 rounding emulated at the seven
  * points where the GPU rounds (engine.h CPU_BF16_*: GEMM inputs, KV cache).
- * Returns the GPU logits (caller frees). */
-static float *check_logits(const Model *m, Engine *gpu, Engine *cpu, int n, const char *name) {
+ * Then the precise-mode engine against fp32 (the op-level precision without
+ * the bf16 design). Returns the (fast-mode) GPU logits (caller frees). */
+static float *check_logits(const Model *m, Engine *gpu, Engine *gpu_precise, Engine *cpu, int n,
+                           const char *name) {
     const int V = m->cfg.vocab_size;
     int32_t *tok = malloc(sizeof(int32_t) * (size_t)n);
     for (int i = 0; i < n; i++) tok[i] = rand_below(V);
@@ -97,7 +104,18 @@ static float *check_logits(const Model *m, Engine *gpu, Engine *cpu, int n, cons
            ge.rel, me.rel);
     EXPECT(ge.agree_margin >= 0.99 * n, "%s: top-1 agreement (near-ties allowed) %d of %d", name,
            ge.agree_margin, n);
-    free(tok), free(lc), free(le);
+    /* Precise mode: each rounding point keeps 2^-17 instead of 2^-9, so the
+     * perturbations are ~256x smaller and near-tie flips correspondingly rare. */
+    float *lp = malloc(sizeof(float) * (size_t)n * V);
+    EXPECT(gpu_precise->logits(gpu_precise, tok, n, lp, &err) == GETP_OK, "%s", err.msg);
+    const LogitsAgreement pe = logits_agreement(lp, lc, n, V);
+    printf("  gpu precise vs cpu fp32:  top-1 %6.2f%% (%6.2f%% counting near-ties), rel. error %.3e\n",
+           100.0 * pe.agree / n, 100.0 * pe.agree_margin / n, pe.rel);
+    EXPECT(pe.nan == 0, "%s: NaN in precise GPU logits", name);
+    EXPECT(pe.agree >= 0.99 * n, "%s: precise top-1 agreement %d of %d", name, pe.agree, n);
+    EXPECT(pe.rel < 0.1 * me.rel, "%s: precise relative logit error %.3e (bf16 design %.3e)", name,
+           pe.rel, me.rel);
+    free(lp), free(tok), free(lc), free(le);
     return lg;
 }
 
@@ -181,13 +199,13 @@ static void check_self_consistent(Engine *gpu, const ReqSet *s, const Output *o,
     EXPECT(agree == total, "%s: batched generate vs logits() disagree", name);
 }
 
-static void check_generate(const Model *m, Engine *cpu, const char *name) {
+static void check_generate(const Model *m, Engine *cpu, const char *name, int precise) {
     ReqSet s;
     build_requests(&s, m->cfg.vocab_size);
     Output *o[3];
     const int batches[3] = {1, 7, 64};
     for (int b = 0; b < 3; b++) {
-        Engine *gpu = gpu_engine(m, batches[b]);
+        Engine *gpu = gpu_engine(m, batches[b], precise);
         if (!gpu) { g_fail++; return; }
         o[b] = calloc(N_REQ, sizeof(Output));
         Err err = {{0}};
@@ -207,8 +225,9 @@ static void check_generate(const Model *m, Engine *cpu, const char *name) {
             same &= o[b][i].n_tokens == o[0][i].n_tokens && o[b][i].finish == o[0][i].finish &&
                     (o[0][i].n_tokens == 0 || !memcmp(o[b][i].tokens, o[0][i].tokens,
                                                       sizeof(int32_t) * (size_t)o[0][i].n_tokens));
-    printf("%s: outputs with batch 1, 7, 64 identical: %s\n", name, same ? "yes" : "NO");
-    EXPECT(same, "%s: outputs depend on the batch size", name);
+    printf("%s%s: outputs with batch 1, 7, 64 identical: %s\n", name, precise ? " (precise)" : "",
+           same ? "yes" : "NO");
+    EXPECT(same, "%s: outputs depend on the batch size (precise %d)", name, precise);
     if (cpu && m->cfg.n_layers * (double)m->cfg.hidden < 4096) { // CPU greedy only where cheap
         Output *oc = calloc(N_REQ, sizeof(Output));
         Err err = {{0}};
@@ -219,8 +238,8 @@ static void check_generate(const Model *m, Engine *cpu, const char *name) {
                 if (oc[i].tokens[j] != o[0][i].tokens[j]) break;
                 eq++;
             }
-        printf("%s: greedy tokens equal to the CPU engine's before the first divergence: %ld\n",
-               name, eq);
+        printf("%s%s: greedy tokens equal to the CPU engine's before the first divergence: %ld of %ld\n",
+               name, precise ? " (precise)" : "", eq, tot);
         for (int i = 0; i < N_REQ; i++) output_free(&oc[i]);
         free(oc);
     }
@@ -240,13 +259,15 @@ static void test_model(const char *path, int n_logits, const char *name, float *
         return;
     }
     Engine *cpu = engine_cpu_create(&m, &err);
-    Engine *gpu = gpu_engine(&m, 0);
-    if (!gpu || !cpu) { g_fail++; return; }
-    float *lg = check_logits(&m, gpu, cpu, n_logits, name);
+    Engine *gpu = gpu_engine(&m, 0, 0), *gpu_precise = gpu_engine(&m, 0, 1);
+    if (!gpu || !gpu_precise || !cpu) { g_fail++; return; }
+    float *lg = check_logits(&m, gpu, gpu_precise, cpu, n_logits, name);
     if (keep) *keep = lg;
     else free(lg);
     gpu->destroy(gpu);
-    check_generate(&m, cpu, name);
+    gpu_precise->destroy(gpu_precise);
+    check_generate(&m, cpu, name, 0);
+    check_generate(&m, cpu, name, 1);
     cpu->destroy(cpu);
     model_free(&m);
 }
