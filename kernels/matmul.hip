@@ -6,10 +6,10 @@
  * warp through tile_mma (tile.h) over k-steps of 32 in increasing order, one
  * fp32 accumulator, no split-K; so a row's result is bit-identical whether it
  * is computed by the small-M kernel or the tiled one, alone or in a batch.
- *  - mm_gemv (M <= 16): bandwidth bound; each warp streams NT tiles of W rows
- *    straight from global memory (16-byte loads, U k-steps in flight) and
- *    reads x (hot in L1/L2) the same way; rows >= M are clamped reads whose
- *    results are dropped.
+ *  - mm_gemv (M <= 16, or small W at any M): bandwidth bound; each warp
+ *    streams NT tiles of W rows straight from global memory (16-byte loads,
+ *    U k-steps in flight) and reads x (hot in L1/L2) the same way; grid.y
+ *    walks 16-row groups; rows >= M are clamped reads whose results are dropped.
  *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
  *    shared memory, double buffered through registers (KSUB k-steps a stage),
  *    16-byte chunks XOR-swizzled against bank conflicts.
@@ -48,7 +48,8 @@ __device__ __forceinline__ void mm_store(const MmArgs &a, int m, int n, float v)
     a.y[i] = v;
 }
 
-/* ---- small M: one warp = NT tiles of TILE_N weight rows x all 16 rows ---- */
+/* ---- small M or small N: one warp = NT tiles of TILE_N weight rows x one
+ * 16-row group (blockIdx.y) ---- */
 
 #define MM_GEMV_THREADS 128
 
@@ -58,6 +59,7 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     __shared__ unsigned long long skey[TILE_M];
     const int warp = threadIdx.x / GETP_WAVE;
     const int n0 = (blockIdx.x * (MM_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
+    const int m0 = blockIdx.y * TILE_M;
     const int nsteps = a.K / TILE_K, koff = tile_k_off();
     if (ARGMAX) {
         if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
@@ -66,7 +68,7 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     const uint16_t *xrow[TILE_A_ROWS];
 #pragma unroll
     for (int r = 0; r < TILE_A_ROWS; r++)
-        xrow[r] = a.x + (size_t)min(tile_a_row(r), a.M - 1) * a.K + koff;
+        xrow[r] = a.x + (size_t)min(m0 + tile_a_row(r), a.M - 1) * a.K + koff;
     const uint16_t *wrow[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++)
@@ -102,17 +104,17 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     for (int t = 0; t < NT; t++) {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            int m = tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
+            int m = m0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
             if (m < a.M && n < a.N) {
-                if (ARGMAX) atomicMax(&skey[m], mm_argmax_key(acc[t].c[i], n));
+                if (ARGMAX) atomicMax(&skey[m - m0], mm_argmax_key(acc[t].c[i], n));
                 else mm_store(a, m, n, acc[t].c[i]);
             }
         }
     }
     if (ARGMAX) {
         __syncthreads();
-        if (threadIdx.x < TILE_M && (int)threadIdx.x < a.M)
-            atomicMax(&a.keys[threadIdx.x], skey[threadIdx.x]);
+        if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
+            atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
     }
 }
 
@@ -401,7 +403,7 @@ static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
 template <int NT, int U, bool ARGMAX>
 static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     int cols_per_block = (MM_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
-    dim3 grid((a.N + cols_per_block - 1) / cols_per_block);
+    dim3 grid((a.N + cols_per_block - 1) / cols_per_block, (a.M + TILE_M - 1) / TILE_M);
     mm_gemv_bf16_bf16w<NT, U, ARGMAX><<<grid, MM_GEMV_THREADS, 0, stream>>>(a);
     GPU_CHECK_LAUNCH();
 }
@@ -411,9 +413,31 @@ static void mm_check(const void *x, const void *w, int M, int N, int K) {
     CHECK(((uintptr_t)x % 16) == 0 && ((uintptr_t)w % 16) == 0);
 }
 
+/* SMs of the device, asked once (one device per process). */
+static int mm_sm_count(void) {
+    static int n = 0;
+    if (!n) {
+        int dev = 0;
+        GPU_CHECK(hipGetDevice(&dev));
+        GPU_CHECK(hipDeviceGetAttribute(&n, hipDeviceAttributeMultiprocessorCount, dev));
+    }
+    return n;
+}
+
+/* Weights this small stay in L2, so the GEMV may re-read them per 16 rows. */
+#define MM_GEMV_L2_BYTES (1 << 20)
+
+/* By how well a configuration fills the GPU (every one gives the same bits):
+ *  - GEMV for M <= 16, and for small W (the routers) when 64-row tiles would
+ *    leave SMs idle: 16-row groups x 32 columns give 8x the blocks;
+ *  - 64x128 tiles up to M = 256, 128x128 past it (measured; at M = 342 the
+ *    64-row tiles' extra blocks did not pay: RESULTS run 18). */
 template <bool ARGMAX>
 static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
-    if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
+    const int nsm = mm_sm_count();
+    const long tiles64 = (long)((a.N + 127) / 128) * ((a.M + 63) / 64);
+    const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
+    if (a.M <= MM_GEMV_MAX_M || (small_w && tiles64 < nsm)) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
 #if defined(MM_ASYNC_HOST)
     else if (a.M <= 256) mm_launch_async<1, 4, 2, 4, ARGMAX>(a, stream);
     else mm_launch_async<2, 4, 1, 4, ARGMAX>(a, stream);

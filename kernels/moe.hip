@@ -698,28 +698,36 @@ moe_wgmma_mx(MoeArgs a) {
 
 /* ---- NVIDIA, MXFP4, a few to 32 pairs per expert: weights streamed once ----
  * moe_mid_mx: a block owns up to MID_BM = 32 sorted pairs of one expert (two
- * 16-row sub-tiles; the second is skipped when empty) and MID_BN = 256 output
- * columns (8 warps x 4 tiles of 8). The raw MXFP4 bytes (16 per row and
- * k-step) and the gathered activation rows go to shared memory by 16-byte
- * cp.async, KS k-steps a stage, MID_NS stages deep (~24 KB of weights in
- * flight per block), one barrier per stage. Each lane then reads its 4 raw
- * bytes of a B fragment (8 codes of one row) and decodes them in registers
- * (mx_dequant8_b: the bits of mx_dequant8), so the decoded tile never goes
- * through shared memory. Scales (KS bytes per row and stage) are loaded by
- * the lanes one stage ahead, after an L2 prefetch of the block's scale rows.
- * k-steps run in order through the same tile_mma chain as every other path:
- * rows are bit-identical to the GEMV and tiled kernels. Rows of a sub-tile
- * past the expert's last pair are not loaded (stale shared memory; their
- * results are never stored and an mma row depends only on its own A row). */
+ * 16-row sub-tiles; the second is skipped when empty) and BN = 64 * NT output
+ * columns (8 warps x NT tiles of 8; production NT = 2: 128, so 64 registers
+ * and 4 blocks = 32 warps per SM: run 18 measured it 4-5% faster than NT = 4
+ * at 2 blocks per SM, the kernel being issue-bound on the decode). The raw MXFP4
+ * bytes (16 per row and k-step) and the gathered activation rows go to shared
+ * memory by 16-byte cp.async, KS k-steps a stage, NS stages deep (~12 KB of
+ * weights in flight per block, 48 KB per SM), one barrier per stage. Each lane then reads
+ * its 4 raw bytes of a B fragment (8 codes of one row) and decodes them in
+ * registers (mx_dequant8_b: the bits of mx_dequant8), so the decoded tile
+ * never goes through shared memory. Scales (KS bytes per row and stage) are
+ * loaded by the lanes one stage ahead, after an L2 prefetch of the block's
+ * scale rows. k-steps run in order through the same tile_mma chain as every
+ * other path: rows are bit-identical to the GEMV and tiled kernels. Rows of a
+ * sub-tile past the expert's last pair are not loaded (stale shared memory;
+ * their results are never stored and an mma row depends only on its own A row).
+ * Playground knobs (bench_moe.cu; the defaults are production): NT, NS, MINB
+ * (blocks per SM the registers must allow). Tried and dropped (run 18): an L2
+ * prefetch-size hint on the weight cp.async (no gain: not memory-bound), one
+ * bf16 multiply by 2^(s-1) instead of two (slower with its warp vote). */
 #define MOE_MID_THREADS 256
 #define MOE_MID_BM 32
-#define MOE_MID_NT 4
-#define MOE_MID_BN ((MOE_MID_THREADS / 32) * MOE_MID_NT * 8)
+#define MOE_MID_NT 2
+#define MOE_MID_MINB 4
+#define MOE_MID_BN_OF(nt) ((MOE_MID_THREADS / 32) * (nt) * 8)
+#define MOE_MID_BN MOE_MID_BN_OF(MOE_MID_NT)
 #define MOE_MID_NS 4
 
-template <int KS>
+template <int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS>
 constexpr size_t moe_mid_smem(void) {
-    return (size_t)MOE_MID_NS * KS * (MOE_MID_BM * 4 + MOE_MID_BN) * sizeof(uint4);
+    return (size_t)NS * KS * (MOE_MID_BM * 4 + MOE_MID_BN_OF(NT)) * sizeof(uint4);
 }
 
 /* moe_slot by one warp's scan of 32 experts at a time (every warp computes it). */
@@ -754,12 +762,13 @@ __device__ __forceinline__ int moe_slot_warp(const MoeArgs &a, int s, int bm, in
     return 0;
 }
 
-template <int EPI, int KS>
-__global__ void __launch_bounds__(MOE_MID_THREADS, 2)
+template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
+__global__ void __launch_bounds__(MOE_MID_THREADS, MINB)
 moe_mid_mx(MoeArgs a) {
-    constexpr int BM = MOE_MID_BM, BN = MOE_MID_BN, NT = MOE_MID_NT, NS = MOE_MID_NS;
+    constexpr int BM = MOE_MID_BM, BN = MOE_MID_BN_OF(NT);
     constexpr int MT = BM / TILE_M;
     constexpr int SA = KS * BM * 4, SB = KS * BN, ST = SA + SB; // uint4 per stage
+    static_assert(KS <= 4 && NS >= 2, "KS scale bytes in a word");
     extern __shared__ uint4 smem[];                             // NS * ST
     int e, p0, p1;
     if (!moe_slot_warp(a, blockIdx.x, BM, &e, &p0, &p1)) return;
@@ -775,29 +784,35 @@ moe_mid_mx(MoeArgs a) {
         for (size_t off = (size_t)tid * 128; off < bytes; off += (size_t)MOE_MID_THREADS * 128)
             asm volatile("prefetch.global.L2 [%0];\n" ::"l"(s0 + off));
     }
-    /* Loader roles, fixed for the block: thread tid copies A chunk tid (if any) and
-     * B chunks tid + h * THREADS (both k-steps of a row go to neighbours). */
-    static_assert(SA <= MOE_MID_THREADS && SB % MOE_MID_THREADS == 0, "loader split");
-    constexpr int BI = SB / MOE_MID_THREADS;
-    const uint16_t *asrc = NULL;
-    if (tid < SA) {
-        const int j = tid / (BM * 4), r = (tid / 4) % BM, c = tid % 4;
-        if (r < cnt) asrc = moe_act_row<EPI>(a, p0 + r) + j * TILE_K + c * 8;
+    /* Loader roles, fixed for the block: thread tid copies A chunks tid + h * THREADS
+     * (if any) and B chunks tid + h * THREADS (a row's k-steps go to neighbours). */
+    constexpr int AI = (SA + MOE_MID_THREADS - 1) / MOE_MID_THREADS;
+    constexpr int BI = (SB + MOE_MID_THREADS - 1) / MOE_MID_THREADS;
+    const uint16_t *asrc[AI];
+#pragma unroll
+    for (int h = 0; h < AI; h++) {
+        const int i = tid + h * MOE_MID_THREADS;
+        const int j = i / (BM * 4), r = (i / 4) % BM, c = i % 4;
+        asrc[h] = i < SA && r < cnt ? moe_act_row<EPI>(a, p0 + r) + j * TILE_K + c * 8 : NULL;
     }
-    const uint8_t *bsrc[BI];
+    /* 32-bit offsets from the expert's base pointers: fewer registers (MINB > 2) */
+    const uint8_t *bbase = a.blocks + (size_t)e * a.N * KG * 16;
+    uint32_t bsrc[BI]; // ~0u: no chunk (past the stage, or a column past N)
     int bdst[BI];
 #pragma unroll
     for (int h = 0; h < BI; h++) {
         const int i = tid + h * MOE_MID_THREADS, n = i / KS, j = i % KS;
         bdst[h] = j * BN + n;
-        bsrc[h] = n0 + n < a.N ? a.blocks + (((size_t)e * a.N + n0 + n) * KG + j) * 16 : NULL;
+        bsrc[h] = i < SB && n0 + n < a.N ? (uint32_t)(((n0 + n) * KG + j) * 16) : ~0u;
     }
     auto issue = [&](int st, int buf) {
         uint4 *sa = smem + buf * ST, *sb = sa + SA;
-        if (asrc) tile_cp_async16(&sa[tid], asrc + (size_t)st * KS * TILE_K);
+#pragma unroll
+        for (int h = 0; h < AI; h++)
+            if (asrc[h]) tile_cp_async16(&sa[tid + h * MOE_MID_THREADS], asrc[h] + (size_t)st * KS * TILE_K);
 #pragma unroll
         for (int h = 0; h < BI; h++)
-            if (bsrc[h]) tile_cp_async16(&sb[bdst[h]], bsrc[h] + (size_t)st * KS * 16);
+            if (bsrc[h] != ~0u) tile_cp_async16(&sb[bdst[h]], bbase + bsrc[h] + st * KS * 16);
     };
 #pragma unroll
     for (int st = 0; st < NS - 1; st++) {
@@ -808,17 +823,21 @@ moe_mid_mx(MoeArgs a) {
     /* Lane's B rows (local column index) and their scale pointers. */
     const int g = lane / 4, q = lane % 4;
     int ncol[NT];
-    const uint8_t *srow[NT];
 #pragma unroll
-    for (int t = 0; t < NT; t++) {
-        ncol[t] = warp * (NT * 8) + t * 8 + g;
-        srow[t] = a.scales + ((size_t)e * a.N + min(n0 + ncol[t], a.N - 1)) * KG;
-    }
+    for (int t = 0; t < NT; t++) ncol[t] = warp * (NT * 8) + t * 8 + g;
+    /* scale row of tile t at sbase + min(srow0 + t * 8 * KG, slast) (columns past N: row N-1) */
+    const uint8_t *sbase = a.scales + (size_t)e * a.N * KG;
+    const uint32_t srow0 = (uint32_t)((n0 + ncol[0]) * KG), slast = (uint32_t)((a.N - 1) * KG);
     auto load_sc = [&](int st, uint32_t *sc) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
-            if (KS == 2) sc[t] = *(const uint16_t *)(srow[t] + st * 2);
-            else sc[t] = srow[t][st];
+            const uint8_t *row = sbase + min(srow0 + (uint32_t)(t * 8 * KG), slast);
+            if (KS == 2) sc[t] = *(const uint16_t *)(row + st * 2);
+            else {
+                sc[t] = 0;
+#pragma unroll
+                for (int j = 0; j < KS; j++) sc[t] |= (uint32_t)row[st * KS + j] << (8 * j);
+            }
         }
     };
     uint32_t sc_cur[NT], sc_nxt[NT] = {};
@@ -976,12 +995,13 @@ static void moe_launch_wgmma(const MoeArgs &a, hipStream_t stream) {
 }
 #endif
 
-template <int EPI, int KS>
+/* grid: (slots, columns / MOE_MID_BN_OF(NT)). */
+template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
 static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_mid_smem<KS>();
-    GPU_CHECK(cudaFuncSetAttribute(moe_mid_mx<EPI, KS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   (int)smem));
-    moe_mid_mx<EPI, KS><<<grid, MOE_MID_THREADS, smem, stream>>>(a);
+    constexpr size_t smem = moe_mid_smem<KS, NT, NS>();
+    GPU_CHECK(cudaFuncSetAttribute(moe_mid_mx<EPI, KS, NT, NS, MINB>,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    moe_mid_mx<EPI, KS, NT, NS, MINB><<<grid, MOE_MID_THREADS, smem, stream>>>(a);
 }
 #endif
 
@@ -1006,7 +1026,7 @@ static void moe_gemm(const MoeArgs &a, hipStream_t stream) {
     if (MX && P >= a.E * 4 && P <= a.E * MOE_MID_BM) {
         dim3 grid((P + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + MOE_MID_BN - 1) / MOE_MID_BN);
         if ((a.K / 32) % 2 == 0 && (uintptr_t)a.scales % 2 == 0) moe_launch_mid<EPI, 2>(grid, a, stream);
-        else moe_launch_mid<EPI, 1>(grid, a, stream);
+        else moe_launch_mid<EPI, 1, MOE_MID_NT, MOE_MID_NS, 3>(grid, a, stream); // 4/SM spills
         GPU_CHECK_LAUNCH();
         return;
     }

@@ -9,12 +9,18 @@
  *   v5 tiled<2,4,2> (128x128, 2 k-steps, 1 block/SM)
  *   v7..v10 async<WARPS_M,MT,KSUB,NS>: cp.async pipeline, NS stages of KSUB k-steps,
  *   row blocks fastest (blocks in flight share weights); v11, v12: columns fastest
+ *   v13 auto: the dispatcher (mm_dispatch); v14 gemv<1,8> at any M (16-row groups on
+ *   grid.y; W <= 64 MB only: it re-reads W per 16 rows); with v14 on small N the argmax
+ *   ids of the row-grouped GEMV are also checked against the 64x128 tiles'. For N <= 8192
+ *   every version's output must equal the first one's bitwise ("BITS DIFFER" otherwise).
+ * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
+ * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096).
  * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_matmul.cu */
 #include "../../kernels/matmul.hip"
 #include "bench_util.h"
 
 typedef void (*Launch)(const MmArgs &, hipStream_t);
-struct Ver { const char *name; Launch f; int max_m; };
+struct Ver { const char *name; Launch f; int max_m; size_t max_w = (size_t)1 << 62; };
 static const Ver vers[] = {
     {"v1 gemv<1,8>", mm_launch_gemv<1, 8, false>, 16},
     {"v2 gemv<2,4>", mm_launch_gemv<2, 4, false>, 16},
@@ -28,12 +34,34 @@ static const Ver vers[] = {
     {"v10 async128k2s4", mm_launch_async<2, 4, 2, 4, false>, 1 << 30},
     {"v11 v9 n-fast", mm_launch_async<2, 4, 1, 4, false, false>, 1 << 30},
     {"v12 v7 n-fast", mm_launch_async<2, 4, 2, 3, false, false>, 1 << 30},
+    {"v13 auto", mm_dispatch<false>, 1 << 30},
+    {"v14 gemv rows", mm_launch_gemv<1, 8, false>, 1 << 30, (size_t)64 << 20},
 };
+
+/* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */
+static std::vector<int32_t> argmax_ids(Launch f, MmArgs a, unsigned long long *keys, int32_t *ids) {
+    GPU_CHECK(hipMemset(keys, 0, (size_t)a.M * 8));
+    a.y = NULL; a.bias = NULL; a.residual = NULL; a.keys = keys;
+    f(a, 0);
+    mm_argmax_finish<<<(a.M + 255) / 256, 256>>>(ids, keys, a.M);
+    GPU_CHECK_LAUNCH();
+    return bu_host(ids, a.M);
+}
+
+static std::vector<int> env_list(const char *name, std::vector<int> def) {
+    const char *s = getenv(name);
+    if (!s || !*s) return def;
+    std::vector<int> r;
+    for (char *end; *s; s = *end ? end + 1 : end) r.push_back((int)strtol(s, &end, 10));
+    return r;
+}
 
 int main(int argc, char **argv) {
     struct Shape { const char *name; int N, K; } shapes[] = {
-        {"qkv", 5120, 2880}, {"o", 2880, 4096}, {"router", 32, 2880}, {"unembed", 201088, 2880}};
-    const int Ms[] = {1, 8, 64, 256, 1024, 4096};
+        {"qkv", 5120, 2880}, {"o", 2880, 4096}, {"router", 32, 2880}, {"router128", 128, 2880},
+        {"unembed", 201088, 2880}};
+    const std::vector<int> Ms = env_list("BENCH_M", {1, 8, 64, 256, 342, 1024, 2048, 4096});
+    for (int M : Ms) if (M < 1 || M > 4096) { printf("BENCH_M: 1..4096\n"); return 1; }
     const char *only = argc > 1 ? argv[1] : NULL;
     printf("%-8s %5s %-16s %9s %8s %8s %9s\n", "shape", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");
     for (auto &sh : shapes) {
@@ -49,9 +77,12 @@ int main(int argc, char **argv) {
         for (auto &p : dw) p = bu_dev(w);
         GPU_CHECK(hipMalloc((void **)&dy, (size_t)Mmax * N * 4));
         int32_t *dids; GPU_CHECK(hipMalloc((void **)&dids, Mmax * 4));
+        unsigned long long *dkeys; GPU_CHECK(hipMalloc((void **)&dkeys, Mmax * 8));
         for (int M : Ms) {
+            std::vector<float> first;  // the first version's y (N <= 8192)
+            const char *first_name = "";
             for (auto &v : vers) {
-                if (M > v.max_m) continue;
+                if (M > v.max_m || wbytes > v.max_w) continue;
                 bool am = v.f == NULL;
                 if (am && strcmp(sh.name, "unembed")) continue;
                 MmArgs a = {dy, dx, dw[0], db, NULL, NULL, M, N, K};
@@ -70,6 +101,16 @@ int main(int argc, char **argv) {
                     }
                     err = e.nmse();
                     if (!e.ok(1e-8)) printf("VALIDATION FAILED %s M=%d %s nmse=%g nan=%ld\n", sh.name, M, v.name, err, e.nan);
+                    if (N <= 8192) {
+                        std::vector<float> y = bu_host(dy, (size_t)M * N);
+                        if (first.empty()) { first = y; first_name = v.name; }
+                        else if (memcmp(y.data(), first.data(), y.size() * 4))
+                            printf("BITS DIFFER %s M=%d %s vs %s\n", sh.name, M, v.name, first_name);
+                    }
+                    if (&v == &vers[13] && N <= 8192 &&
+                        argmax_ids(mm_launch_gemv<1, 8, true>, a, dkeys, dids) !=
+                            argmax_ids(mm_launch_async<1, 4, 2, 4, true>, a, dkeys, dids))
+                        printf("ARGMAX DIFFERS %s M=%d gemv rows vs tiled\n", sh.name, M);
                 }
                 float ms = bu_time([&](int i) {
                     MmArgs b = a; b.w = dw[i % ncopy];
@@ -83,6 +124,7 @@ int main(int argc, char **argv) {
         }
         for (auto p : dw) GPU_CHECK(hipFree(p));
         GPU_CHECK(hipFree(dx)); GPU_CHECK(hipFree(db)); GPU_CHECK(hipFree(dy)); GPU_CHECK(hipFree(dids));
+        GPU_CHECK(hipFree(dkeys));
     }
     return 0;
 }

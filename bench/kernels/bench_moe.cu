@@ -1,22 +1,46 @@
 /* bench_moe.cu: playground for the MoE grouped GEMMs at gpt-oss-20b shape
- * (E=32, top-4, H=I=2880, MXFP4 experts). Includes kernels/moe.hip so each
- * variant can be forced. Validates 256 sampled outputs of mlp1 (h, NMSE
- * <= 2e-5: bf16 output) and mlp2 (NMSE <= 1e-8) against a double reference,
- * then times median of 20 after 5 warm-ups. GB/s counts the MXFP4 bytes of
- * the experts actually used once; the weights (400 MB) exceed L2.
+ * (E=32, top-4, H=I=2880, MXFP4 experts; BENCH_E=128: the 120b's experts).
+ * Includes kernels/moe.hip so each variant can be forced. Validates 256
+ * sampled outputs of mlp1 (h, NMSE <= 2e-5: bf16 output) and mlp2 (NMSE <=
+ * 1e-8) against a double reference, then times median of 20 after 5 warm-ups.
+ * GB/s counts the MXFP4 bytes of the experts actually used once; the weights
+ * (400 MB; 1.7 GB at E=128) exceed L2.
  *   v1 gemv<2,4> (16 pairs a pass, weights streamed)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
  *   v4 / v5 async 128x128 (cp.async, decode once per block), 1 / 2 k-steps a stage
  *   v6 async 64x128, 2 k-steps a stage
  *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
+ *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
+ *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM, v15 KS=3 (K=2880 has 90
+ *   k-steps: KS=4 does not divide), v17 NT=2 4 blocks/SM (production since run 18).
+ *   Retired after run 18 (no gain): v12 / v13 cp.async L2::256B / 128B size hint on the
+ *   weights, v16 one bf16 multiply per decoded pair, v18, v19. (NT=4 at 3 blocks/SM
+ *   spills.) v14.. must give v11's bits (compared bytewise: "BITS DIFFER" otherwise).
+ * Env: BENCH_E experts (32), BENCH_M / BENCH_V comma lists of M / versions (all).
  * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_moe.cu */
 #include "../../kernels/moe.hip"
 #include "bench_util.h"
 
+template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
+static void mid(const MoeArgs &a) {
+    constexpr int BN = MOE_MID_BN_OF(NT);
+    dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
+    moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
+}
+#define NVER 20
+
 template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     const int P = a.M * a.k;
     if (v == 0) { moe_gemm<EPI, true>(a, 0); return; }
+    switch (v) {
+    case 11: mid<EPI, 2, 4, 4, 2>(a); break;
+    case 14: mid<EPI, 2, 2, 4, 3>(a); break;
+    case 15: mid<EPI, 3, 4, 4, 2>(a); break;
+    case 17: mid<EPI, 2, 2, 4, 4>(a); break;
+    default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
+    }
+    if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
     if (v == 1) {
         int cols = (MOE_GEMV_THREADS / GETP_WAVE) * 2 * TILE_N;
         dim3 grid((P + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
@@ -55,14 +79,36 @@ static double mxw(const std::vector<uint8_t> &b, const std::vector<uint8_t> &s, 
     return mxv((i & 1) ? byte >> 4 : byte & 15, s[i / 32]);
 }
 
+/* Random bytes 8 at a time (BENCH_E=128: 1.7 GB of weights). */
+static void fill_bytes(std::vector<uint8_t> &v) {
+    uint64_t x = bu_rng;
+    size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        memcpy(&v[i], &x, 8);
+    }
+    for (; i < v.size(); i++) v[i] = (uint8_t)bu_u32();
+    bu_rng = x;
+}
+/* E8M0 scales 118..123 (fast: 6 values from one 64-bit draw's bytes). */
+static void fill_scales(std::vector<uint8_t> &v) {
+    fill_bytes(v);
+    for (auto &b : v) b = (uint8_t)(118 + (b * 6u >> 8));
+}
+/* Comma list from the environment, or def. */
+static std::vector<int> env_list(const char *name, std::vector<int> def) {
+    const char *s = getenv(name);
+    if (!s || !*s) return def;
+    std::vector<int> r;
+    for (char *end; *s; s = *end ? end + 1 : end) r.push_back((int)strtol(s, &end, 10));
+    return r;
+}
+
 int main(void) {
-    const int E = 32, k = 4, H = 2880, I = 2880, Mmax = 4096;
+    const int E = getenv("BENCH_E") ? atoi(getenv("BENCH_E")) : 32, k = 4, H = 2880, I = 2880, Mmax = 4096;
     std::vector<uint8_t> b1((size_t)E * 2 * I * H / 2), s1((size_t)E * 2 * I * H / 32);
     std::vector<uint8_t> b2((size_t)E * H * I / 2), s2((size_t)E * H * I / 32);
-    for (auto &v : b1) v = (uint8_t)bu_u32();
-    for (auto &v : b2) v = (uint8_t)bu_u32();
-    for (auto &v : s1) v = (uint8_t)(118 + bu_u32() % 6);
-    for (auto &v : s2) v = (uint8_t)(118 + bu_u32() % 6);
+    fill_bytes(b1); fill_bytes(b2); fill_scales(s1); fill_scales(s2);
     std::vector<float> bias1((size_t)E * 2 * I), bias2((size_t)E * H);
     for (auto &v : bias1) v = bu_uniform();
     for (auto &v : bias2) v = bu_uniform();
@@ -80,25 +126,29 @@ int main(void) {
     GPU_CHECK(hipMalloc((void **)&doff, (E + 1) * 4)); GPU_CHECK(hipMalloc((void **)&dsorted, Mmax * k * 4));
     GPU_CHECK(hipMalloc((void **)&dscr, E * 4));
     GPU_CHECK(hipMalloc((void **)&dh, (size_t)Mmax * k * I * 2)); GPU_CHECK(hipMalloc((void **)&dyp, (size_t)Mmax * k * H * 4));
-    const char *vn[] = {"auto", "v1 gemv<2,4>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
+    const char *vn[NVER] = {"auto", "v1 gemv<2,4>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
                         "v5 async128k2", "v6 async64k2", "v7 wgmma128", "v8 wgmma128nf", "v9 wgmma256",
-                        "v10 wgmma256nf"};
-    const int Ms[] = {1, 8, 64, 256, 1024, 2048, 4096};
+                        "v10 wgmma256nf", "v11 mid", "v12 mid L2:256", "v13 mid L2:128",
+                        "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
+                        "v18 v17+L2", "v19 v14+L2+fold"};
+    const std::vector<int> Ms = env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
+                           Vs = env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
+    for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
     const double bytes_e1 = 2.0 * I * H * 17 / 32, bytes_e2 = (double)H * I * 17 / 32;
-    printf("%-5s %5s %-14s %9s %8s %8s %9s\n", "op", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");
-    const int only_m = getenv("BENCH_M") ? atoi(getenv("BENCH_M")) : 0;  // e.g. for ncu
-    const int only_v = getenv("BENCH_V") ? atoi(getenv("BENCH_V")) : -1;
+    printf("E=%d\n%-5s %5s %-14s %9s %8s %8s %9s\n", E, "op", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");
     for (int M : Ms) {
-        if (only_m && M != only_m) continue;
         const int P = M * k;
         int used = 0; { std::vector<int> u(E, 0); for (int p = 0; p < P; p++) u[ids[p]] = 1; for (int e : u) used += e; }
         float ms_sort = bu_time([&](int) { moe_sort(dids, M, k, E, doff, dsorted, dscr, 0); }, 3, 20);
         printf("%-5s %5d %-14s %9.4f\n", "sort", M, "", ms_sort);
         std::vector<int32_t> off = bu_host(doff, E + 1), sorted = bu_host(dsorted, P);
-        for (int v = 0; v < 11; v++) {
+        std::vector<uint16_t> h11; std::vector<float> yp11;  // v11's outputs
+        for (int v = 0; v < NVER; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
-            if (v >= 4 && P < E * 16) continue;  // tiles for many pairs per expert
-            if (only_v >= 0 && v != only_v) continue;
+            if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
+            if (v >= 11 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
+            if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
+            if (v == 12 || v == 13 || v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
             MoeArgs a1 = {dt, db1, ds1, NULL, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f};
             MoeArgs a2 = {dh, db2, ds2, NULL, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f};
             GPU_CHECK(hipMemset(dh, 0xff, (size_t)P * I * 2)); GPU_CHECK(hipMemset(dyp, 0xff, (size_t)P * H * 4));
@@ -122,6 +172,10 @@ int main(void) {
                 e2.add(yp[(size_t)pair * H + n], acc);
             }
             if (!e1.ok(2e-5) || !e2.ok(1e-8)) printf("VALIDATION FAILED M=%d %s %g %g\n", M, vn[v], e1.nmse(), e2.nmse());
+            if (v == 11) { h11 = h; yp11 = yp; }
+            else if (v > 11 && !h11.empty() &&
+                     (memcmp(h.data(), h11.data(), h.size() * 2) || memcmp(yp.data(), yp11.data(), yp.size() * 4)))
+                printf("BITS DIFFER M=%d %s vs v11 mid\n", M, vn[v]);
             float ms1 = bu_time([&](int) { run_ver<MOE_MLP1>(v, a1); }, 5, 20);
             float ms2 = bu_time([&](int) { run_ver<MOE_MLP2>(v, a2); }, 5, 20);
             printf("%-5s %5d %-14s %9.4f %8.1f %8.0f %9.2e\n", "mlp1", M, vn[v], ms1, 2.0 * P * 2 * I * H / ms1 / 1e9,

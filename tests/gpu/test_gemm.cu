@@ -301,6 +301,7 @@ int main(void) {
     test_argmax(40, 201088, 64, true);
     test_argmax(300, 3001, 2880, false);
     test_argmax(300, 201088, 32, true);
+    test_argmax(300, 100, 2880, false); // small N at M > 16: the row-grouped GEMV
     // MoE: small shapes (the CPU reference is O(M k H I)); each path
     MoeCase c; moe_case_init(c, 8, 4, 320, 288);
     const int Ms[] = {1, 5, 40, 300};
