@@ -48,19 +48,12 @@ static std::vector<int32_t> argmax_ids(Launch f, MmArgs a, unsigned long long *k
     return bu_host(ids, a.M);
 }
 
-static std::vector<int> env_list(const char *name, std::vector<int> def) {
-    const char *s = getenv(name);
-    if (!s || !*s) return def;
-    std::vector<int> r;
-    for (char *end; *s; s = *end ? end + 1 : end) r.push_back((int)strtol(s, &end, 10));
-    return r;
-}
 
 int main(int argc, char **argv) {
     struct Shape { const char *name; int N, K; } shapes[] = {
         {"qkv", 5120, 2880}, {"o", 2880, 4096}, {"router", 32, 2880}, {"router128", 128, 2880},
         {"unembed", 201088, 2880}};
-    const std::vector<int> Ms = env_list("BENCH_M", {1, 8, 64, 256, 342, 1024, 2048, 4096});
+    const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 342, 1024, 2048, 4096});
     for (int M : Ms) if (M < 1 || M > 4096) { printf("BENCH_M: 1..4096\n"); return 1; }
     const char *only = argc > 1 ? argv[1] : NULL;
     printf("%-8s %5s %-16s %9s %8s %8s %9s\n", "shape", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");

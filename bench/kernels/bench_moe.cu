@@ -95,14 +95,6 @@ static void fill_scales(std::vector<uint8_t> &v) {
     fill_bytes(v);
     for (auto &b : v) b = (uint8_t)(118 + (b * 6u >> 8));
 }
-/* Comma list from the environment, or def. */
-static std::vector<int> env_list(const char *name, std::vector<int> def) {
-    const char *s = getenv(name);
-    if (!s || !*s) return def;
-    std::vector<int> r;
-    for (char *end; *s; s = *end ? end + 1 : end) r.push_back((int)strtol(s, &end, 10));
-    return r;
-}
 
 int main(void) {
     const int E = getenv("BENCH_E") ? atoi(getenv("BENCH_E")) : 32, k = 4, H = 2880, I = 2880, Mmax = 4096;
@@ -131,8 +123,8 @@ int main(void) {
                         "v10 wgmma256nf", "v11 mid", "v12 mid L2:256", "v13 mid L2:128",
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
                         "v18 v17+L2", "v19 v14+L2+fold"};
-    const std::vector<int> Ms = env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
-                           Vs = env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
+    const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
+                           Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
     const double bytes_e1 = 2.0 * I * H * 17 / 32, bytes_e2 = (double)H * I * 17 / 32;
     printf("E=%d\n%-5s %5s %-14s %9s %8s %8s %9s\n", E, "op", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");

@@ -49,6 +49,14 @@ struct BuErr {
     double nmse() const { return den > 0 ? num / den : num; }
     bool ok(double bound) const { return nan == 0 && nmse() <= bound; }
 };
+/* Comma list of ints from the environment, or def. */
+static std::vector<int> bu_env_list(const char *name, std::vector<int> def) {
+    const char *s = getenv(name);
+    if (!s || !*s) return def;
+    std::vector<int> r;
+    for (char *end; *s; s = *end ? end + 1 : end) r.push_back((int)strtol(s, &end, 10));
+    return r;
+}
 /* Median of `reps` timed calls after `warm` untimed ones, in ms. */
 template <class F> static float bu_time(F f, int warm, int reps) {
     for (int i = 0; i < warm; i++) f(i);
