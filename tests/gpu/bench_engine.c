@@ -5,7 +5,8 @@
  * prompts, run to prompt + NEW_TOKENS positions (default 256) with no stop
  * ids; prints generated tok/s over the generate() call and the GPU memory the
  * engine holds (verbose lines on stderr). A warm-up generate of a few tokens
- * comes first so module load stays out of the numbers.
+ * comes first so module load stays out of the numbers. GETP_PRECISE=1: the
+ * engine in precise mode.
  */
 #include "engine.h"
 #include "engine_gpu.h"
@@ -47,7 +48,8 @@ int main(int argc, char **argv) {
     Err err = {{0}};
     if (model_load(argv[1], &m, &err) != GETP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
     double t0 = now_seconds();
-    GpuOptions opt = {0, 0, 1, getenv("GETP_PRECISE") != NULL};
+    const char *pe = getenv("GETP_PRECISE"); // 1: precise mode (GpuOptions.precise)
+    GpuOptions opt = {0, 0, 1, pe && *pe && strcmp(pe, "0") != 0};
     Engine *e = engine_gpu_create(&m, &opt, &err);
     if (!e) return fprintf(stderr, "%s\n", err.msg), 1;
     printf("bench: warm-up (engine create) %.2f s\n", now_seconds() - t0);
