@@ -114,13 +114,8 @@ f32q_bf16kv_attention(uint16_t *out, uint16_t *out_lo, const float *q, const uin
     }
     const float inv_l = 1.0f / l;
     const int64_t oi = (int64_t)i * dq + ((int64_t)g * ATT_G + h) * ATT_HD + d0;
-    const float r0 = acc0 * inv_l, r1 = acc1 * inv_l;
-    out[oi] = f32_to_bf16_dev(r0);
-    out[oi + 1] = f32_to_bf16_dev(r1);
-    if (out_lo) {
-        out_lo[oi] = f32_to_bf16_dev(r0 - bf16_to_f32_dev(out[oi]));
-        out_lo[oi + 1] = f32_to_bf16_dev(r1 - bf16_to_f32_dev(out[oi + 1]));
-    }
+    bf16_store_pair_dev(out, out_lo, oi, acc0 * inv_l);
+    bf16_store_pair_dev(out, out_lo, oi + 1, acc1 * inv_l);
 }
 
 

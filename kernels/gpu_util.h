@@ -23,6 +23,18 @@ __device__ __forceinline__ uint16_t f32_to_bf16_dev(float f) {
     return (uint16_t)(u >> 16);
 }
 
+/* Precise mode (ops_gpu.h): v kept as the pair hi + lo, lo = bf16(v - hi). */
+__device__ __forceinline__ uint16_t bf16_rem_dev(float v, uint16_t hi) {
+    return f32_to_bf16_dev(v - bf16_to_f32_dev(hi));
+}
+
+/* hi[j] = bf16(v); lo[j] = its remainder when lo is set (precise mode). */
+__device__ __forceinline__ void bf16_store_pair_dev(uint16_t *hi, uint16_t *lo, int64_t j, float v) {
+    const uint16_t h = f32_to_bf16_dev(v);
+    hi[j] = h;
+    if (lo) lo[j] = bf16_rem_dev(v, h);
+}
+
 template <int W>
 __device__ __forceinline__ float group_sum(float v) {
     static_assert(W >= 1 && W <= GETP_WAVE && (W & (W - 1)) == 0, "group width");

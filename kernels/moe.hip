@@ -1099,8 +1099,7 @@ __global__ void moe_swiglu_split_kernel(uint16_t *h, uint16_t *h_lo, const float
     g = fminf(g, limit);
     l = fminf(fmaxf(l, -limit), limit);
     const float hv = g / (1.0f + expf(-1.702f * g)) * (l + 1.0f);
-    h[i] = f32_to_bf16_dev(hv);
-    h_lo[i] = f32_to_bf16_dev(hv - bf16_to_f32_dev(h[i]));
+    bf16_store_pair_dev(h, h_lo, (int64_t)i, hv);
 }
 
 void moe_swiglu_split(uint16_t *h, uint16_t *h_lo, const float *y1, int P, int I, float limit,

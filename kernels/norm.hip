@@ -38,10 +38,10 @@ __global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x,
         *(ushort4 *)(o + c) = r;
         if (lo) { // the remainder: out + lo carries ~16 mantissa bits
             ushort4 q;
-            q.x = f32_to_bf16_dev(y[0] - bf16_to_f32_dev(r.x));
-            q.y = f32_to_bf16_dev(y[1] - bf16_to_f32_dev(r.y));
-            q.z = f32_to_bf16_dev(y[2] - bf16_to_f32_dev(r.z));
-            q.w = f32_to_bf16_dev(y[3] - bf16_to_f32_dev(r.w));
+            q.x = bf16_rem_dev(y[0], r.x);
+            q.y = bf16_rem_dev(y[1], r.y);
+            q.z = bf16_rem_dev(y[2], r.z);
+            q.w = bf16_rem_dev(y[3], r.w);
             *(ushort4 *)(lo + (int64_t)i * H + c) = q;
         }
     }

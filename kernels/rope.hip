@@ -12,13 +12,6 @@
 #define ROPE_THREADS 256
 #define ROPE_MAX_HALF 128
 
-/* bf16 of v to hi[j]; with lo set, also the remainder v - hi to lo[j]. */
-__device__ __forceinline__ void rope_put(uint16_t *hi, uint16_t *lo, int64_t j, float v) {
-    const uint16_t h = f32_to_bf16_dev(v);
-    hi[j] = h;
-    if (lo) lo[j] = f32_to_bf16_dev(v - bf16_to_f32_dev(h));
-}
-
 __global__ void f32_rope_qkv_bf16kv(float *q, const float *qkv, uint16_t *k_cache,
                                     uint16_t *v_cache, uint16_t *k_lo, uint16_t *v_lo, int cap,
                                     const int32_t *slot,
@@ -49,11 +42,11 @@ __global__ void f32_rope_qkv_bf16kv(float *q, const float *qkv, uint16_t *k_cach
             qo[h * hd + j + half] = r2;
         } else {
             const int hk = h - n_heads;
-            rope_put(ko, kl, hk * hd + j, r1);
-            rope_put(ko, kl, hk * hd + j + half, r2);
+            bf16_store_pair_dev(ko, kl, hk * hd + j, r1);
+            bf16_store_pair_dev(ko, kl, hk * hd + j + half, r2);
         }
     }
-    for (int e = threadIdx.x; e < dkv; e += ROPE_THREADS) rope_put(vo, vl, e, src[dq + dkv + e]);
+    for (int e = threadIdx.x; e < dkv; e += ROPE_THREADS) bf16_store_pair_dev(vo, vl, e, src[dq + dkv + e]);
 }
 
 void rope_qkv_kvwrite(float *q, const float *qkv, KvLayer kv, const int32_t *slot,
