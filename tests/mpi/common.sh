@@ -57,6 +57,12 @@ vocab_of() {
     grep -o '"vocab_size"[^,}]*' "$1/config.json" | grep -o '[0-9]*$'
 }
 
+enter_work() { # mkdir and cd to $WORK, generate ./model there, V = its vocabulary size
+    mkdir -p "$WORK" && cd "$WORK" || exit 1
+    make_model model || { echo "model generation failed"; exit 1; }
+    V=$(vocab_of model)
+}
+
 # make_ids FILE N MINLEN MAXLEN SEED VOCAB: course ids input, N prompts whose
 # lengths are uniform in [MINLEN, MAXLEN], ids uniform below VOCAB.
 make_ids() {

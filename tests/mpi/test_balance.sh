@@ -9,9 +9,7 @@
 set -u
 GETP=$1 MODELGEN=$2 WORK=$3
 source "$(dirname "$0")/common.sh"
-mkdir -p "$WORK" && cd "$WORK" || exit 1
-make_model model || { echo "model generation failed"; exit 1; }
-V=$(vocab_of model)
+enter_work
 awk -v v="$V" 'BEGIN { srand(3);
     for (i = 0; i < 64; i++) {
         len = 1 + int(rand() * 60); ids = "";

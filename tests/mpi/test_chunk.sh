@@ -9,9 +9,7 @@
 set -u
 GETP=$1 MODELGEN=$2 WORK=$3
 source "$(dirname "$0")/common.sh"
-mkdir -p "$WORK" && cd "$WORK" || exit 1
-make_model model || { echo "model generation failed"; exit 1; }
-V=$(vocab_of model)
+enter_work
 make_ids in.txt 13 1 20 21 "$V"
 ARGS=(model -n 28 --input-format ids -i in.txt -t 0.8 -p 0.9 -s 7)
 check "single-rank run" to_log ref.log timeout "$RUN_TIMEOUT" "$GETP" "${ARGS[@]}" -o ref.txt

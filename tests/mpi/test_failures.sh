@@ -9,9 +9,7 @@
 set -u
 GETP=$1 MODELGEN=$2 WORK=$3
 source "$(dirname "$0")/common.sh"
-mkdir -p "$WORK" && cd "$WORK" || exit 1
-make_model model || { echo "model generation failed"; exit 1; }
-V=$(vocab_of model)
+enter_work
 make_ids in.txt 4 2 5 1 "$V"
 rm -rf broken && cp -r model broken
 head -c 100000 model/model.safetensors > broken/model.safetensors

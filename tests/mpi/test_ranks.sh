@@ -10,9 +10,7 @@
 set -u
 GETP=$1 MODELGEN=$2 WORK=$3
 source "$(dirname "$0")/common.sh"
-mkdir -p "$WORK" && cd "$WORK" || exit 1
-make_model model || { echo "model generation failed"; exit 1; }
-V=$(vocab_of model)
+enter_work
 STEPS=24
 ARGS=(model -n $STEPS --input-format ids)
 
