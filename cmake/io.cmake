@@ -10,7 +10,8 @@
 #                lines, resume
 # The fixtures need node and the npm package gpt-tokenizer (npm ci --prefix tools, or
 # NODE_PATH at configure time); without them the tests are reported as skipped.
-target_sources(getp_core PRIVATE ${CMAKE_SOURCE_DIR}/src/io_jsonl.c ${CMAKE_SOURCE_DIR}/src/harmony.c)
+target_sources(getp_core PRIVATE ${CMAKE_SOURCE_DIR}/src/io.c ${CMAKE_SOURCE_DIR}/src/io_jsonl.c
+  ${CMAKE_SOURCE_DIR}/src/json_text.c ${CMAKE_SOURCE_DIR}/src/harmony.c)
 
 if(GETP_BUILD_TESTS)
   enable_testing()

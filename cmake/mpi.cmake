@@ -1,4 +1,5 @@
-# mpi component: data parallelism over MPI (mpi/dist.c, used by getp_run.cpp) and its tests.
+# mpi component: data parallelism over MPI (mpi/dist.c, the round protocol mpi/round.c,
+# used by getp_run.cpp) and its tests.
 #
 # Tests (ctest -L mpi), all on the CPU backend with the tiny synthetic model
 # (getp-model-gen --preset tiny) and --input-format ids inputs:
@@ -12,7 +13,7 @@
 #                  rank exits non-zero within seconds, no hang
 #   slurm          a real single-node Slurm cluster (tests/slurm/run_slurm_test.sh);
 #                  registered only when GETP_TEST_SLURM=1 at configure time (starts daemons)
-target_sources(getp PRIVATE ${CMAKE_SOURCE_DIR}/mpi/dist.c)
+target_sources(getp PRIVATE ${CMAKE_SOURCE_DIR}/mpi/dist.c ${CMAKE_SOURCE_DIR}/mpi/round.c)
 
 if(GETP_BUILD_TESTS)
   enable_testing()

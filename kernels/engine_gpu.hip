@@ -45,7 +45,7 @@ size_t gpu_bytes_per_slot(const GpuEngine *g, int cap, int logits) {
     const Config *c = &g->m->cfg;
     size_t kv = 0;
     for (int l = 0; l < c->n_layers; l++)
-        kv += (size_t)(l % 2 == 0 ? gpu_ring_cap(g, cap) : cap) * (size_t)cfg_kv_dim(c) * 2 * 2;
+        kv += (size_t)(cfg_layer_window(c, l) ? gpu_ring_cap(g, cap) : cap) * (size_t)cfg_kv_dim(c) * 2 * 2;
     if (g->opt.precise) kv *= 2;
     return kv + gpu_act_bytes(c, 1, 1, logits ? 1 : 0, g->opt.precise);
 }
@@ -110,12 +110,12 @@ static void build_kv(GpuKv *kv, const GpuEngine *g, int n_slots, int cap) {
     kv->layers = (KvLayer *)xcalloc((size_t)c->n_layers, sizeof(KvLayer));
     size_t total = 0;
     for (int l = 0; l < c->n_layers; l++)
-        total += (size_t)n_slots * (l % 2 == 0 ? gpu_ring_cap(g, cap) : cap) * dkv * 2;
+        total += (size_t)n_slots * (cfg_layer_window(c, l) ? gpu_ring_cap(g, cap) : cap) * dkv * 2;
     const int parts = g->opt.precise ? 2 : 1;
     DALLOC(kv->base, total * 2 * parts);
     uint16_t *p = kv->base;
     for (int l = 0; l < c->n_layers; l++) {
-        const int lc = l % 2 == 0 ? gpu_ring_cap(g, cap) : cap;
+        const int lc = cfg_layer_window(c, l) ? gpu_ring_cap(g, cap) : cap;
         const size_t n = (size_t)n_slots * lc * dkv;
         KvLayer *kl = &kv->layers[l];
         kl->cap = lc;

@@ -18,7 +18,7 @@
 #include "matmul.h"  // matmul_bf16_bf16w, matmul_argmax_bf16_bf16w
 #include "moe.h"     // moe_sort, moe_mlp1_swiglu, moe_mlp2, moe_combine
 #include "ops_gpu.h" // embed, rmsnorm, rope, attention, router, argmax
-#include "ops_cpu.h" // GETP_RMS_EPS
+#include "ops_cpu.h" // MODEL_RMS_EPS
 
 /* GETP_PROFILE: mark the end of a segment of phase ph (no-op when off). */
 static inline void prof_mark(GpuEngine *g, int ph) {
@@ -79,8 +79,8 @@ static void attention_block(GpuEngine *g, int l, int T) {
     hipStream_t st = g->stream;
     const int H = c->hidden, Dq = cfg_q_dim(c), QKV = cfg_qkv_dim(c);
     const int32_t *slot = a->meta + a->T_max, *pos = a->meta + 2 * a->T_max;
-    const int window = (l % 2 == 0) ? c->sliding_window : 0; // even layers slide
-    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->attn_norm, NULL, T, H, GETP_RMS_EPS, st);
+    const int window = cfg_layer_window(c, l);
+    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->attn_norm, NULL, T, H, MODEL_RMS_EPS, st);
     prof_mark(g, PH_OTHER);
     matmul_pair_bf16_bf16w(a->qkv, a->t, a->t_lo, w->w_qkv, w->b_qkv, NULL, T, QKV, H, st);
     prof_mark(g, PH_DENSE);
@@ -100,7 +100,7 @@ static void moe_block(GpuEngine *g, int l, int T) {
     GpuActs *a = &g->a;
     hipStream_t st = g->stream;
     const int H = c->hidden, E = c->n_experts, k = c->experts_per_token, I = c->intermediate;
-    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->mlp_norm, NULL, T, H, GETP_RMS_EPS, st);
+    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->mlp_norm, NULL, T, H, MODEL_RMS_EPS, st);
     prof_mark(g, PH_OTHER);
     matmul_pair_bf16_bf16w(a->glog, a->t, a->t_lo, w->w_gate, w->b_gate, NULL, T, E, H, st);
     prof_mark(g, PH_DENSE);
@@ -144,7 +144,7 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
     if (S > 0) {
         const int32_t *rows = a->meta + 3 * a->T_max;
         rmsnorm_f32_bf16out(a->ts, a->ts_lo, a->x, g->w.final_norm, rows, S, c->hidden,
-                            GETP_RMS_EPS, st);
+                            MODEL_RMS_EPS, st);
         if (a->ts_lo) { // precise: logits of every row (L_max = S_max), argmax from them
             matmul_pair_bf16_bf16w(a->logits, a->ts, a->ts_lo, g->w.unemb, NULL, NULL, S,
                                    c->vocab_size, c->hidden, st);

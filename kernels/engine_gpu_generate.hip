@@ -20,48 +20,14 @@ typedef struct {
     int32_t last; // last sampled id (fed next, at position fed)
 } Slot;
 
-static int is_stop(const RequestParams *p, int32_t id) {
-    for (int i = 0; i < p->n_stop; i++)
-        if (p->stop[i] == id) return 1;
-    return 0;
-}
-
-/* SPEC 5 / engine.h checks, as the CPU engine makes them. */
-static const char *request_problem(const Config *c, const Request *r) {
-    const RequestParams *p = &r->p;
-    if (p->n_prompt < 0) return "negative prompt length";
-    if (p->steps < 1 || p->steps > c->max_seq_len) return "steps outside 1..max_seq_len";
-    if (p->n_prompt > p->steps) return "prompt longer than steps";
-    if (p->n_stop < 0 || p->n_stop > GETP_MAX_STOP) return "bad number of stop ids";
-    if (p->n_prompt > 0 && !r->prompt) return "missing prompt";
-    for (int i = 0; i < p->n_prompt; i++)
-        if (r->prompt[i] < 0 || r->prompt[i] >= c->vocab_size)
-            return "prompt token id outside the vocabulary";
-    return NULL;
-}
-
 /* Fill outs, validate; returns the number of requests that will run and the
  * longest steps among them. */
 static int init_outputs(const Config *c, const Request *reqs, int n, Output *outs, int *cap) {
     int runnable = 0;
     *cap = 1;
     for (int i = 0; i < n; i++) {
-        const RequestParams *p = &reqs[i].p;
-        Output *o = &outs[i];
-        o->index = p->index;
-        o->tokens = NULL;
-        o->n_tokens = 0;
-        o->finish = FINISH_LENGTH;
-        const char *problem = request_problem(c, &reqs[i]);
-        if (problem) {
-            fprintf(stderr, "getp: request %lld: %s (n_prompt %d, steps %d)\n",
-                    (long long)p->index, problem, p->n_prompt, p->steps);
-            o->finish = FINISH_ERROR;
-            continue;
-        }
-        if (p->n_prompt == 0) continue; // nothing to continue: FINISH_LENGTH, no tokens
-        o->tokens = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)(p->steps - p->n_prompt + 1));
-        if (p->steps > *cap) *cap = p->steps;
+        if (!output_begin(&outs[i], &reqs[i], c)) continue;
+        if (reqs[i].p.steps > *cap) *cap = reqs[i].p.steps;
         runnable++;
     }
     return runnable;
@@ -189,7 +155,7 @@ static void finish_step(GpuEngine *g, const Request *reqs, Output *outs, Slot *s
         const int32_t tok = pick_token(g, p, s, o->n_tokens, hs);
         o->tokens[o->n_tokens++] = tok;
         x->last = tok;
-        if (is_stop(p, tok)) o->finish = FINISH_STOP;
+        if (request_is_stop(p, tok)) o->finish = FINISH_STOP;
         else if (x->fed < p->steps) continue;
         else o->finish = FINISH_LENGTH;
         x->req = -1; // done: the slot takes the next request

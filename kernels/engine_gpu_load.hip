@@ -11,7 +11,7 @@
  */
 #include "engine_gpu_internal.h"
 #include "gpu_check.h"
-#include "ops_cpu.h" // rope_yarn_table
+#include "ops_cpu.h" // model_rope_table
 
 #define STAGE_BYTES ((size_t)64 << 20)
 
@@ -201,7 +201,7 @@ int load_gpu_weights(GpuWeights *w, const Model *m, hipStream_t stream, int verb
     for (int l = 0; l < c->n_layers; l++) up_layer(w, &s, &m->layers[l], &w->layers[l], verbose, l);
     float inv_freq[256];
     CHECK(c->head_dim / 2 <= 256);
-    rope_yarn_table(c, inv_freq, &w->concentration);
+    model_rope_table(c, inv_freq, &w->concentration);
     w->inv_freq = (float *)walloc(w, sizeof(float) * (size_t)(c->head_dim / 2));
     GPU_CHECK(hipMemcpyAsync(w->inv_freq, inv_freq, sizeof(float) * (size_t)(c->head_dim / 2),
                              hipMemcpyHostToDevice, stream));

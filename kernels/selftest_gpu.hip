@@ -138,7 +138,7 @@ static void test_rmsnorm(SelfTest *st, int T, int H, int gather, int precise) {
     uint16_t *d_o = (uint16_t *)st_poisoned(2 * (size_t)T * H);
     uint16_t *d_lo = precise ? (uint16_t *)st_poisoned(2 * (size_t)T * H) : NULL;
     rmsnorm_f32_bf16out(d_o, d_lo, (const float *)d_x, (const float *)d_w,
-                        gather ? (const int32_t *)d_rows : NULL, T, H, GETP_RMS_EPS, st->stream);
+                        gather ? (const int32_t *)d_rows : NULL, T, H, MODEL_RMS_EPS, st->stream);
     uint16_t *o = (uint16_t *)xmalloc(2 * (size_t)T * H), *lo = (uint16_t *)xmalloc(2 * (size_t)T * H);
     st_download(o, d_o, 2 * (size_t)T * H);
     if (precise) {

@@ -5,7 +5,7 @@
  */
 #include "selftest_gpu.h"
 #include "gpu_check.h"
-#include "ops_cpu.h" // cpu_rope, cpu_attention, rope_yarn_table
+#include "ops_cpu.h" // cpu_rope, cpu_attention, model_rope_table
 #include "ops_gpu.h" // rope_qkv_kvwrite, attention_f32q_bf16kv
 
 static Config st_config(int n_heads, int n_kv) {
@@ -26,7 +26,7 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise) {
     const int hd = 64, dq = n_heads * hd, dkv = n_kv * hd, qkv = dq + 2 * dkv;
     const int n_slots = 3, cap = 8192;
     float inv_freq[32], conc;
-    rope_yarn_table(&c, inv_freq, &conc);
+    model_rope_table(&c, inv_freq, &conc);
     float *x = (float *)xmalloc(4 * (size_t)T * qkv);
     st_fill_f32(st, x, (size_t)T * qkv, 2.0f);
     int32_t *slot = (int32_t *)xmalloc(4 * (size_t)T), *pos = (int32_t *)xmalloc(4 * (size_t)T);

@@ -52,9 +52,28 @@ typedef struct {
     int32_t finish;    // FinishReason
 } Output;
 
+/* ---- the request contract (request.c), written once for both engines ---- */
+
 /* Fill p with the defaults of the course contract: greedy, stop on
  * <|endoftext|> and <|return|>. */
 void request_params_default(RequestParams *p);
+
+/* The position bound of a run (docs/MODEL.md "The batch contract"): -n N means
+ * N, and 0 or more than the model's context means the model's context. */
+int32_t steps_bound(int64_t steps_option, const Config *c);
+
+/* NULL if the request can run on a model of config c, else what is wrong with
+ * it (a short phrase). */
+const char *request_problem(const Config *c, const Request *r);
+
+/* 1 if id is one of the request's stop ids. */
+int request_is_stop(const RequestParams *p, int32_t id);
+
+/* Start the output of request r: index copied, no tokens, FINISH_LENGTH. A
+ * request with a problem gets FINISH_ERROR (the problem goes to stderr, one
+ * line); an empty prompt has nothing to continue. Returns 1 if the request
+ * will generate, with room for its steps - n_prompt + 1 ids allocated. */
+int output_begin(Output *o, const Request *r, const Config *c);
 
 typedef struct Engine Engine;
 struct Engine {

@@ -17,26 +17,6 @@
 
 #include <math.h>
 
-void request_params_default(RequestParams *p) {
-    memset(p, 0, sizeof *p);
-    p->index = 0;
-    p->n_prompt = 0;
-    p->steps = 0;
-    p->temperature = 0.0f;
-    p->top_p = 1.0f;
-    p->seed = 0;
-    p->n_stop = 2;
-    p->stop[0] = GETP_TOKEN_ENDOFTEXT;
-    p->stop[1] = GETP_TOKEN_RETURN;
-}
-
-void output_free(Output *o) {
-    if (!o) return;
-    free(o->tokens);
-    o->tokens = NULL;
-    o->n_tokens = 0;
-}
-
 typedef struct {
     const Model *m;
     float *inv_freq;     // (head_dim/2) RoPE table
@@ -127,7 +107,7 @@ static void forward(const CpuEngine *ce, RunState *s, int32_t token, int pos, fl
         memcpy(k_cache + (size_t)pos * Dkv, k, sizeof(float) * Dkv);
         memcpy(v_cache + (size_t)pos * Dkv, v, sizeof(float) * Dkv);
         for (int h = 0; h < c->n_heads; h++) s->sinks[h] = tensor_get_f32(&lw->sinks, h);
-        int window = (l % 2 == 0) ? c->sliding_window : 0; // even layers slide
+        int window = cfg_layer_window(c, l);
         cpu_attention(s->att, q, k_cache, v_cache, pos, window, s->sinks, c);
         emulate_bf16(ce, CPU_BF16_ATT_OUT, s->att, Dq);
         cpu_matvec(s->h, &lw->w_o, 0, &lw->b_o, 0, s->att, H, Dq);
@@ -161,44 +141,11 @@ static void forward(const CpuEngine *ce, RunState *s, int32_t token, int pos, fl
 
 static int token_ok(const Config *c, int32_t id) { return id >= 0 && id < c->vocab_size; }
 
-static int is_stop(const RequestParams *p, int32_t id) {
-    for (int i = 0; i < p->n_stop; i++)
-        if (p->stop[i] == id) return 1;
-    return 0;
-}
-
-/* Checks a request against SPEC 5 and the model; returns NULL or the problem. */
-static const char *request_problem(const Config *c, const Request *r) {
-    const RequestParams *p = &r->p;
-    if (p->n_prompt < 0) return "negative prompt length";
-    if (p->steps < 1 || p->steps > c->max_seq_len) return "steps outside 1..max_seq_len";
-    if (p->n_prompt > p->steps) return "prompt longer than steps";
-    if (p->n_stop < 0 || p->n_stop > GETP_MAX_STOP) return "bad number of stop ids";
-    if (p->n_prompt > 0 && !r->prompt) return "missing prompt";
-    for (int i = 0; i < p->n_prompt; i++)
-        if (!token_ok(c, r->prompt[i])) return "prompt token id outside the vocabulary";
-    return NULL;
-}
-
 static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float *logits,
                          SampleScratch *ss) {
     const Config *c = &ce->m->cfg;
     const RequestParams *p = &r->p;
-    o->index = p->index;
-    o->tokens = NULL;
-    o->n_tokens = 0;
-    o->finish = FINISH_LENGTH;
-
-    const char *problem = request_problem(c, r);
-    if (problem) {
-        fprintf(stderr, "getp: request %lld: %s (n_prompt %d, steps %d)\n", (long long)p->index,
-                problem, p->n_prompt, p->steps);
-        o->finish = FINISH_ERROR;
-        return;
-    }
-    if (p->n_prompt == 0) return; // nothing to continue: FINISH_LENGTH, no tokens
-
-    o->tokens = xmalloc(sizeof(int32_t) * (size_t)(p->steps - p->n_prompt + 1));
+    if (!output_begin(o, r, c)) return;
     RunState s;
     build_run_state(&s, c, p->steps);
     int32_t token = r->prompt[0];
@@ -213,7 +160,7 @@ static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float
         double u = rng_uniform(p->seed, p->index, k);
         token = sample_token(logits, c->vocab_size, p->temperature, p->top_p, u, ss);
         o->tokens[o->n_tokens++] = token;
-        if (is_stop(p, token)) {
+        if (request_is_stop(p, token)) {
             o->finish = FINISH_STOP;
             break;
         }
@@ -276,7 +223,7 @@ Engine *engine_cpu_create_emulated(const Model *m, unsigned points, Err *err) {
     ce->m = m;
     ce->bf16 = points & CPU_BF16_ALL;
     ce->inv_freq = xmalloc(sizeof(float) * (size_t)(c->head_dim / 2));
-    rope_yarn_table(c, ce->inv_freq, &ce->concentration);
+    model_rope_table(c, ce->inv_freq, &ce->concentration);
     Engine *e = xcalloc(1, sizeof *e);
     e->name = "cpu";
     e->generate = cpu_generate;

@@ -436,59 +436,6 @@ typedef struct {
     json_int_t created;   // unix time for the Batch bodies
 } JsonlWriter;
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 with *bad set
- * to the length of its maximal invalid subpart (Unicode 3.9, U+FFFD policy). */
-static size_t utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
-    unsigned c = s[0];
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        unsigned lo_k = k == 1 ? lo : 0x80, hi_k = k == 1 ? hi : 0xBF;
-        if (k >= n || s[k] < lo_k || s[k] > hi_k) {
-            *bad = k;
-            return 0;
-        }
-    }
-    return need + 1;
-}
-
-/* A jansson string of the bytes with invalid UTF-8 replaced by U+FFFD. */
-json_t *json_utf8(const char *bytes, size_t len) {
-    const unsigned char *s = (const unsigned char *)bytes;
-    char *clean = xmalloc(len * 3 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t bad = 0, ok = utf8_valid(s + i, len - i, &bad);
-        if (ok) {
-            memcpy(clean + o, s + i, ok);
-            o += ok;
-            i += ok;
-        } else {
-            memcpy(clean + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i += bad;
-        }
-    }
-    json_t *j = json_stringn(clean, o);
-    free(clean);
-    CHECK(j != NULL);
-    return j;
-}
-
 /* Text of n ids (bytes as decoded, then json_utf8). Ids the tokenizer does
  * not know are skipped. */
 static json_t *decode_text(const Tokenizer *t, const int32_t *ids, int n) {

@@ -211,3 +211,29 @@ float tensor_get_f32(const Tensor *t, int64_t i) {
     CHECK(t->dtype == DT_BF16);
     return bf16_to_f32(((const uint16_t *)t->data)[i]);
 }
+
+/* YaRN bounds: ntk_beta = 32 (fast) and ntk_alpha = 1 (slow), docs/MODEL.md "RoPE". */
+#define ROPE_NTK_BETA 32.0
+#define ROPE_NTK_ALPHA 1.0
+
+void model_rope_table(const Config *c, float *inv_freq, float *concentration) {
+    int half = c->head_dim / 2;
+    double theta = c->rope_theta, factor = c->rope_scaling_factor;
+    if (!(factor > 1.0)) { // plain RoPE
+        for (int i = 0; i < half; i++) inv_freq[i] = (float)pow(theta, -2.0 * i / c->head_dim);
+        *concentration = 1.0f;
+        return;
+    }
+    const double two_pi = 2.0 * 3.14159265358979323846;
+    double L0 = c->initial_context_length;
+    double low = half * log(L0 / (ROPE_NTK_BETA * two_pi)) / log(theta);
+    double high = half * log(L0 / (ROPE_NTK_ALPHA * two_pi)) / log(theta);
+    for (int i = 0; i < half; i++) {
+        double freq = pow(theta, 2.0 * i / c->head_dim);
+        double ramp = (i - low) / (high - low);
+        ramp = ramp < 0.0 ? 0.0 : ramp > 1.0 ? 1.0 : ramp;
+        double interpolation = 1.0 / (factor * freq), extrapolation = 1.0 / freq;
+        inv_freq[i] = (float)(interpolation * ramp + extrapolation * (1.0 - ramp));
+    }
+    *concentration = (float)(0.1 * log(factor) + 1.0);
+}

@@ -96,7 +96,20 @@ void model_free(Model *m);
 /* Validate a Config's fields (positive, consistent); used by both loaders. */
 int config_validate(const Config *c, Err *err);
 
-/* Fill c with the derived YaRN/RoPE defaults etc. is not needed: Config is complete. */
+/* ---- model facts both engines use (docs/MODEL.md) ---- */
+
+/* rmsnorm epsilon of every norm of the model. */
+#define MODEL_RMS_EPS 1e-5f
+
+/* The attention window of layer l: even layers slide over the last
+ * sliding_window positions, odd layers see every position (0 = no window). */
+static inline int cfg_layer_window(const Config *c, int l) { return l % 2 == 0 ? c->sliding_window : 0; }
+
+/* YaRN (or plain, when the scaling factor is <= 1) RoPE tables: inv_freq
+ * (head_dim/2) and the concentration factor applied to both cos and sin;
+ * computed in double. */
+void model_rope_table(const Config *c, float *inv_freq, float *concentration);
+
 static inline int cfg_q_dim(const Config *c) { return c->head_dim * c->n_heads; }
 static inline int cfg_kv_dim(const Config *c) { return c->head_dim * c->n_kv_heads; }
 static inline int cfg_qkv_dim(const Config *c) { return cfg_q_dim(c) + 2 * cfg_kv_dim(c); }

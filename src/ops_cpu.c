@@ -23,21 +23,17 @@
 
 #include <math.h>
 
-/* SPEC 2: YaRN ramp bounds use ntk_beta = 32 (fast) and ntk_alpha = 1 (slow). */
-#define ROPE_NTK_BETA 32.0
-#define ROPE_NTK_ALPHA 1.0
 #define SWIGLU_ALPHA 1.702f
 #define ROUTER_MAX_K 64
 /* Below this many multiply-adds a parallel region costs more than it saves
  * (and much more when the cores are shared: spinning threads then steal the
  * worker's core). 2880 x 2880 (8M) is parallel, a tiny model is not. */
 #define MIN_PARALLEL_WORK (1 << 20)
-static const double PI = 3.14159265358979323846;
 
 void cpu_rmsnorm(float *out, const float *x, const Tensor *w, int n) {
     double ss = 0.0;
     for (int i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
-    float scale = 1.0f / sqrtf((float)(ss / n) + GETP_RMS_EPS);
+    float scale = 1.0f / sqrtf((float)(ss / n) + MODEL_RMS_EPS);
     for (int i = 0; i < n; i++) out[i] = tensor_get_f32(w, i) * (x[i] * scale);
 }
 
@@ -49,28 +45,6 @@ void cpu_matvec(float *out, const Tensor *w, int64_t row0, const Tensor *b, int6
         if (b) acc += tensor_get_f32(b, b_row0 + r);
         out[r] = acc;
     }
-}
-
-void rope_yarn_table(const Config *c, float *inv_freq, float *concentration) {
-    int half = c->head_dim / 2;
-    double theta = c->rope_theta, factor = c->rope_scaling_factor;
-    if (!(factor > 1.0)) { // plain RoPE
-        for (int i = 0; i < half; i++) inv_freq[i] = (float)pow(theta, -2.0 * i / c->head_dim);
-        *concentration = 1.0f;
-        return;
-    }
-    const double two_pi = 2.0 * PI;
-    double L0 = c->initial_context_length;
-    double low = half * log(L0 / (ROPE_NTK_BETA * two_pi)) / log(theta);
-    double high = half * log(L0 / (ROPE_NTK_ALPHA * two_pi)) / log(theta);
-    for (int i = 0; i < half; i++) {
-        double freq = pow(theta, 2.0 * i / c->head_dim);
-        double ramp = (i - low) / (high - low);
-        ramp = ramp < 0.0 ? 0.0 : ramp > 1.0 ? 1.0 : ramp;
-        double interpolation = 1.0 / (factor * freq), extrapolation = 1.0 / freq;
-        inv_freq[i] = (float)(interpolation * ramp + extrapolation * (1.0 - ramp));
-    }
-    *concentration = (float)(0.1 * log(factor) + 1.0);
 }
 
 void cpu_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq,

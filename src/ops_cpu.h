@@ -11,8 +11,6 @@
 extern "C" {
 #endif
 
-#define GETP_RMS_EPS 1e-5f
-
 /* out = rmsnorm(x) * w, mean of squares over n, eps 1e-5. out may alias x. */
 void cpu_rmsnorm(float *out, const float *x, const Tensor *w, int n);
 
@@ -21,10 +19,6 @@ void cpu_rmsnorm(float *out, const float *x, const Tensor *w, int n);
  * indexed from b_row0. Parallel over rows (OpenMP). */
 void cpu_matvec(float *out, const Tensor *w, int64_t row0, const Tensor *b, int64_t b_row0,
                 const float *x, int64_t rows, int64_t cols);
-
-/* YaRN (or plain, when scaling factor <= 1) RoPE tables: inv_freq (head_dim/2)
- * and the concentration factor applied to both cos and sin. */
-void rope_yarn_table(const Config *c, float *inv_freq, float *concentration);
 
 /* Rotate n_heads heads of head_dim each at position pos, in place, half-split
  * pairing (i, i + head_dim/2). */

@@ -31,6 +31,7 @@
 #include <pcre2.h>
 
 #include "tokenizer.h" // Tokenizer, tokenizer_*
+#include "utf8.h"      // utf8_valid_len
 
 #include <errno.h>
 #include <limits.h>
@@ -501,28 +502,6 @@ static void bpe_piece(const Tokenizer *t, Encoder *e, const uint8_t *p, int32_t 
     for (int32_t s = 0; s < m; s = next[s]) emit(e, rank[s]);
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t utf8_char_len(const uint8_t *p, size_t n) {
-    uint8_t c = p[0];
-    if (c < 0x80) return 1;
-    size_t k;
-    uint8_t lo = 0x80, hi = 0xBF; // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0) lo = 0xA0;      // no overlongs
-        else if (c == 0xED) hi = 0x9F; // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0) lo = 0x90;      // no overlongs
-        else if (c == 0xF4) hi = 0x8F; // nothing past U+10FFFF
-    } else return 0;
-    if (n < k || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < k; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    return k;
-}
-
 /* Regex-split one valid UTF-8 run and BPE each piece. */
 static int encode_valid_run(const Tokenizer *t, Encoder *e, const uint8_t *s, size_t n, pcre2_match_data *md,
                             pcre2_match_context *mc, Err *err) {
@@ -542,7 +521,7 @@ static int encode_valid_run(const Tokenizer *t, Encoder *e, const uint8_t *s, si
         if (b > at) bpe_piece(t, e, s + at, (int32_t)(b - at)); /* text no alternative takes (cannot happen) */
         if (en > b) bpe_piece(t, e, s + b, (int32_t)(en - b));
         if (en == b && b < n) { /* an empty match (cannot happen): step one character */
-            size_t k = utf8_char_len(s + b, n - b);
+            size_t k = utf8_valid_len(s + b, n - b, NULL);
             bpe_piece(t, e, s + b, (int32_t)k);
             en = b + k;
         }
@@ -566,14 +545,14 @@ int tokenizer_encode(const Tokenizer *t, const char *text, size_t len, int32_t *
     for (size_t pos = 0; pos < len && rc == GETP_OK;) {
         size_t end = pos;
         while (end < len) {
-            size_t k = utf8_char_len(s + end, len - end);
+            size_t k = utf8_valid_len(s + end, len - end, NULL);
             if (k == 0) break;
             end += k;
         }
         if (end > pos) {
             rc = encode_valid_run(t, &e, s + pos, end - pos, md, mc, err);
         } else {
-            while (end < len && utf8_char_len(s + end, len - end) == 0) end++;
+            while (end < len && utf8_valid_len(s + end, len - end, NULL) == 0) end++;
             bpe_piece(t, &e, s + pos, (int32_t)(end - pos));
         }
         pos = end;

@@ -173,7 +173,7 @@ static void test_rope(void) {
         if (variant == 1) c.rope_scaling_factor = 1.0f; // plain RoPE
         float inv[32], conc;
         double rinv[32], rconc;
-        rope_yarn_table(&c, inv, &conc);
+        model_rope_table(&c, inv, &conc);
         ref_inv_freq(c.rope_theta, c.rope_scaling_factor, c.initial_context_length, 64, rinv, &rconc);
         double worst = 0;
         for (int i = 0; i < 32; i++) worst = fmax(worst, fabs(inv[i] - rinv[i]) / rinv[i]);

@@ -45,7 +45,7 @@ spans() {
 
 # Directories searched for function names.
 fn_dirs=()
-for d in src kernels mpi getp_run.cpp tools; do [ -e "$d" ] && fn_dirs+=("$d"); done
+for d in src app gpu kernels mpi getp_run.cpp tools bench; do [ -e "$d" ] && fn_dirs+=("$d"); done
 
 exts='\.(c|h|hip|cpp|cu|sh|md|cmake|py|mjs|json|txt|sbatch)$'
 for doc in "${docs[@]}"; do
@@ -63,7 +63,7 @@ for doc in "${docs[@]}"; do
                    "(^|[^A-Za-z0-9_])${name}[[:space:]]*\(" "${fn_dirs[@]}" 2>/dev/null; then
                 passed=$((passed + 1))
             else
-                fail "$doc:$ln: function ${name}() not found in src/ kernels/ mpi/ getp_run.cpp tools/"
+                fail "$doc:$ln: function ${name}() not found in the source folders"
             fi
             continue
         fi
