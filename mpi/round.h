@@ -55,6 +55,8 @@ typedef struct {
     Output *outs;    // (n)
     int32_t *tokens; // every gathered id
     int64_t n_tokens;
+    float *lp;       // every gathered logprob value (chosen, then alternatives, per output)
+    int32_t *alt;    // every gathered alternative id
 } RoundResult;
 
 /* Collective: every rank passes its n outputs (in its share's order); rank 0

@@ -22,12 +22,20 @@ extern "C" {
 #define GETP_TOKEN_ENDOFTEXT 199999
 #define GETP_TOKEN_RETURN 200002
 
+#define GETP_MAX_TOP_LOGPROBS 20
+
+/* Sampling (docs/MODEL.md "Sampling"): temperature, then top_k, top_p, min_p,
+ * then one draw with the request's own uniform number. */
 typedef struct {
     int64_t index;      // position of the request in the input; keys its RNG stream
     int32_t n_prompt;   // prompt length in tokens
-    int32_t steps;      // SPEC 5 position bound, resolved (1..max_seq_len); yields <= steps-n_prompt+1 ids
+    int32_t steps;      // position bound, resolved (1..max_seq_len); yields <= steps-n_prompt+1 ids
     float temperature;  // 0 = greedy
     float top_p;        // in (0,1]; 1 = no truncation
+    int32_t top_k;      // keep the top_k most probable ids; <= 0 = off
+    float min_p;        // keep ids with p >= min_p * p_max; 0 = off
+    int32_t logprobs;   // -1: none; 0..GETP_MAX_TOP_LOGPROBS: the chosen id's logprob and
+                        // this many most probable alternatives per generated token
     uint64_t seed;      // sampling seed (stream = f(seed, index))
     int32_t n_stop;     // number of stop ids in stop[] (0 = run to the step limit)
     int32_t stop[GETP_MAX_STOP];
@@ -50,6 +58,12 @@ typedef struct {
     int32_t *tokens;   // (n_tokens) generated ids, malloc'ed, owned by the caller after generate
     int32_t n_tokens;
     int32_t finish;    // FinishReason
+    /* When the request asked for logprobs (p.logprobs >= 0), else NULL / 0:
+     * log-softmax of the model's logits (temperature 1, no filter). */
+    int32_t n_top;         // alternatives per token (= p.logprobs)
+    float *logprobs;       // (n_tokens) of the chosen id
+    int32_t *top_ids;      // (n_tokens, n_top) most probable ids, most probable first (ties: lower id)
+    float *top_logprobs;   // (n_tokens, n_top) theirs
 } Output;
 
 /* ---- the request contract (request.c), written once for both engines ---- */
@@ -72,7 +86,8 @@ int request_is_stop(const RequestParams *p, int32_t id);
 /* Start the output of request r: index copied, no tokens, FINISH_LENGTH. A
  * request with a problem gets FINISH_ERROR (the problem goes to stderr, one
  * line); an empty prompt has nothing to continue. Returns 1 if the request
- * will generate, with room for its steps - n_prompt + 1 ids allocated. */
+ * will generate, with room for its steps - n_prompt + 1 ids (and their
+ * logprobs, when asked for) allocated. */
 int output_begin(Output *o, const Request *r, const Config *c);
 
 typedef struct Engine Engine;

@@ -588,7 +588,7 @@ static json_t *batch_record(const JsonlWriter *w, const InputRequest *q, const O
 static int jsonl_write(OutputWriter *ww, const InputRequest *q, const Output *o, Err *err) {
     JsonlWriter *w = ww->impl;
     CHECK(q->index == w->next_index); // records are positional: resume counts them
-    Output none = {q->index, NULL, 0, FINISH_ERROR};
+    Output none = {.index = q->index, .finish = FINISH_ERROR};
     if (!o) o = &none;
     json_t *rec = w->batch ? batch_record(w, q, o) : jsonl_record(w, q, o);
     char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -300,7 +300,7 @@ static void test_batch_reader(void) {
 
 /* A synthetic output for request q. */
 static Output make_output(const char *harmony_text, int finish, const InputRequest *q) {
-    Output o = {q->index, NULL, 0, finish};
+    Output o = {.index = q->index, .finish = finish};
     if (!harmony_text) return o;
     /* markers of specials are resolved the way test_harmony does it */
     const char *p = harmony_text;
