@@ -1,31 +1,37 @@
 #!/bin/bash
-# run_bench.sh: the throughput benchmark of issue "Throughput" (one GPU, gpt-oss-20b
-# shapes), run on the GPU machine from the repository root:
+# run_bench.sh: getp's throughput benchmarks on one GPU, run on the GPU machine
+# from the repository root:
 #
-#   bash bench/run_bench.sh [MODE...]        MODE: course (default) | quick | single | long
+#   bash bench/run_bench.sh [MODE...]        (default: course)
 #
-#   course  2,048 short prompts (8-40 tokens), -n 1024, greedy, --ignore-eos, batch
-#           chosen by the engine from free memory (the course workload)
-#   quick   1,024 of the same prompts, -n 256 (the course's batch size, a quarter of
-#           its steps, so shorter contexts: attention is cheaper than in course)
-#   single  2 prompts at --batch 1, -n 256 (latency: tok/s of one sequence)
-#   long    64 prompts of ~1,000-2,000 tokens (make_prompts.py --long), -n 2560
+#   course   2,048 short prompts (8-40 tokens), -n 1024, greedy, --ignore-eos,
+#            batch from free memory (the course workload)
+#   quick    1,024 of the same prompts, -n 256
+#   single   2 prompts at --batch 1, -n 256 (one stream)
+#   long     64 prompts of ~1,000-2,000 tokens, -n 2560
+#   sampled  the paths users take: greedy, OpenAI's recommended -t 1.0 -p 1.0,
+#            and -t 0.7 -k 50 -p 0.95, each at batch 1 (2 prompts), 64 (64
+#            prompts) and full (the quick workload), -n 256
+#   sweep    batch 1, 2, 4, ..., 256 (B prompts at --batch B, -n 256): tok/s,
+#            ms per step and % of the memory-bandwidth floor
+#   io1k     ISL/OSL 1024/1024 (TensorRT-LLM's published workload): COUNT prompts
+#            (default 2,048) of 1,024 token ids, 1,024 generated, --ignore-eos
 #
-# Environment: MODEL (default /tmp/m20b, generated with getp-model-gen --preset 20b
-# --seed 1 when missing, ~80 s), BUILD (default build-bench), SKIP_BUILD=1, BATCH
-# (--batch for course/quick/long; default: the engine's choice), COUNT / STEPS
-# (override the mode's), PROFILE (default 1: GETP_PROFILE=1, per-phase GPU time
-# from events; 0 for an unperturbed run), CPU_RATIO=1 (also time the CPU engine on
-# 8 prompts x -n 48 and print the ratio), EXTRA (more getp flags, e.g. --precise), OUT
-# (logs; default /tmp/run_bench).
-# Needs deps/ (tools/fetch_deps.sh) and data/o200k_harmony.tiktoken
-# (tools/setup_tokenizer.sh data) carried along; without the rank file the prompts go
-# in as --input-format ids (deterministic pseudo-random ids of the same lengths).
+# Environment: MODEL (default /tmp/m20b, generated with getp-model-gen --preset
+# 20b --seed 1 when missing), BUILD (default build-bench), SKIP_BUILD=1, BATCH
+# (--batch for course/quick/long/io1k), COUNT / STEPS (override a mode's),
+# PROFILE (default 1: GETP_PROFILE=1, per-phase GPU time from events; 0 for an
+# unperturbed run), EXTRA (more getp flags, e.g. --precise), OUT (logs; default
+# /tmp/run_bench), PORTABLE_BUILD (also run every case with that build, the
+# portable one: its tok/s is printed beside the fast one's), HBM_GBS (the
+# bandwidth the floor assumes; default 4800, the H200's).
+# Needs deps/ (tools/fetch_deps.sh) and, for text prompts, data/o200k_harmony.tiktoken
+# (tools/setup_tokenizer.sh data); without the rank file the prompts go in as
+# --input-format ids of the same lengths.
 #
-# Prints per mode: warm-up s, inference s, tokens, tok/s, peak GPU memory (nvidia-smi
-# sampled every 200 ms), the engine's phase split (GETP_PROFILE), achieved TFLOP/s
-# (7.22 GFLOP/token of weights + attention at the mean context) and GB/s (weights
-# streamed once per step, experts counted as the expected share touched, + KV read).
+# Prints per case: warm-up, inference seconds, tokens, tok/s, peak GPU memory,
+# the phase split (GETP_PROFILE), achieved TFLOP/s and GB/s, ms per step, and a
+# closing table of every case.
 set -u
 root=$(pwd)
 out=${OUT:-/tmp/run_bench}
@@ -54,11 +60,22 @@ if [ ! -f "$model/model.safetensors" ] && [ ! -f "$model" ]; then
     echo "run_bench: model generated in $(( $(date +%s) - t0 )) s"
 fi
 tok=$root/data/o200k_harmony.tiktoken
+summary=$out/summary.txt
+: >"$summary"
 
-# prompts FILE COUNT [--long]: text prompts if the tokenizer is here, else ids.
+# make_input FILE COUNT [--long | --ids LEN]: text prompts if the tokenizer is
+# here (else ids of the same lengths); --ids LEN: COUNT prompts of LEN random ids.
 make_input() {
-    local file=$1 count=$2 long=${3:-}
-    python3 tools/make_prompts.py --count "$count" $long >"$file.txt"
+    local file=$1 count=$2 kind=${3:-} len=${4:-}
+    if [ "$kind" = --ids ]; then
+        python3 - "$count" "$len" >"$file.ids" <<'PY'
+import random, sys
+n, k = int(sys.argv[1]), int(sys.argv[2]); r = random.Random(7); print(n)
+for i in range(n): print(" ".join(str(r.randrange(200000)) for _ in range(k)))
+PY
+        fmt=(--input-format ids); input=$file.ids; return
+    fi
+    python3 tools/make_prompts.py --count "$count" $kind >"$file.txt"
     if [ -f "$tok" ]; then
         fmt=(--input-format text -z "$tok"); input=$file.txt
     else
@@ -74,79 +91,61 @@ PY
     fi
 }
 
-run_mode() {
-    local mode=$1 count steps batch long=""
-    case $mode in
-        course) count=2048; steps=1024; batch=${BATCH:-} ;;
-        quick)  count=1024; steps=256;  batch=${BATCH:-} ;;
-        single) count=2;    steps=256;  batch=1 ;;
-        long)   count=64;   steps=2560; batch=${BATCH:-}; long=--long ;;
-        *) echo "run_bench: unknown mode $mode"; return 1 ;;
+# run_case NAME COUNT STEPS BATCH KIND [getp flags...]: one getp run (BATCH empty:
+# the engine's choice; KIND: "" | --long | --ids LEN), its figures, a summary line.
+run_case() {
+    local name=$1 count=$2 steps=$3 batch=$4 kind=$5
+    shift 5
+    local log=$out/$name
+    case $kind in
+        --ids*) make_input "/tmp/prompts_$name" "$count" --ids "${kind#--ids }" ;;
+        *) make_input "/tmp/prompts_$name" "$count" $kind ;;
     esac
-    count=${COUNT:-$count}; steps=${STEPS:-$steps}
-    local log=$out/$mode
-    make_input "/tmp/prompts_$mode" "$count" $long
     local bflag=(); [ -n "$batch" ] && bflag=(--batch "$batch")
-    echo "== $mode: $count prompts ($(basename "$input")), -n $steps, batch ${batch:-auto}, greedy," \
-         "--ignore-eos ${EXTRA:-}, GETP_PROFILE=${PROFILE:-1}"
-    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$log.mem" 2>/dev/null &
-    local smi=$!
-    GETP_PROFILE=${PROFILE:-1} timeout 900 "$build/getp" "$model" -i "$input" -o "$log.out" "${fmt[@]}" \
-        -n "$steps" --ignore-eos "${bflag[@]}" ${EXTRA:-} --verbose >"$log.log" 2>"$log.err"
-    local rc=$?
-    kill "$smi" 2>/dev/null; wait "$smi" 2>/dev/null
-    if [ $rc -ne 0 ]; then echo "getp rc=$rc"; tail -5 "$log.err"; return 1; fi
-    grep -E "^(warm_up|elapsed|tokens|throughput):" "$log.log"
-    grep -E "batch [0-9]+, cap" "$log.err" | head -2
-    local peak
-    peak=$(sort -n "$log.mem" | tail -1)
-    echo "peak GPU memory: ${peak:-?} MiB (nvidia-smi, every 200 ms)"
-    grep "^profile:" "$log.err"
-    # achieved rates from the model shape (SPEC 1) and the measured tokens / steps
-    python3 - "$log.log" "$log.err" "/tmp/prompts_$mode.txt" "$steps" "$model" <<'PY'
-import json, os, re, sys
-log, err = open(sys.argv[1]).read(), open(sys.argv[2]).read()
-steps_n = int(sys.argv[4])
-get = lambda k, s: float(re.search(r"^%s:\s*([0-9.]+)" % k, s, re.M).group(1))
-tokens, secs = get("tokens", log), get("elapsed", log)
-m = re.search(r"batch (\d+), cap", err); B = int(m.group(1)) if m else 0
-m = re.search(r"^profile: (\d+) steps", err, re.M); nsteps = int(m.group(1)) if m else 0
-L, H, V, E, I, Dq, Dkv = 24, 2880, 201088, 32, 2880, 4096, 512  # 20b, unless the model says otherwise
-cfg_path = os.path.join(sys.argv[5], "config.json")
-if os.path.isfile(cfg_path):
-    c = json.load(open(cfg_path))
-    L, H, V, E, I = c["num_hidden_layers"], c["hidden_size"], c["vocab_size"], c["num_experts"], c["intermediate_size"]
-    Dq, Dkv = c.get("head_dim", 64) * c["num_attention_heads"], c.get("head_dim", 64) * c["num_key_value_heads"]
-lines = open(sys.argv[3], encoding="utf-8").read().split("\n")[1:]
-n_prompt = sum(len(l.split()) for l in lines if l) * 1.3 / max(1, sum(1 for l in lines if l))
-dense = L * 2 * (H * (Dq + 2 * Dkv) + H * Dq + E * H) + 2 * V * H
-moe = L * 4 * 2 * (2 * I * H + H * I)
-ctx = (n_prompt + steps_n) / 2                      # mean position while decoding
-attn = L / 2 * 4 * 64 * 64 * (ctx + min(ctx, 128))  # QK and PV, full + sliding layers
-flop = tokens * (dense + moe + attn)
-print("achieved: %.1f TFLOP/s (%.2f GFLOP/token: dense+head %.2f, moe %.2f, attention %.2f at mean "
-      "context %.0f)" % (flop / secs / 1e12, (dense + moe + attn) / 1e9, dense / 1e9, moe / 1e9,
-                         attn / 1e9, ctx))
-if nsteps and B:
-    touched = E * (1 - (1 - 4 / E) ** B)           # experts a step touches per layer (random routing)
-    wbytes = (L * 2 * (H * (Dq + 2 * Dkv) + H * Dq + E * H) + 2 * V * H
-              + L * touched * (2 * I * H + H * I) * 17 / 32)
-    kv = tokens * L / 2 * 2 * Dkv * 2 * (ctx + min(ctx, 128))
-    print("achieved: %.0f GB/s (%d steps x %.2f GB of weights (%.1f experts/layer) + %.1f GB KV reads)"
-          % ((nsteps * wbytes + kv) / secs / 1e9, nsteps, wbytes / 1e9, touched, kv / 1e9))
-    print("mean step: %.2f ms at batch %d (%.0f tokens/step)" % (1e3 * secs / nsteps, B, tokens / nsteps))
-PY
+    local builds=("$build") b
+    [ -n "${PORTABLE_BUILD:-}" ] && builds+=("$PORTABLE_BUILD")
+    for b in "${builds[@]}"; do
+        local tag=""; [ "$b" != "$build" ] && tag=" (portable)" && log=$out/$name.portable
+        echo "== $name$tag: $count prompts ($(basename "$input")), -n $steps, batch ${batch:-auto}, $* ${EXTRA:-}"
+        nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$log.mem" 2>/dev/null &
+        local smi=$!
+        GETP_PROFILE=${PROFILE:-1} timeout 900 "$b/getp" "$model" -i "$input" -o "$log.out" "${fmt[@]}" \
+            -n "$steps" --ignore-eos "${bflag[@]}" "$@" ${EXTRA:-} --verbose >"$log.log" 2>"$log.err"
+        local rc=$?
+        kill "$smi" 2>/dev/null; wait "$smi" 2>/dev/null
+        if [ $rc -ne 0 ]; then echo "getp rc=$rc"; tail -5 "$log.err"; echo "$name$tag FAILED" >>"$summary"; continue; fi
+        grep -E "^(warm_up|elapsed|tokens|throughput):" "$log.log"
+        grep -E "batch [0-9]+, cap" "$log.err" | head -2
+        echo "peak GPU memory: $(sort -n "$log.mem" | tail -1) MiB (nvidia-smi, every 200 ms)"
+        grep "^profile:" "$log.err"
+        python3 bench/bench_rates.py "$log.log" "$log.err" "$input" "$steps" "$model" "${HBM_GBS:-4800}" \
+            "$name$tag" | tee -a "$summary"
+    done
 }
 
-for m in "${modes[@]}"; do run_mode "$m"; done
-
-if [ "${CPU_RATIO:-0}" = 1 ]; then
-    make_input /tmp/prompts_cpu 8
-    gpu=$(GETP_PROFILE=0 "$build/getp" "$model" -i "$input" -o /tmp/cpu_ref_gpu.out "${fmt[@]}" -n 48 \
-          --ignore-eos --batch 8 | sed -n 's/^throughput: //p')
-    cpu=$("$build/getp" "$model" -i "$input" -o /tmp/cpu_ref.out "${fmt[@]}" -n 48 --ignore-eos \
-          --backend cpu | sed -n 's/^throughput: //p')
-    echo "cpu ratio (8 prompts, -n 48): gpu $gpu, cpu $cpu"
-    cmp -s /tmp/cpu_ref.out /tmp/cpu_ref_gpu.out && echo "cpu and gpu outputs identical" ||
-        echo "cpu and gpu outputs differ"
-fi
+for m in "${modes[@]}"; do
+    case $m in
+        course) run_case course "${COUNT:-2048}" "${STEPS:-1024}" "${BATCH:-}" "" ;;
+        quick)  run_case quick "${COUNT:-1024}" "${STEPS:-256}" "${BATCH:-}" "" ;;
+        single) run_case single "${COUNT:-2}" "${STEPS:-256}" 1 "" ;;
+        long)   run_case long "${COUNT:-64}" "${STEPS:-2560}" "${BATCH:-}" --long ;;
+        sampled)
+            for v in "greedy:" "t1p1:-t 1.0 -p 1.0" "t07k50p95:-t 0.7 -k 50 -p 0.95"; do
+                name=${v%%:*}; flags=${v#*:}
+                # shellcheck disable=SC2086
+                run_case "b1_$name" 2 "${STEPS:-256}" 1 "" $flags
+                # shellcheck disable=SC2086
+                run_case "b64_$name" 64 "${STEPS:-256}" 64 "" $flags
+                # shellcheck disable=SC2086
+                run_case "full_$name" "${COUNT:-1024}" "${STEPS:-256}" "${BATCH:-}" "" $flags
+            done ;;
+        sweep)
+            for B in ${SWEEP:-1 2 4 8 16 32 64 128 256}; do
+                run_case "sweep_b$B" "$B" "${STEPS:-256}" "$B" ""
+            done ;;
+        io1k) run_case io1k "${COUNT:-2048}" 2048 "${BATCH:-}" "--ids 1024" ;;
+        *) echo "run_bench: unknown mode $m" ;;
+    esac
+done
+echo "== summary"
+cat "$summary"

@@ -4,6 +4,8 @@ target_sources(getp_core PRIVATE
   ${CMAKE_SOURCE_DIR}/src/forward_cpu.c
   ${CMAKE_SOURCE_DIR}/src/sampler.c
   ${CMAKE_SOURCE_DIR}/src/logits_agreement.c)
+# The sampler's decisions must match the GPU's bit for bit (src/sampler_math.h).
+set_source_files_properties(${CMAKE_SOURCE_DIR}/src/sampler.c PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
 
 if(GETP_BUILD_TESTS)
   enable_testing()

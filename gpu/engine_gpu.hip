@@ -36,7 +36,8 @@ size_t gpu_act_bytes(const Config *c, int T, int S, int L, int precise) {
         per_tok += H * 2 + (size_t)cfg_q_dim(c) * 2 + k * (I * 2 + 2 * I * 4);
         per_row += H * 2;
     }
-    return per_tok * (size_t)T + per_row * (size_t)S + (size_t)c->vocab_size * 4 * (size_t)L +
+    const size_t per_logits_row = (size_t)c->vocab_size * 4 + sizeof(SampleRow) + sizeof(SampleOut);
+    return per_tok * (size_t)T + per_row * (size_t)S + per_logits_row * (size_t)L +
            (size_t)(2 * c->n_experts + 1) * 4;
 }
 
@@ -52,12 +53,14 @@ size_t gpu_bytes_per_slot(const GpuEngine *g, int cap, int logits) {
 
 static void free_acts(GpuActs *a) {
     void *dev[] = {a->meta, a->x, a->t, a->qkv, a->q, a->att, a->glog, a->topk_ids, a->topk_w,
-                   a->offsets, a->sorted, a->counts, a->h, a->ypair, a->ts, a->logits, a->ids,
-                   a->t_lo, a->att_lo, a->h_lo, a->ts_lo, a->y1};
+                   a->offsets, a->sorted, a->counts, a->h, a->ypair, a->ts, a->logits, a->srow,
+                   a->sout, a->ids, a->t_lo, a->att_lo, a->h_lo, a->ts_lo, a->y1};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i]) GPU_CHECK(hipFree(dev[i]));
     if (a->h_meta) GPU_CHECK(hipHostFree(a->h_meta));
     if (a->h_ids) GPU_CHECK(hipHostFree(a->h_ids));
+    if (a->h_srow) GPU_CHECK(hipHostFree(a->h_srow));
+    if (a->h_sout) GPU_CHECK(hipHostFree(a->h_sout));
     memset(a, 0, sizeof *a);
 }
 
@@ -89,7 +92,13 @@ static void build_acts(GpuActs *a, const Config *c, int T, int S, int L, int pre
     DALLOC(a->h, 2 * T * k * (size_t)c->intermediate);
     DALLOC(a->ypair, 4 * T * k * H);
     DALLOC(a->ts, 2 * S * H);
-    if (L > 0) DALLOC(a->logits, 4 * (size_t)L * (size_t)c->vocab_size);
+    if (L > 0) {
+        DALLOC(a->logits, 4 * (size_t)L * (size_t)c->vocab_size);
+        DALLOC(a->srow, sizeof(SampleRow) * (size_t)L);
+        DALLOC(a->sout, sizeof(SampleOut) * (size_t)L);
+        GPU_CHECK(hipHostMalloc((void **)&a->h_srow, sizeof(SampleRow) * (size_t)L, 0));
+        GPU_CHECK(hipHostMalloc((void **)&a->h_sout, sizeof(SampleOut) * (size_t)L, 0));
+    }
     DALLOC(a->ids, 4 * S);
     if (precise) {
         DALLOC(a->t_lo, 2 * T * H);
@@ -164,7 +173,7 @@ static int gpu_logits(Engine *e, const int32_t *tokens, int n, float *out, Err *
             a->h_meta[2 * a->T_max + i] = p0 + i;
             a->h_meta[3 * a->T_max + i] = i;
         }
-        gpu_forward_step(g, T, T, 0, T);
+        gpu_forward_logits(g, T);
         GPU_CHECK(hipMemcpy(out + (size_t)p0 * c->vocab_size, a->logits,
                             sizeof(float) * (size_t)T * c->vocab_size, hipMemcpyDeviceToHost));
     }

@@ -82,15 +82,13 @@ static void moe_block(GpuEngine *g, int l, int T) {
     gpu_profile_mark(g, PH_COMBINE);
 }
 
-void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
+/* Meta up (tok, slot, pos T_max apart, then the S sampling rows), embedding,
+ * every layer, the final norm of the S sampling rows into a->ts. */
+static void forward_layers(GpuEngine *g, int T, int S) {
     const Config *c = &g->m->cfg;
     GpuActs *a = &g->a;
     hipStream_t st = g->stream;
-    CHECK(T >= 1 && T <= a->T_max && S >= 0 && S <= a->S_max && logits >= 0 && logits <= S &&
-          logits <= a->L_max && (!a->ts_lo || S <= a->L_max));
-    const double t0 = g->prof.on ? now_seconds() : 0.0;
     gpu_profile_mark(g, PH_OTHER);
-    /* token list up: tok, slot, pos (T_max apart) and the sampling rows */
     GPU_CHECK(hipMemcpyAsync(a->meta, a->h_meta, sizeof(int32_t) * (size_t)(3 * a->T_max + S),
                              hipMemcpyHostToDevice, st));
     embed_bf16w_f32out(a->x, g->w.emb, a->meta, T, c->hidden, st);
@@ -98,28 +96,70 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
         attention_block(g, l, T);
         moe_block(g, l, T);
     }
+    if (S > 0)
+        rmsnorm_f32_bf16out(a->ts, a->ts_lo, a->x, g->w.final_norm, a->meta + 3 * a->T_max, S,
+                            c->hidden, MODEL_RMS_EPS, st);
+}
+
+/* logits of sampling rows [r0, r0 + n) into a->logits rows [r0, r0 + n). */
+static void head_logits(GpuEngine *g, int r0, int n) {
+    const Config *c = &g->m->cfg;
+    GpuActs *a = &g->a;
+    const size_t H = c->hidden, V = c->vocab_size;
+    if (n > 0)
+        matmul_pair_bf16_bf16w(a->logits + (size_t)r0 * V, a->ts + (size_t)r0 * H,
+                               a->ts_lo ? a->ts_lo + (size_t)r0 * H : NULL, g->w.unemb, NULL, NULL,
+                               n, c->vocab_size, c->hidden, g->stream);
+}
+
+void gpu_forward_step(GpuEngine *g, int T, int S, int R) {
+    const Config *c = &g->m->cfg;
+    GpuActs *a = &g->a;
+    hipStream_t st = g->stream;
+    const int V = c->vocab_size;
+    CHECK(T >= 1 && T <= a->T_max && S >= 0 && S <= a->S_max && R >= 0 && R <= S && R <= a->L_max &&
+          (!a->ts_lo || S <= a->L_max));
+    const double t0 = g->prof.on ? now_seconds() : 0.0;
+    forward_layers(g, T, S);
     if (S > 0) {
-        const int32_t *rows = a->meta + 3 * a->T_max;
-        rmsnorm_f32_bf16out(a->ts, a->ts_lo, a->x, g->w.final_norm, rows, S, c->hidden,
-                            MODEL_RMS_EPS, st);
-        if (a->ts_lo) { // precise: logits of every row (L_max = S_max), argmax from them
-            matmul_pair_bf16_bf16w(a->logits, a->ts, a->ts_lo, g->w.unemb, NULL, NULL, S,
-                                   c->vocab_size, c->hidden, st);
-            if (greedy) argmax_rows_f32(a->ids, a->logits, S, c->vocab_size, st);
-        } else {
-            if (greedy)
-                matmul_argmax_bf16_bf16w(a->ids, a->ts, g->w.unemb, S, c->vocab_size, c->hidden,
-                                         st);
-            if (logits > 0) // the first `logits` rows (row-independent: same bits as over all S)
-                matmul_bf16_bf16w(a->logits, a->ts, g->w.unemb, NULL, NULL, logits,
-                                  c->vocab_size, c->hidden, st);
-        }
-        if (greedy)
-            GPU_CHECK(hipMemcpyAsync(a->h_ids, a->ids, sizeof(int32_t) * (size_t)S,
+        /* rows 0..R-1: logits, then the sampler; one small record each comes back */
+        if (R > 0) {
+            head_logits(g, 0, R);
+            GPU_CHECK(hipMemcpyAsync(a->srow, a->h_srow, sizeof(SampleRow) * (size_t)R,
+                                     hipMemcpyHostToDevice, st));
+            sample_rows_f32(a->sout, a->logits, a->srow, R, V, st);
+            GPU_CHECK(hipMemcpyAsync(a->h_sout, a->sout, sizeof(SampleOut) * (size_t)R,
                                      hipMemcpyDeviceToHost, st));
+        }
+        /* rows R..S-1 are greedy: the unembedding fused with argmax (precise mode:
+         * from logits, its argmax needs the whole sum); rows are independent, so a
+         * row's id is the same whichever rows share the launch */
+        const int G = S - R;
+        if (G > 0) {
+            if (a->ts_lo) {
+                head_logits(g, R, G);
+                argmax_rows_f32(a->ids + R, a->logits + (size_t)R * V, G, V, st);
+            } else {
+                matmul_argmax_bf16_bf16w(a->ids + R, a->ts + (size_t)R * c->hidden, g->w.unemb, G, V,
+                                         c->hidden, st);
+            }
+            GPU_CHECK(hipMemcpyAsync(a->h_ids + R, a->ids + R, sizeof(int32_t) * (size_t)G,
+                                     hipMemcpyDeviceToHost, st));
+        }
         gpu_profile_mark(g, PH_HEAD);
     }
     /* Always wait: the host rewrites h_meta for the next step right after. */
     GPU_CHECK(hipStreamSynchronize(st));
     gpu_profile_collect(g, T, S, t0);
+}
+
+void gpu_forward_logits(GpuEngine *g, int T) {
+    GpuActs *a = &g->a;
+    CHECK(T >= 1 && T <= a->T_max && T <= a->S_max && T <= a->L_max);
+    const double t0 = g->prof.on ? now_seconds() : 0.0;
+    forward_layers(g, T, T);
+    head_logits(g, 0, T);
+    gpu_profile_mark(g, PH_HEAD);
+    GPU_CHECK(hipStreamSynchronize(g->stream));
+    gpu_profile_collect(g, T, T, t0);
 }

@@ -9,10 +9,14 @@
  * n_prompt-1 or later; a finished slot takes the next request at once. The
  * result of a request depends on nothing but the request: every kernel is
  * row-independent and the sampling stream is rng_uniform(seed, index, k).
+ * Sampling and logprobs run on the GPU (sample.hip): one record per row
+ * comes back, never a row of logits.
  */
 #include "engine_gpu_internal.h"
 #include "gpu_check.h"
-#include "sampler.h" // rng_uniform, sample_token
+#include "sampler.h" // rng_uniform, sample_spec
+
+static_assert(SAMPLE_MAX_TOP == GETP_MAX_TOP_LOGPROBS, "one bound on top logprobs");
 
 typedef struct {
     int req;      // request index, -1 = free
@@ -58,8 +62,11 @@ static int pick_batch(GpuEngine *g, int runnable, int cap, int sampled, Err *err
     return B < runnable ? B : runnable;
 }
 
+/* A request whose rows need the sampler kernel (logits): it samples, or wants logprobs. */
+static int needs_sampler(const RequestParams *p) { return p->temperature > 0.0f || p->logprobs >= 0; }
+
 /* Host side of a step: token list into h_meta. Returns T; *S sampling rows, the
- * non-greedy ones first (only they need logits: *R of them). */
+ * ones that need the sampler first (*R of them). */
 static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S, int *R,
                       int *chunk_n, int *samp_slot) {
     GpuActs *a = &g->a;
@@ -94,11 +101,11 @@ static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S
                 samp_slot[(*S)++] = b;
             }
         }
-    /* Stable partition: rows that sample from logits first (rows are independent). */
+    /* Stable partition: rows that need the sampler first (rows are independent). */
     int *rows = a->h_meta + 3 * a->T_max;
     *R = 0;
     for (int s = 0; s < *S; s++) {
-        if (!(reqs[sl[samp_slot[s]].req].p.temperature > 0.0f)) continue;
+        if (!needs_sampler(&reqs[sl[samp_slot[s]].req].p)) continue;
         const int row = rows[s], slot = samp_slot[s];
         for (int u = s; u > *R; u--) {
             rows[u] = rows[u - 1];
@@ -126,33 +133,52 @@ static int admit(Slot *sl, int B, const Output *outs, int n, int *next) {
     return busy;
 }
 
-typedef struct {
-    SampleScratch ss;
-    float *row; // (V) host logits of one sampling row
-} HostSampler;
-
-static int32_t pick_token(GpuEngine *g, const RequestParams *p, int s, int k, HostSampler *hs) {
-    const int V = g->m->cfg.vocab_size;
-    if (!(p->temperature > 0.0f)) return g->a.h_ids[s];
-    if (!hs->row) {
-        hs->row = (float *)xmalloc(sizeof(float) * (size_t)V);
-        build_sample_scratch(&hs->ss, V);
+/* The sampler settings of the first R sampling rows (uniform of step k =
+ * the request's k-th generated token), into h_srow. */
+static void fill_sampler_rows(GpuEngine *g, const Request *reqs, const Output *outs, const Slot *sl,
+                              const int *samp_slot, int R) {
+    for (int s = 0; s < R; s++) {
+        const int r = sl[samp_slot[s]].req;
+        const RequestParams *p = &reqs[r].p;
+        const SampleSpec sp = sample_spec(p->temperature, p->top_k, p->top_p, p->min_p);
+        SampleRow *row = &g->a.h_srow[s];
+        row->inv_t = sp.inv_t;
+        row->top_k = sp.top_k;
+        row->top_p = sp.top_p;
+        row->min_x = sp.min_x;
+        row->u = rng_uniform(p->seed, p->index, outs[r].n_tokens);
+        row->n_top = p->logprobs;
+        row->pad_ = 0;
     }
-    GPU_CHECK(hipMemcpy(hs->row, g->a.logits + (size_t)s * V, sizeof(float) * (size_t)V,
-                        hipMemcpyDeviceToHost));
-    return sample_token(hs->row, V, p->temperature, p->top_p, rng_uniform(p->seed, p->index, k),
-                        &hs->ss);
 }
 
-/* After a step: advance positions, take the sampled ids, retire finished slots. */
+/* After a step: advance positions, take the chosen ids (and logprobs), retire
+ * finished slots. */
 static void finish_step(GpuEngine *g, const Request *reqs, Output *outs, Slot *sl, int B,
-                        const int *chunk_n, const int *samp_slot, int S, HostSampler *hs) {
+                        const int *chunk_n, const int *samp_slot, int S, int R) {
     for (int b = 0; b < B; b++) sl[b].fed += chunk_n[b];
     for (int s = 0; s < S; s++) {
         Slot *x = &sl[samp_slot[s]];
         const RequestParams *p = &reqs[x->req].p;
         Output *o = &outs[x->req];
-        const int32_t tok = pick_token(g, p, s, o->n_tokens, hs);
+        const SampleOut *so = s < R ? &g->a.h_sout[s] : NULL;
+        const int32_t tok = so ? so->id : g->a.h_ids[s];
+        if (tok < 0) { // the logits held a NaN or an infinity: no token from them
+            fprintf(stderr, "getp: request %lld: the model's logits are not finite (NaN or infinity) "
+                    "at generated token %d; the request ends with an error\n", (long long)p->index,
+                    o->n_tokens);
+            o->finish = FINISH_ERROR;
+            x->req = -1;
+            continue;
+        }
+        if (o->logprobs) {
+            const int k = o->n_tokens, nt = o->n_top;
+            o->logprobs[k] = so->logprob;
+            for (int j = 0; j < nt; j++) {
+                o->top_ids[(size_t)k * nt + j] = so->top_ids[j];
+                o->top_logprobs[(size_t)k * nt + j] = so->top_lps[j];
+            }
+        }
         o->tokens[o->n_tokens++] = tok;
         x->last = tok;
         if (request_is_stop(p, tok)) o->finish = FINISH_STOP;
@@ -169,12 +195,13 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
     int cap = 1;
     const int runnable = init_outputs(c, reqs, n, outs, &cap);
     if (runnable == 0) return GETP_OK;
-    int sampled = 0; // runnable requests that sample from logits (temperature > 0)
-    for (int i = 0; i < n; i++) sampled += outs[i].tokens && reqs[i].p.temperature > 0.0f;
+    int sampled = 0; // runnable requests whose rows need the sampler kernel
+    for (int i = 0; i < n; i++) sampled += outs[i].tokens && needs_sampler(&reqs[i].p);
     const int B = pick_batch(g, runnable, cap, sampled, err);
     const int S_max = B > g->chunk ? B : g->chunk;
     /* A logits row only for the rows that need one: at most B slots sample at once
-     * (precise mode: every sampling row, greedy ones included). */
+     * (precise mode: every sampling row, greedy ones included: their argmax reads
+     * logits). */
     const int L_max = g->opt.precise ? S_max : sampled < B ? sampled : B;
     if (B < 0 || gpu_prepare(g, B, cap, B + GPU_PREFILL_TOKENS, S_max, L_max, err) != GETP_OK) {
         for (int i = 0; i < n; i++) output_free(&outs[i]);
@@ -192,18 +219,13 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
     int *chunk_n = (int *)xcalloc((size_t)B, sizeof(int));
     int *samp_slot = (int *)xcalloc((size_t)B, sizeof(int));
     for (int b = 0; b < B; b++) sl[b].req = -1;
-    HostSampler hs;
-    memset(&hs, 0, sizeof hs);
     int next = 0;
     while (admit(sl, B, outs, n, &next) > 0) {
         int S = 0, R = 0;
         const int T = build_step(g, reqs, sl, B, &S, &R, chunk_n, samp_slot);
-        gpu_forward_step(g, T, S, R < S, R);
-        finish_step(g, reqs, outs, sl, B, chunk_n, samp_slot, S, &hs);
-    }
-    if (hs.row) {
-        free(hs.row);
-        free_sample_scratch(&hs.ss);
+        fill_sampler_rows(g, reqs, outs, sl, samp_slot, R);
+        gpu_forward_step(g, T, S, R);
+        finish_step(g, reqs, outs, sl, B, chunk_n, samp_slot, S, R);
     }
     free(sl);
     free(chunk_n);

@@ -75,10 +75,14 @@ typedef struct {
     uint16_t *h;        // (T_max*k, I) bf16 SwiGLU output
     float *ypair;       // (T_max*k, H) fp32 expert outputs
     uint16_t *ts;       // (S_max, H) bf16 final-normed sampling rows
-    float *logits;      // (L_max, V) fp32: the first sampling rows that need logits
+    float *logits;      // (L_max, V) fp32: the first sampling rows, those that need the sampler
+    SampleRow *srow;    // (L_max) their sampler settings (kernels.h)
+    SampleOut *sout;    // (L_max) the sampler's answers
     int32_t *ids;       // (S_max) argmax ids
     int32_t *h_meta;    // pinned host mirror of meta
     int32_t *h_ids;     // pinned host (S_max)
+    SampleRow *h_srow;  // pinned host (L_max)
+    SampleOut *h_sout;  // pinned host (L_max)
     /* precise mode only (else NULL): the bf16 remainders of t, att, h, ts, and
      * mlp1's pre-activation y1 (T_max*k, 2I) fp32 by sorted position */
     uint16_t *t_lo, *att_lo, *h_lo, *ts_lo;
@@ -107,10 +111,14 @@ int load_gpu_weights(GpuWeights *w, const Model *m, hipStream_t stream, int verb
 void free_gpu_weights(GpuWeights *w);
 
 /* engine_gpu_forward.hip: run the step whose meta (T tokens, S sampling rows)
- * is in g->a.h_meta. greedy: ids of the sampling rows land in g->a.h_ids;
- * logits: rows 0..logits-1 of g->a.logits (logits <= L_max) get the logits of the
- * first `logits` sampling rows (left on the device). */
-void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits);
+ * is in g->a.h_meta. The first R sampling rows (R <= L_max) go through the
+ * sampler with the settings in g->a.h_srow: their answers land in g->a.h_sout;
+ * the other S - R rows are greedy: their ids land in g->a.h_ids[R..S). An id
+ * of -1 means the row's logits were not finite. */
+void gpu_forward_step(GpuEngine *g, int T, int S, int R);
+/* Teacher forcing: the logits of every one of the T tokens into a->logits
+ * (the sampling rows of h_meta must be 0..T-1). */
+void gpu_forward_logits(GpuEngine *g, int T);
 
 /* engine_gpu_profile.hip: GETP_PROFILE support */
 void gpu_profile_init(GpuProfile *p);

@@ -13,7 +13,7 @@
  */
 #include "engine.h"
 #include "ops_cpu.h" // cpu_rmsnorm, cpu_matvec, cpu_rope, cpu_attention, cpu_router_topk, cpu_expert_mlp
-#include "sampler.h" // rng_uniform, sample_token
+#include "sampler.h" // rng_uniform, sample_spec, sample_token, token_logprobs
 
 #include <math.h>
 
@@ -146,6 +146,7 @@ static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float
     const Config *c = &ce->m->cfg;
     const RequestParams *p = &r->p;
     if (!output_begin(o, r, c)) return;
+    const SampleSpec sp = sample_spec(p->temperature, p->top_k, p->top_p, p->min_p);
     RunState s;
     build_run_state(&s, c, p->steps);
     int32_t token = r->prompt[0];
@@ -158,7 +159,10 @@ static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float
         }
         int k = o->n_tokens;
         double u = rng_uniform(p->seed, p->index, k);
-        token = sample_token(logits, c->vocab_size, p->temperature, p->top_p, u, ss);
+        token = sample_token(logits, c->vocab_size, &sp, u, ss);
+        if (o->logprobs)
+            token_logprobs(logits, c->vocab_size, token, o->n_top, &o->logprobs[k],
+                           o->top_ids + (size_t)k * o->n_top, o->top_logprobs + (size_t)k * o->n_top);
         o->tokens[o->n_tokens++] = token;
         if (request_is_stop(p, token)) {
             o->finish = FINISH_STOP;

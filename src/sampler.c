@@ -1,5 +1,11 @@
-/* sampler.c: choosing the next token (sampler.h), specified exactly so that
- * every backend (the GPU sampler in gpu/kernels/sample.hip included) reproduces it.
+/* sampler.c: choosing the next token (sampler.h), the CPU reference of the
+ * rule in docs/MODEL.md "Sampling". It is written to be obviously right, not
+ * fast: the filters sort the ids; the GPU sampler (gpu/kernels/sample.hip)
+ * finds the same kept set by radix selection and must agree with this file
+ * id for id (gpu/selftest/selftest_sample.hip). Both use sampler_math.h for
+ * every value that decides anything, and the masses are integers, so the
+ * agreement is exact, not statistical. This file is compiled with
+ * -ffp-contract=off (cmake/cpu.cmake): no product may be fused with a sum.
  *
  * rng_uniform(seed, index, step):
  *     mix(z) = splitmix64 finalizer of z + 0x9E3779B97F4A7C15:
@@ -11,26 +17,9 @@
  *     u = (h >> 11) * 2^-53                       -> a double in [0, 1), 53 bits
  *   The generation step is the 0-based number of the token being generated
  *   (step 0 = the token sampled after the last prompt position).
- *
- * sample_token(logits, n, T, top_p, u):
- *   1. T <= 0 (or not a number): argmax, ties to the lower id. Done.
- *   2. m = max logit; e_i = exp(((double)logit_i - m) / (double)T) in double.
- *   3. top_p >= 1 (or not a number): the candidates are all ids in id order
- *      0..n-1, mass K = sum of all e_i (double, summed in id order).
- *      top_p < 1: sort ids by logit descending, ties by lower id; the
- *      candidates are the shortest prefix of that order whose running sum of
- *      e_i (double, in that order) reaches top_p * Z, Z = sum of all e_i in id
- *      order; K = that running sum. (top_p <= 0 keeps only the first id, the
- *      argmax.) Sorting by logit rather than by e_i gives the same order and
- *      keeps ties exact.
- *   4. target = u * K; walk the candidates in their order accumulating e_i in
- *      double; return the first id whose running sum exceeds target; if
- *      rounding leaves none, return the last candidate with e_i > 0.
- *   A parallel implementation that sums in another order can differ from this
- *   one only when target falls within rounding distance (about 1e-16 relative)
- *   of a boundary between two ids.
  */
 #include "sampler.h"
+#include "sampler_math.h" // sampler_key, sampler_x, sampler_mass, sampler_top_p_need, sampler_target
 
 #include <math.h>
 
@@ -55,27 +44,33 @@ int32_t argmax_f32(const float *x, int n) {
     return best;
 }
 
+int logits_finite(const float *x, int n) {
+    for (int i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+SampleSpec sample_spec(float temperature, int32_t top_k, float top_p, float min_p) {
+    SampleSpec s;
+    s.inv_t = temperature > 0.0f && isfinite(temperature) ? 1.0f / temperature : 0.0f;
+    s.top_k = top_k > 0 ? top_k : 0;
+    s.top_p = top_p < 1.0f ? top_p : 1.0f; // NaN compares false: off
+    s.min_x = min_p > 0.0f ? (min_p >= 1.0f ? 0.0f : logf(min_p)) : -INFINITY;
+    return s;
+}
+
 void build_sample_scratch(SampleScratch *s, int n) {
     s->n = n;
-    s->prob = xmalloc(sizeof(float) * (size_t)n);
-    s->idx = xmalloc(sizeof(int32_t) * (size_t)n);
+    s->w = xmalloc(sizeof(uint64_t) * (size_t)n);
+    s->key = xmalloc(sizeof(uint64_t) * (size_t)n);
+    s->kept = xmalloc((size_t)n);
 }
 
 void free_sample_scratch(SampleScratch *s) {
-    free(s->prob);
-    free(s->idx);
-    s->prob = NULL;
-    s->idx = NULL;
-    s->n = 0;
-}
-
-/* Sort order for the nucleus: logit descending, then id ascending. So that the
- * comparator needs no context pointer, ids are sorted as (key, id) pairs packed
- * into one 64-bit word, key an order-preserving map of the float. */
-static uint32_t float_order_key(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u); // ascending with f
+    free(s->w);
+    free(s->key);
+    free(s->kept);
+    memset(s, 0, sizeof *s);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -83,61 +78,143 @@ static int cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Fill order[0..n) with ids sorted by logit descending, ties by lower id. */
-static void sort_ids_by_logit(const float *logits, int n, int32_t *order) {
-    uint64_t *keys = xmalloc(sizeof(uint64_t) * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        float l = isnan(logits[i]) ? -INFINITY : logits[i];
-        uint32_t desc = ~float_order_key(l); // larger logit -> smaller key
-        keys[i] = ((uint64_t)desc << 32) | (uint32_t)i;
-    }
-    qsort(keys, (size_t)n, sizeof(uint64_t), cmp_u64);
-    for (int i = 0; i < n; i++) order[i] = (int32_t)(keys[i] & 0xffffffffu);
-    free(keys);
+/* key[j] for j < n: the ids in the sampler's order (logit descending, ties to
+ * the lower id) as (~sampler_key << 32 | id), ascending. */
+static void sort_by_key(const float *logits, int n, uint64_t *key) {
+    for (int i = 0; i < n; i++) key[i] = ((uint64_t)(~sampler_key(logits[i])) << 32) | (uint32_t)i;
+    qsort(key, (size_t)n, sizeof *key, cmp_u64);
 }
 
-int32_t sample_token(const float *logits, int n, float temperature, float top_p, double u,
-                     SampleScratch *s) {
+static float max_logit(const float *logits, int n) {
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (logits[i] > m) m = logits[i]; // NaN compares false
+    return m;
+}
+
+int32_t sample_token(const float *logits, int n, const SampleSpec *sp, double u, SampleScratch *s) {
     CHECK(n > 0 && s && s->n >= n);
-    if (!(temperature > 0.0f)) return argmax_f32(logits, n);
-
-    double m = logits[argmax_f32(logits, n)];
-    double inv_t = 1.0 / (double)temperature;
-    /* e_i in double; NaN logits get zero weight */
-    double z = 0.0;
-    for (int i = 0; i < n; i++) {
-        double e = isnan(logits[i]) ? 0.0 : exp(((double)logits[i] - m) * inv_t);
-        z += e;
+    if (!(sp->inv_t > 0.0f)) return argmax_f32(logits, n);
+    const float m = max_logit(logits, n);
+    if (!isfinite(m)) return argmax_f32(logits, n); // +inf, or nothing but -inf / NaN
+    uint64_t *w = s->w;
+    for (int i = 0; i < n; i++) w[i] = sampler_mass(sampler_x(logits[i], m, sp->inv_t)); // NaN: 0
+    memset(s->kept, 1, (size_t)n);
+    const int filtered = (sp->top_k > 0 && sp->top_k < n) || sp->top_p < 1.0f || sp->min_x > -INFINITY;
+    if (filtered) {
+        /* every filter keeps a prefix of the order: find its length L */
+        sort_by_key(logits, n, s->key);
+        int L = sp->top_k > 0 && sp->top_k < n ? sp->top_k : n;
+        if (sp->top_p < 1.0f) {
+            uint64_t z = 0, acc = 0;
+            for (int j = 0; j < L; j++) z += w[(uint32_t)s->key[j]];
+            const uint64_t need = sampler_top_p_need(sp->top_p, z);
+            for (int j = 0; j < L; j++) {
+                acc += w[(uint32_t)s->key[j]];
+                if (acc >= need) {
+                    L = j + 1;
+                    break;
+                }
+            }
+        }
+        if (sp->min_x > -INFINITY) {
+            int j = 0; // x is monotone in the logit: the ids with x >= min_x lead the order
+            while (j < L && sampler_x(logits[(uint32_t)s->key[j]], m, sp->inv_t) >= sp->min_x) j++;
+            L = j > 0 ? j : 1;
+        }
+        memset(s->kept, 0, (size_t)n);
+        for (int j = 0; j < L; j++) s->kept[(uint32_t)s->key[j]] = 1;
     }
-#define E_OF(i) (isnan(logits[i]) ? 0.0 : exp(((double)logits[i] - m) * inv_t))
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++)
+        if (s->kept[i]) total += w[i];
+    const uint64_t target = sampler_target(u, total);
+    uint64_t run = 0;
+    int32_t last = argmax_f32(logits, n);
+    for (int i = 0; i < n; i++) {
+        if (!s->kept[i] || !w[i]) continue;
+        run += w[i];
+        last = i;
+        if (run > target) return i;
+    }
+    return last; // not reached: target < total
+}
 
-    int32_t *cand = s->idx;
-    int n_cand;
-    double kept;
-    if (!(top_p < 1.0f)) {
-        for (int i = 0; i < n; i++) cand[i] = i;
-        n_cand = n;
-        kept = z;
-    } else {
-        sort_ids_by_logit(logits, n, cand);
-        double need = (double)top_p * z;
-        kept = 0.0;
-        n_cand = 0;
-        while (n_cand < n) {
-            kept += E_OF(cand[n_cand]);
-            n_cand++;
-            if (kept >= need) break;
+void token_logprobs(const float *logits, int n, int32_t id, int n_top, float *lp, int32_t *top_ids,
+                    float *top_lps) {
+    const float m = max_logit(logits, n);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(logits[i])) sum += exp((double)logits[i] - (double)m);
+    const double lse = (double)m + log(sum);
+    *lp = (float)((double)logits[id] - lse);
+    /* the n_top first ids of the order, by insertion into a sorted list */
+    uint64_t best[64];
+    CHECK(n_top >= 0 && n_top <= 64);
+    int have = 0;
+    for (int i = 0; i < n && n_top > 0; i++) {
+        const uint64_t k = ((uint64_t)(~sampler_key(logits[i])) << 32) | (uint32_t)i;
+        if (have == n_top && k >= best[have - 1]) continue;
+        int j = have < n_top ? have++ : have - 1;
+        while (j > 0 && best[j - 1] > k) {
+            best[j] = best[j - 1];
+            j--;
+        }
+        best[j] = k;
+    }
+    for (int j = 0; j < n_top; j++) {
+        const int32_t t = j < have ? (int32_t)(uint32_t)best[j] : 0;
+        top_ids[j] = t;
+        top_lps[j] = (float)((double)logits[t] - lse);
+    }
+}
+
+/* ---- test oracles (tests/cpu/test_sampler.c, gpu/selftest/selftest_sample.hip) ---- */
+
+/* The definition in double: p_i = softmax(l / T), order by p descending (ties
+ * to the lower id), top_k, top_p (shortest prefix reaching top_p of the
+ * candidates' mass), min_p (p_i >= min_p * p_max), renormalized. */
+void sample_probs_reference(const float *l, int V, float T, int top_k, float top_p, float min_p,
+                            double *want) {
+    double p[SAMPLE_REF_MAX_V], z = 0, m = -INFINITY;
+    int order[SAMPLE_REF_MAX_V];
+    CHECK(V >= 1 && V <= SAMPLE_REF_MAX_V);
+    for (int i = 0; i < V; i++) m = fmax(m, l[i]);
+    for (int i = 0; i < V; i++) z += (p[i] = exp(((double)l[i] - m) / T));
+    for (int i = 0; i < V; i++) p[i] /= z, order[i] = i;
+    for (int i = 0; i < V; i++)
+        for (int j = i + 1; j < V; j++)
+            if (p[order[j]] > p[order[i]] || (p[order[j]] == p[order[i]] && order[j] < order[i])) {
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+    int L = top_k > 0 && top_k < V ? top_k : V;
+    if (top_p < 1.0f) {
+        double zk = 0, acc = 0;
+        for (int j = 0; j < L; j++) zk += p[order[j]];
+        for (int j = 0; j < L; j++) {
+            acc += p[order[j]];
+            if (acc >= top_p * zk) {
+                L = j + 1;
+                break;
+            }
         }
     }
-
-    double target = u * kept, run = 0.0;
-    int32_t last_pos = cand[0];
-    for (int j = 0; j < n_cand; j++) {
-        double e = E_OF(cand[j]);
-        run += e;
-        if (e > 0.0) last_pos = cand[j];
-        if (run > target) return cand[j];
+    if (min_p > 0) {
+        int j = 0;
+        while (j < L && p[order[j]] >= min_p * p[order[0]]) j++;
+        L = j;
     }
-#undef E_OF
-    return last_pos;
+    double kept = 0;
+    for (int i = 0; i < V; i++) want[i] = 0;
+    for (int j = 0; j < L; j++) kept += (want[order[j]] = p[order[j]]);
+    for (int i = 0; i < V; i++) want[i] /= kept;
+}
+
+/* Upper tail of chi-square with df degrees of freedom (Wilson-Hilferty). */
+double chi2_upper_p(double x, int df) {
+    if (df <= 0) return 1.0;
+    const double k = df, zz = (pow(x / k, 1.0 / 3) - (1 - 2 / (9 * k))) / sqrt(2 / (9 * k));
+    return 0.5 * erfc(zz / sqrt(2.0));
 }

@@ -98,8 +98,32 @@ void attention_f32q_bf16kv(const AttnArgs *a, hipStream_t stream);
 void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
                      hipStream_t stream);
 
-/* ids(S) = argmax of each row of logits (S, V) fp32; ties to the lower id. */
+/* ids(S) = argmax of each row of logits (S, V) fp32; ties to the lower id; -1
+ * for a row that holds a NaN or an infinity. */
 void argmax_rows_f32(int32_t *ids, const float *logits, int S, int V, hipStream_t stream);
+
+/* The sampler (sample.hip; docs/MODEL.md "Sampling"): one row of full logits
+ * per request that samples or wants logprobs. The settings of a row are
+ * sampler.h's SampleSpec plus its uniform and its logprobs request. */
+#define SAMPLE_MAX_TOP 20 // GETP_MAX_TOP_LOGPROBS
+typedef struct {
+    float inv_t;   // 1 / temperature; 0 = greedy (argmax)
+    int32_t top_k; // 0 = off
+    float top_p;   // 1 = off
+    float min_x;   // log(min_p); -inf = off
+    double u;      // the row's uniform number in [0, 1)
+    int32_t n_top; // -1: no logprobs; else the alternatives wanted (<= SAMPLE_MAX_TOP)
+    int32_t pad_;
+} SampleRow;
+typedef struct {
+    int32_t id;      // the chosen id; -1: the row holds a NaN or an infinity
+    float logprob;   // of id (n_top >= 0)
+    int32_t top_ids[SAMPLE_MAX_TOP];
+    float top_lps[SAMPLE_MAX_TOP];
+} SampleOut;
+/* out(R) from logits (R, V) fp32 and rows(R). */
+void sample_rows_f32(SampleOut *out, const float *logits, const SampleRow *rows, int R, int V,
+                     hipStream_t stream);
 
 /* ---- matmul.hip: the dense GEMMs (QKV, attention output, router, unembedding) ---- */
 
@@ -117,7 +141,8 @@ void matmul_pair_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *x_lo, c
                             hipStream_t stream);
 
 /* Unembedding fused with argmax: ids(M) = argmax_n (x(M,K) @ W(N,K)^T) with
- * ties to the lower id; logits are never written. */
+ * ties to the lower id (-1 for a row with a NaN or an infinity); logits are
+ * never written. */
 void matmul_argmax_bf16_bf16w(int32_t *ids, const uint16_t *x, const uint16_t *w, int M, int N,
                               int K, hipStream_t stream);
 

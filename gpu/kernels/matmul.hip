@@ -171,7 +171,9 @@ mm_tiled_bf16_bf16w(MmArgs a) {
 
 __global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, int M) {
     int m = blockIdx.x * blockDim.x + threadIdx.x;
-    if (m < M) ids[m] = (int32_t)(0xffffffffu - (uint32_t)(keys[m] & 0xffffffffull));
+    if (m >= M) return;
+    ids[m] = (uint32_t)(keys[m] >> 32) == MM_KEY_BAD ? -1
+                                                     : (int32_t)(0xffffffffu - (uint32_t)(keys[m] & 0xffffffffull));
 }
 
 /* ---- launchers ---- */

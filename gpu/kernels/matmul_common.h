@@ -21,9 +21,16 @@ struct MmArgs {
     int M, N, K;
 };
 
+/* Argmax key of logit v at column n: order-preserving float bits << 32 | ~n,
+ * so the largest key is the largest logit, ties to the lower id. A NaN or an
+ * infinity gets the largest key of all (MM_KEY_BAD): it wins, and
+ * mm_argmax_finish reports the row as -1 (the engine never emits a token
+ * from non-finite logits). */
+#define MM_KEY_BAD 0xffffffffu
 __device__ __forceinline__ unsigned long long mm_argmax_key(float v, int n) {
     uint32_t u = __float_as_uint(v);
     uint32_t ord = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    if ((u & 0x7f800000u) == 0x7f800000u) ord = MM_KEY_BAD;
     return ((unsigned long long)ord << 32) | (unsigned long long)(0xffffffffu - (uint32_t)n);
 }
 

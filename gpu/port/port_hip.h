@@ -33,6 +33,7 @@
 /* ---- shuffles over the whole wave ---- */
 #define GETP_SHFL_XOR(v, m) __shfl_xor((v), (m), GETP_WAVE)
 #define GETP_SHFL(v, l) __shfl((v), (l), GETP_WAVE)
+#define GETP_SHFL_UP(v, d) __shfl_up((v), (d), GETP_WAVE)
 
 /* ---- the matrix tile: v_mfma_f32_16x16x16bf16_1k ---- */
 #if (defined(GETP_CDNA2) || defined(GETP_CDNA3)) && !(defined(GETP_TILE_FALLBACK) && GETP_TILE_FALLBACK)

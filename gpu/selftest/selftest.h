@@ -62,5 +62,6 @@ void selftest_row_ops(SelfTest *st);       // embed, rmsnorm, router top-k, argm
 void selftest_attention_ops(SelfTest *st); // rope + KV write, attention
 void selftest_gemm_ops(SelfTest *st);      // dense GEMMs, GEMM + argmax
 void selftest_moe_ops(SelfTest *st);       // the MoE block
+void selftest_sample_ops(SelfTest *st);    // the sampler and logprobs
 
 #endif

@@ -1,0 +1,183 @@
+#!/bin/bash
+# device.sh: the one script for a call on the GPU machine (see bench/README.md):
+# build, test and time in one go, the steps given as arguments and run in order.
+#
+#   bash bench/device.sh STEP...        (from the repository root, deps/ carried)
+#
+#   build:NAME:SRC[:FLAGS]   cmake + ninja the tree SRC ("." = this one; another
+#                            carried folder holds a baseline) into /tmp/b-NAME, in
+#                            the background; FLAGS: extra cmake flags, commas for
+#                            spaces (-DGETP_PORTABLE=ON). Later steps wait for it.
+#   model:PRESET[:LAYERS]    getp-model-gen --preset PRESET (20b, 120b) into
+#                            /tmp/mPRESET[LAYERS] (tmpfs), in the background
+#   tests:NAME               the GPU tests of build NAME: test_gpu_ops (the
+#                            selftest), test_gemm, test_gpu_e2e
+#   selftest:NAME            getp --selftest of build NAME (what users run)
+#   bench:NAME:MODES[:ENV]   bench/run_bench.sh MODES (commas) with build NAME on
+#                            /tmp/m20b (ENV: VAR=value pairs, commas, e.g.
+#                            MODEL=/tmp/m120b,COUNT=512)
+#   cli:NAME                 getp jobs on /tmp/m20b as users run them: course text,
+#                            JSONL and Batch files, greedy and sampled (32 prompts, -n 128)
+#   same:A:B:MODE            byte comparison of the outputs of MODE run by the
+#                            bench steps of builds A and B (MODE cli: of the cli steps)
+#   mpi:NAME                 invariance on the GPU: -np 1 vs -np 3 --share-gpu and
+#                            --batch 1 vs 64, greedy and -t 1.0 -p 0.9 -k 50
+#   playground:KERNEL        the kernel playground bench/kernels/bench_KERNEL.cu
+#   scaling:NAME[:ENV]       bench/scaling.sh with build NAME (ENV as for bench)
+#
+# Logs go to /tmp/device (one folder per step); a tarball of them (outputs left
+# out) goes to $OUT. Each step prints its elapsed time.
+set -u
+root=$(pwd)
+out=/tmp/device
+res=${OUT:-/tmp}
+mkdir -p "$out"
+export LD_LIBRARY_PATH=$root/deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+t0=$(date +%s)
+el() { echo "$(( $(date +%s) - t0 )) s"; }
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,driver_version --format=csv,noheader
+declare -A pid_of
+
+# wait_for KEY: a background step (build:NAME, model:PRESET) has finished.
+wait_for() {
+    local p=${pid_of[$1]:-}
+    [ -n "$p" ] || return 0
+    wait "$p" || echo "device: $1 failed (see $out)"
+    unset "pid_of[$1]"
+}
+
+build_tree() { # NAME SRC FLAGS
+    local name=$1 src=$2 flags=${3//,/ } b=/tmp/b-$1
+    # shellcheck disable=SC2086
+    (cd "$src" && cmake -S . -B "$b" -G Ninja -DGETP_GPU=cuda -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_PREFIX_PATH="$root/deps/usr" $flags >"$out/build_$name.cmake.log" 2>&1 &&
+        ninja -C "$b" >"$out/build_$name.log" 2>&1) ||
+        { echo "BUILD $name FAILED"; grep -E "error|FAILED" "$out/build_$name".*log "$out/build_$name.log" | head -20; return 1; }
+    echo "build $name done ($(el))"
+}
+
+run_env() { # "A=1,B=2" -> exported in a subshell by the caller
+    local kv
+    IFS=, read -ra kv <<<"${1:-}"
+    for e in "${kv[@]}"; do [ -n "$e" ] && export "${e?}"; done
+}
+
+for step in "$@"; do
+    IFS=: read -r kind a b c d <<<"$step"
+    echo "######## $step ($(el))"
+    case $kind in
+    build)
+        build_tree "$a" "$b" "${c:-}" &
+        pid_of[build:$a]=$! ;;
+    model)
+        first=$(ls -d /tmp/b-* 2>/dev/null | head -1)
+        for k in "${!pid_of[@]}"; do [[ $k == build:* ]] && { wait_for "$k"; first=/tmp/b-${k#build:}; break; }; done
+        layers=${b:+--layers $b}
+        # shellcheck disable=SC2086
+        ( [ -f "/tmp/m$a$b/config.json" ] || "$first/getp-model-gen" --preset "$a" $layers --seed 1 \
+            --out "/tmp/m$a$b" >"$out/model_$a$b.log" 2>&1; echo "model $a$b ready ($(el))" ) &
+        pid_of[model:$a]=$! ;;
+    tests)
+        wait_for "build:$a"
+        b=/tmp/b-$a
+        timeout 300 "$b/test_gpu_ops" >"$out/ops_$a.log" 2>&1
+        echo "test_gpu_ops rc=$? $(tail -1 "$out/ops_$a.log")"; grep -E "FAIL" "$out/ops_$a.log" | head -20
+        timeout 200 "$b/test_gemm" >"$out/gemm_$a.log" 2>&1
+        echo "test_gemm rc=$? $(tail -1 "$out/gemm_$a.log")"; grep FAIL "$out/gemm_$a.log" | head -8
+        timeout 400 "$b/test_gpu_e2e" "$b/getp-model-gen" /tmp/e2e_$a >"$out/e2e_$a.log" 2>&1
+        echo "test_gpu_e2e rc=$? $(tail -1 "$out/e2e_$a.log")"
+        grep -E "FAIL|identical|top-1" "$out/e2e_$a.log" | head -12 ;;
+    selftest)
+        wait_for "build:$a"
+        timeout 300 "/tmp/b-$a/getp" --selftest >"$out/selftest_$a.log" 2>&1
+        echo "getp --selftest rc=$?"; head -1 "$out/selftest_$a.log"; grep -E "FAIL|passed" "$out/selftest_$a.log" | head -20 ;;
+    bench)
+        wait_for "build:$a"
+        for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
+        ( run_env "${c:-}"; OUT=$out/bench_$a BUILD=/tmp/b-$a SKIP_BUILD=1 bash bench/run_bench.sh ${b//,/ } \
+            >"$out/bench_$a.$b.log" 2>&1 )
+        sed -n '/^== summary/,$p' "$out/bench_$a.$b.log" ;;
+    cli)
+        wait_for "build:$a"
+        for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
+        d=$out/cli_$a; mkdir -p "$d"; g=/tmp/b-$a/getp; z=(-z data/o200k_harmony.tiktoken)
+        python3 tools/make_prompts.py --count 32 --seed 3 >/tmp/cli_course.txt
+        python3 - >/tmp/cli.jsonl <<'PY'
+import json, random
+r = random.Random(11)
+for i in range(48):
+    line = {"id": "q%d" % i, "max_tokens": r.randint(8, 96)}
+    if i % 3 == 0: line["messages"] = [{"role": "user", "content": "Question %d: what is %d + %d?" % (i, i, 2 * i)}]
+    elif i % 3 == 1: line["prompt"] = "Write about item %d." % i
+    else: line["prompt_token_ids"] = [r.randrange(200000) for _ in range(r.randint(1, 40))]
+    if i % 2: line.update(temperature=1.0, top_p=1.0, seed=i)
+    print(json.dumps(line))
+PY
+        sed -n '1,8p' /tmp/cli.jsonl | python3 -c "
+import json, sys
+for i, l in enumerate(sys.stdin):
+    d = json.loads(l); d.pop('prompt_token_ids', None); d.setdefault('prompt', 'Hello %d' % i)
+    print(json.dumps({'custom_id': 'r%d' % i, 'method': 'POST', 'url': '/v1/completions', 'body': d}))" >/tmp/cli.batch.jsonl
+        for job in "course_greedy:/tmp/cli_course.txt:" "course_t1p1:/tmp/cli_course.txt:-t 1.0 -p 1.0 -s 3" \
+                   "jsonl:/tmp/cli.jsonl:" "batch:/tmp/cli.batch.jsonl:"; do
+            IFS=: read -r jn ji jf <<<"$job"
+            # shellcheck disable=SC2086
+            timeout 300 "$g" /tmp/m20b -i "$ji" -o "$d/$jn.out" "${z[@]}" -n 128 $jf >"$d/$jn.log" 2>&1 ||
+                { echo "cli $jn failed"; tail -3 "$d/$jn.log"; }
+            grep -E "^throughput" "$d/$jn.log" | sed "s/^/cli $a $jn: /"
+        done
+        sed -i 's/"created":[0-9]*//' "$d"/*.out ;;
+    same)
+        if [ "$c" = cli ]; then
+            for f in "$out/cli_$a"/*.out; do
+                g=$out/cli_$b/$(basename "$f")
+                if cmp -s "$f" "$g"; then echo "SAME cli $(basename "$f") ($a, $b)"
+                else echo "DIFFER cli $(basename "$f") ($a vs $b): $(cmp "$f" "$g" 2>&1 | head -1)"; fi
+            done
+            continue
+        fi
+        for f in "$out/bench_$a/$c".*out "$out/bench_$a/$c.out"; do
+            [ -f "$f" ] || continue
+            g=$out/bench_$b/$(basename "$f")
+            if cmp -s "$f" "$g"; then echo "SAME $c: $(basename "$f") identical ($a, $b)"
+            else echo "DIFFER $c: $(basename "$f") ($a vs $b): $(cmp "$f" "$g" 2>&1 | head -1)"; fi
+        done ;;
+    mpi)
+        wait_for "build:$a"
+        g=/tmp/b-$a/getp
+        "/tmp/b-$a/getp-model-gen" --preset tiny --vocab 201088 --seed 7 --out /tmp/tiny_inv >/dev/null 2>&1
+        python3 -c "
+import random
+r = random.Random(5); n = 96; print(n)
+for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.randint(1, 60))))" >/tmp/inv.ids
+        for flags in "" "-t 1.0 -p 0.9 -k 50 -s 11"; do
+            tag=${flags:+sampled}; tag=${tag:-greedy}
+            # shellcheck disable=SC2086
+            { mpirun --oversubscribe -np 1 "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags -o "/tmp/inv_np1_$tag" &&
+              mpirun --oversubscribe -np 3 "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags --share-gpu -o "/tmp/inv_np3_$tag" &&
+              "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags --batch 1 -o "/tmp/inv_b1_$tag" &&
+              "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags --batch 64 -o "/tmp/inv_b64_$tag"; } \
+                >"$out/mpi_$tag.log" 2>&1 || { echo "mpi $tag: a run failed"; tail -5 "$out/mpi_$tag.log"; }
+            cmp -s "/tmp/inv_np1_$tag" "/tmp/inv_np3_$tag" && echo "PASS $tag: -np 3 --share-gpu == -np 1" || echo "FAIL $tag: -np 3 differs"
+            cmp -s "/tmp/inv_b1_$tag" "/tmp/inv_b64_$tag" && echo "PASS $tag: --batch 1 == --batch 64" || echo "FAIL $tag: --batch 1 differs from 64"
+            cmp -s "/tmp/inv_np1_$tag" "/tmp/inv_b64_$tag" && echo "PASS $tag: --batch 64 == default batch" || echo "FAIL $tag: --batch 64 differs from the default"
+        done ;;
+    playground)
+        gcc -c -O2 -Isrc src/common.c -o /tmp/pcommon.o
+        timeout 300 nvcc -gencode=arch=compute_90a,code=sm_90a -O2 -Igpu -Igpu/kernels -Igpu/port -Isrc \
+            -DGETP_WGMMA=1 -x cu "bench/kernels/bench_$a.cu" -Xlinker /tmp/pcommon.o -o "/tmp/bench_$a" \
+            >"$out/playground_$a.build.log" 2>&1 || { tail -5 "$out/playground_$a.build.log"; continue; }
+        ( run_env "${b:-}"; timeout 300 "/tmp/bench_$a" ) >"$out/playground_$a.log" 2>&1
+        echo "rc=$?"; grep -E "VALID|BITS|^[a-z]" "$out/playground_$a.log" | head -60 ;;
+    scaling)
+        wait_for "build:$a"
+        for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
+        ( run_env "${b:-}"; MODEL=${MODEL:-/tmp/m20b} GETP=/tmp/b-$a/getp OUTDIR=$out/scaling_$a \
+            bash bench/scaling.sh ) 2>&1 | tee "$out/scaling_$a.log" | tail -30 ;;
+    *) echo "device: unknown step $step" ;;
+    esac
+done
+wait
+echo "total: $(el)"
+tar --exclude='*.out' --exclude='*.mem' -czf "$res/device_logs.tgz" -C "$out" . 2>/dev/null
