@@ -1,5 +1,7 @@
 # io component: JSONL / OpenAI Batch requests in and results out (src/io_jsonl.c),
-# the harmony chat format (src/harmony.c), and their tests.
+# the harmony chat format (src/harmony.c: outputs split; src/harmony_chat.c,
+# src/harmony_tools.c, src/jinja_values.c: chats rendered as the chat template does),
+# and their tests.
 #
 # Tests (ctest -R io_):
 #   io_files          (fixture) tools/make_tokenizer.mjs -> io/o200k_harmony.tiktoken
@@ -17,7 +19,8 @@
 # reported as skipped.
 target_sources(getp_core PRIVATE ${CMAKE_SOURCE_DIR}/src/io.c ${CMAKE_SOURCE_DIR}/src/io_jsonl.c
   ${CMAKE_SOURCE_DIR}/src/json_text.c ${CMAKE_SOURCE_DIR}/src/harmony.c
-  ${CMAKE_SOURCE_DIR}/src/harmony_chat.c)
+  ${CMAKE_SOURCE_DIR}/src/harmony_chat.c ${CMAKE_SOURCE_DIR}/src/harmony_tools.c
+  ${CMAKE_SOURCE_DIR}/src/jinja_values.c)
 
 if(GETP_BUILD_TESTS)
   enable_testing()

@@ -316,6 +316,8 @@ add('err-start-tag-in-assistant', { messages: [user('x'), asst('hello<|start|>us
                                     expect_error: 'harmony tag <|start|>' });
 add('err-system-in-middle', { messages: [user('x'), { role: 'system', content: 'late' }],
                               expect_error: 'only allowed first' });
+add('err-channel-field', { messages: [user('x'), asst('a', { channel: 'analysis' }), user('y')],
+                           expect_error: 'channel is not read' });
 add('err-unknown-role', { messages: [{ role: 'wizard', content: 'x' }], expect_error: 'wizard' });
 add('err-builtin-tools', { messages: [user('x')], builtin_tools: ['browser'], expect_error: 'builtin_tools' });
 add('err-arguments-not-json', { messages: [user('x'), asst(null, { tool_calls: [call('f', '{oops')] }), tool('r')],
@@ -339,20 +341,26 @@ const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const texts = ['Hello', 'What is the weather like?', 'Résumé: naïve café', '数学は楽しい', '🙂🙃', '',
                'Multi\nline\ntext', 'Tabs\tand  spaces ', 'Quote "this" and \'that\'', 'a'.repeat(300),
                'x = {"k": [1, 2]}', 'Ünïcödé — “quotes” … ½ € ©'];
+const values = () => pick([0, 1, -2, 0.5, 1e21, 'x', 'é', '', true, false, null, [1, 'a'], { k: 1 }, [], {}]);
 const leaf = () => pick([{ type: 'string' }, { type: 'integer' }, { type: 'number' }, { type: 'boolean' },
                          { type: 'string', enum: ['a', 'b', 'c'] }, { type: 'string', nullable: true },
-                         { type: 'array', items: { type: 'string' } }, { type: ['string', 'null'] }, {}]);
+                         { type: 'array', items: { type: 'string' } }, { type: ['string', 'null'] }, {},
+                         { type: ['integer'] }, { type: 'array', items: { type: ['number'] }, nullable: true },
+                         { type: 'array' }, { type: 'object' }, { type: 'null' }, { type: 'string', enum: [1, 'z'] },
+                         { oneOf: [{ type: 'string' }, { type: 'integer', description: 'n', default: 2 }] },
+                         { oneOf: [{ type: 'object' }, { type: 'object' }] }, { type: ['object', 'object'] }]);
 const schema = (depth) => {
   const props = {};
   const n = 1 + Math.floor(rand() * 4);
   for (let i = 0; i < n; i++) {
-    const name = pick(['id', 'name', 'value', 'items', 'opts', 'q', 'n', 'deep', 'x_y', 'zeta']) + i;
+    const name = pick(['id', 'name', 'value', 'items', 'opts', 'q', 'n', 'deep', 'x_y', 'zeta', 'ключ', '', '7']) + i;
     let s = depth > 0 && rand() < 0.3 ? schema(depth - 1)
       : depth > 0 && rand() < 0.2 ? { type: 'array', items: schema(depth - 1) } : leaf();
     if (rand() < 0.4) s = { ...s, description: pick(texts.filter((t) => t)) };
     if (rand() < 0.2 && s.type === 'integer') s = { ...s, default: Math.floor(rand() * 100) };
     if (rand() < 0.1 && s.type === 'number') s = { ...s, default: Math.round(rand() * 1000) / 100 };
     if (rand() < 0.1 && s.enum) s = { ...s, default: 'b' };
+    if (rand() < 0.1 && !s.enum) s = { ...s, default: values() };
     props[name] = s;
   }
   const required = Object.keys(props).filter(() => rand() < 0.5);
@@ -361,7 +369,7 @@ const schema = (depth) => {
 const randomTool = (k) => ({ type: 'function', function: {
   name: `tool_${k}`, description: pick(texts.filter((t) => t)).slice(0, 60),
   ...(rand() < 0.85 ? { parameters: schema(2) } : {}) } });
-for (let c = 0; c < 24; c++) {
+for (let c = 0; c < 30; c++) {
   const req = { messages: [] };
   const tools = rand() < 0.6 ? Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, k) => randomTool(k)) : null;
   if (tools) req.tools = tools;
