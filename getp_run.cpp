@@ -123,6 +123,8 @@ static int open_files(Getp *g, Err *err) {
     d.top_p = o->top_p;
     d.seed = o->seed;
     d.ignore_eos = o->ignore_eos;
+    d.reasoning_effort = o->reasoning_effort;
+    d.date = o->date;
     /* one writer per output file: a second getp (say, a --resume started while
      * the ranks of a killed job are still finishing) is refused, not interleaved */
     g->lock_fd = open(o->output_path, O_WRONLY | O_CREAT, 0644);

@@ -9,6 +9,7 @@
  */
 #include "cli.h"            // Cli, Mode, the modes
 #include "engine_factory.h" // engine_selftest
+#include "harmony.h"        // harmony_effort_valid, harmony_date_valid
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@ static const char *USAGE =
     "  -m, --mode MODE         getp | generate | tokenize | decode | logits\n"
     "                          (default: getp when -o is given, else generate)\n"
     "  -i, --input X           getp/logits/tokenize/decode: input file; generate: the prompt text\n"
+    "                          (tokenize on a JSONL or Batch file: each request's prompt ids)\n"
     "  -o, --output FILE       getp/logits: result file\n"
     "  -n, --steps N           position bound per request: at most N - prompt + 1 new ids (default 1024);\n"
     "                          0 or more than the model's context = the model's context\n"
@@ -43,6 +45,11 @@ static const char *USAGE =
     "      --resume            keep finished results in the output file, run the rest\n"
     "      --progress          print progress to stderr (default when stderr is a terminal)\n"
     "      --json-lines        tokenize: input lines are JSON strings; decode: print JSON strings\n"
+    "      --reasoning-effort E\n"
+    "                          chats: low | medium | high unless a request sets reasoning_effort\n"
+    "                          (default medium)\n"
+    "      --date YYYY-MM-DD   chats: the \"Current date\" of the prompt (default: $GETP_DATE, else\n"
+    "                          today's UTC date); it is part of the prompt, so it changes the output\n"
     "  -v, --verbose           more detail on stderr\n"
     "  -h, --help              this text\n";
 
@@ -102,7 +109,7 @@ static int parse_backend(const char *s, Backend *b) {
 
 enum {
     OPT_INPUT_FORMAT = 256, OPT_IGNORE_EOS, OPT_BACKEND, OPT_BATCH, OPT_SHARE_GPU, OPT_LOGITS_DIR,
-    OPT_RESUME, OPT_PROGRESS, OPT_JSON_LINES, OPT_SELFTEST, OPT_PRECISE,
+    OPT_RESUME, OPT_PROGRESS, OPT_JSON_LINES, OPT_SELFTEST, OPT_PRECISE, OPT_REASONING_EFFORT, OPT_DATE,
 };
 
 static int parse_args(int argc, char **argv, Cli *c) {
@@ -123,6 +130,8 @@ static int parse_args(int argc, char **argv, Cli *c) {
         {"json-lines", no_argument, 0, OPT_JSON_LINES},
         {"selftest", no_argument, 0, OPT_SELFTEST},
         {"precise", no_argument, 0, OPT_PRECISE},
+        {"reasoning-effort", required_argument, 0, OPT_REASONING_EFFORT},
+        {"date", required_argument, 0, OPT_DATE},
         {0, 0, 0, 0},
     };
     GetpOptions *g = &c->g;
@@ -158,12 +167,23 @@ static int parse_args(int argc, char **argv, Cli *c) {
         case OPT_JSON_LINES: c->json_lines = 1; break;
         case OPT_SELFTEST: c->selftest = 1; break;
         case OPT_PRECISE: g->precise = 1; break;
+        case OPT_REASONING_EFFORT:
+            if (!harmony_effort_valid(optarg))
+                return cli_fail("--reasoning-effort must be low, medium or high, got '%s'", optarg);
+            g->reasoning_effort = optarg;
+            break;
+        case OPT_DATE:
+            if (!harmony_date_valid(optarg)) return cli_fail("--date must be a date YYYY-MM-DD, got '%s'", optarg);
+            g->date = optarg;
+            break;
         default: return cli_fail("bad option (see getp --help)");
         }
     }
     if (optind < argc) g->model_path = argv[optind++];
     if (optind < argc) return cli_fail("unexpected argument '%s' (see getp --help)", argv[optind]);
     if (!g->tokenizer_path) g->tokenizer_path = getenv("GETP_TOKENIZER");
+    if (!g->date && (g->date = getenv("GETP_DATE")) && !harmony_date_valid(g->date))
+        return cli_fail("GETP_DATE must be a date YYYY-MM-DD, got '%s'", g->date);
     if (c->mode == MODE_AUTO) {
         /* -o names a result file: batch mode (a missing -i file is then reported as such) */
         c->mode = g->output_path ? MODE_GETP : MODE_GENERATE;

@@ -11,6 +11,9 @@
 #include <jansson.h>
 
 #include "json_text.h" // json_utf8
+#include "requests.h"  // reader_open, input_detect_format: tokenize on JSONL / Batch files
+
+#include <sys/stat.h>
 
 /* ---------------------------------------------------------- tokenize/decode */
 
@@ -223,5 +226,76 @@ cleanup:
 }
 
 
-int run_tokenize(const Cli *c) { return for_each_input_line(c, tokenize_line); }
+/* tokenize on a JSONL or Batch file: every request read as the getp mode
+ * reads it (chats rendered by the chat template's rules), its prompt ids
+ * printed as one JSON array per line, in input order. A request that cannot
+ * be read prints {"error": "line N: ..."} in its place (and the same on
+ * stderr); the exit status is then 1. */
+static int tokenize_requests(const Cli *c, InputFormat fmt) {
+    Tokenizer *t;
+    if (load_tokenizer(c->g.tokenizer_path, &t)) return 1;
+    RequestDefaults d;
+    memset(&d, 0, sizeof d);
+    d.steps = d.max_seq_len = INT32_MAX; // no model: no step bound
+    d.vocab_size = tokenizer_vocab_size(t);
+    d.temperature = c->g.temperature;
+    d.top_p = c->g.top_p;
+    d.seed = c->g.seed;
+    d.reasoning_effort = c->g.reasoning_effort;
+    d.date = c->g.date;
+    RequestReader *r = NULL;
+    Err err = {{0}};
+    const char *path = c->g.input_path && strcmp(c->g.input_path, "-") ? c->g.input_path : "/dev/stdin";
+    if (reader_open(path, fmt, t, &d, &r, NULL, &err) != GETP_OK) {
+        tokenizer_free(t);
+        return cli_fail("%s", err.msg);
+    }
+    enum { ROUND = 64 };
+    InputRequest *q = xcalloc(ROUND, sizeof *q);
+    int n, failed = 0, rc = 0;
+    while ((rc = r->next(r, ROUND, q, &n, &err)) == GETP_OK && n > 0) {
+        for (int i = 0; i < n; i++) {
+            if (q[i].error) {
+                fprintf(stderr, "getp: %s: %s\n", path, q[i].error);
+                json_t *e = json_pack("{s:o}", "error", json_utf8(q[i].error, strlen(q[i].error)));
+                char *dump = json_dumps(e, JSON_COMPACT);
+                puts(dump);
+                free(dump);
+                json_decref(e);
+                failed++;
+            } else {
+                putchar('[');
+                for (int k = 0; k < q[i].p.n_prompt; k++) printf(k ? ",%d" : "%d", q[i].prompt[k]);
+                puts("]");
+            }
+            input_request_free(&q[i]);
+        }
+    }
+    if (rc != GETP_OK) rc = cli_fail("%s", err.msg);
+    else if (failed) rc = 1;
+    free(q);
+    r->close(r);
+    tokenizer_free(t);
+    return rc;
+}
+
+/* The input of tokenize is a JSONL / Batch request file when --input-format
+ * says so, or (auto) when it is a regular file whose first byte is '{'
+ * (pipes are not peeked at: they stay text lines). */
+static int requests_format(const Cli *c, InputFormat *fmt) {
+    *fmt = c->g.input_format;
+    if (*fmt == INPUT_JSONL || *fmt == INPUT_BATCH) return 1;
+    struct stat st;
+    if (*fmt != INPUT_AUTO || c->json_lines || !c->g.input_path || stat(c->g.input_path, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+        return 0;
+    *fmt = input_detect_format(c->g.input_path);
+    return *fmt == INPUT_JSONL || *fmt == INPUT_BATCH;
+}
+
+int run_tokenize(const Cli *c) {
+    InputFormat fmt;
+    if (requests_format(c, &fmt)) return tokenize_requests(c, fmt);
+    return for_each_input_line(c, tokenize_line);
+}
 int run_decode(const Cli *c) { return for_each_input_line(c, decode_line); }

@@ -38,6 +38,8 @@ typedef struct {
     int progress;               // --progress
     int resume;                 // --resume
     int verbose;
+    const char *reasoning_effort; // --reasoning-effort: chats' default (NULL: medium)
+    const char *date;           // --date / GETP_DATE: chats' "Current date" (NULL: today, UTC)
 } GetpOptions;
 
 void getp_options_default(GetpOptions *o);

@@ -1,87 +1,11 @@
-/* harmony.c: render a chat into harmony ids and split generated ids into
- * channels. The format and the choices made are described in harmony.h. */
+/* harmony.c: the chat stop ids, and generated ids split into channels and
+ * tool calls (harmony.h). The prompt side is harmony_chat.c. */
 #include "harmony.h"
-
-/* Growable id buffer. */
-typedef struct {
-    int32_t *v;
-    int n, cap;
-} IdBuf;
-
-static void idbuf_push(IdBuf *b, const int32_t *ids, int n) {
-    if (n <= 0) return;
-    if (b->n + n > b->cap) {
-        int cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n) cap *= 2;
-        b->v = xrealloc(b->v, (size_t)cap * sizeof *b->v);
-        b->cap = cap;
-    }
-    memcpy(b->v + b->n, ids, (size_t)n * sizeof *ids);
-    b->n += n;
-}
-
-static void idbuf_push1(IdBuf *b, int32_t id) { idbuf_push(b, &id, 1); }
 
 static int special(const Tokenizer *t, const char *name, int32_t *id, Err *err) {
     *id = tokenizer_special_id(t, name);
     if (*id < 0) return err_set(err, "tokenizer has no special token %s (not o200k_harmony?)", name);
     return GETP_OK;
-}
-
-/* Append the ordinary-text ids of len bytes of text. */
-static int push_text(const Tokenizer *t, IdBuf *b, const char *text, size_t len, Err *err) {
-    if (len == 0) return GETP_OK;
-    int32_t *ids = NULL;
-    int n = 0;
-    if (tokenizer_encode(t, text, len, &ids, &n, err) != GETP_OK) return GETP_ERR;
-    idbuf_push(b, ids, n);
-    free(ids);
-    return GETP_OK;
-}
-
-int harmony_role_valid(const char *role) {
-    static const char *const roles[] = {"system", "developer", "user", "assistant"};
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (role && strcmp(role, roles[i]) == 0) return 1;
-    return 0;
-}
-
-int harmony_render(const Tokenizer *t, const HarmonyMessage *msgs, int n, int32_t **ids,
-                   int *n_ids, Err *err) {
-    IdBuf b = {0};
-    int32_t start, channel, message, end;
-    *ids = NULL;
-    *n_ids = 0;
-    if (special(t, "<|start|>", &start, err) || special(t, "<|channel|>", &channel, err) ||
-        special(t, "<|message|>", &message, err) || special(t, "<|end|>", &end, err))
-        return GETP_ERR;
-    for (int i = 0; i < n; i++) {
-        const HarmonyMessage *m = &msgs[i];
-        if (!harmony_role_valid(m->role)) {
-            free(b.v);
-            return err_set(err, "message %d: role \"%s\" is not system, developer, user or assistant",
-                           i, m->role ? m->role : "(null)");
-        }
-        const char *ch = m->channel;
-        if (!ch && strcmp(m->role, "assistant") == 0) ch = "final";
-        idbuf_push1(&b, start);
-        if (push_text(t, &b, m->role, strlen(m->role), err)) goto fail;
-        if (ch) {
-            idbuf_push1(&b, channel);
-            if (push_text(t, &b, ch, strlen(ch), err)) goto fail;
-        }
-        idbuf_push1(&b, message);
-        if (push_text(t, &b, m->content, m->content_len, err)) goto fail;
-        idbuf_push1(&b, end);
-    }
-    idbuf_push1(&b, start);
-    if (push_text(t, &b, "assistant", 9, err)) goto fail;
-    *ids = b.v;
-    *n_ids = b.n;
-    return GETP_OK;
-fail:
-    free(b.v);
-    return GETP_ERR;
 }
 
 int harmony_stop_ids(const Tokenizer *t, int32_t stop[HARMONY_N_STOP], Err *err) {
@@ -120,19 +44,59 @@ static void channel_append(HarmonyParsed *p, const char *name, size_t len, const
     c->n_ids += n;
 }
 
-/* The channel name in the ids between <|channel|> and <|message|>: decoded,
- * cut at the first whitespace (drops a trailing ` to=recipient`). Empty or
- * undecodable names become "final". */
-static char *channel_name(const Tokenizer *t, const int32_t *ids, int n) {
+/* A message addressed to rcpt: one tool call (kept even when its body is empty). */
+static void call_append(HarmonyParsed *p, const char *rcpt, const int32_t *ids, int n, int complete) {
+    p->calls = xrealloc(p->calls, (size_t)(p->n_calls + 1) * sizeof *p->calls);
+    HarmonyCall *c = &p->calls[p->n_calls++];
+    c->recipient = xstrdup(rcpt);
+    c->ids = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *ids);
+    if (n > 0) memcpy(c->ids, ids, (size_t)n * sizeof *ids);
+    c->n_ids = n > 0 ? n : 0;
+    c->complete = complete;
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Decoded header ids (NULL if empty or undecodable). */
+static char *header_text(const Tokenizer *t, const int32_t *ids, int n, size_t *len) {
     char *text = NULL;
-    size_t len = 0;
     Err err;
-    if (n > 0 && tokenizer_decode(t, ids, n, &text, &len, &err) == GETP_OK) {
+    *len = 0;
+    if (n <= 0 || tokenizer_decode(t, ids, n, &text, len, &err) != GETP_OK) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The word after "to=" in header text (` to=functions.f`), or NULL. */
+static char *recipient_of(const char *text, size_t len) {
+    for (size_t i = 0; text && i + 3 <= len; i++) {
+        if (memcmp(text + i, "to=", 3) != 0 || (i > 0 && !is_space(text[i - 1]))) continue;
+        size_t a = i + 3, b = a;
+        while (b < len && !is_space(text[b])) b++;
+        if (b == a) return NULL;
+        char *r = xmalloc(b - a + 1);
+        memcpy(r, text + a, b - a);
+        r[b - a] = '\0';
+        return r;
+    }
+    return NULL;
+}
+
+/* The channel name in the ids between <|channel|> and <|message|>: decoded,
+ * cut at the first whitespace (a ` to=recipient` after it is taken into
+ * *rcpt when *rcpt is still NULL). Empty or undecodable names become "final". */
+static char *channel_name(const Tokenizer *t, const int32_t *ids, int n, char **rcpt) {
+    size_t len = 0;
+    char *text = header_text(t, ids, n, &len);
+    if (!*rcpt) *rcpt = recipient_of(text, len);
+    if (text) {
         size_t a = 0;
-        while (a < len && (text[a] == ' ' || text[a] == '\t' || text[a] == '\n')) a++;
+        while (a < len && is_space(text[a])) a++;
         size_t b = a;
-        while (b < len && text[b] != ' ' && text[b] != '\t' && text[b] != '\n') b++;
-        if (b > a) {
+        while (b < len && !is_space(text[b])) b++;
+        if (b > a && !(b - a > 3 && memcmp(text + a, "to=", 3) == 0)) {
             memmove(text, text + a, b - a);
             text[b - a] = '\0';
             return text;
@@ -140,6 +104,15 @@ static char *channel_name(const Tokenizer *t, const int32_t *ids, int n) {
     }
     free(text);
     return xstrdup("final");
+}
+
+/* A recipient in role header text (`assistant to=functions.f`), unless one is known. */
+static void header_recipient(const Tokenizer *t, const int32_t *ids, int n, char **rcpt) {
+    if (*rcpt) return;
+    size_t len = 0;
+    char *text = header_text(t, ids, n, &len);
+    *rcpt = recipient_of(text, len);
+    free(text);
 }
 
 enum { P_OUTSIDE, P_HEADER, P_CHANNEL, P_CONSTRAIN, P_BODY };
@@ -151,11 +124,11 @@ void harmony_parse(const Tokenizer *t, const int32_t *ids, int n, HarmonyParsed 
         tokenizer_special_id(t, "<|constrain|>"), tokenizer_special_id(t, "<|return|>"),
         tokenizer_special_id(t, "<|call|>"),      tokenizer_special_id(t, "<|endoftext|>"),
     };
-    out->channels = NULL;
-    out->n_channels = 0;
+    memset(out, 0, sizeof *out);
     int state = P_OUTSIDE;
     int span = 0;      // first id of the current run of ordinary ids
     char *cur = NULL;  // channel of the current header/body (NULL = final)
+    char *rcpt = NULL; // recipient of the current message (NULL = none)
     for (int i = 0; i <= n; i++) {
         int32_t id = i < n ? ids[i] : -1;
         int is_stop = id == s.end || id == s.ret || id == s.call || id == s.eot || i == n;
@@ -165,23 +138,28 @@ void harmony_parse(const Tokenizer *t, const int32_t *ids, int n, HarmonyParsed 
         const int32_t *run = ids + span;
         int n_run = i - span;
         const char *name = cur ? cur : "final";
+        int opens = id == s.channel || id == s.message || id == s.constrain;
         switch (state) {
         case P_OUTSIDE:
             /* a run followed by a header token was header text, else it is loose text */
-            if (id != s.channel && id != s.message && id != s.constrain)
-                channel_append(out, "final", 5, run, n_run);
+            if (opens) header_recipient(t, run, n_run, &rcpt);
+            else channel_append(out, "final", 5, run, n_run);
+            break;
+        case P_HEADER:
+            if (opens) header_recipient(t, run, n_run, &rcpt);
             break;
         case P_CHANNEL:
             if (id == s.message || id == s.constrain) {
                 free(cur);
-                cur = channel_name(t, run, n_run);
+                cur = channel_name(t, run, n_run, &rcpt);
             }
             break;
         case P_BODY:
             if (id == s.message) continue; // a stray <|message|> inside a body: keep as content
-            channel_append(out, name, strlen(name), run, n_run);
+            if (rcpt) call_append(out, rcpt, run, n_run, id == s.call);
+            else channel_append(out, name, strlen(name), run, n_run);
             break;
-        default: // P_HEADER, P_CONSTRAIN: dropped
+        default: // P_CONSTRAIN: dropped
             break;
         }
         if (id == s.message) {
@@ -190,18 +168,16 @@ void harmony_parse(const Tokenizer *t, const int32_t *ids, int n, HarmonyParsed 
             state = P_CHANNEL;
         } else if (id == s.constrain) {
             state = P_CONSTRAIN;
-        } else if (id == s.start) {
-            state = P_HEADER;
+        } else { // <|start|>, a stop, or the end of the ids: the message is over
+            state = id == s.start ? P_HEADER : P_OUTSIDE;
             free(cur);
-            cur = NULL;
-        } else { // a stop or the end of the ids
-            state = P_OUTSIDE;
-            free(cur);
-            cur = NULL;
+            free(rcpt);
+            cur = rcpt = NULL;
         }
         span = i + 1;
     }
     free(cur);
+    free(rcpt);
 }
 
 const HarmonyChannel *harmony_channel(const HarmonyParsed *p, const char *name) {
@@ -215,7 +191,11 @@ void harmony_parsed_free(HarmonyParsed *p) {
         free(p->channels[i].name);
         free(p->channels[i].ids);
     }
+    for (int i = 0; i < p->n_calls; i++) {
+        free(p->calls[i].recipient);
+        free(p->calls[i].ids);
+    }
     free(p->channels);
-    p->channels = NULL;
-    p->n_channels = 0;
+    free(p->calls);
+    memset(p, 0, sizeof *p);
 }

@@ -24,7 +24,7 @@ int32_t resolve_steps(const RequestDefaults *d, int32_t n_prompt, int32_t max_ne
     return (int32_t)steps;
 }
 
-static InputFormat detect_format(const char *path) {
+InputFormat input_detect_format(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return INPUT_TEXT; /* the reader reports the open error */
     int c;
@@ -45,7 +45,7 @@ static InputFormat detect_format(const char *path) {
 
 int reader_open(const char *path, InputFormat fmt, const Tokenizer *tok, const RequestDefaults *d,
                 RequestReader **out, InputFormat *detected, Err *err) {
-    if (fmt == INPUT_AUTO) fmt = detect_format(path);
+    if (fmt == INPUT_AUTO) fmt = input_detect_format(path);
     if (detected) *detected = fmt;
     if (fmt == INPUT_TEXT || fmt == INPUT_IDS) return course_reader_open(path, fmt, tok, d, out, err);
     return jsonl_reader_open(path, fmt, tok, d, out, err);

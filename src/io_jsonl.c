@@ -9,7 +9,9 @@
  * writer reports it in its place; the reader goes on with the next line.
  *
  *   JSONL:  {"id": any, "prompt": "text"}              raw completion
- *           {"id": any, "messages": [{role, content}]} harmony chat
+ *           {"id": any, "messages": [{role, content}]} chat, rendered by the chat
+ *                                                      template's rules (harmony.h):
+ *           also reasoning_effort, model_identity, tools, tool_choice
  *           {"id": any, "prompt_token_ids": [ids]}     pre-tokenized completion
  *   Batch:  {"custom_id": "...", "method": "POST", "url": "/v1/chat/completions"
  *            | "/v1/completions", "body": {messages | prompt, ...}}
@@ -24,19 +26,23 @@
  *
  * Output (in input order, one line per request, written with fwrite, flushed
  * and fsync'ed by flush()):
- *   JSONL: {"id", "index", "text", "reasoning" (chat, when the model wrote an
- *          analysis channel), "channels" (chat, other channels by name),
- *          "token_ids", "finish_reason": "stop"|"length"|"error", "error"
+ *   JSONL: {"id", "index", "text", "reasoning" and "reasoning_content" (chat,
+ *          when the model wrote an analysis channel), "channels" (chat, other
+ *          channels by name), "tool_calls" (chat: OpenAI's, one per message
+ *          the model addressed to a recipient), "token_ids", "finish_reason":
+ *          "stop"|"tool_calls" (a chat ending on <|call|>)|"length"|"error", "error"
  *          (errored requests only), "usage": {prompt_tokens, completion_tokens,
  *          total_tokens}}
- *   Batch: the OpenAI Batch output line, chat.completion or text_completion
- *          body; errors as "response": null, "error": {"code", "message"}.
+ *   Batch: the OpenAI Batch output line, chat.completion (message.tool_calls,
+ *          content null beside tool calls when there is no final text) or
+ *          text_completion body; errors as "response": null, "error": {"code",
+ *          "message"}.
  * `text` leaves out the final stop id of a completion (token_ids keep it); a
  * chat's text is its final channel (harmony.h). Decoded bytes that are not
  * valid UTF-8 (a character split across the step limit, odd ids) become
  * U+FFFD, one per maximal invalid subpart, so every line is valid JSON.
  */
-#include "harmony.h"  // harmony_render, harmony_stop_ids, harmony_parse
+#include "harmony.h"  // harmony_render_chat, harmony_stop_ids, harmony_parse
 #include "json_text.h" // json_utf8
 #include "requests.h" // RequestReader, OutputWriter, resolve_steps
 
@@ -60,6 +66,7 @@ typedef struct {
     char *buf;            // getline buffer
     size_t cap;
     size_t max_token_len; // longest token in bytes (prompt length pre-check)
+    char date[11];        // chats: the current date of the prompt (d.date or today)
 } JsonlReader;
 
 /* 1 if a prompt of this many bytes surely has more tokens than any request
@@ -160,82 +167,16 @@ static int parse_options(JsonlReader *r, json_t *o, int kind, RequestParams *p, 
     return GETP_OK;
 }
 
-/* A message's content: a string, or an array of {"type": "text", "text"}
- * parts (concatenated); an assistant message may have null content. */
-static int message_content(json_t *m, int i, char **text, size_t *len, Err *err) {
-    json_t *c = json_object_get(m, "content");
-    *text = NULL;
-    *len = 0;
-    if (json_is_string(c)) {
-        *len = json_string_length(c);
-        *text = xmalloc(*len + 1);
-        memcpy(*text, json_string_value(c), *len + 1);
-        return GETP_OK;
-    }
-    if (json_is_null(c) && json_is_string(json_object_get(m, "role")) &&
-        strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0) {
-        *text = xstrdup("");
-        return GETP_OK;
-    }
-    if (!json_is_array(c)) LINE_FAIL("messages[%d].content must be a string or an array of text parts", i);
-    size_t k;
-    json_t *part;
-    json_array_foreach(c, k, part) {
-        json_t *ty = json_object_get(part, "type"), *tx = json_object_get(part, "text");
-        if (!json_is_string(ty) || strcmp(json_string_value(ty), "text") != 0 || !json_is_string(tx)) {
-            free(*text);
-            *text = NULL;
-            LINE_FAIL("messages[%d].content[%zu] must be {\"type\": \"text\", \"text\": string}", i, k);
-        }
-        size_t n = json_string_length(tx);
-        *text = xrealloc(*text, *len + n + 1);
-        memcpy(*text + *len, json_string_value(tx), n);
-        *len += n;
-        (*text)[*len] = '\0';
-    }
-    if (!*text) *text = xstrdup("");
-    return GETP_OK;
-}
-
-static int parse_messages(JsonlReader *r, json_t *msgs, InputRequest *q, size_t *bytes, Err *err) {
-    if (!json_is_array(msgs)) LINE_FAIL("\"messages\" must be an array");
-    int n = (int)json_array_size(msgs);
-    if (n == 0) LINE_FAIL("\"messages\" is empty");
+/* A chat request (messages, tools, ...) rendered by the chat template's rules (harmony.h). */
+static int parse_messages(JsonlReader *r, json_t *src, InputRequest *q, Err *err) {
     if (!r->tok) LINE_FAIL("chat requests need a tokenizer (-z)");
-    HarmonyMessage *hm = xcalloc((size_t)n, sizeof *hm);
-    char **texts = xcalloc((size_t)n, sizeof *texts);
-    int rc = GETP_ERR;
-    *bytes = 0;
-    for (int i = 0; i < n; i++) {
-        json_t *m = json_array_get(msgs, (size_t)i);
-        if (!json_is_object(m)) { err_set(err, "messages[%d] must be an object", i); goto done; }
-        json_t *role = json_object_get(m, "role"), *ch = member(m, "channel");
-        if (!json_is_string(role)) { err_set(err, "messages[%d].role must be a string", i); goto done; }
-        if (!harmony_role_valid(json_string_value(role))) {
-            err_set(err, "messages[%d].role \"%.40s\" is not system, developer, user or assistant", i,
-                    json_string_value(role));
-            goto done;
-        }
-        if (ch && !json_is_string(ch)) { err_set(err, "messages[%d].channel must be a string", i); goto done; }
-        if (message_content(m, i, &texts[i], &hm[i].content_len, err)) goto done;
-        hm[i].role = json_string_value(role);
-        hm[i].channel = ch ? json_string_value(ch) : NULL;
-        hm[i].content = texts[i];
-        *bytes += hm[i].content_len;
-    }
-    if (surely_too_long(r, *bytes)) {
-        err_set(err, "the messages hold %zu bytes, more than the step limit %d can take", *bytes, r->d.steps);
-        goto done;
-    }
+    HarmonyChatDefaults hd = {r->d.reasoning_effort, r->date, 0};
+    int limit = r->d.steps < r->d.max_seq_len || r->d.max_seq_len <= 0 ? r->d.steps : r->d.max_seq_len;
+    if (r->max_token_len > 0 && limit > 0) hd.max_text_bytes = r->max_token_len * (size_t)limit;
     int np = 0;
-    if (harmony_render(r->tok, hm, n, &q->prompt, &np, err) != GETP_OK) goto done;
+    if (harmony_render_chat(r->tok, src, &hd, &q->prompt, &np, err) != GETP_OK) return GETP_ERR;
     q->p.n_prompt = np;
-    rc = GETP_OK;
-done:
-    for (int i = 0; i < n; i++) free(texts[i]);
-    free(texts);
-    free(hm);
-    return rc;
+    return GETP_OK;
 }
 
 static int parse_prompt_text(JsonlReader *r, json_t *v, InputRequest *q, Err *err) {
@@ -306,8 +247,7 @@ static int parse_request(JsonlReader *r, json_t *root, InputRequest *q, Err *err
     int32_t max_new;
     if (q->kind == REQ_CHAT && !r->tok) LINE_FAIL("chat requests need a tokenizer (-z)");
     if (parse_options(r, src, q->kind, &q->p, &max_new, err)) return GETP_ERR;
-    size_t bytes;
-    int rc = msgs                    ? parse_messages(r, msgs, q, &bytes, err)
+    int rc = msgs                    ? parse_messages(r, src, q, err)
              : ids                   ? parse_prompt_ids(r, ids, "prompt_token_ids", q, err)
              : json_is_array(prompt) ? parse_prompt_ids(r, prompt, "prompt", q, err)
                                      : parse_prompt_text(r, prompt, q, err);
@@ -409,6 +349,8 @@ int jsonl_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
     r->fmt = fmt == INPUT_BATCH || fmt == INPUT_JSONL ? fmt : INPUT_AUTO;
     r->tok = tok;
     r->d = *d;
+    if (d->date) snprintf(r->date, sizeof r->date, "%s", d->date);
+    else harmony_today(r->date);
     if (tok) {
         int v = tokenizer_vocab_size(tok);
         for (int id = 0; id < v; id++) {
@@ -482,11 +424,37 @@ static json_t *usage(const InputRequest *q, const Output *o) {
                      (json_int_t)c, "total_tokens", (json_int_t)(p + c));
 }
 
+/* The finish reason of a result: a chat that stopped on <|call|> ends in
+ * "tool_calls" (OpenAI's name), else stop / length / error. */
+static const char *finish_reason(const JsonlWriter *w, const InputRequest *q, const Output *o) {
+    if (q->kind == REQ_CHAT && w->tok && o->finish == FINISH_STOP && o->n_tokens > 0 &&
+        o->tokens[o->n_tokens - 1] == tokenizer_special_id(w->tok, "<|call|>"))
+        return "tool_calls";
+    return finish_name(o->finish);
+}
+
+/* OpenAI tool_calls of the calls the model wrote: [{id, type, function:
+ * {name, arguments}}]; `functions.` is taken off the recipient. */
+static json_t *tool_calls_json(const JsonlWriter *w, const InputRequest *q, const HarmonyParsed *hp) {
+    json_t *calls = json_array();
+    for (int i = 0; i < hp->n_calls; i++) {
+        const HarmonyCall *c = &hp->calls[i];
+        const char *name = strncmp(c->recipient, "functions.", 10) == 0 ? c->recipient + 10 : c->recipient;
+        char id[64];
+        snprintf(id, sizeof id, "call_%lld_%d", (long long)q->index, i);
+        json_t *fn = json_pack("{s:o, s:o}", "name", json_utf8(name, strlen(name)), "arguments",
+                               decode_text(w->tok, c->ids, c->n_ids));
+        json_array_append_new(calls, json_pack("{s:s, s:s, s:o}", "id", id, "type", "function", "function", fn));
+    }
+    return calls;
+}
+
 /* Texts of a result: *text (completion text or final channel), *reasoning
- * (analysis channel, chat only, may stay NULL), *channels (other channels). */
+ * (analysis channel, chat only, may stay NULL), *channels (other channels),
+ * *tool_calls (chat only, NULL when the model called no tool). */
 static void result_texts(const JsonlWriter *w, const InputRequest *q, const Output *o,
-                         json_t **text, json_t **reasoning, json_t **channels) {
-    *text = *reasoning = *channels = NULL;
+                         json_t **text, json_t **reasoning, json_t **channels, json_t **tool_calls) {
+    *text = *reasoning = *channels = *tool_calls = NULL;
     if (!w->tok) return;
     if (q->kind != REQ_CHAT) {
         int n = o->n_tokens;
@@ -509,7 +477,16 @@ static void result_texts(const JsonlWriter *w, const InputRequest *q, const Outp
         }
     }
     if (!*text) *text = json_string("");
+    if (hp.n_calls > 0) *tool_calls = tool_calls_json(w, q, &hp);
     harmony_parsed_free(&hp);
+}
+
+/* The analysis channel under both names users look for: "reasoning" and
+ * vLLM's "reasoning_content". */
+static void set_reasoning(json_t *o, json_t *reasoning) {
+    if (!reasoning) return;
+    json_object_set(o, "reasoning", reasoning);
+    json_object_set_new(o, "reasoning_content", reasoning);
 }
 
 static json_t *jsonl_record(const JsonlWriter *w, const InputRequest *q, const Output *o) {
@@ -518,16 +495,17 @@ static json_t *jsonl_record(const JsonlWriter *w, const InputRequest *q, const O
     json_object_set_new(rec, "index", json_integer(q->index));
     int failed = q->error || o->finish == FINISH_ERROR;
     if (!failed) {
-        json_t *text, *reasoning, *channels;
-        result_texts(w, q, o, &text, &reasoning, &channels);
+        json_t *text, *reasoning, *channels, *calls;
+        result_texts(w, q, o, &text, &reasoning, &channels, &calls);
         if (text) json_object_set_new(rec, "text", text);
-        if (reasoning) json_object_set_new(rec, "reasoning", reasoning);
+        set_reasoning(rec, reasoning);
         if (channels) json_object_set_new(rec, "channels", channels);
+        if (calls) json_object_set_new(rec, "tool_calls", calls);
     }
     json_t *ids = json_array();
     for (int i = 0; !failed && i < o->n_tokens; i++) json_array_append_new(ids, json_integer(o->tokens[i]));
     json_object_set_new(rec, "token_ids", ids);
-    json_object_set_new(rec, "finish_reason", json_string(failed ? "error" : finish_name(o->finish)));
+    json_object_set_new(rec, "finish_reason", json_string(failed ? "error" : finish_reason(w, q, o)));
     if (failed) {
         const char *msg = q->error ? q->error : "the engine could not run this request";
         json_object_set_new(rec, "error", json_utf8(msg, strlen(msg)));
@@ -550,16 +528,21 @@ static json_t *batch_record(const JsonlWriter *w, const InputRequest *q, const O
                                       "message", json_utf8(msg, strlen(msg))));
         return rec;
     }
-    json_t *text, *reasoning, *channels;
-    result_texts(w, q, o, &text, &reasoning, &channels);
+    json_t *text, *reasoning, *channels, *calls;
+    result_texts(w, q, o, &text, &reasoning, &channels, &calls);
     if (!text) text = json_string("");
     json_t *choice = json_object();
     json_object_set_new(choice, "index", json_integer(0));
     json_t *body = json_object();
     if (q->kind == REQ_CHAT) {
+        if (calls && json_string_length(text) == 0) { // OpenAI: a tool-call message has null content
+            json_decref(text);
+            text = json_null();
+        }
         json_t *msg = json_pack("{s:s, s:o}", "role", "assistant", "content", text);
-        if (reasoning) json_object_set_new(msg, "reasoning", reasoning);
+        set_reasoning(msg, reasoning);
         if (channels) json_object_set_new(msg, "channels", channels);
+        if (calls) json_object_set_new(msg, "tool_calls", calls);
         json_object_set_new(choice, "message", msg);
         snprintf(buf, sizeof buf, "chatcmpl-%lld", (long long)q->index);
         json_object_set_new(body, "id", json_string(buf));
@@ -571,9 +554,10 @@ static json_t *batch_record(const JsonlWriter *w, const InputRequest *q, const O
         json_object_set_new(body, "object", json_string("text_completion"));
         json_decref(reasoning);
         json_decref(channels);
+        json_decref(calls);
     }
     json_object_set_new(choice, "logprobs", json_null());
-    json_object_set_new(choice, "finish_reason", json_string(finish_name(o->finish)));
+    json_object_set_new(choice, "finish_reason", json_string(finish_reason(w, q, o)));
     json_object_set_new(body, "created", json_integer(w->created));
     json_object_set_new(body, "model", json_string("gpt-oss"));
     json_object_set_new(body, "choices", json_pack("[o]", choice));

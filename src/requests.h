@@ -28,6 +28,8 @@ typedef struct {
     float top_p;
     uint64_t seed;
     int ignore_eos;    // no stop ids at all
+    const char *reasoning_effort; // chats: default "low" | "medium" | "high" (NULL: medium)
+    const char *date;  // chats: the prompt's "Current date" YYYY-MM-DD (NULL: today, UTC)
 } RequestDefaults;
 
 /* One request as rank 0 holds it. */
@@ -67,8 +69,11 @@ struct OutputWriter {
     void *impl;
 };
 
-/* Detects the format when fmt == INPUT_AUTO: a first non-blank byte '{' means
+/* The format of a file by its first bytes: a first non-blank byte '{' means
  * JSONL (OpenAI Batch if the first object has "custom_id"), else course text. */
+InputFormat input_detect_format(const char *path);
+
+/* Detects the format when fmt == INPUT_AUTO (input_detect_format). */
 int reader_open(const char *path, InputFormat fmt, const Tokenizer *tok, const RequestDefaults *d,
                 RequestReader **out, InputFormat *detected, Err *err);
 

@@ -4,7 +4,9 @@
 #   tools/demo.sh              install Debian deps (if root and missing), build,
 #                              generate a tiny random model (full o200k vocab) and the
 #                              tokenizer, run getp on examples/prompts.txt over MPI
-#                              (2 ranks), and print the decoded outputs.
+#                              (2 ranks), print the decoded outputs, then run a small
+#                              chat JSONL (reasoning effort, a function tool, a tool
+#                              call and its result) and print its records.
 #
 # The model's weights are random: the text it writes is gibberish by design;
 # what the demo shows is the whole path (tokenize, split, scatter, engine,
@@ -32,3 +34,21 @@ mpirun --oversubscribe -np "$np" build/getp models/tiny-o200k -i examples/prompt
   -o out/demo.txt -z data/o200k_harmony.tiktoken -n "$steps"
 echo "demo: decoded outputs (random weights, so gibberish):"
 build/getp -m decode -i out/demo.txt -z data/o200k_harmony.tiktoken --json-lines
+
+# Chats, rendered as the gpt-oss chat template renders them (docs/io_formats.md, "Chats").
+tool='{"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}}'
+cat > out/demo_chat.jsonl <<JSONL
+{"id": "effort", "messages": [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Why is the sky blue?"}], "reasoning_effort": "high", "max_tokens": 16}
+{"id": "tool", "messages": [{"role": "user", "content": "Weather in Oslo?"}], "tools": [$tool], "reasoning_effort": "low", "max_tokens": 16}
+{"id": "result", "messages": [{"role": "user", "content": "Weather in Oslo?"}, {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\\"city\\": \\"Oslo\\"}"}}]}, {"role": "tool", "tool_call_id": "c1", "content": "-3 C, snow"}], "tools": [$tool], "max_tokens": 16}
+{"id": "bad", "messages": [{"role": "user", "content": "Hi"}], "reasoning_effort": "extreme"}
+JSONL
+echo "demo: the rendered chat prompts, date fixed (-m tokenize, then -m decode; the last line is bad on purpose):"
+build/getp -m tokenize -i out/demo_chat.jsonl -z data/o200k_harmony.tiktoken --date 2025-08-05 \
+  > out/demo_chat.ids || true
+grep -v error out/demo_chat.ids | tr -d '[]' | tr ',' ' ' |
+  build/getp -m decode -z data/o200k_harmony.tiktoken --json-lines
+echo "demo: running getp on out/demo_chat.jsonl (random weights: the records show the fields, not sense)"
+mpirun --oversubscribe -np "$np" build/getp models/tiny-o200k -i out/demo_chat.jsonl \
+  -o out/demo_chat.out.jsonl -z data/o200k_harmony.tiktoken -n 512 --date 2025-08-05
+cat out/demo_chat.out.jsonl

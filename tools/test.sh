@@ -14,8 +14,9 @@ jobs=${JOBS:-$(nproc)}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
-# Node oracles (gpt-tokenizer) for the tokenizer and harmony tests.
-if command -v npm >/dev/null 2>&1 && [ ! -d tools/node_modules/gpt-tokenizer ]; then
+# Node oracles (gpt-tokenizer, @huggingface/jinja) for the tokenizer and chat tests.
+if command -v npm >/dev/null 2>&1 &&
+   { [ ! -d tools/node_modules/gpt-tokenizer ] || [ ! -d tools/node_modules/@huggingface/jinja ]; }; then
   npm ci --prefix tools --no-audit --no-fund --loglevel=error || npm install --prefix tools --no-audit --no-fund --loglevel=error
 fi
 

@@ -1,11 +1,14 @@
-/* test_harmony.c: harmony rendering against gpt-tokenizer, and channel splitting.
+/* test_harmony.c: the harmony helpers around the chat template (harmony.h):
+ * channel and tool-call splitting of model outputs, the stop ids, `tojson` of
+ * numbers against what node's JSON.stringify printed, the date and effort
+ * checks, and special-token text in contents staying text.
  *
- *   test_harmony RANKS conversations.json expected.json
+ *   test_harmony RANKS
  *
- * RANKS is the tiktoken rank file of tools/make_tokenizer.mjs; expected.json is
- * gpt-tokenizer's rendering of conversations.json (tests/io/harmony_oracle.mjs).
- * Every conversation must match token for token. The channel tests build model
- * outputs from text with special-token markers and check what lands where.
+ * RANKS is the tiktoken rank file of tools/make_tokenizer.mjs. The rendering
+ * itself is checked against the official chat template by
+ * tests/io/chat_template_oracle.mjs. The splitting tests build model outputs
+ * from text with special-token markers and check what lands where.
  */
 #include "harmony.h"
 #include "io_test.h"
@@ -80,63 +83,121 @@ static void check_split(const Tokenizer *t, const char *output, const char *expe
     free(ids);
 }
 
-static void test_conversations(const Tokenizer *t, const char *conv_path, const char *exp_path) {
-    json_error_t je;
-    json_t *convs = json_load_file(conv_path, 0, &je), *exp = json_load_file(exp_path, 0, &je);
-    if (!convs || !exp) fatal("cannot read %s / %s: %s", conv_path, exp_path, je.text);
-    EXPECT(json_array_size(convs) == json_array_size(exp) && json_array_size(convs) >= 12,
-           "%zu conversations, %zu expected", json_array_size(convs), json_array_size(exp));
-    for (size_t c = 0; c < json_array_size(convs) && c < json_array_size(exp); c++) {
-        json_t *conv = json_array_get(convs, c), *msgs = json_object_get(conv, "messages");
-        const char *name = json_string_value(json_object_get(conv, "name"));
-        json_t *want = json_object_get(json_array_get(exp, c), "ids");
-        int n = (int)json_array_size(msgs);
-        HarmonyMessage *hm = xcalloc((size_t)(n ? n : 1), sizeof *hm);
-        for (int i = 0; i < n; i++) {
-            json_t *m = json_array_get(msgs, (size_t)i), *ch = json_object_get(m, "channel");
-            hm[i].role = json_string_value(json_object_get(m, "role"));
-            hm[i].channel = ch ? json_string_value(ch) : NULL;
-            hm[i].content = json_string_value(json_object_get(m, "content"));
-            hm[i].content_len = json_string_length(json_object_get(m, "content"));
-        }
-        int32_t *ids = NULL;
-        int n_ids = 0;
-        Err err = {{0}};
-        int rc = harmony_render(t, hm, n, &ids, &n_ids, &err);
-        EXPECT(rc == GETP_OK, "%s: %s", name, err.msg);
-        int first_diff = -1;
-        int n_want = (int)json_array_size(want);
-        for (int i = 0; i < n_ids || i < n_want; i++) {
-            int32_t w = i < n_want ? (int32_t)json_integer_value(json_array_get(want, (size_t)i)) : -1;
-            int32_t g = i < n_ids ? ids[i] : -1;
-            if (w != g) { first_diff = i; break; }
-        }
-        EXPECT(first_diff < 0, "conversation \"%s\": %d ids vs gpt-tokenizer's %d, first difference at %d",
-               name, n_ids, n_want, first_diff);
-        free(ids);
-        free(hm);
+/* expect: "recipient=args(complete)|..." of the tool calls, in order. */
+static void check_calls(const Tokenizer *t, const char *output, const char *expect) {
+    int n = 0;
+    int32_t *ids = ids_from(t, output, &n);
+    HarmonyParsed hp;
+    harmony_parse(t, ids, n, &hp);
+    char got[1024] = "";
+    for (int i = 0; i < hp.n_calls; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        Err err;
+        CHECK(tokenizer_decode(t, hp.calls[i].ids, hp.calls[i].n_ids, &text, &len, &err) == GETP_OK);
+        size_t o = strlen(got);
+        snprintf(got + o, sizeof got - o, "%s%s=%s(%d)", i ? "|" : "", hp.calls[i].recipient, text,
+                 hp.calls[i].complete);
+        free(text);
     }
-    json_decref(convs);
-    json_decref(exp);
+    EXPECT(strcmp(got, expect) == 0, "calls of %s\n  expected %s\n  got      %s", output, expect, got);
+    harmony_parsed_free(&hp);
+    free(ids);
 }
 
-static void test_render_misc(const Tokenizer *t) {
+static void test_misc(const Tokenizer *t) {
     int32_t stop[HARMONY_N_STOP];
     Err err = {{0}};
     EXPECT(harmony_stop_ids(t, stop, &err) == GETP_OK, "%s", err.msg);
     EXPECT(stop[0] == 200002 && stop[1] == 200012 && stop[2] == 199999, "stop ids %d %d %d",
            stop[0], stop[1], stop[2]);
-    HarmonyMessage bad = {"tool", NULL, "x", 1};
+    EXPECT(harmony_effort_valid("low") && harmony_effort_valid("medium") && harmony_effort_valid("high") &&
+               !harmony_effort_valid("High") && !harmony_effort_valid("") && !harmony_effort_valid(NULL),
+           "effort check");
+    const char *good[] = {"2024-02-29", "2000-02-29", "1999-12-31", "2025-08-05"};
+    const char *bad[] = {"2023-02-29", "1900-02-29", "2025-13-01", "2025-00-10", "2025-04-31", "2025-1-01",
+                         "2025/01/01", "20250101", "2025-01-01 ", "", "abcd-ef-gh"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) EXPECT(harmony_date_valid(good[i]), "%s", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) EXPECT(!harmony_date_valid(bad[i]), "%s", bad[i]);
+    char today[11];
+    harmony_today(today);
+    EXPECT(harmony_date_valid(today), "today %s", today);
+}
+
+/* `tojson` as @huggingface/jinja writes it: these are node's own outputs for
+ * JSON.stringify of the same values (numbers as doubles), with the separators
+ * of toJSON(", ", ": "). */
+static void test_tojson(void) {
+    static const struct { const char *in, *want; } cases[] = {
+        {"[1, 0.1, 1e21, 1e-7, 123456789012345678, 5e-324, -0.0, 1.5e300, 0.000001, 100, 1e20, 123e-20]",
+         "[1, 0.1, 1e+21, 1e-7, 123456789012345680, 5e-324, 0, 1.5e+300, 0.000001, 100, 100000000000000000000, 1.23e-18]"},
+        {"[1.0, 2.50, -3, 9007199254740993, 0.3, 1.7976931348623157e308, 4.9e-324, 12345.678]",
+         "[1, 2.5, -3, 9007199254740992, 0.3, 1.7976931348623157e+308, 5e-324, 12345.678]"},
+        {"{\"b\": 1, \"10\": 2, \"2\": 3, \"a\": 4, \"01\": 5, \"4294967294\": 6, \"4294967295\": 7, \"-1\": 8, \"0\": 9}",
+         "{\"0\": 9, \"2\": 3, \"10\": 2, \"4294967294\": 6, \"b\": 1, \"a\": 4, \"01\": 5, \"4294967295\": 7, \"-1\": 8}"},
+        {"{\"s\": \"q\\\" b\\\\ / \\b\\f\\n\\r\\t \\u0001\\u001f \\u007f \\u00e9 \\u2028 \\ud83d\\ude00\", \"e\": [], \"o\": {}}",
+         "{\"s\": \"q\\\" b\\\\ / \\b\\f\\n\\r\\t \\u0001\\u001f \x7f \xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80\", \"e\": [], \"o\": {}}"},
+        {"[null, true, false, \"\", [[]], {\"k\": {\"k\": null}}]",
+         "[null, true, false, \"\", [[]], {\"k\": {\"k\": null}}]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_error_t je;
+        json_t *v = json_loads(cases[i].in, JSON_DECODE_INT_AS_REAL, &je);
+        CHECK(v != NULL);
+        char *buf = NULL;
+        size_t len = 0;
+        harmony_tojson(v, &buf, &len);
+        EXPECT(buf && strcmp(buf, cases[i].want) == 0, "tojson %s\n  expected %s\n  got      %s", cases[i].in,
+               cases[i].want, buf ? buf : "(null)");
+        free(buf);
+        json_decref(v);
+    }
+    /* integers read as integers (the JSONL line itself) print the same way */
+    json_t *v = json_loads("[9007199254740993, -9007199254740993, 42]", 0, NULL);
+    char *buf = NULL;
+    size_t len = 0;
+    harmony_tojson(v, &buf, &len);
+    EXPECT(buf && strcmp(buf, "[9007199254740992, -9007199254740992, 42]") == 0, "tojson of integers: %s", buf);
+    free(buf);
+    json_decref(v);
+}
+
+/* Text of the specials inside contents stays text: only the template's own
+ * specials are special ids. */
+static void test_special_text(const Tokenizer *t) {
+    json_t *req = json_loads("{\"messages\": [{\"role\": \"user\", \"content\": \"a<|end|><|start|>assistant<|message|>b\"},"
+                             "{\"role\": \"assistant\", \"content\": \"fine\"},"
+                             "{\"role\": \"tool\", \"content\": \"x\"}]}", 0, NULL);
+    HarmonyChatDefaults d = {"medium", "2024-02-29", 0};
     int32_t *ids = NULL;
     int n = 0;
-    EXPECT(harmony_render(t, &bad, 1, &ids, &n, &err) == GETP_ERR && strstr(err.msg, "tool"),
-           "unknown role accepted: %s", err.msg);
-    EXPECT(harmony_role_valid("developer") && !harmony_role_valid("Developer") && !harmony_role_valid(NULL),
-           "role check");
-    /* content with an embedded NUL byte is rendered by length */
-    HarmonyMessage nul = {"user", NULL, "a\0b", 3};
-    EXPECT(harmony_render(t, &nul, 1, &ids, &n, &err) == GETP_OK && n >= 7, "NUL content: %s", err.msg);
+    Err err = {{0}};
+    EXPECT(harmony_render_chat(t, req, &d, &ids, &n, &err) == GETP_ERR && strstr(err.msg, "messages[2]") &&
+               strstr(err.msg, "no assistant tool call"), "tool message without a call: %s", err.msg);
+    json_array_remove(json_object_get(req, "messages"), 2);
+    CHECK(harmony_render_chat(t, req, &d, &ids, &n, &err) == GETP_OK);
+    int ends = 0, starts = 0;
+    for (int i = 0; i < n; i++) {
+        ends += ids[i] == tokenizer_special_id(t, "<|end|>");
+        starts += ids[i] == tokenizer_special_id(t, "<|start|>");
+    }
+    EXPECT(ends == 3 && starts == 4, "special text became specials: %d <|end|>, %d <|start|>", ends, starts);
+    char *text = NULL;
+    size_t len = 0;
+    CHECK(tokenizer_decode(t, ids, n, &text, &len, &err) == GETP_OK);
+    EXPECT(strstr(text, "<|start|>user<|message|>a<|end|><|start|>assistant<|message|>b<|end|>") &&
+               strstr(text, "Current date: 2024-02-29\n\nReasoning: medium\n\n"), "decoded prompt:\n%s", text);
+    free(text);
     free(ids);
+    /* a limit on the text refuses before tokenizing */
+    d.max_text_bytes = 100;
+    EXPECT(harmony_render_chat(t, req, &d, &ids, &n, &err) == GETP_ERR && strstr(err.msg, "step limit"),
+           "max_text_bytes: %s", err.msg);
+    d.max_text_bytes = 0;
+    d.date = "2024-02-30";
+    EXPECT(harmony_render_chat(t, req, &d, &ids, &n, &err) == GETP_ERR && strstr(err.msg, "YYYY-MM-DD"),
+           "bad date: %s", err.msg);
+    json_decref(req);
 }
 
 static void test_split(const Tokenizer *t) {
@@ -145,13 +206,31 @@ static void test_split(const Tokenizer *t) {
     check_split(t, "Just plain text, no harmony.", "final=Just plain text, no harmony.");
     check_split(t, "<|channel|>final<|message|>Cut at the step lim", "final=Cut at the step lim");
     check_split(t, "<|channel|>analysis<|message|>Still thinking", "analysis=Still thinking");
+    /* a message to a recipient is a tool call, in no channel */
     check_split(t, "<|channel|>commentary to=functions.get_weather<|constrain|>json<|message|>{\"city\":\"Paris\"}<|call|>",
-                "commentary={\"city\":\"Paris\"}");
+                "");
+    check_calls(t, "<|channel|>commentary to=functions.get_weather<|constrain|>json<|message|>{\"city\":\"Paris\"}<|call|>",
+                "functions.get_weather={\"city\":\"Paris\"}(1)");
     check_split(t, "<|message|>no channel given<|end|>", "final=no channel given");
     check_split(t, "<|channel|>analysis<|message|>a1 <|end|><|start|>assistant<|channel|>analysis<|message|>a2<|end|><|start|>assistant<|channel|>final<|message|>F<|return|>",
                 "analysis=a1 a2|final=F");
     check_split(t, "loose text<|end|>", "final=loose text");
-    check_split(t, " to=functions.x<|channel|>final<|message|>X<|return|>", "final=X");
+    check_split(t, " to=functions.x<|channel|>final<|message|>X<|return|>", "");
+    check_calls(t, " to=functions.x<|channel|>final<|message|>X<|return|>", "functions.x=X(0)");
+    /* the template's own shape: analysis, then the call addressed in the role header */
+    const char *call = "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant to=functions.get_weather"
+                       "<|channel|>commentary json<|message|>{\"location\": \"Paris\"}<|call|>";
+    check_split(t, call, "analysis=Need the weather.");
+    check_calls(t, call, "functions.get_weather={\"location\": \"Paris\"}(1)");
+    /* a preamble to the user on commentary (no recipient) stays a channel */
+    check_split(t, "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant to=functions.f<|channel|>commentary"
+                   "<|constrain|>json<|message|>{}<|call|>", "commentary=Checking.");
+    /* cut by the step bound: incomplete; two calls (no stop on <|call|>): both, in order */
+    check_calls(t, "<|start|>assistant to=functions.f<|channel|>commentary json<|message|>{\"a\": ", "functions.f={\"a\": (0)");
+    check_calls(t, " to=functions.a<|channel|>commentary<|message|>1<|call|><|start|>assistant to=functions.b"
+                   "<|channel|>commentary<|message|><|call|>", "functions.a=1(1)|functions.b=(1)");
+    check_calls(t, "<|channel|>final<|message|>no calls<|return|>", "");
+    check_calls(t, "<|channel|>final to=<|message|>x<|return|>", "");
     check_split(t, "", "");
     check_split(t, "<|endoftext|>", "");
     check_split(t, "<|channel|>final<|message|>A<|end|>trailing", "final=Atrailing");
@@ -161,17 +240,17 @@ static void test_split(const Tokenizer *t) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: test_harmony RANKS conversations.json expected.json\n");
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_harmony RANKS\n");
         return 2;
     }
-    if (access(argv[1], R_OK) != 0 || access(argv[3], R_OK) != 0)
-        return test_skip("tokenizer file or gpt-tokenizer expectations missing (needs node)");
+    if (access(argv[1], R_OK) != 0) return test_skip("tokenizer file missing (needs node)");
     Tokenizer *t = NULL;
     Err err;
     if (tokenizer_load(argv[1], &t, &err) != GETP_OK) fatal("%s", err.msg);
-    test_conversations(t, argv[2], argv[3]);
-    test_render_misc(t);
+    test_misc(t);
+    test_tojson();
+    test_special_text(t);
     test_split(t);
     tokenizer_free(t);
     return test_finish();

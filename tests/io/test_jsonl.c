@@ -34,8 +34,21 @@ static void write_file(const char *path, const char *text) {
 }
 
 static RequestDefaults defaults(void) {
-    RequestDefaults d = {256, 4096, 201088, 0.0f, 1.0f, 0, 0};
+    RequestDefaults d = {.steps = 256, .max_seq_len = 4096, .vocab_size = 201088, .temperature = 0.0f,
+                         .top_p = 1.0f, .date = "2024-02-29"}; // chats: the prompt's date, fixed
     return d;
+}
+
+/* The chat template's ids of a request's JSON (harmony_render_chat). */
+static int32_t *render_chat(const char *json, int *n) {
+    json_t *req = json_loads(json, 0, NULL);
+    CHECK(req != NULL);
+    HarmonyChatDefaults hd = {"medium", "2024-02-29", 0};
+    int32_t *ids = NULL;
+    Err err;
+    CHECK(harmony_render_chat(g_tok, req, &hd, &ids, n, &err) == GETP_OK);
+    json_decref(req);
+    return ids;
 }
 
 /* Read every request of a file (in rounds of 3, like the MPI flow would). */
@@ -173,11 +186,9 @@ static void test_jsonl_reader(void) {
     EXPECT(q[0].p.n_stop == 2 && has_stop(&q[0].p, 199999) && has_stop(&q[0].p, 200002), "line 1 stops");
 
     /* 2: chat with options; content given as text parts */
-    HarmonyMessage hm[2] = {{"system", NULL, "Be brief.", 9}, {"user", NULL, "Hi", 2}};
-    int32_t *r = NULL;
     int nr = 0;
-    Err err;
-    CHECK(harmony_render(g_tok, hm, 2, &r, &nr, &err) == GETP_OK);
+    int32_t *r = render_chat("{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"},"
+                             "{\"role\": \"user\", \"content\": \"Hi\"}]}", &nr);
     EXPECT(!q[1].error && q[1].kind == REQ_CHAT && same_ids(q[1].prompt, q[1].p.n_prompt, r, nr),
            "line 2 chat prompt (%s)", q[1].error ? q[1].error : "");
     EXPECT(q[1].id && strcmp(q[1].id, "2") == 0, "line 2 id %s", q[1].id);
@@ -264,11 +275,9 @@ static void test_batch_reader(void) {
     InputRequest *q = read_all(path_in("batch.jsonl"), INPUT_BATCH, &d, &n);
     EXPECT(n == 9, "%d batch requests", n);
     if (n != 9) fatal("cannot go on");
-    HarmonyMessage hm[2] = {{"developer", NULL, "Be kind.", 8}, {"user", NULL, "Hi", 2}};
-    int32_t *r = NULL;
     int nr = 0;
-    Err err;
-    CHECK(harmony_render(g_tok, hm, 2, &r, &nr, &err) == GETP_OK);
+    int32_t *r = render_chat("{\"messages\": [{\"role\": \"developer\", \"content\": \"Be kind.\"},"
+                             "{\"role\": \"user\", \"content\": \"Hi\"}]}", &nr);
     EXPECT(!q[0].error && q[0].kind == REQ_CHAT && same_ids(q[0].prompt, q[0].p.n_prompt, r, nr), "r1 prompt");
     EXPECT(q[0].id && strcmp(q[0].id, "\"r1\"") == 0 && q[0].p.steps == nr + 4 && q[0].p.temperature == 1.0f &&
                q[0].p.seed == 7, "r1 params");
