@@ -51,6 +51,7 @@ struct SampleShared {
     uint32_t uval[SAMPLE_NW];
     int ival[SAMPLE_NW];
     uint32_t prefix;
+    unsigned long long rem;
     int found;
     int n_list;
     int list[SAMPLE_MAX_TOP];
@@ -186,11 +187,12 @@ __device__ Prefix radix_select(const float *row, int V, float m, float inv_t,
                 if (acc + sh.hist[D] >= rem) break;
                 acc += sh.hist[D];
             }
-            rem -= acc;
+            sh.rem = rem - acc;
             sh.prefix = prefix | ((uint32_t)D << (8 * d));
         }
         __syncthreads();
-        prefix = sh.prefix;
+        prefix = sh.prefix; // every thread: the same digits and the same remainder
+        rem = sh.rem;
         mask |= 255u << (8 * d);
     }
     Prefix p;
