@@ -18,3 +18,9 @@ add_test(NAME e2e_fixture_cli
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/test_fixture_cli.sh ${CMAKE_BINARY_DIR}
                  ${CMAKE_SOURCE_DIR}/tests/fixtures/hf_tiny ${CMAKE_BINARY_DIR}/e2e_fixture_cli cpu)
 set_tests_properties(e2e_fixture_cli PROPERTIES TIMEOUT 600 LABELS e2e)
+
+# The matrix tile's lane maps for 64- and 32-lane waves against models of the
+# MFMA and mma.sync instructions (no GPU: the AMD layout is checked here in CI).
+add_executable(test_wave64 ${CMAKE_SOURCE_DIR}/tests/gpu/test_wave64.c)
+target_include_directories(test_wave64 PRIVATE ${CMAKE_SOURCE_DIR}/gpu/port)
+add_test(NAME wave64_layouts COMMAND test_wave64)

@@ -43,11 +43,12 @@
 #define TILE_N 16
 #define TILE_A_ROWS 1
 #include "port_tile_types.h"
-__device__ __forceinline__ int tile_a_row(int r) { (void)r; return tile_lane() % 16; }
-__device__ __forceinline__ int tile_b_row(void) { return tile_lane() % 16; }
-__device__ __forceinline__ int tile_k_off(void) { return (tile_lane() / 16) * 8; }
-__device__ __forceinline__ int tile_c_row(int i) { return (tile_lane() / 16) * 4 + i; }
-__device__ __forceinline__ int tile_c_col(int i) { (void)i; return tile_lane() % 16; }
+#include "port_layouts.h" // mfma16_*: the maps, checked on the host (tests/gpu/test_wave64.c)
+__device__ __forceinline__ int tile_a_row(int r) { (void)r; return mfma16_a_row(tile_lane()); }
+__device__ __forceinline__ int tile_b_row(void) { return mfma16_b_row(tile_lane()); }
+__device__ __forceinline__ int tile_k_off(void) { return mfma16_k_off(tile_lane()); }
+__device__ __forceinline__ int tile_c_row(int i) { return mfma16_c_row(tile_lane(), i); }
+__device__ __forceinline__ int tile_c_col(int i) { return mfma16_c_col(tile_lane(), i); }
 
 typedef short tile_bf16x4 __attribute__((ext_vector_type(4)));
 typedef float tile_f32x4 __attribute__((ext_vector_type(4)));

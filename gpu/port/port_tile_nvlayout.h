@@ -9,16 +9,13 @@
 #define TILE_N (8 * (GETP_WAVE / 32))
 #define TILE_A_ROWS 2
 #include "port_tile_types.h"
+#include "port_layouts.h" // nv16x8_*: the maps, checked on the host for 32 and 64 lanes
 
-__device__ __forceinline__ int tile_a_row(int r) { return (tile_lane() % 32) / 4 + 8 * r; }
-__device__ __forceinline__ int tile_b_row(void) {
-    return (tile_lane() / 32) * 8 + (tile_lane() % 32) / 4;
-}
-__device__ __forceinline__ int tile_k_off(void) { return (tile_lane() % 4) * 8; }
-__device__ __forceinline__ int tile_c_row(int i) { return (tile_lane() % 32) / 4 + 8 * (i / 2); }
-__device__ __forceinline__ int tile_c_col(int i) {
-    return (tile_lane() / 32) * 8 + 2 * (tile_lane() % 4) + (i % 2);
-}
+__device__ __forceinline__ int tile_a_row(int r) { return nv16x8_a_row(tile_lane(), r); }
+__device__ __forceinline__ int tile_b_row(void) { return nv16x8_b_row(tile_lane()); }
+__device__ __forceinline__ int tile_k_off(void) { return nv16x8_k_off(tile_lane()); }
+__device__ __forceinline__ int tile_c_row(int i) { return nv16x8_c_row(tile_lane(), i); }
+__device__ __forceinline__ int tile_c_col(int i) { return nv16x8_c_col(tile_lane(), i); }
 /* Value of the element in the same row, column col ^ 1 (a lane holds both). */
 __device__ __forceinline__ float tile_c_partner(const TileC *acc, int i) { return acc->c[i ^ 1]; }
 
