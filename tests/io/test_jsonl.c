@@ -34,7 +34,7 @@ static void write_file(const char *path, const char *text) {
 }
 
 static RequestDefaults defaults(void) {
-    RequestDefaults d = {256, 4096, 201088, 0.0f, 1.0f, 0, 0};
+    RequestDefaults d = {256, 4096, 201088, 0.0f, 1.0f, 0, 0, 0, 0.0f};
     return d;
 }
 
