@@ -144,17 +144,17 @@ static int parse_args(int argc, char **argv, Cli *c) {
     GetpOptions *g = &c->g;
     int opt;
     long v;
-    opterr = 0; // one error line, ours
-    while ((opt = getopt_long(argc, argv, "m:i:o:n:z:t:p:k:s:vh", longs, NULL)) != -1) {
+    opterr = 0; // one error line, ours (the leading ':' tells a missing value from an unknown option)
+    while ((opt = getopt_long(argc, argv, ":m:i:o:n:z:t:p:k:s:vh", longs, NULL)) != -1) {
         switch (opt) {
         case 'm': if (parse_mode(optarg, &c->mode)) return 1; break;
         case 'i': g->input_path = optarg; break;
         case 'o': g->output_path = optarg; break;
         case 'n': if (parse_int(optarg, "-n (steps)", 0, 1L << 30, &v)) return 1; g->steps = (int)v; break;
         case 'z': g->tokenizer_path = optarg; break;
-        case 't': if (parse_float(optarg, "-t (temperature)", 0, 100, &g->temperature)) return 1; break;
-        case 'p': if (parse_unit(optarg, "-p (top-p)", 1, &g->top_p)) return 1; break;
-        case 'k': if (parse_int(optarg, "-k (top-k)", 0, INT32_MAX, &v)) return 1; g->top_k = (int)v; break;
+        case 't': if (parse_float(optarg, "-t/--temperature", 0, 100, &g->temperature)) return 1; break;
+        case 'p': if (parse_unit(optarg, "-p/--top-p", 1, &g->top_p)) return 1; break;
+        case 'k': if (parse_int(optarg, "-k/--top-k", 0, INT32_MAX, &v)) return 1; g->top_k = (int)v; break;
         case OPT_MIN_P: if (parse_unit(optarg, "--min-p", 0, &g->min_p)) return 1; break;
         case 's': {
             char *end;
@@ -177,8 +177,8 @@ static int parse_args(int argc, char **argv, Cli *c) {
         case OPT_JSON_LINES: c->json_lines = 1; break;
         case OPT_SELFTEST: c->selftest = 1; break;
         case OPT_PRECISE: g->precise = 1; break;
-        default: // '?': unknown, or its value missing
-            return cli_fail("unknown option or missing value: '%s' (see getp --help)", argv[optind - 1]);
+        case ':': return cli_fail("option '%s' needs a value (see getp --help)", argv[optind - 1]);
+        default: return cli_fail("unknown option '%s' (see getp --help)", argv[optind - 1]);
         }
     }
     if (optind < argc) g->model_path = argv[optind++];
