@@ -8,8 +8,9 @@
 #   io_harmony   our rendering vs gpt-tokenizer token for token; channel splitting
 #   io_jsonl     each input format parsed, outputs written and read back, malformed
 #                lines, resume
-#   io_sampling  the sampling options of JSONL lines / Batch bodies (valid and invalid),
-#                the logprobs of both endpoints' shapes (src/io_sampling.c)
+#   io_sampling_options  the sampling options of JSONL lines and Batch bodies, valid and
+#                invalid (src/io_sampling.c)
+#   io_logprobs  logprobs written in both endpoints' shapes, read back with jansson
 # The fixtures need node and the npm package gpt-tokenizer (npm ci --prefix tools, or
 # NODE_PATH at configure time); without them the tests are reported as skipped.
 target_sources(getp_core PRIVATE ${CMAKE_SOURCE_DIR}/src/io.c ${CMAKE_SOURCE_DIR}/src/io_jsonl.c
@@ -20,10 +21,12 @@ if(GETP_BUILD_TESTS)
   enable_testing()
   add_executable(test_harmony ${CMAKE_SOURCE_DIR}/tests/io/test_harmony.c)
   add_executable(test_jsonl ${CMAKE_SOURCE_DIR}/tests/io/test_jsonl.c)
-  add_executable(test_sampling_io ${CMAKE_SOURCE_DIR}/tests/io/test_sampling_io.c)
+  add_executable(test_sampling_options ${CMAKE_SOURCE_DIR}/tests/io/test_sampling_options.c)
+  add_executable(test_logprobs_out ${CMAKE_SOURCE_DIR}/tests/io/test_logprobs_out.c)
   target_link_libraries(test_harmony PRIVATE getp_core)
   target_link_libraries(test_jsonl PRIVATE getp_core)
-  target_link_libraries(test_sampling_io PRIVATE getp_core)
+  target_link_libraries(test_sampling_options PRIVATE getp_core)
+  target_link_libraries(test_logprobs_out PRIVATE getp_core)
 
   set(_io_dir ${CMAKE_BINARY_DIR}/io)
   file(MAKE_DIRECTORY ${_io_dir}/scratch)
@@ -52,13 +55,15 @@ if(GETP_BUILD_TESTS)
              COMMAND test_harmony ${_io_dir}/o200k_harmony.tiktoken
                      ${CMAKE_SOURCE_DIR}/tests/io/conversations.json ${_io_dir}/harmony_expected.json)
     add_test(NAME io_jsonl COMMAND test_jsonl ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
-    add_test(NAME io_sampling COMMAND test_sampling_io ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
-    set_tests_properties(io_harmony io_jsonl io_sampling PROPERTIES FIXTURES_REQUIRED io_data TIMEOUT 300
+    add_test(NAME io_sampling_options
+             COMMAND test_sampling_options ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
+    add_test(NAME io_logprobs COMMAND test_logprobs_out ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
+    set_tests_properties(io_harmony io_jsonl io_sampling_options io_logprobs PROPERTIES FIXTURES_REQUIRED io_data TIMEOUT 300
                          SKIP_RETURN_CODE 77)
   else()
-    message(STATUS "io: node or npm gpt-tokenizer not found: io_harmony, io_jsonl, io_sampling will be "
-                   "skipped (npm ci --prefix tools, then re-run cmake)")
-    foreach(_t io_harmony io_jsonl io_sampling)
+    message(STATUS "io: node or npm gpt-tokenizer not found: io_harmony, io_jsonl, "
+                   "io_sampling_options, io_logprobs will be skipped (npm ci --prefix tools, then re-run cmake)")
+    foreach(_t io_harmony io_jsonl io_sampling_options io_logprobs)
       add_test(NAME ${_t} COMMAND ${CMAKE_COMMAND} -E echo
                "skipped: needs node and the npm package gpt-tokenizer (npm ci --prefix tools; re-run cmake)")
       set_tests_properties(${_t} PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: ")
