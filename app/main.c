@@ -11,6 +11,7 @@
 #include "engine_factory.h" // engine_selftest
 
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <unistd.h>
 
@@ -87,6 +88,7 @@ static int parse_unit(const char *s, const char *what, int open_lo, float *out) 
     if (errno || end == s || *end || !(open_lo ? v > 0.0 : v >= 0.0) || !(v <= 1.0))
         return cli_fail("%s must be a number in %s, got '%s'", what, open_lo ? "(0, 1]" : "[0, 1]", s);
     *out = (float)v;
+    if (open_lo && *out <= 0.0f) *out = FLT_MIN; // 1e-50 stays above 0
     return 0;
 }
 

@@ -588,7 +588,7 @@ static int jsonl_write(OutputWriter *ww, const InputRequest *q, const Output *o,
     Output none = {.index = q->index, .finish = FINISH_ERROR};
     if (!o) o = &none;
     json_t *rec = w->batch ? batch_record(w, q, o) : jsonl_record(w, q, o);
-    char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)); // 9: floats round-trip
+    char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(rec);
     CHECK(s != NULL);
     if (q->p.logprobs >= 0 && strstr(s, w->lp_mark)) {

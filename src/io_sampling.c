@@ -57,6 +57,7 @@ static int number_in(json_t *o, const char *key, double lo, int open_lo, double 
     if (!json_is_number(v) || !(open_lo ? x > lo : x >= lo) || !(x <= hi))
         FIELD_FAIL("\"%s\" must be a number %s, got %s", key, range, shown(v, got, sizeof got));
     *out = (float)x;
+    if (open_lo && *out <= (float)lo) *out = nextafterf((float)lo, 1.0f); // 1e-50 stays above lo
     return GETP_OK;
 }
 

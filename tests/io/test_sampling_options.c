@@ -127,6 +127,7 @@ static void test_jsonl_options(void) {
         "{\"prompt\":\"a\",\"temperature\":1e400}",                                                // 37
         "{\"prompt\":\"a\",\"min_p\":[0.1]}",                                                      // 38
         "{\"prompt\":\"still runs\",\"top_k\":1,\"min_p\":0.5,\"temperature\":2}",                 // 39
+        "{\"prompt\":\"a\",\"top_p\":1e-50}",                                                      // 40
     };
     enum { N = (int)(sizeof lines / sizeof lines[0]) };
     char *text = NULL;
@@ -186,6 +187,7 @@ static void test_jsonl_options(void) {
     expect_error(&q[37], 38, "\"min_p\"", "array");
     expect_params(&q[38], 39, 2.0f, 0.9f, 1, 0.5f, -1); // the rest of the file runs
     EXPECT(q[38].p.n_prompt > 0, "line 39 has its prompt");
+    EXPECT(!q[39].error && q[39].p.top_p > 0.0f, "line 40: top_p 1e-50 stays above 0 as a float");
     free_reqs(q, n);
 }
 
