@@ -2,7 +2,7 @@
  *
  * A rank hands its engine a set of requests (prompt ids + per-request
  * parameters) and gets back the generated ids. The CPU reference engine
- * (forward_cpu.c) and the GPU engine (kernels/) implement the same vtable, so
+ * (forward_cpu.c) and the GPU engine (gpu/) implement the same vtable, so
  * getp_run.cpp and the MPI layer never know which backend runs.
  *
  * RequestParams is plain old data of fixed size: the MPI layer sends arrays of
@@ -111,7 +111,7 @@ struct Engine {
 /* The CPU reference engine (fp32 arithmetic, OpenMP). The model must outlive it. */
 Engine *engine_cpu_create(const Model *m, Err *err);
 
-/* Where the GPU engine rounds values to bf16 (kernels/engine_gpu_forward.hip):
+/* Where the GPU engine rounds values to bf16 (gpu/engine_gpu_forward.hip):
  * the inputs of its GEMMs (the router's too) and the KV cache. Everything else is
  * fp32-grade (fp32 accumulation; attention's q and p as hi+lo bf16 pairs). */
 enum {

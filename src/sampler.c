@@ -1,5 +1,5 @@
 /* sampler.c: choosing the next token (sampler.h), specified exactly so that
- * every backend (the GPU sampler in kernels/sample.hip included) reproduces it.
+ * every backend (the GPU sampler in gpu/kernels/sample.hip included) reproduces it.
  *
  * rng_uniform(seed, index, step):
  *     mix(z) = splitmix64 finalizer of z + 0x9E3779B97F4A7C15:

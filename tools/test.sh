@@ -34,8 +34,8 @@ ninja -C build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -L asan -j "$jobs" || status=1
 
 if command -v hipcc >/dev/null 2>&1; then
-  step "AMD gfx90a build (compile + link + resource check)"
-  cmake -S . -B build-hip -G Ninja -DGETP_GPU=hip -DGETP_HIP_ARCH=gfx90a >/dev/null
+  step "AMD build (compile + link + resource check)"
+  cmake -S . -B build-hip -G Ninja -DGETP_GPU=hip >/dev/null
   ninja -C build-hip -j "$jobs"
   ctest --test-dir build-hip --output-on-failure -R gpu_resources || status=1
 fi
@@ -44,6 +44,10 @@ if [ -x "$nvcc_bin" ]; then
   step "NVIDIA sm_90a build (compile + link; GETP_CUDA_ARCH defaults to 90a)"
   cmake -S . -B build-cuda -G Ninja -DGETP_GPU=cuda -DCMAKE_CUDA_COMPILER="$nvcc_bin" >/dev/null
   ninja -C build-cuda -j "$jobs"
+  step "NVIDIA portable build (the AMD code structure: -DGETP_PORTABLE=ON)"
+  cmake -S . -B build-cuda-portable -G Ninja -DGETP_GPU=cuda -DGETP_PORTABLE=ON \
+    -DCMAKE_CUDA_COMPILER="$nvcc_bin" >/dev/null
+  ninja -C build-cuda-portable -j "$jobs"
 fi
 
 echo

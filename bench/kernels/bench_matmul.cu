@@ -1,4 +1,4 @@
-/* bench_matmul.cu: playground for the dense GEMMs. Includes kernels/matmul.hip
+/* bench_matmul.cu: playground for the dense GEMMs. Includes gpu/kernels/matmul*.hip
  * so every variant (template instance) can be launched directly. For each
  * real shape and M: validate 1024 sampled outputs against a double reference
  * (NMSE <= 1e-8, see tests/gpu/test_gemm.cu for the bound), then time the
@@ -15,8 +15,9 @@
  *   every version's output must equal the first one's bitwise ("BITS DIFFER" otherwise).
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
  * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096).
- * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_matmul.cu */
-#include "../../kernels/matmul.hip"
+ * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
+#include "../../gpu/kernels/matmul.hip"
+#include "../../gpu/kernels/matmul_async.hip"
 #include "bench_util.h"
 
 typedef void (*Launch)(const MmArgs &, hipStream_t);

@@ -1,6 +1,6 @@
 /* bench_moe.cu: playground for the MoE grouped GEMMs at gpt-oss-20b shape
  * (E=32, top-4, H=I=2880, MXFP4 experts; BENCH_E=128: the 120b's experts).
- * Includes kernels/moe.hip so each variant can be forced. Validates 256
+ * Includes gpu/kernels/moe*.hip so each variant can be forced. Validates 256
  * sampled outputs of mlp1 (h, NMSE <= 2e-5: bf16 output) and mlp2 (NMSE <=
  * 1e-8) against a double reference, then times median of 20 after 5 warm-ups.
  * GB/s counts the MXFP4 bytes of the experts actually used once; the weights
@@ -18,8 +18,13 @@
  *   weights, v16 one bf16 multiply per decoded pair, v18, v19. (NT=4 at 3 blocks/SM
  *   spills.) v14.. must give v11's bits (compared bytewise: "BITS DIFFER" otherwise).
  * Env: BENCH_E experts (32), BENCH_M / BENCH_V comma lists of M / versions (all).
- * Build: nvcc -arch=sm_90 -O2 -Ikernels -Isrc -x cu bench/kernels/bench_moe.cu */
-#include "../../kernels/moe.hip"
+ * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
+#include "../../gpu/kernels/moe.hip"
+#include "../../gpu/kernels/moe_tiles.hip"
+#include "../../gpu/kernels/moe_async.hip"
+#if defined(GETP_WGMMA)
+#include "../../gpu/kernels/moe_wgmma.hip"
+#endif
 #include "bench_util.h"
 
 template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
@@ -32,7 +37,7 @@ static void mid(const MoeArgs &a) {
 
 template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     const int P = a.M * a.k;
-    if (v == 0) { moe_gemm<EPI, true>(a, 0); return; }
+    if (v == 0) { moe_gemm(a, EPI, 0); return; }
     switch (v) {
     case 11: mid<EPI, 2, 4, 4, 2>(a); break;
     case 14: mid<EPI, 2, 2, 4, 3>(a); break;
@@ -60,10 +65,10 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
         moe_launch_async<EPI, 1, 4, 2>(grid, a, 0);
     } else {
 #if defined(GETP_WGMMA)
-        if (v == 7) moe_launch_wgmma<EPI, 128, false>(a, 0);
-        else if (v == 8) moe_launch_wgmma<EPI, 128, true>(a, 0);
-        else if (v == 9) moe_launch_wgmma<EPI, 256, false>(a, 0);
-        else moe_launch_wgmma<EPI, 256, true>(a, 0);
+        if (v == 7) wgmma_launch<EPI, 128, false>(a, 0);
+        else if (v == 8) wgmma_launch<EPI, 128, true>(a, 0);
+        else if (v == 9) wgmma_launch<EPI, 256, false>(a, 0);
+        else wgmma_launch<EPI, 256, true>(a, 0);
 #endif
     }
     GPU_CHECK_LAUNCH();
@@ -141,8 +146,8 @@ int main(void) {
             if (v >= 11 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
             if (v == 12 || v == 13 || v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
-            MoeArgs a1 = {dt, db1, ds1, NULL, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f};
-            MoeArgs a2 = {dh, db2, ds2, NULL, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f};
+            MoeArgs a1 = {dt, {1, db1, ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
+            MoeArgs a2 = {dh, {1, db2, ds2, NULL}, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f, NULL, 0};
             GPU_CHECK(hipMemset(dh, 0xff, (size_t)P * I * 2)); GPU_CHECK(hipMemset(dyp, 0xff, (size_t)P * H * 4));
             run_ver<MOE_MLP1>(v, a1); run_ver<MOE_MLP2>(v, a2);
             std::vector<uint16_t> h = bu_host(dh, (size_t)P * I);

@@ -15,7 +15,7 @@
 #   - a bare file name (no '/') must exist somewhere in the tree (build*, deps,
 #     .git and node_modules are not searched).
 # A span of the form `name()` is a function: `name (` or `name(` must occur in
-# src/, kernels/, mpi/, getp_run.cpp or tools/ (any file, grep).
+# the source folders (src/, app/, gpu/, mpi/, getp_run.cpp, tools/, bench/; grep).
 # Prints one FAIL line per missing citation and closes with "N passed, M failed";
 # exit 1 if anything failed or the document is missing. Needs bash, grep, awk,
 # find (no python).

@@ -1,4 +1,4 @@
-/* test_gemm.cu: op tests of the matrix kernels (kernels/matmul.hip, moe.hip)
+/* test_gemm.cu: op tests of the matrix kernels (gpu/kernels/matmul*.hip, moe*.hip)
  * against double-precision CPU references on fresh random inputs.
  *
  * Bounds: operands are bf16 (exact in the reference too), products are exact
@@ -7,11 +7,9 @@
  * output h is rounded to bf16 (relative 2^-9): NMSE bound 2e-5. NaN fails.
  * Outputs are poisoned (NaN) before each run, so unwritten elements fail.
  * Batch invariance is checked bit for bit (M=1 vs a batch, across kernels).
- * Build: nvcc -x cu -arch=sm_90 -Ikernels -Isrc tests/gpu/test_gemm.cu
- *        kernels/matmul.hip kernels/moe.hip src/common.c (as C) */
-#include "matmul.h"
-#include "moe.h"
-#include "../../bench/kernels/bench_util.h"
+ * Built by cmake/gpu.cmake (ctest gpu_gemm) against the getp_gpu library. */
+#include "kernels.h"    // matmul_*, moe_*
+#include "bench_util.h" // random bf16 data, double-precision error (gpu/bench_util.h)
 #include <algorithm>
 
 static int n_pass = 0, n_fail = 0;
@@ -179,8 +177,10 @@ static MoeOut moe_run(MoeCase &c, const std::vector<uint16_t> &t, const std::vec
     poison(doff, (E + 1) * 4); poison(dsorted, P * 4); poison(dh, (size_t)P * c.I * 2); poison(dyp, (size_t)P * c.H * 4);
     ExpertWeights w1 = {mx ? 1 : 0, c.db1, c.ds1, c.dw1}, w2 = {mx ? 1 : 0, c.db2, c.ds2, c.dw2};
     moe_sort(dids, M, c.k, E, doff, dsorted, dscr, 0);
-    moe_mlp1_swiglu(dh, dt, &w1, c.dbias1, doff, dsorted, M, c.k, E, c.H, c.I, 7.0f, 0);
-    moe_mlp2(dyp, dh, &w2, c.dbias2, doff, dsorted, M, c.k, E, c.H, c.I, 0, 0);
+    const MoeArgs m1 = {dt, w1, c.dbias1, doff, dsorted, dh, NULL, M, c.k, E, 2 * c.I, c.H, 7.0f, NULL, 0};
+    const MoeArgs m2 = {dh, w2, c.dbias2, doff, dsorted, NULL, dyp, M, c.k, E, c.H, c.I, 0.0f, NULL, 0};
+    moe_mlp1_swiglu(&m1, 0);
+    moe_mlp2(&m2, 0);
     moe_combine(dx, dyp, dtw, M, c.k, c.H, 0);
     MoeOut o;
     o.off = bu_host(doff, E + 1); o.sorted = bu_host(dsorted, P); o.h = bu_host(dh, (size_t)P * c.I);

@@ -1,6 +1,6 @@
 /* test_gpu_ops.c: every op of the GPU backend against the CPU oracle
  * (ops_cpu.h) on fresh random inputs; the checks themselves are
- * gpu_selftest() (kernels/selftest_gpu*.hip), which `getp --selftest` also
+ * gpu_selftest() (gpu/selftest/), which `getp --selftest` also
  * runs. Prints PASS/FAIL per op with its NMSE and "N passed, M failed".
  * Exit 0 all passed, 1 failures, 77 (skip) without a GPU.
  */

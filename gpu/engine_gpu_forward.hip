@@ -1,0 +1,125 @@
+/* engine_gpu_forward.hip: one token-major step of the forward pass (SPEC 2)
+ * on the GPU, top to bottom like the model. The host has put the step's
+ * token list in a.h_meta: tok | slot | pos for T tokens, then the S rows that
+ * sample. That one small copy goes up, the sampled ids come down; nothing
+ * else crosses and nothing is allocated here.
+ *
+ * Every op is row-independent (GEMMs with a fixed K order, per-row norms,
+ * per-token attention), so a sequence's logits do not depend on what else
+ * shares its step.
+ *
+ * Precise mode (GpuOptions.precise, ops_gpu.h): the *_lo buffers are set, the
+ * bf16 activations are pairs hi + lo, each GEMM runs on both parts, mlp1's
+ * SwiGLU moves out of the GEMM epilogue (it needs the whole sum), and the LM
+ * head writes logits for its argmax. The fast mode passes NULL lo parts.
+ */
+#include "engine_gpu_internal.h"
+#include "gpu_check.h"
+#include "kernels.h" // every launcher
+
+static void attention_block(GpuEngine *g, int l, int T) {
+    const Config *c = &g->m->cfg;
+    const GpuLayer *w = &g->w.layers[l];
+    GpuActs *a = &g->a;
+    hipStream_t st = g->stream;
+    const int H = c->hidden, Dq = cfg_q_dim(c), QKV = cfg_qkv_dim(c);
+    const int32_t *slot = a->meta + a->T_max, *pos = a->meta + 2 * a->T_max;
+    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->attn_norm, NULL, T, H, MODEL_RMS_EPS, st);
+    gpu_profile_mark(g, PH_OTHER);
+    matmul_pair_bf16_bf16w(a->qkv, a->t, a->t_lo, w->w_qkv, w->b_qkv, NULL, T, QKV, H, st);
+    gpu_profile_mark(g, PH_DENSE);
+    const StepTokens tok = {slot, pos, T};
+    const RopeArgs ra = {a->q, a->qkv, g->kv.layers[l], tok, g->w.inv_freq, g->w.concentration,
+                         c->n_heads, c->n_kv_heads, c->head_dim};
+    rope_qkv_kvwrite(&ra, st);
+    const AttnArgs aa = {a->att, a->att_lo, a->q, g->kv.layers[l], tok, w->sinks,
+                         cfg_layer_window(c, l), c->n_heads, c->n_kv_heads, c->head_dim};
+    attention_f32q_bf16kv(&aa, st);
+    gpu_profile_mark(g, PH_ATTN);
+    // x += W_o att + b_o
+    matmul_pair_bf16_bf16w(a->x, a->att, a->att_lo, w->w_o, w->b_o, a->x, T, H, Dq, st);
+    gpu_profile_mark(g, PH_DENSE);
+}
+
+static void moe_block(GpuEngine *g, int l, int T) {
+    const Config *c = &g->m->cfg;
+    const GpuLayer *w = &g->w.layers[l];
+    GpuActs *a = &g->a;
+    hipStream_t st = g->stream;
+    const int H = c->hidden, E = c->n_experts, k = c->experts_per_token, I = c->intermediate;
+    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->mlp_norm, NULL, T, H, MODEL_RMS_EPS, st);
+    gpu_profile_mark(g, PH_OTHER);
+    matmul_pair_bf16_bf16w(a->glog, a->t, a->t_lo, w->w_gate, w->b_gate, NULL, T, E, H, st);
+    gpu_profile_mark(g, PH_DENSE);
+    router_topk_f32(a->topk_ids, a->topk_w, a->glog, T, E, k, st);
+    moe_sort(a->topk_ids, T, k, E, a->offsets, a->sorted, a->counts, st);
+    gpu_profile_mark(g, PH_ROUTE);
+    /* mlp1: (T*k pairs) x (2I) from t by token; mlp2: x (H) from h by sorted position */
+    MoeArgs m1 = {a->t, w->w1, w->b1, a->offsets, a->sorted, a->h, NULL, T, k, E, 2 * I, H,
+                  c->swiglu_limit, NULL, 0};
+    MoeArgs m2 = {a->h, w->w2, w->b2, a->offsets, a->sorted, NULL, a->ypair, T, k, E, H, I,
+                  0.0f, NULL, 0};
+    if (a->t_lo) { // precise: both parts of t into y1, then the SwiGLU to h + h_lo
+        m1.h = NULL;
+        m1.y1 = a->y1;
+        moe_mlp1_linear(&m1, st);
+        m1.act = a->t_lo;
+        m1.acc = 1;
+        moe_mlp1_linear(&m1, st);
+        moe_swiglu_split(a->h, a->h_lo, a->y1, T * k, I, c->swiglu_limit, st);
+    } else {
+        moe_mlp1_swiglu(&m1, st);
+    }
+    gpu_profile_mark(g, PH_MLP1);
+    moe_mlp2(&m2, st);
+    if (a->h_lo) {
+        m2.act = a->h_lo;
+        m2.acc = 1;
+        moe_mlp2(&m2, st);
+    }
+    gpu_profile_mark(g, PH_MLP2);
+    moe_combine(a->x, a->ypair, a->topk_w, T, k, H, st);
+    gpu_profile_mark(g, PH_COMBINE);
+}
+
+void gpu_forward_step(GpuEngine *g, int T, int S, int greedy, int logits) {
+    const Config *c = &g->m->cfg;
+    GpuActs *a = &g->a;
+    hipStream_t st = g->stream;
+    CHECK(T >= 1 && T <= a->T_max && S >= 0 && S <= a->S_max && logits >= 0 && logits <= S &&
+          logits <= a->L_max && (!a->ts_lo || S <= a->L_max));
+    const double t0 = g->prof.on ? now_seconds() : 0.0;
+    gpu_profile_mark(g, PH_OTHER);
+    /* token list up: tok, slot, pos (T_max apart) and the sampling rows */
+    GPU_CHECK(hipMemcpyAsync(a->meta, a->h_meta, sizeof(int32_t) * (size_t)(3 * a->T_max + S),
+                             hipMemcpyHostToDevice, st));
+    embed_bf16w_f32out(a->x, g->w.emb, a->meta, T, c->hidden, st);
+    for (int l = 0; l < c->n_layers; l++) {
+        attention_block(g, l, T);
+        moe_block(g, l, T);
+    }
+    if (S > 0) {
+        const int32_t *rows = a->meta + 3 * a->T_max;
+        rmsnorm_f32_bf16out(a->ts, a->ts_lo, a->x, g->w.final_norm, rows, S, c->hidden,
+                            MODEL_RMS_EPS, st);
+        if (a->ts_lo) { // precise: logits of every row (L_max = S_max), argmax from them
+            matmul_pair_bf16_bf16w(a->logits, a->ts, a->ts_lo, g->w.unemb, NULL, NULL, S,
+                                   c->vocab_size, c->hidden, st);
+            if (greedy) argmax_rows_f32(a->ids, a->logits, S, c->vocab_size, st);
+        } else {
+            if (greedy)
+                matmul_argmax_bf16_bf16w(a->ids, a->ts, g->w.unemb, S, c->vocab_size, c->hidden,
+                                         st);
+            if (logits > 0) // the first `logits` rows (row-independent: same bits as over all S)
+                matmul_bf16_bf16w(a->logits, a->ts, g->w.unemb, NULL, NULL, logits,
+                                  c->vocab_size, c->hidden, st);
+        }
+        if (greedy)
+            GPU_CHECK(hipMemcpyAsync(a->h_ids, a->ids, sizeof(int32_t) * (size_t)S,
+                                     hipMemcpyDeviceToHost, st));
+        gpu_profile_mark(g, PH_HEAD);
+    }
+    /* Always wait: the host rewrites h_meta for the next step right after. */
+    GPU_CHECK(hipStreamSynchronize(st));
+    gpu_profile_collect(g, T, S, t0);
+}

@@ -1,0 +1,189 @@
+/* attention_mma.hip: the NVIDIA extra of attention (extras.h; the fast
+ * NVIDIA build only): flash-decoding on the tensor cores, described in
+ * attention.hip's opening comment. */
+#include "attention_common.h" // ATT_HD
+#include "extras.h"           // attention_extra
+#include "gpu_check.h"
+
+#define ATT_NW 4       // warps per (token, KV head) block; fixed: results never depend on it changing
+#define ATT_MT 16      // positions per warp tile
+
+/* x = hi + lo, both bf16 pairs: hi = bf16(x), lo = bf16(x - hi). */
+__device__ __forceinline__ void att_split2(float x0, float x1, uint32_t *hi, uint32_t *lo) {
+    *hi = port_pack_bf16x2(x0, x1);
+    const float r0 = x0 - __uint_as_float(*hi << 16), r1 = x1 - __uint_as_float(*hi & 0xffff0000u);
+    *lo = port_pack_bf16x2(r0, r1);
+}
+
+__device__ __forceinline__ uint32_t att_word(const uint4 &v, int w) {
+    return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+
+/* One tile's K and V in registers. Lane (g = lane/4, q = lane%4):
+ * k[j]: position t0 + 8j + g, dims 16q .. 16q+15 (two 16-byte loads);
+ * v[r]: positions t0 + {2q, 2q+1, 2q+8, 2q+9}[r], dims 8g .. 8g+7. */
+struct AttKV {
+    uint4 k[2][2];
+    uint4 v[4];
+};
+
+__device__ __forceinline__ void att_load(AttKV *kv, const uint16_t *kc, const uint16_t *vc,
+                                         int64_t row0, int cap, int dkv, int t0, int p, int g,
+                                         int q) {
+    const uint4 z = make_uint4(0u, 0u, 0u, 0u);
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        const int t = t0 + 8 * j + g;
+        if (t <= p) {
+            const uint4 *src = (const uint4 *)(kc + (row0 + t % cap) * dkv + 16 * q);
+            kv->k[j][0] = src[0];
+            kv->k[j][1] = src[1];
+        } else {
+            kv->k[j][0] = kv->k[j][1] = z;
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        const int t = t0 + 2 * q + (r & 1) + 8 * (r >> 1);
+        kv->v[r] = t <= p ? *(const uint4 *)(vc + (row0 + t % cap) * dkv + 8 * g) : z;
+    }
+}
+
+template <int ATT_G>
+__global__ void __launch_bounds__(ATT_NW * GETP_WAVE)
+f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache,
+                          const uint16_t *v_cache, int cap, const int32_t *slot,
+                          const int32_t *pos, const float *sinks, int window, int n_heads,
+                          int n_kv) {
+    static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads per KV head sit in rows 0..7");
+    __shared__ float o_s[ATT_NW][ATT_G][ATT_HD];
+    __shared__ float m_s[ATT_NW][ATT_G], l_s[ATT_NW][ATT_G];
+    const int i = blockIdx.x, kvh = blockIdx.y;
+    const int w = threadIdx.x / GETP_WAVE, lane = threadIdx.x % GETP_WAVE;
+    const int g = lane / 4, qq = lane % 4; // g: query head (A row) and K/V row; qq: k slice
+    const int dq = n_heads * ATT_HD, dkv = n_kv * ATT_HD;
+    const int p = pos[i];
+    const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
+    const int64_t row0 = (int64_t)slot[i] * cap;
+    const uint16_t *kc = k_cache + kvh * ATT_HD, *vc = v_cache + kvh * ATT_HD;
+
+    /* Q (scaled by 1/sqrt(64), exact) as A fragments: row g = hi, row g + 8 = lo;
+     * k-step kb holds dims 16qq + 4kb + {0,1} (k 2qq..) and {2,3} (k 2qq+8..). */
+    uint32_t qa[4][4];
+    {
+        float qv[16];
+        const float *qh = q + (int64_t)i * dq + ((int64_t)kvh * ATT_G + g) * ATT_HD + 16 * qq;
+#pragma unroll
+        for (int e = 0; e < 16; e += 4) {
+            const float4 f = g < ATT_G ? *(const float4 *)(qh + e) : make_float4(0.f, 0.f, 0.f, 0.f);
+            qv[e] = f.x * 0.125f, qv[e + 1] = f.y * 0.125f, qv[e + 2] = f.z * 0.125f;
+            qv[e + 3] = f.w * 0.125f;
+        }
+#pragma unroll
+        for (int kb = 0; kb < 4; kb++) {
+            att_split2(qv[4 * kb], qv[4 * kb + 1], &qa[kb][0], &qa[kb][1]);
+            att_split2(qv[4 * kb + 2], qv[4 * kb + 3], &qa[kb][2], &qa[kb][3]);
+        }
+    }
+    float m = g < ATT_G ? sinks[kvh * ATT_G + g] : 0.0f;
+    float l = (w == 0 && qq == 0 && g < ATT_G) ? 1.0f : 0.0f; // the sink: exp(sink - m) = 1
+    float o[8][4];
+#pragma unroll
+    for (int c = 0; c < 8; c++) o[c][0] = o[c][1] = o[c][2] = o[c][3] = 0.0f;
+
+    AttKV cur, nxt;
+    int t0 = lo + ATT_MT * w;
+    if (t0 <= p) att_load(&cur, kc, vc, row0, cap, dkv, t0, p, g, qq);
+    for (; t0 <= p; t0 += ATT_MT * ATT_NW) {
+        const int t1 = t0 + ATT_MT * ATT_NW;
+        if (t1 <= p) att_load(&nxt, kc, vc, row0, cap, dkv, t1, p, g, qq); // in flight meanwhile
+        /* scores: s[j][e] for positions t0 + 8j + 2qq + e (e = 0, 1) of head g */
+        float s[2][2];
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+            float c4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            const uint32_t *kw = (const uint32_t *)&cur.k[j][0]; // 8 words: dims 16qq + 2x
+#pragma unroll
+            for (int kb = 0; kb < 4; kb++)
+                port_mma_16x8x16(c4, qa[kb][0], qa[kb][1], qa[kb][2], qa[kb][3], kw[2 * kb], kw[2 * kb + 1]);
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const int t = t0 + 8 * j + 2 * qq + e;
+                s[j][e] = t <= p ? c4[e] + c4[e + 2] : -INFINITY;
+            }
+        }
+        float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
+        mx = fmaxf(mx, GETP_SHFL_XOR(mx, 1));
+        mx = fmaxf(mx, GETP_SHFL_XOR(mx, 2));
+        const float m_new = fmaxf(m, mx);
+        const float alpha = expf(m - m_new);
+        m = m_new;
+        float pr[2][2];
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) pr[j][e] = expf(s[j][e] - m_new);
+        l = l * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
+        /* P as the A fragment: k 2qq, 2qq+1 = block 0, k 2qq+8, 2qq+9 = block 1 */
+        uint32_t pa[4];
+        att_split2(pr[0][0], pr[0][1], &pa[0], &pa[1]);
+        att_split2(pr[1][0], pr[1][1], &pa[2], &pa[3]);
+#pragma unroll
+        for (int c = 0; c < 8; c++) {
+            /* n-block c: dim 8g + c of V rows 2qq, 2qq+1 (b0) and 2qq+8, 2qq+9 (b1) */
+            const uint32_t sel = (c & 1) ? 0x7632u : 0x5410u;
+            const uint32_t b0 = __byte_perm(att_word(cur.v[0], c >> 1), att_word(cur.v[1], c >> 1), sel);
+            const uint32_t b1 = __byte_perm(att_word(cur.v[2], c >> 1), att_word(cur.v[3], c >> 1), sel);
+#pragma unroll
+            for (int e = 0; e < 4; e++) o[c][e] *= alpha;
+            port_mma_16x8x16(o[c], pa[0], pa[1], pa[2], pa[3], b0, b1);
+        }
+        cur = nxt;
+    }
+    /* this warp's partial: head g, dims 16qq + c (o[c][0] + o[c][2]) and 16qq + 8 + c */
+    l += GETP_SHFL_XOR(l, 1);
+    l += GETP_SHFL_XOR(l, 2);
+    if (g < ATT_G) {
+#pragma unroll
+        for (int c = 0; c < 8; c++) {
+            o_s[w][g][16 * qq + c] = o[c][0] + o[c][2];
+            o_s[w][g][16 * qq + 8 + c] = o[c][1] + o[c][3];
+        }
+        if (qq == 0) m_s[w][g] = m, l_s[w][g] = l;
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < ATT_G * ATT_HD; e += ATT_NW * GETP_WAVE) {
+        const int h = e / ATT_HD, d = e % ATT_HD;
+        float mm = m_s[0][h];
+#pragma unroll
+        for (int v = 1; v < ATT_NW; v++) mm = fmaxf(mm, m_s[v][h]);
+        float num = 0.0f, den = 0.0f;
+#pragma unroll
+        for (int v = 0; v < ATT_NW; v++) { // warp order: fixed
+            const float f = expf(m_s[v][h] - mm);
+            num += f * o_s[v][h][d];
+            den += f * l_s[v][h];
+        }
+        out[(int64_t)i * dq + ((int64_t)kvh * ATT_G + h) * ATT_HD + d] = f32_to_bf16_dev(num / den);
+    }
+}
+
+/* G <= 8 query heads per KV head, fast mode: the tensor-core kernel. */
+bool attention_extra(const AttnArgs *a, hipStream_t stream) {
+    const int G = a->n_heads / a->n_kv_heads;
+    if (G > 8 || a->kv.k_lo || a->out_lo) return false;
+    dim3 grid(a->tok.T, a->n_kv_heads);
+#define ATT_MMA_LAUNCH(GG)                                                                       \
+    f32q_bf16kv_attention_mma<GG><<<grid, ATT_NW * GETP_WAVE, 0, stream>>>(                     \
+        a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->tok.slot, a->tok.pos, a->sinks, a->window,  \
+        a->n_heads, a->n_kv_heads)
+    switch (G) {
+    case 1: ATT_MMA_LAUNCH(1); break;
+    case 2: ATT_MMA_LAUNCH(2); break;
+    case 4: ATT_MMA_LAUNCH(4); break;
+    case 8: ATT_MMA_LAUNCH(8); break;
+    default: return false; // the portable kernel refuses it with its message
+    }
+#undef ATT_MMA_LAUNCH
+    return true;
+}

@@ -1,0 +1,98 @@
+/* convert.hip: weight conversions done on the GPU while loading, so the host
+ * only copies bytes from the mmap into pinned staging (no per-element host
+ * work): fp32 -> bf16 (dense weights of fp32 .bin files), bf16 -> fp32 (small
+ * vectors: norms, biases, sinks), and re-encoding of .bin expert weights into
+ * MXFP4 (SPEC 3b) when every group of 32 values is exactly representable.
+ *
+ * MXFP4 encode of one group: its values must be c_j * 2^k with c_j in
+ * {0, .5, 1, 1.5, 2, 3, 4, 6} (signed). The smallest k with max|v| <= 6 * 2^k
+ * is the only one to try: the grid of k+1 restricted to [0, 6 * 2^k] is a
+ * subset of the grid of k. If any value is off the grid (or k is out of the
+ * u8 scale's range) the group, hence the tensor, is flagged.
+ */
+#include "kernels.h"
+#include "gpu_check.h"
+#include "gpu_util.h"
+
+#define CONVERT_THREADS 256
+
+__global__ void f32_to_bf16_kernel(uint16_t *dst, const float *src, int64_t n) {
+    for (int64_t i = blockIdx.x * (int64_t)CONVERT_THREADS + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * CONVERT_THREADS)
+        dst[i] = f32_to_bf16_dev(src[i]);
+}
+
+__global__ void bf16_to_f32_kernel(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = blockIdx.x * (int64_t)CONVERT_THREADS + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * CONVERT_THREADS)
+        dst[i] = bf16_to_f32_dev(src[i]);
+}
+
+/* Code of |v| / 2^k on the MXFP4 grid, or -1 if off the grid. */
+__device__ __forceinline__ int mxfp4_code(float a) {
+    const float grid[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+#pragma unroll
+    for (int c = 0; c < 8; c++)
+        if (a == grid[c]) return c;
+    return -1;
+}
+
+__global__ void encode_mxfp4_kernel(uint8_t *blocks, uint8_t *scales, const void *src,
+                                    int src_is_f32, int64_t n_groups, int *bad) {
+    for (int64_t gi = blockIdx.x * (int64_t)CONVERT_THREADS + threadIdx.x; gi < n_groups;
+         gi += (int64_t)gridDim.x * CONVERT_THREADS) {
+        float v[32];
+        float mx = 0.0f;
+        for (int j = 0; j < 32; j++) {
+            v[j] = src_is_f32 ? ((const float *)src)[gi * 32 + j]
+                              : bf16_to_f32_dev(((const uint16_t *)src)[gi * 32 + j]);
+            mx = fmaxf(mx, fabsf(v[j]));
+        }
+        int k = 0, ok = isfinite(mx);
+        if (ok && mx > 0.0f) {
+            k = (int)ceilf(log2f(mx / 6.0f));
+            if (ldexpf(6.0f, k - 1) >= mx) k--; // guard log2f rounding up
+            if (ldexpf(6.0f, k) < mx) k++;      // guard log2f rounding down
+        }
+        ok = ok && k >= -127 && k <= 127;
+        uint8_t out[16];
+        for (int j = 0; j < 32 && ok; j += 2) {
+            const int c0 = mxfp4_code(fabsf(ldexpf(v[j], -k)));
+            const int c1 = mxfp4_code(fabsf(ldexpf(v[j + 1], -k)));
+            ok = c0 >= 0 && c1 >= 0;
+            const int s0 = signbit(v[j]) ? 8 : 0, s1 = signbit(v[j + 1]) ? 8 : 0;
+            out[j / 2] = (uint8_t)((c0 + s0) | ((c1 + s1) << 4));
+        }
+        if (!ok) {
+            *bad = 1;
+            continue;
+        }
+        for (int j = 0; j < 16; j++) blocks[gi * 16 + j] = out[j];
+        scales[gi] = (uint8_t)(k + 127);
+    }
+}
+
+static int convert_grid(int64_t n) {
+    int64_t b = (n + CONVERT_THREADS - 1) / CONVERT_THREADS;
+    return (int)(b < 65535 ? (b > 0 ? b : 1) : 65535);
+}
+
+void convert_f32_to_bf16(uint16_t *dst, const float *src, int64_t n, hipStream_t stream) {
+    if (n <= 0) return;
+    f32_to_bf16_kernel<<<convert_grid(n), CONVERT_THREADS, 0, stream>>>(dst, src, n);
+    GPU_CHECK_LAUNCH();
+}
+
+void convert_bf16_to_f32(float *dst, const uint16_t *src, int64_t n, hipStream_t stream) {
+    if (n <= 0) return;
+    bf16_to_f32_kernel<<<convert_grid(n), CONVERT_THREADS, 0, stream>>>(dst, src, n);
+    GPU_CHECK_LAUNCH();
+}
+
+void encode_mxfp4(uint8_t *blocks, uint8_t *scales, const void *src, int src_is_f32,
+                  int64_t n_groups, int *bad, hipStream_t stream) {
+    if (n_groups <= 0) return;
+    encode_mxfp4_kernel<<<convert_grid(n_groups), CONVERT_THREADS, 0, stream>>>(
+        blocks, scales, src, src_is_f32, n_groups, bad);
+    GPU_CHECK_LAUNCH();
+}

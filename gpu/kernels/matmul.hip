@@ -1,0 +1,273 @@
+/* matmul.hip: the dense GEMMs (QKV, attention output, router, unembedding):
+ * y(M, N) = x(M, K) bf16 @ W(N, K)^T bf16 + bias [+ residual], fp32 out, and
+ * the unembedding fused with argmax (logits never written).
+ *
+ * Two portable kernels, one arithmetic (matmul_common.h); the fast NVIDIA
+ * build adds a cp.async-fed version of the tiled one (matmul_async.hip,
+ * behind extras.h's hook). Every output element is accumulated by one
+ * warp through tile_mma (tile.h) over k-steps of 32 in increasing order, one
+ * fp32 accumulator, no split-K; so a row's result is bit-identical whether it
+ * is computed by the small-M kernel or the tiled one, alone or in a batch.
+ *  - mm_gemv (M <= 16, or small W at any M): bandwidth bound; each warp
+ *    streams NT tiles of W rows straight from global memory (16-byte loads,
+ *    U k-steps in flight) and reads x (hot in L1/L2) the same way; grid.y
+ *    walks 16-row groups; rows >= M are clamped reads whose results are dropped.
+ *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
+ *    shared memory, double buffered through registers (KSUB k-steps a stage),
+ *    16-byte chunks XOR-swizzled against bank conflicts.
+ * Argmax: each block reduces its tile to one (value, id) key per row in
+ * shared memory, then one 64-bit atomicMax per row into a key array; a tiny
+ * pass turns keys into ids. Key = order-preserving float bits << 32 | ~id,
+ * so ties go to the lower id.
+ */
+#include "matmul_common.h" // MmArgs, MmTiled, mm_kstep, mm_epilogue
+#include "extras.h"        // mm_gemm_extra
+#include "gpu_check.h"
+
+/* ---- small M or small N: one warp = NT tiles of TILE_N weight rows x one
+ * 16-row group (blockIdx.y) ---- */
+
+#define MM_GEMV_THREADS 128
+
+template <int NT, int U, bool ARGMAX>
+__global__ void __launch_bounds__(MM_GEMV_THREADS)
+mm_gemv_bf16_bf16w(MmArgs a) {
+    __shared__ unsigned long long skey[TILE_M];
+    const int warp = threadIdx.x / GETP_WAVE;
+    const int n0 = (blockIdx.x * (MM_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
+    const int m0 = blockIdx.y * TILE_M;
+    const int nsteps = a.K / TILE_K, koff = tile_k_off();
+    if (ARGMAX) {
+        if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
+        __syncthreads();
+    }
+    const uint16_t *xrow[TILE_A_ROWS];
+#pragma unroll
+    for (int r = 0; r < TILE_A_ROWS; r++)
+        xrow[r] = a.x + (size_t)min(m0 + tile_a_row(r), a.M - 1) * a.K + koff;
+    const uint16_t *wrow[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+        wrow[t] = a.w + (size_t)min(n0 + t * TILE_N + tile_b_row(), a.N - 1) * a.K + koff;
+
+    TileC acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
+    if (n0 < a.N) {
+        for (int s0 = 0; s0 < nsteps; s0 += U) {
+            TileB b[U][NT];
+            TileA x[U];
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                if (s0 + u < nsteps) {
+#pragma unroll
+                    for (int t = 0; t < NT; t++)
+                        b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)(s0 + u) * TILE_K);
+#pragma unroll
+                    for (int r = 0; r < TILE_A_ROWS; r++)
+                        x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)(s0 + u) * TILE_K);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++)
+                if (s0 + u < nsteps) {
+#pragma unroll
+                    for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
+                }
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int m = m0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
+            if (m < a.M && n < a.N) {
+                if (ARGMAX) atomicMax(&skey[m - m0], mm_argmax_key(acc[t].c[i], n));
+                else mm_store(a, m, n, acc[t].c[i]);
+            }
+        }
+    }
+    if (ARGMAX) {
+        __syncthreads();
+        if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
+            atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
+    }
+}
+
+/* ---- larger M: BM x BN block tiles, operands double-buffered through registers ---- */
+
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
+__global__ void __launch_bounds__(256, (MmTiled<WARPS_M, MT, KSUB>::MINB))
+mm_tiled_bf16_bf16w(MmArgs a) {
+    typedef MmTiled<WARPS_M, MT, KSUB> C;
+    extern __shared__ uint4 smem[];
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int m0 = blockIdx.y * C::BM, n0 = blockIdx.x * C::BN;
+    const int nsteps = a.K / TILE_K, nstages = (nsteps + C::KSUB - 1) / C::KSUB;
+
+    /* Loader: THREADS/4 rows per pass, 4 chunks of 8 bf16 per k-step row. */
+    constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP, PB = C::BN / RPP;
+    const int lrow = tid / 4, lc = tid % 4;
+    const uint16_t *srca[PA], *srcb[PB];
+#pragma unroll
+    for (int p = 0; p < PA; p++)
+        srca[p] = a.x + (size_t)min(m0 + p * RPP + lrow, a.M - 1) * a.K + lc * 8;
+#pragma unroll
+    for (int p = 0; p < PB; p++)
+        srcb[p] = a.w + (size_t)min(n0 + p * RPP + lrow, a.N - 1) * a.K + lc * 8;
+    uint4 ra[C::KSUB][PA], rb[C::KSUB][PB];
+    auto load_stage = [&](int st) {
+#pragma unroll
+        for (int ks = 0; ks < C::KSUB; ks++) {
+            const int step = st * C::KSUB + ks;
+            if (step < nsteps) {
+#pragma unroll
+                for (int p = 0; p < PA; p++)
+                    ra[ks][p] = *(const uint4 *)(srca[p] + (size_t)step * TILE_K);
+#pragma unroll
+                for (int p = 0; p < PB; p++)
+                    rb[ks][p] = *(const uint4 *)(srcb[p] + (size_t)step * TILE_K);
+            }
+        }
+    };
+    auto store_stage = [&](int buf) {
+        uint4 *sa = smem + buf * C::STAGE, *sb = sa + C::A_CHUNKS;
+#pragma unroll
+        for (int ks = 0; ks < C::KSUB; ks++) {
+#pragma unroll
+            for (int p = 0; p < PA; p++)
+                sa[ks * C::BM * 4 + mm_swz(p * RPP + lrow, lc)] = ra[ks][p];
+#pragma unroll
+            for (int p = 0; p < PB; p++)
+                sb[ks * C::BN * 4 + mm_swz(p * RPP + lrow, lc)] = rb[ks][p];
+        }
+    };
+
+    TileC acc[MT][C::NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+
+    load_stage(0);
+    store_stage(0);
+    __syncthreads();
+    for (int st = 0; st < nstages; st++) {
+        const int buf = st & 1;
+        if (st + 1 < nstages) load_stage(st + 1);
+#pragma unroll
+        for (int ks = 0; ks < C::KSUB; ks++) {
+            if (st * C::KSUB + ks >= nsteps) break;
+            mm_kstep<C>(acc, smem + buf * C::STAGE + ks * C::BM * 4,
+                        smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
+        }
+        if (st + 1 < nstages) store_stage(buf ^ 1);
+        __syncthreads();
+    }
+
+    mm_epilogue<C, ARGMAX>(a, acc, smem, m0, n0, wm, wn);
+}
+
+__global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, int M) {
+    int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m < M) ids[m] = (int32_t)(0xffffffffu - (uint32_t)(keys[m] & 0xffffffffull));
+}
+
+/* ---- launchers ---- */
+
+/* TILE_N and GETP_WAVE evaluate the same in the host pass: 8 * wave / 32. */
+#define MM_GEMV_MAX_M TILE_M
+
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
+static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
+    typedef MmTiled<WARPS_M, MT, KSUB> C;
+    static bool attr_set = false;
+    if (!attr_set) {
+        const void *fn = (const void *)mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX>;
+        GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize,
+                                      (int)C::SMEM));
+        attr_set = true;
+    }
+    dim3 grid((a.N + C::BN - 1) / C::BN, (a.M + C::BM - 1) / C::BM);
+    mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX><<<grid, C::THREADS, C::SMEM, stream>>>(a);
+    GPU_CHECK_LAUNCH();
+}
+
+template <int NT, int U, bool ARGMAX>
+static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
+    int cols_per_block = (MM_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    dim3 grid((a.N + cols_per_block - 1) / cols_per_block, (a.M + TILE_M - 1) / TILE_M);
+    mm_gemv_bf16_bf16w<NT, U, ARGMAX><<<grid, MM_GEMV_THREADS, 0, stream>>>(a);
+    GPU_CHECK_LAUNCH();
+}
+
+static void mm_check(const void *x, const void *w, int M, int N, int K) {
+    CHECK(M >= 1 && N >= 1 && K >= TILE_K && K % TILE_K == 0);
+    CHECK(((uintptr_t)x % 16) == 0 && ((uintptr_t)w % 16) == 0);
+}
+
+/* SMs of the device, asked once (one device per process). */
+static int mm_sm_count(void) {
+    static int n = 0;
+    if (!n) {
+        int dev = 0;
+        GPU_CHECK(hipGetDevice(&dev));
+        GPU_CHECK(hipDeviceGetAttribute(&n, hipDeviceAttributeMultiprocessorCount, dev));
+    }
+    return n;
+}
+
+/* Weights this small stay in L2, so the GEMV may re-read them per 16 rows. */
+#define MM_GEMV_L2_BYTES (1 << 20)
+
+/* By how well a configuration fills the GPU (every one gives the same bits):
+ *  - GEMV for M <= 16, and for small W (the routers) when 64-row tiles would
+ *    leave SMs idle: 16-row groups x 32 columns give 8x the blocks;
+ *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
+ *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
+ *    blocks did not pay: bench/RESULTS.md run 18). */
+template <bool ARGMAX>
+static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
+    const int nsm = mm_sm_count();
+    const long tiles64 = (long)((a.N + 127) / 128) * ((a.M + 63) / 64);
+    const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
+    if (a.M <= MM_GEMV_MAX_M || (small_w && tiles64 < nsm)) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
+    else if (mm_gemm_extra(a, ARGMAX, stream)) return;
+    else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
+    else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
+}
+
+void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const float *bias,
+                       const float *residual, int M, int N, int K, hipStream_t stream) {
+    mm_check(x, w, M, N, K);
+    MmArgs a = {y, x, w, bias, residual, NULL, M, N, K};
+    mm_dispatch<false>(a, stream);
+}
+
+void matmul_pair_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *x_lo, const uint16_t *w,
+                            const float *bias, const float *residual, int M, int N, int K,
+                            hipStream_t stream) {
+    matmul_bf16_bf16w(y, x, w, bias, residual, M, N, K, stream);
+    if (x_lo) matmul_bf16_bf16w(y, x_lo, w, NULL, y, M, N, K, stream);
+}
+
+/* Key scratch (M) grown on demand; the first call for a given M must not be
+ * inside graph capture (the engine's warm-up makes that call). */
+static unsigned long long *mm_keys = NULL;
+static int mm_keys_cap = 0;
+
+void matmul_argmax_bf16_bf16w(int32_t *ids, const uint16_t *x, const uint16_t *w, int M, int N,
+                              int K, hipStream_t stream) {
+    mm_check(x, w, M, N, K);
+    if (M > mm_keys_cap) {
+        if (mm_keys) GPU_CHECK(hipFree(mm_keys));
+        GPU_CHECK(hipMalloc((void **)&mm_keys, (size_t)M * sizeof(unsigned long long)));
+        mm_keys_cap = M;
+    }
+    GPU_CHECK(hipMemsetAsync(mm_keys, 0, (size_t)M * sizeof(unsigned long long), stream));
+    MmArgs a = {NULL, x, w, NULL, NULL, mm_keys, M, N, K};
+    mm_dispatch<true>(a, stream);
+    mm_argmax_finish<<<(M + 255) / 256, 256, 0, stream>>>(ids, mm_keys, M);
+    GPU_CHECK_LAUNCH();
+}

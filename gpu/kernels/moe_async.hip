@@ -1,0 +1,379 @@
+/* moe_async.hip: the NVIDIA extras of the MoE block (extras.h: compiled into
+ * the fast NVIDIA build only; moe.hip asks moe_gemm_extra first and falls
+ * back to the portable families of moe_tiles.hip when it declines).
+ *
+ * moe_tiled_mx_async: the MXFP4 tiled kernel with a MOE_NS-stage cp.async
+ * pipeline (NVIDIA): per k-step, the A rows (gathered bf16) and the raw MXFP4 bytes of the BN weight
+ * rows go to shared memory without passing through registers. The weight
+ * tile is then dequantized ONCE per block (each thread: 16 codes of one row)
+ * into a double-buffered bf16 tile in shared memory, one k-step ahead of the
+ * mma loop, so no two warps decode the same columns and the warps' B
+ * fragments are plain 16-byte loads like A. A stage is MOE_KS k-steps, and
+ * one barrier per stage orders everything: at stage s the block decodes
+ * stage s+1 and multiplies stage s.
+ * The values are those of mx_dequant8 (exact), the k-steps run in the same
+ * order through the same tile_mma chain: rows stay bit-identical to every
+ * other path. 16-row sub-tiles past the expert's last pair skip their mma. */
+#include "moe_common.h"   // MoeArgs helpers, MoeTiled, MoeStages, the MXFP4 decoders
+#include "moe_families.h" // moe_launch_wgmma
+#include "extras.h"       // moe_gemm_extra
+#include "gpu_check.h"
+
+#include <stdlib.h> // getenv
+#include <string.h>
+
+/* KS k-steps a stage (one barrier per KS k-steps; KS = 1 is the original). */
+template <int EPI, int WARPS_M, int MT, int KS>
+__global__ void __launch_bounds__(256, 2)
+moe_tiled_mx_async(MoeArgs a) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    typedef MoeStages<EPI, C::BM, C::BN, KS> S;
+    constexpr int SD = KS * C::BN * 4;          // uint4 per decoded bf16 B stage
+    extern __shared__ uint4 smem[]; // MOE_NS * S::SR + 2 * SD (moe_async_smem)
+    uint4 *sdec = smem + MOE_NS * S::SR;
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int n0 = blockIdx.y * C::BN;
+    /* Decoder role: thread tid -> weight row tid / 2, codes 16 * (tid % 2) .. +15. */
+    const int drow = tid / 2, dh = tid % 2;
+    S stages(a, smem, e, p0, p1, n0, drow);
+    const int nst = stages.stages();
+    auto decode = [&](int st) {
+        uint4 *d = sdec + (st & 1) * SD;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= stages.nsteps) break;
+            const uint2 bytes = ((const uint2 *)(stages.step(st, ks) + S::SA + drow))[dh];
+            const uint32_t sc2 = mx_scale_b2(stages.sc[ks]);
+            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh)] = mx_dequant8_b(bytes.x, sc2);
+            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh + 1)] = mx_dequant8_b(bytes.y, sc2);
+        }
+    };
+    static_assert(C::BN * 2 == C::THREADS, "decoder split");
+    stages.start();
+    decode(0);
+    if (nst > 1) stages.load_scales(1);
+
+    TileC acc[MT][C::NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+    const int kc = tile_k_off() / 8;
+    const int mrow0 = wm * (MT * TILE_M);
+    /* Fragment rows differ by multiples of 8, which moe_swz maps alike: one base each. */
+    const int aoff = moe_swz(mrow0 + tile_a_row(0), kc);
+    const int boff = moe_swz(wn * (C::NT * TILE_N) + tile_b_row(), kc);
+    static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
+    for (int st = 0; st < nst; st++) {
+        stages.advance(st);
+        if (st + 1 < nst) {
+            decode(st + 1);
+            if (st + 2 < nst) stages.load_scales(st + 2);
+        }
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= stages.nsteps) break;
+            const uint4 *sa = stages.step(st, ks);
+            const uint4 *sb = sdec + (st & 1) * SD + ks * C::BN * 4;
+            TileB b[C::NT];
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
+#pragma unroll
+            for (int i = 0; i < MT; i++) {
+                if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
+                TileA x;
+#pragma unroll
+                for (int r = 0; r < TILE_A_ROWS; r++)
+                    x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
+#pragma unroll
+                for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                float partner = tile_c_partner(&acc[i][j], q);
+                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
+            }
+}
+
+/* ---- NVIDIA, MXFP4, a few to 32 pairs per expert: weights streamed once ----
+ * moe_mid_mx: a block owns up to MID_BM = 32 sorted pairs of one expert (two
+ * 16-row sub-tiles; the second is skipped when empty) and BN = 64 * NT output
+ * columns (8 warps x NT tiles of 8; production NT = 2: 128, so 64 registers
+ * and 4 blocks = 32 warps per SM: run 18 measured it 4-5% faster than NT = 4
+ * at 2 blocks per SM, the kernel being issue-bound on the decode). The raw MXFP4
+ * bytes (16 per row and k-step) and the gathered activation rows go to shared
+ * memory by 16-byte cp.async, KS k-steps a stage, NS stages deep (~12 KB of
+ * weights in flight per block, 48 KB per SM), one barrier per stage. Each lane then reads
+ * its 4 raw bytes of a B fragment (8 codes of one row) and decodes them in
+ * registers (mx_dequant8_b: the bits of mx_dequant8), so the decoded tile
+ * never goes through shared memory. Scales (KS bytes per row and stage) are
+ * loaded by the lanes one stage ahead, after an L2 prefetch of the block's
+ * scale rows. k-steps run in order through the same tile_mma chain as every
+ * other path: rows are bit-identical to the GEMV and tiled kernels. Rows of a
+ * sub-tile past the expert's last pair are not loaded (stale shared memory;
+ * their results are never stored and an mma row depends only on its own A row).
+ * Playground knobs (bench_moe.cu; the defaults are production): NT, NS, MINB
+ * (blocks per SM the registers must allow). Tried and dropped (run 18): an L2
+ * prefetch-size hint on the weight cp.async (no gain: not memory-bound), one
+ * bf16 multiply by 2^(s-1) instead of two (slower with its warp vote). */
+#define MOE_MID_THREADS 256
+#define MOE_MID_BM 32
+#define MOE_MID_NT 2
+#define MOE_MID_MINB 4
+#define MOE_MID_BN_OF(nt) ((MOE_MID_THREADS / 32) * (nt) * 8)
+#define MOE_MID_BN MOE_MID_BN_OF(MOE_MID_NT)
+#define MOE_MID_NS 4
+
+template <int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS>
+constexpr size_t moe_mid_smem(void) {
+    return (size_t)NS * KS * (MOE_MID_BM * 4 + MOE_MID_BN_OF(NT)) * sizeof(uint4);
+}
+
+/* moe_slot by one warp's scan of 32 experts at a time (every warp computes it). */
+__device__ __forceinline__ int moe_slot_warp(const MoeArgs &a, int s, int bm, int *e_out,
+                                             int *p0, int *p1) {
+    const int lane = threadIdx.x % 32;
+    for (int base = 0; base < a.E; base += 32) {
+        const int e = base + lane;
+        int lo = 0, hi = 0;
+        if (e < a.E) {
+            lo = a.offsets[e];
+            hi = a.offsets[e + 1];
+        }
+        const int t = (hi - lo + bm - 1) / bm;
+        int inc = t;
+#pragma unroll
+        for (int d = 1; d < 32; d <<= 1) {
+            int v = __shfl_up_sync(~0u, inc, d);
+            if (lane >= d) inc += v;
+        }
+        const int total = __shfl_sync(~0u, inc, 31);
+        if (s < total) {
+            const int L = __ffs(__ballot_sync(~0u, inc > s)) - 1;
+            const int before = __shfl_sync(~0u, inc - t, L);
+            *e_out = base + L;
+            *p0 = __shfl_sync(~0u, lo, L) + (s - before) * bm;
+            *p1 = __shfl_sync(~0u, hi, L);
+            return 1;
+        }
+        s -= total;
+    }
+    return 0;
+}
+
+template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
+__global__ void __launch_bounds__(MOE_MID_THREADS, MINB)
+moe_mid_mx(MoeArgs a) {
+    constexpr int BM = MOE_MID_BM, BN = MOE_MID_BN_OF(NT);
+    constexpr int MT = BM / TILE_M;
+    constexpr int SA = KS * BM * 4, SB = KS * BN, ST = SA + SB; // uint4 per stage
+    static_assert(KS <= 4 && NS >= 2, "KS scale bytes in a word");
+    extern __shared__ uint4 smem[];                             // NS * ST
+    int e, p0, p1;
+    if (!moe_slot_warp(a, blockIdx.x, BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const int n0 = blockIdx.y * BN;
+    const int KG = a.K / 32, nst = KG / KS;
+    const int cnt = min(BM, p1 - p0);
+
+    /* L2 prefetch of the block's scale rows (BN x KG bytes, contiguous). */
+    {
+        const uint8_t *s0 = a.w.scales + ((size_t)e * a.N + n0) * KG;
+        const size_t bytes = (size_t)(min(n0 + BN, a.N) - n0) * KG;
+        for (size_t off = (size_t)tid * 128; off < bytes; off += (size_t)MOE_MID_THREADS * 128)
+            asm volatile("prefetch.global.L2 [%0];\n" ::"l"(s0 + off));
+    }
+    /* Loader roles, fixed for the block: thread tid copies A chunks tid + h * THREADS
+     * (if any) and B chunks tid + h * THREADS (a row's k-steps go to neighbours). */
+    constexpr int AI = (SA + MOE_MID_THREADS - 1) / MOE_MID_THREADS;
+    constexpr int BI = (SB + MOE_MID_THREADS - 1) / MOE_MID_THREADS;
+    const uint16_t *asrc[AI];
+#pragma unroll
+    for (int h = 0; h < AI; h++) {
+        const int i = tid + h * MOE_MID_THREADS;
+        const int j = i / (BM * 4), r = (i / 4) % BM, c = i % 4;
+        asrc[h] = i < SA && r < cnt ? moe_act_row<EPI>(a, p0 + r) + j * TILE_K + c * 8 : NULL;
+    }
+    /* 32-bit offsets from the expert's base pointers: fewer registers (MINB > 2) */
+    const uint8_t *bbase = a.w.blocks + (size_t)e * a.N * KG * 16;
+    uint32_t bsrc[BI]; // ~0u: no chunk (past the stage, or a column past N)
+    int bdst[BI];
+#pragma unroll
+    for (int h = 0; h < BI; h++) {
+        const int i = tid + h * MOE_MID_THREADS, n = i / KS, j = i % KS;
+        bdst[h] = j * BN + n;
+        bsrc[h] = i < SB && n0 + n < a.N ? (uint32_t)(((n0 + n) * KG + j) * 16) : ~0u;
+    }
+    auto issue = [&](int st, int buf) {
+        uint4 *sa = smem + buf * ST, *sb = sa + SA;
+#pragma unroll
+        for (int h = 0; h < AI; h++)
+            if (asrc[h]) port_cp_async16(&sa[tid + h * MOE_MID_THREADS], asrc[h] + (size_t)st * KS * TILE_K);
+#pragma unroll
+        for (int h = 0; h < BI; h++)
+            if (bsrc[h] != ~0u) port_cp_async16(&sb[bdst[h]], bbase + bsrc[h] + st * KS * 16);
+    };
+#pragma unroll
+    for (int st = 0; st < NS - 1; st++) {
+        if (st < nst) issue(st, st);
+        port_cp_commit();
+    }
+
+    /* Lane's B rows (local column index) and their scale pointers. */
+    const int g = lane / 4, q = lane % 4;
+    int ncol[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) ncol[t] = warp * (NT * 8) + t * 8 + g;
+    /* scale row of tile t at sbase + min(srow0 + t * 8 * KG, slast) (columns past N: row N-1) */
+    const uint8_t *sbase = a.w.scales + (size_t)e * a.N * KG;
+    const uint32_t srow0 = (uint32_t)((n0 + ncol[0]) * KG), slast = (uint32_t)((a.N - 1) * KG);
+    auto load_sc = [&](int st, uint32_t *sc) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *row = sbase + min(srow0 + (uint32_t)(t * 8 * KG), slast);
+            if (KS == 2) sc[t] = *(const uint16_t *)(row + st * 2);
+            else {
+                sc[t] = 0;
+#pragma unroll
+                for (int j = 0; j < KS; j++) sc[t] |= (uint32_t)row[st * KS + j] << (8 * j);
+            }
+        }
+    };
+    uint32_t sc_cur[NT], sc_nxt[NT] = {};
+    load_sc(0, sc_cur);
+
+    TileC acc[MT][NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int t = 0; t < NT; t++) tile_zero(&acc[i][t]);
+    const int mt_used = (cnt + TILE_M - 1) / TILE_M;
+
+    for (int st = 0; st < nst; st++) {
+        port_cp_wait<NS - 2>();
+        __syncthreads(); // stage st landed for all; stage st-1 consumed by every warp
+        if (st + NS - 1 < nst) issue(st + NS - 1, (st + NS - 1) % NS);
+        port_cp_commit();
+        if (st + 1 < nst) load_sc(st + 1, sc_nxt);
+        const uint4 *sa = smem + (st % NS) * ST;
+        const uint32_t *sb = (const uint32_t *)(sa + SA);
+#pragma unroll
+        for (int j = 0; j < KS; j++) {
+            TileA x[MT];
+#pragma unroll
+            for (int i = 0; i < MT; i++)
+                if (i < mt_used) {
+#pragma unroll
+                    for (int r = 0; r < TILE_A_ROWS; r++)
+                        x[i].v[r] = sa[(j * BM + i * TILE_M + tile_a_row(r)) * 4 + q];
+                }
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                TileB b;
+                const uint32_t bytes = sb[(j * BN + ncol[t]) * 4 + q];
+                b.v = mx_dequant8_b(bytes, mx_scale_b2((sc_cur[t] >> (8 * j)) & 0xffu));
+#pragma unroll
+                for (int i = 0; i < MT; i++)
+                    if (i < mt_used) tile_mma(&acc[i][t], &x[i], &b);
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < NT; t++) sc_cur[t] = sc_nxt[t];
+    }
+    port_cp_wait<0>();
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int t = 0; t < NT; t++)
+#pragma unroll
+            for (int qq = 0; qq < 4; qq++) {
+                float partner = tile_c_partner(&acc[i][t], qq);
+                int pos = p0 + i * TILE_M + tile_c_row(qq);
+                int n = n0 + warp * (NT * 8) + t * 8 + tile_c_col(qq);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][t].c[qq], partner);
+            }
+}
+/* ---- launchers and the NVIDIA dispatch ---- */
+
+/* More than 48 KB of shared memory needs the function's dynamic limit raised
+ * (per device: set on every launch, a cheap host call). */
+template <int EPI, int WARPS_M, int MT, int KS>
+static void moe_launch_async(dim3 grid, const MoeArgs &a, hipStream_t stream) {
+    constexpr size_t smem = moe_async_smem<WARPS_M, MT, KS>();
+    const void *fn = (const void *)moe_tiled_mx_async<EPI, WARPS_M, MT, KS>;
+    GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    moe_tiled_mx_async<EPI, WARPS_M, MT, KS>
+        <<<grid, MoeTiled<WARPS_M, MT>::THREADS, smem, stream>>>(a);
+}
+
+/* grid: (slots, columns / MOE_MID_BN_OF(NT)). */
+template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
+static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
+    constexpr size_t smem = moe_mid_smem<KS, NT, NS>();
+    const void *fn = (const void *)moe_mid_mx<EPI, KS, NT, NS, MINB>;
+    GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    moe_mid_mx<EPI, KS, NT, NS, MINB><<<grid, MOE_MID_THREADS, smem, stream>>>(a);
+}
+#if defined(GETP_WGMMA)
+/* GETP_NO_WGMMA=1 turns the warpgroup kernel off (A/B runs; same bits either way). */
+static bool moe_wgmma_on(void) {
+    static int on = -1;
+    if (on < 0) {
+        const char *env = getenv("GETP_NO_WGMMA");
+        on = !(env && *env && strcmp(env, "0") != 0);
+    }
+    return on != 0;
+}
+#endif
+
+/* The NVIDIA choices, MXFP4 weights only (bf16 experts take the portable path):
+ *  - 4..32 pairs per expert on average (the 120b's 128 experts at a few hundred
+ *    rows): moe_mid_mx, the streaming mma kernel;
+ *  - up to 16 per expert: decline (moe_gemv);
+ *  - up to 64: moe_tiled_mx_async with 64-row tiles;
+ *  - more: moe_wgmma_mx on sm_90a (GETP_WGMMA builds), else 128-row async tiles.
+ * Any kernel gives the same bits. */
+template <int EPI>
+static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
+    const int P = a.M * a.k;
+    if (!a.w.is_mxfp4) return false;
+    if (P >= a.E * 4 && P <= a.E * MOE_MID_BM) {
+        dim3 grid((P + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + MOE_MID_BN - 1) / MOE_MID_BN);
+        if ((a.K / 32) % 2 == 0 && (uintptr_t)a.w.scales % 2 == 0) moe_launch_mid<EPI, 2>(grid, a, stream);
+        else moe_launch_mid<EPI, 1, MOE_MID_NT, MOE_MID_NS, 3>(grid, a, stream); // 4/SM spills
+        return true;
+    }
+    if (P <= a.E * MOE_GEMV_BM) return false;
+    if (P <= a.E * 64) {
+        typedef MoeTiled<1, 4> C;
+        dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+        moe_launch_async<EPI, 1, 4, MOE_KS>(grid, a, stream);
+        return true;
+    }
+#if defined(GETP_WGMMA)
+    if ((a.K / 32) % MOE_KS == 0 && moe_wgmma_on()) {
+        /* block order measured (RESULTS run 14): mlp1 slot-fastest, mlp2 column-fastest */
+        moe_launch_wgmma(a, EPI, stream);
+        return true;
+    }
+#endif
+    typedef MoeTiled<2, 4> C;
+    dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+    moe_launch_async<EPI, 2, 4, MOE_KS>(grid, a, stream);
+    return true;
+}
+
+bool moe_gemm_extra(const MoeArgs &a, int epi, hipStream_t stream) {
+    return epi == MOE_MLP1 ? gemm_extra<MOE_MLP1>(a, stream) : gemm_extra<MOE_MLP2>(a, stream);
+}

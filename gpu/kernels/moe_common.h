@@ -1,0 +1,258 @@
+/* moe_common.h: what the MoE kernel families share (gpu/kernels/moe.hip
+ * dispatches between them): the MXFP4 decode, the device side of MoeArgs
+ * (which expert and pairs a block owns, where its operand rows are, the
+ * epilogue), the shared-memory swizzle, the block-tile shapes and the raw
+ * MXFP4 stages of the staged kernels.
+ *
+ * Every family computes each output element as one wave's tile_mma chain
+ * over k-steps of 32 in order, with the same decoded values: a pair's result
+ * is bit-identical whichever kernel the dispatcher picks.
+ */
+#ifndef GETP_MOE_COMMON_H
+#define GETP_MOE_COMMON_H
+
+#include "kernels.h"      // MoeArgs, ExpertWeights
+#include "moe_families.h" // MOE_MLP1, MOE_MLP2
+#include "tile.h"     // TileA/B/C, tile_mma
+#include "gpu_util.h" // bf16 <-> f32
+
+/* ---- MXFP4 ---- */
+
+/* 2^(s - 128) exactly (the 0.5 of the e2m1 grid folded in). */
+__device__ __forceinline__ float mx_scale(uint32_t s) {
+    return s >= 2 ? __uint_as_float((s - 1) << 23) : __uint_as_float(0x00200000u << s);
+}
+
+/* One e2m1 code times 2^(s-127), as bf16 bits (exact). */
+__device__ __forceinline__ uint32_t mx_bf16(uint32_t code, float sc) {
+    uint32_t mag = code & 7u;
+    uint32_t twice = mag < 2u ? mag : (2u | (mag & 1u)) << ((mag >> 1) - 1u);  // 2 * |value|
+    uint32_t bits = __float_as_uint((float)twice * sc) | ((code & 8u) << 28);
+    return bits >> 16;
+}
+
+/* 4 bytes (8 codes, element 2j in byte j's low nibble) -> 8 bf16.
+ * NVIDIA: no int->float conversion (a quarter-rate instruction that made the
+ * dequantization as costly as the mma it feeds). A code's bits s|e1 e0|m go
+ * straight into an fp32 (sign bit; e1 e0 m into exponent bits 24..23 and
+ * mantissa bit 22), which is |value| * 2^-126 exactly (a denormal for e = 0,
+ * so this needs IEEE denormals: no fast-math / ftz); times 2^127 that is the
+ * `twice` of mx_bf16, times mx_scale the same product, bit for bit. Where the
+ * port does not promise fp32 denormals (GETP_F32_DENORMALS 0: AMD), mx_bf16. */
+#if GETP_F32_DENORMALS
+__device__ __forceinline__ uint32_t mx_bf16x2(uint32_t byte, float sc) {
+    const float lo = __uint_as_float(((byte & 7u) << 22) | ((byte & 8u) << 28)) * 0x1p127f * sc;
+    const float hi = __uint_as_float(((byte & 0x70u) << 18) | ((byte & 0x80u) << 24)) * 0x1p127f * sc;
+    return __byte_perm(__float_as_uint(lo), __float_as_uint(hi), 0x7632); // two upper halves
+}
+#else
+__device__ __forceinline__ uint32_t mx_bf16x2(uint32_t byte, float sc) {
+    return mx_bf16(byte & 15u, sc) | (mx_bf16((byte >> 4) & 15u, sc) << 16);
+}
+#endif
+
+__device__ __forceinline__ uint4 mx_dequant8(uint32_t bytes, float sc) {
+    return make_uint4(mx_bf16x2(bytes & 0xffu, sc), mx_bf16x2((bytes >> 8) & 0xffu, sc),
+                      mx_bf16x2((bytes >> 16) & 0xffu, sc), mx_bf16x2(bytes >> 24, sc));
+}
+
+/* ---- arguments shared by both expert GEMMs ---- */
+
+
+/* Slot s -> (expert, first sorted position, end). Returns 0 if s is spare. */
+__device__ __forceinline__ int moe_slot(const MoeArgs &a, int s, int bm, int *e_out, int *p0,
+                                        int *p1) {
+    for (int e = 0; e < a.E; e++) {
+        int lo = a.offsets[e], hi = a.offsets[e + 1];
+        int tiles = (hi - lo + bm - 1) / bm;
+        if (s < tiles) {
+            *e_out = e;
+            *p0 = lo + s * bm;
+            *p1 = hi;
+            return 1;
+        }
+        s -= tiles;
+    }
+    return 0;
+}
+
+/* Row of the activation operand for sorted position pos. */
+template <int EPI>
+__device__ __forceinline__ const uint16_t *moe_act_row(const MoeArgs &a, int pos) {
+    size_t row = EPI == MOE_MLP1 ? (size_t)(a.pairs[pos] / a.k) : (size_t)pos;
+    return a.act + row * a.K;
+}
+
+/* B piece of a lane: row n of expert e, k-step `step`, 8 values at koff. */
+template <bool MX>
+__device__ __forceinline__ uint4 moe_load_b(const MoeArgs &a, size_t erow, int step, int koff) {
+    if (MX) {
+        size_t g = erow * (size_t)(a.K / 32) + step;
+        uint32_t bytes = *(const uint32_t *)(a.w.blocks + g * 16 + koff / 2);
+        return mx_dequant8(bytes, mx_scale(a.w.scales[g]));
+    }
+    return *(const uint4 *)(a.w.bf16 + erow * a.K + (size_t)step * TILE_K + koff);
+}
+
+/* Epilogue for the element of (sorted position pos, column n); `partner` is
+ * the value at column n ^ 1 of the same row (mlp1's gate/linear pair). */
+template <int EPI>
+__device__ __forceinline__ void moe_store(const MoeArgs &a, int e, int pos, int n, float v,
+                                          float partner) {
+    if (EPI == MOE_MLP1 && a.y1) { // precise mode: W1 t + b1, SwiGLU later (moe_swiglu_split)
+        float *d = a.y1 + (size_t)pos * a.N + n;
+        *d = v + (a.acc ? *d : a.bias[(size_t)e * a.N + n]);
+    } else if (EPI == MOE_MLP1) {
+        if (n & 1) return;
+        float g = v + a.bias[(size_t)e * a.N + n];
+        float l = partner + a.bias[(size_t)e * a.N + n + 1];
+        g = fminf(g, a.limit);
+        l = fminf(fmaxf(l, -a.limit), a.limit);
+        float hv = g / (1.0f + expf(-1.702f * g)) * (l + 1.0f);
+        a.h[(size_t)pos * (a.N / 2) + n / 2] = f32_to_bf16_dev(hv);
+    } else {
+        float *d = a.ypair + (size_t)a.pairs[pos] * a.N + n;
+        *d = v + (a.acc ? *d : a.bias[(size_t)e * a.N + n]);
+    }
+}
+
+/* chunk c (0..3) of row r lives at slot c ^ ((r >> 1) & 3) */
+__device__ __forceinline__ int moe_swz(int r, int c) { return r * 4 + (c ^ ((r >> 1) & 3)); }
+
+template <int WARPS_M, int MT>
+struct MoeTiled {
+    static constexpr int THREADS = 256;
+    static constexpr int NWARP = THREADS / GETP_WAVE;
+    static constexpr int WARPS_N = NWARP / WARPS_M;
+    static constexpr int BM = WARPS_M * MT * TILE_M;
+    static constexpr int BN = 128;
+    static constexpr int NT = BN / WARPS_N / TILE_N;
+    static constexpr int STAGE = (BM + BN) * 4;  // 16-byte chunks, one k-step
+    static_assert(NT * WARPS_N * TILE_N == BN, "warp tiling");
+    static_assert(BM % (THREADS / 4) == 0 && BN * 2 == THREADS, "loader split");
+};
+
+/* ---- MXFP4 decoded in bf16x2 arithmetic (the staged kernels) ---- */
+
+#define MOE_NS 4 // raw stages: stage s+1 must have landed at step s (decode runs one ahead)
+#ifndef MOE_KS
+#define MOE_KS 2 // k-steps per stage (one barrier each)
+#endif
+
+/* Byte b (codes c0 = low nibble, c1 = high) -> bf16x2 of |c| * 2^-126 with the
+ * codes' signs: e1 e0 m go to bf16 exponent bits 8..7 and mantissa bit 6 (a
+ * denormal for e = 0), the sign to bit 15; w = b | b << 12 lines up both
+ * halves for one shift each. Lookup-free, no conversions. */
+__device__ __forceinline__ uint32_t mx_bits2(uint32_t b) {
+    const uint32_t w = b * 4097u;
+    return ((w << 6) & 0x01C001C0u) | ((w << 12) & 0x80008000u);
+}
+
+/* bf16x2 product (exact here: powers of two times 2-bit mantissas). bf16
+ * arithmetic keeps denormals. Without bf16x2 arithmetic (GETP_HAS_BF16X2_FMA
+ * 0) the same exact products in fp32, then back to bf16 bits (exact). */
+__device__ __forceinline__ uint32_t mx_bmul2(uint32_t x, uint32_t y) {
+#if GETP_HAS_BF16X2_FMA
+    return port_bf16x2_mul(x, y);
+#else
+    const float lo = __uint_as_float(x << 16) * __uint_as_float(y << 16);
+    const float hi = __uint_as_float(x & 0xffff0000u) * __uint_as_float(y & 0xffff0000u);
+    return (__float_as_uint(lo) >> 16) | (__float_as_uint(hi) & 0xffff0000u);
+#endif
+}
+
+/* 8 codes (4 bytes) -> 8 bf16, times 2^(s-127) given as bf16x2 sc2: the same
+ * bits as mx_dequant8 for every code and s < 255. */
+__device__ __forceinline__ uint4 mx_dequant8_b(uint32_t bytes, uint32_t sc2) {
+    const uint32_t k126 = 0x7E807E80u; // 2^126 twice
+    return make_uint4(mx_bmul2(mx_bmul2(mx_bits2(bytes & 0xffu), k126), sc2),
+                      mx_bmul2(mx_bmul2(mx_bits2((bytes >> 8) & 0xffu), k126), sc2),
+                      mx_bmul2(mx_bmul2(mx_bits2((bytes >> 16) & 0xffu), k126), sc2),
+                      mx_bmul2(mx_bmul2(mx_bits2(bytes >> 24), k126), sc2));
+}
+
+/* E8M0 scale byte -> 2^(s-127) as bf16x2 (s = 0: the denormal 2^-127). */
+__device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
+    return (s ? s << 7 : 0x40u) * 0x10001u;
+}
+
+static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
+
+/* The raw stages of the two MXFP4 stage kernels (moe_tiled_mx_async,
+ * moe_wgmma_mx): MOE_NS stages of KS k-steps in shared memory, a k-step being
+ * BM gathered A rows (4 swizzled 16-byte chunks each, moe_swz) followed by BN
+ * raw weight rows (16 bytes = 32 codes each), all filled by cp.async; plus
+ * the E8M0 scales of the thread's decoder row, loaded a stage ahead. Stage st
+ * is multiplied while st+1 is decoded and st+2 .. st+MOE_NS-1 are in flight. */
+template <int EPI, int BM, int BN, int KS>
+struct MoeStages {
+    static constexpr int THREADS = 256, RPP = THREADS / 4, PA = BM / RPP;
+    static constexpr int SA = BM * 4, SB = BN; // uint4 per k-step: A rows x 4, raw B rows x 1
+    static constexpr int SR = KS * (SA + SB);  // uint4 per stage
+    static_assert(BM % RPP == 0 && RPP % 8 == 0 && BN <= THREADS, "loader split, swizzle period");
+    uint4 *smem;
+    const uint16_t *srca[PA];
+    const uint8_t *srcb, *dsc;
+    int nsteps;
+    uint32_t sc[KS]; // scales of the stage last given to load_scales, decoder row
+
+    __device__ __forceinline__ MoeStages(const MoeArgs &a, uint4 *smem_, int e, int p0, int p1,
+                                         int n0, int drow)
+        : smem(smem_), nsteps(a.K / 32) {
+        const int KG = a.K / 32, tid = (int)threadIdx.x;
+#pragma unroll
+        for (int p = 0; p < PA; p++)
+            srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + tid / 4, p1 - 1)) + (tid % 4) * 8;
+        srcb = a.w.blocks + ((size_t)e * a.N + min(n0 + tid % BN, a.N - 1)) * KG * 16;
+        dsc = a.w.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
+    }
+    __device__ __forceinline__ int stages(void) const { return (nsteps + KS - 1) / KS; }
+    /* k-step ks of stage st: A chunks at [0, SA), raw weight rows at [SA, SA + SB). */
+    __device__ __forceinline__ uint4 *step(int st, int ks) const {
+        return smem + (st % MOE_NS) * SR + ks * (SA + SB);
+    }
+    __device__ __forceinline__ void issue(int st) const {
+        const int tid = (int)threadIdx.x;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            const int k = st * KS + ks;
+            if (k >= nsteps) break;
+            uint4 *sa = step(st, ks), *sb = sa + SA;
+#pragma unroll
+            for (int p = 0; p < PA; p++) // rows p * RPP + tid / 4: RPP is a multiple of 8, same swizzle
+                port_cp_async16(&sa[p * RPP * 4 + moe_swz(tid / 4, tid % 4)], srca[p] + (size_t)k * TILE_K);
+            if (tid < BN) port_cp_async16(&sb[tid], srcb + (size_t)k * 16);
+        }
+    }
+    __device__ __forceinline__ void load_scales(int st) {
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
+    }
+    /* Stages 0 .. MOE_NS-2 in flight, scales of stage 0 loaded, stage 0 landed for all. */
+    __device__ __forceinline__ void start(void) {
+#pragma unroll
+        for (int st = 0; st < MOE_NS - 1; st++) {
+            if (st < stages()) issue(st);
+            port_cp_commit();
+        }
+        load_scales(0);
+        port_cp_wait<MOE_NS - 2>();
+        __syncthreads();
+    }
+    /* Top of stage st: stage st+1 has landed (and st was decoded) for every
+     * thread, every warp is done with stage st-1, whose buffer takes st+MOE_NS-1. */
+    __device__ __forceinline__ void advance(int st) const {
+        port_cp_wait<MOE_NS - 3>();
+        __syncthreads();
+        if (st + MOE_NS - 1 < stages()) issue(st + MOE_NS - 1);
+        port_cp_commit();
+    }
+};
+
+template <int WARPS_M, int MT, int KS>
+constexpr size_t moe_async_smem(void) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    return (size_t)(MOE_NS * KS * (C::BM * 4 + C::BN) + 2 * KS * C::BN * 4) * sizeof(uint4);
+}
+
+#endif

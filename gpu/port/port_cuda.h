@@ -1,0 +1,179 @@
+/* port_cuda.h: the NVIDIA side of the port (port.h says what a vendor header
+ * provides). Under nvcc the HIP sources compile as CUDA: the runtime names
+ * below are a table and nothing clever. Device-code capabilities follow
+ * __CUDA_ARCH__; the host pass sees the fallbacks (it runs no device code).
+ *
+ * GETP_PORTABLE (the portable build, -DGETP_PORTABLE=ON): the AMD code
+ * structure on an NVIDIA GPU, so the algorithm an MI250 user runs is the one
+ * measured here: no cp.async (plain copies), no warpgroup MMA, no bf16x2
+ * arithmetic; mma.sync stands in for the MFMA tile.
+ */
+#ifndef GETP_PORT_CUDA_H
+#define GETP_PORT_CUDA_H
+
+#include <cuda_runtime.h>
+
+#define GETP_WAVE 32
+
+#include "port_bf16.h" // port_pack_bf16x2_soft
+
+/* ---- runtime names ---- */
+#define hipError_t cudaError_t
+#define hipSuccess cudaSuccess
+#define hipGetErrorString cudaGetErrorString
+#define hipGetLastError cudaGetLastError
+#define hipPeekAtLastError cudaPeekAtLastError
+#define hipMalloc cudaMalloc
+#define hipFree cudaFree
+#define hipHostMalloc(p, n, flags) cudaMallocHost(p, n)
+#define hipHostFree cudaFreeHost
+#define hipMemcpy cudaMemcpy
+#define hipMemcpyAsync cudaMemcpyAsync
+#define hipMemset cudaMemset
+#define hipMemsetAsync cudaMemsetAsync
+#define hipMemcpyHostToDevice cudaMemcpyHostToDevice
+#define hipMemcpyDeviceToHost cudaMemcpyDeviceToHost
+#define hipMemcpyDeviceToDevice cudaMemcpyDeviceToDevice
+#define hipMemGetInfo cudaMemGetInfo
+#define hipStream_t cudaStream_t
+#define hipStreamCreate cudaStreamCreate
+#define hipStreamDestroy cudaStreamDestroy
+#define hipStreamSynchronize cudaStreamSynchronize
+#define hipDeviceSynchronize cudaDeviceSynchronize
+#define hipSetDevice cudaSetDevice
+#define hipGetDevice cudaGetDevice
+#define hipGetDeviceCount cudaGetDeviceCount
+#define hipDeviceProp_t cudaDeviceProp
+#define hipGetDeviceProperties cudaGetDeviceProperties
+#define hipEvent_t cudaEvent_t
+#define hipEventCreate cudaEventCreate
+#define hipEventDestroy cudaEventDestroy
+#define hipEventRecord cudaEventRecord
+#define hipEventSynchronize cudaEventSynchronize
+#define hipEventElapsedTime cudaEventElapsedTime
+#define hipFuncSetAttribute(f, a, v) cudaFuncSetAttribute(f, a, v)
+#define hipFuncAttributeMaxDynamicSharedMemorySize cudaFuncAttributeMaxDynamicSharedMemorySize
+#define hipGraph_t cudaGraph_t
+#define hipGraphExec_t cudaGraphExec_t
+#define hipStreamBeginCapture cudaStreamBeginCapture
+#define hipStreamEndCapture cudaStreamEndCapture
+#define hipStreamCaptureModeGlobal cudaStreamCaptureModeGlobal
+#define hipGraphInstantiate(e, g, a, b, c) cudaGraphInstantiate(e, g, 0)
+#define hipGraphLaunch cudaGraphLaunch
+#define hipGraphExecDestroy cudaGraphExecDestroy
+#define hipGraphDestroy cudaGraphDestroy
+#define hipMemcpyKind cudaMemcpyKind
+#define hipGetErrorName cudaGetErrorName
+#define hipStreamWaitEvent cudaStreamWaitEvent
+#define hipEventDisableTiming cudaEventDisableTiming
+#define hipEventCreateWithFlags cudaEventCreateWithFlags
+#define hipDeviceGetAttribute cudaDeviceGetAttribute
+#define hipDeviceAttributeMultiprocessorCount cudaDevAttrMultiProcessorCount
+#define hipDeviceAttributeWarpSize cudaDevAttrWarpSize
+
+#define hipDeviceAttributeMaxSharedMemoryPerBlock cudaDevAttrMaxSharedMemoryPerBlock
+
+/* ---- architecture and capabilities ---- */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define GETP_SM90 1
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define GETP_HAS_MMA_SYNC 1
+#else
+#define GETP_HAS_MMA_SYNC 0
+#endif
+#if GETP_HAS_MMA_SYNC && !defined(GETP_PORTABLE)
+#define GETP_HAS_ASYNC_COPY 1
+#define GETP_HAS_BF16X2_FMA 1
+#else
+#define GETP_HAS_ASYNC_COPY 0
+#define GETP_HAS_BF16X2_FMA 0
+#endif
+/* nvcc keeps fp32 denormals unless asked for -ftz / fast math (we never are). */
+#define GETP_F32_DENORMALS 1
+#if defined(GETP_WGMMA) && defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(GETP_PORTABLE)
+#define GETP_HAS_WGMMA 1
+#else
+#define GETP_HAS_WGMMA 0
+#endif
+
+/* ---- shuffles over the whole wave ---- */
+#define GETP_SHFL_XOR(v, m) __shfl_xor_sync(~0u, (v), (m), GETP_WAVE)
+#define GETP_SHFL(v, l) __shfl_sync(~0u, (v), (l), GETP_WAVE)
+
+/* ---- the matrix tile: mma.sync m16n8k16 bf16 ---- */
+/* c (16x8 fp32 fragment) += a (16x16 bf16) b (16x8 bf16), the PTX fragment
+ * layout. Device code below sm_80 (and the host pass) traps: the launchers
+ * never choose a kernel that calls it there. */
+__device__ __forceinline__ void port_mma_16x8x16(float *c, uint32_t a0, uint32_t a1, uint32_t a2,
+                                                 uint32_t a3, uint32_t b0, uint32_t b1) {
+#if GETP_HAS_MMA_SYNC
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#else
+    (void)c, (void)a0, (void)a1, (void)a2, (void)a3, (void)b0, (void)b1;
+    __trap();
+#endif
+}
+#if GETP_HAS_MMA_SYNC && !(defined(GETP_TILE_FALLBACK) && GETP_TILE_FALLBACK)
+#include "port_tile_nvlayout.h"
+/* Logical k (2q, 2q+1, 2q+8, 2q+9) of instruction 1 = the lane's k 0..3. */
+__device__ __forceinline__ void tile_mma(TileC *acc, const TileA *a, const TileB *b) {
+    port_mma_16x8x16(acc->c, a->v[0].x, a->v[1].x, a->v[0].y, a->v[1].y, b->v.x, b->v.y);
+    port_mma_16x8x16(acc->c, a->v[0].z, a->v[1].z, a->v[0].w, a->v[1].w, b->v.z, b->v.w);
+}
+#define GETP_TILE_IMPL "mma.sync m16n8k16"
+#else
+#include "port_tile_fallback.h"
+#define GETP_TILE_IMPL "shuffle fallback"
+#endif
+
+/* ---- staging: global -> shared ---- */
+__device__ __forceinline__ void port_cp_async16(void *smem, const void *gmem) {
+#if GETP_HAS_ASYNC_COPY
+    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
+#else
+    *(uint4 *)smem = *(const uint4 *)gmem;
+#endif
+}
+__device__ __forceinline__ void port_cp_commit(void) {
+#if GETP_HAS_ASYNC_COPY
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int N>
+__device__ __forceinline__ void port_cp_wait(void) {
+#if GETP_HAS_ASYNC_COPY
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+
+/* ---- packing and bf16x2 arithmetic ---- */
+/* bf16x2 of (lo -> bits 0..15, hi -> bits 16..31), round to nearest even. */
+__device__ __forceinline__ uint32_t port_pack_bf16x2(float lo, float hi) {
+#if GETP_HAS_MMA_SYNC
+    uint32_t r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+#else
+    return port_pack_bf16x2_soft(lo, hi);
+#endif
+}
+#if GETP_HAS_BF16X2_FMA
+/* x * y for two bf16 pairs, rounded to nearest; fma with -0 keeps the sign of
+ * zero products. */
+__device__ __forceinline__ uint32_t port_bf16x2_mul(uint32_t x, uint32_t y) {
+    uint32_t d;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(d) : "r"(x), "r"(y), "r"(0x80008000u));
+    return d;
+}
+#endif
+
+/* ---- warpgroup MMA (sm_90a; gpu/kernels/moe_wgmma.hip) ---- */
+#include "port_cuda_wgmma.h"
+
+#endif

@@ -1,0 +1,25 @@
+/* port_tile_nvlayout.h: the lane maps of the m16n8k16 fragment layout
+ * (NVIDIA mma.sync, and the shuffle fallback on any vendor, which repeats it
+ * per 32 lanes): g = lane / 4, q = lane % 4; A rows g and g + 8; B row g; k
+ * offset q * 8; C element i at (g + 8 * (i / 2), 2q + i % 2). A 64-lane wave
+ * holds two such 16x8 tiles side by side (TILE_N = 16). */
+#ifndef GETP_PORT_TILE_NVLAYOUT_H
+#define GETP_PORT_TILE_NVLAYOUT_H
+
+#define TILE_N (8 * (GETP_WAVE / 32))
+#define TILE_A_ROWS 2
+#include "port_tile_types.h"
+
+__device__ __forceinline__ int tile_a_row(int r) { return (tile_lane() % 32) / 4 + 8 * r; }
+__device__ __forceinline__ int tile_b_row(void) {
+    return (tile_lane() / 32) * 8 + (tile_lane() % 32) / 4;
+}
+__device__ __forceinline__ int tile_k_off(void) { return (tile_lane() % 4) * 8; }
+__device__ __forceinline__ int tile_c_row(int i) { return (tile_lane() % 32) / 4 + 8 * (i / 2); }
+__device__ __forceinline__ int tile_c_col(int i) {
+    return (tile_lane() / 32) * 8 + 2 * (tile_lane() % 4) + (i % 2);
+}
+/* Value of the element in the same row, column col ^ 1 (a lane holds both). */
+__device__ __forceinline__ float tile_c_partner(const TileC *acc, int i) { return acc->c[i ^ 1]; }
+
+#endif

@@ -1,0 +1,89 @@
+/* selftest_gemm.hip: op tests for the dense GEMM launchers (kernels.h,
+ * gpu/kernels/matmul*.hip) against cpu_matvec, at shapes that are and are
+ * not multiples of any tile, one token and many (harness: selftest.h).
+ */
+#include "selftest.h"
+#include "gpu_check.h"
+#include "ops_cpu.h" // cpu_matvec, cpu_expert_mlp
+#include "kernels.h" // the launchers under test
+
+#include <math.h>
+
+/* precise: x is fp32, given as hi + lo (matmul_pair_bf16_bf16w; TOL_PAIR). */
+static void test_matmul(SelfTest *st, int M, int N, int K, int bias, int resid, int precise) {
+    uint16_t *x = (uint16_t *)xmalloc(2 * (size_t)M * K), *w = (uint16_t *)xmalloc(2 * (size_t)N * K);
+    uint16_t *xl = (uint16_t *)xmalloc(2 * (size_t)M * K);
+    float *xf = (float *)xmalloc(4 * (size_t)M * K);
+    if (precise) {
+        st_fill_f32(st, xf, (size_t)M * K, 1.0f);
+        st_split(xf, x, xl, (size_t)M * K);
+    } else {
+        st_fill_bf16(st, x, xf, (size_t)M * K, 1.0f);
+    }
+    st_fill_bf16(st, w, NULL, (size_t)N * K, 1.0f);
+    float *b = (float *)xmalloc(4 * (size_t)N), *r = (float *)xmalloc(4 * (size_t)M * N);
+    st_fill_f32(st, b, N, 1.0f);
+    st_fill_f32(st, r, (size_t)M * N, 10.0f);
+    float *ref = (float *)xmalloc(4 * (size_t)M * N), *got = (float *)xmalloc(4 * (size_t)M * N);
+    Tensor wt = st_tensor(DT_BF16, w, 2, N, K, 0), bt = st_tensor(DT_F32, b, 1, N, 0, 0);
+    for (int m = 0; m < M; m++) {
+        float *o = ref + (size_t)m * N;
+        cpu_matvec(o, &wt, 0, bias ? &bt : NULL, 0, xf + (size_t)m * K, N, K);
+        if (resid)
+            for (int n = 0; n < N; n++) o[n] += r[(size_t)m * N + n];
+    }
+    void *d_x = st_upload(x, 2 * (size_t)M * K), *d_w = st_upload(w, 2 * (size_t)N * K);
+    void *d_xl = precise ? st_upload(xl, 2 * (size_t)M * K) : NULL;
+    void *d_b = st_upload(b, 4 * (size_t)N);
+    /* residual in place (y aliases residual), as the O projection uses it */
+    float *d_y = resid ? (float *)st_upload(r, 4 * (size_t)M * N) : (float *)st_poisoned(4 * (size_t)M * N);
+    matmul_pair_bf16_bf16w(d_y, (const uint16_t *)d_x, (const uint16_t *)d_xl, (const uint16_t *)d_w,
+                           bias ? (const float *)d_b : NULL, resid ? d_y : NULL, M, N, K, st->stream);
+    GPU_CHECK(hipStreamSynchronize(st->stream));
+    st_download(got, d_y, 4 * (size_t)M * N);
+    char name[96];
+    snprintf(name, sizeof name, "matmul%s M=%d N=%d K=%d%s%s", precise ? " hi+lo" : "", M, N, K,
+             bias ? " +bias" : "", resid ? " +residual" : "");
+    st_report(st, name, st_nmse(got, ref, (size_t)M * N), precise ? TOL_PAIR : TOL_F32, 0);
+    st_free(d_x), st_free(d_w), st_free(d_b), st_free(d_y);
+    if (d_xl) st_free(d_xl);
+    free(x), free(xl), free(w), free(xf), free(b), free(r), free(ref), free(got);
+}
+
+static void test_matmul_argmax(SelfTest *st, int M, int N, int K) {
+    uint16_t *x = (uint16_t *)xmalloc(2 * (size_t)M * K), *w = (uint16_t *)xmalloc(2 * (size_t)N * K);
+    float *xf = (float *)xmalloc(4 * (size_t)M * K), *ref = (float *)xmalloc(4 * (size_t)N);
+    st_fill_bf16(st, x, xf, (size_t)M * K, 1.0f);
+    st_fill_bf16(st, w, NULL, (size_t)N * K, 1.0f);
+    Tensor wt = st_tensor(DT_BF16, w, 2, N, K, 0);
+    void *d_x = st_upload(x, 2 * (size_t)M * K), *d_w = st_upload(w, 2 * (size_t)N * K);
+    int32_t *d_id = (int32_t *)st_poisoned(4 * (size_t)M), *id = (int32_t *)xmalloc(4 * (size_t)M);
+    matmul_argmax_bf16_bf16w(d_id, (const uint16_t *)d_x, (const uint16_t *)d_w, M, N, K, st->stream);
+    st_download(id, d_id, 4 * (size_t)M);
+    long bad = 0;
+    for (int m = 0; m < M; m++) { // exact id unless two logits are within fp32 rounding
+        cpu_matvec(ref, &wt, 0, NULL, 0, xf + (size_t)m * K, N, K);
+        float mx = ref[0];
+        for (int n = 1; n < N; n++) mx = fmaxf(mx, ref[n]);
+        if (id[m] < 0 || id[m] >= N || ref[id[m]] < mx - 1e-5f * (fabsf(mx) + 1.0f)) bad++;
+    }
+    char name[96];
+    snprintf(name, sizeof name, "matmul_argmax M=%d N=%d K=%d", M, N, K);
+    st_report(st, name, 0.0, TOL_EXACT, bad);
+    st_free(d_x), st_free(d_w), st_free(d_id);
+    free(x), free(w), free(xf), free(ref), free(id);
+}
+
+/* Random expert weights (E, R, C): MXFP4 (random codes, scales near 2^-5) or bf16. */
+void selftest_gemm_ops(SelfTest *st) {
+    test_matmul(st, 1, 5120, 2880, 1, 0, 0);   // QKV shape, one token
+    test_matmul(st, 77, 5120, 2880, 1, 0, 0);  // QKV shape, many tokens
+    test_matmul(st, 33, 2880, 4096, 1, 1, 0);  // O projection with residual
+    test_matmul(st, 7, 32, 2880, 1, 0, 0);     // router
+    test_matmul(st, 13, 1000, 224, 0, 0, 0);   // M, N not multiples of a tile; K = 7 k-steps
+    test_matmul(st, 3, 201088, 2880, 0, 0, 0); // LM head
+    test_matmul(st, 33, 2880, 4096, 1, 1, 1);  // precise: O projection with residual
+    test_matmul(st, 13, 1000, 224, 1, 0, 1);
+    test_matmul_argmax(st, 1, 201088, 2880);
+    test_matmul_argmax(st, 5, 1003, 224);
+}

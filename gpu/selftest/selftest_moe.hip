@@ -1,0 +1,157 @@
+/* selftest_moe.hip: the MoE block (gpu/kernels/moe*.hip) against the CPU
+ * oracle's expert MLP, routing and combine included. */
+#include "selftest.h"
+#include "gpu_check.h"
+#include "ops_cpu.h" // cpu_matvec, cpu_expert_mlp
+#include "kernels.h" // the launchers under test
+
+#include <math.h>
+
+static Tensor make_experts(SelfTest *st, int mx, int E, int R, int C, void **data, uint8_t **sc) {
+    const size_t n = (size_t)E * R * C;
+    if (mx) {
+        uint8_t *blk = (uint8_t *)xmalloc(n / 2), *s = (uint8_t *)xmalloc(n / 32);
+        for (size_t i = 0; i < n / 2; i++) blk[i] = (uint8_t)st_uniform(st, 0, 256);
+        for (size_t i = 0; i < n / 32; i++) s[i] = (uint8_t)(118 + (int)st_uniform(st, 0, 4));
+        *data = blk, *sc = s;
+        Tensor t = st_tensor(DT_MXFP4, blk, 3, E, R, C);
+        t.scales = s;
+        return t;
+    }
+    uint16_t *w = (uint16_t *)xmalloc(2 * n);
+    st_fill_bf16(st, w, NULL, n, 0.1f);
+    *data = w, *sc = NULL;
+    return st_tensor(DT_BF16, w, 3, E, R, C);
+}
+
+static ExpertWeights upload_experts(const Tensor *t, int E, int R, int C) {
+    ExpertWeights ew;
+    memset(&ew, 0, sizeof ew);
+    const size_t n = (size_t)E * R * C;
+    ew.is_mxfp4 = t->dtype == DT_MXFP4;
+    if (ew.is_mxfp4) {
+        ew.blocks = (const uint8_t *)st_upload(t->data, n / 2);
+        ew.scales = (const uint8_t *)st_upload(t->scales, n / 32);
+    } else {
+        ew.bf16 = (const uint16_t *)st_upload(t->data, 2 * n);
+    }
+    return ew;
+}
+
+/* Distinct random experts per token, weights that sum to 1. */
+static void random_routes(SelfTest *st, int M, int k, int E, int32_t *ids, float *w) {
+    for (int m = 0; m < M; m++) {
+        float sum = 0.0f;
+        for (int j = 0; j < k; j++) {
+            int e, dup;
+            do {
+                e = (int)st_uniform(st, 0, (float)E) % E;
+                dup = 0;
+                for (int q = 0; q < j; q++) dup |= ids[m * k + q] == e;
+            } while (dup);
+            ids[m * k + j] = e;
+            w[m * k + j] = st_uniform(st, 0.1f, 1.0f);
+            sum += w[m * k + j];
+        }
+        for (int j = 0; j < k; j++) w[m * k + j] /= sum;
+    }
+}
+
+/* The MoE chain: sort, mlp1 + SwiGLU, mlp2, combine into the residual. Compares
+ * the residual's change with sum_j w_j * cpu_expert_mlp(e_j). precise: t is
+ * fp32 as hi + lo, and the chain is precise mode's (moe_mlp1_linear twice,
+ * moe_swiglu_split, moe_mlp2 twice); bound TOL_PAIR. */
+static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, int precise) {
+    Config c;
+    memset(&c, 0, sizeof c);
+    c.hidden = H, c.intermediate = I, c.n_experts = E, c.experts_per_token = k;
+    c.swiglu_limit = 7.0f;
+    LayerWeights lw;
+    memset(&lw, 0, sizeof lw);
+    void *w1d, *w2d;
+    uint8_t *w1s, *w2s;
+    lw.w1 = make_experts(st, mx, E, 2 * I, H, &w1d, &w1s);
+    lw.w2 = make_experts(st, mx, E, H, I, &w2d, &w2s);
+    float *b1 = (float *)xmalloc(4 * (size_t)E * 2 * I), *b2 = (float *)xmalloc(4 * (size_t)E * H);
+    st_fill_f32(st, b1, (size_t)E * 2 * I, 0.5f);
+    st_fill_f32(st, b2, (size_t)E * H, 0.5f);
+    lw.b1 = st_tensor(DT_F32, b1, 2, E, 2 * I, 0);
+    lw.b2 = st_tensor(DT_F32, b2, 2, E, H, 0);
+    uint16_t *t = (uint16_t *)xmalloc(2 * (size_t)M * H), *tl = (uint16_t *)xmalloc(2 * (size_t)M * H);
+    float *tf = (float *)xmalloc(4 * (size_t)M * H), *x = (float *)xmalloc(4 * (size_t)M * H);
+    if (precise) {
+        st_fill_f32(st, tf, (size_t)M * H, 1.0f);
+        st_split(tf, t, tl, (size_t)M * H);
+    } else {
+        st_fill_bf16(st, t, tf, (size_t)M * H, 1.0f);
+    }
+    st_fill_f32(st, x, (size_t)M * H, 1.0f);
+    int32_t *ids = (int32_t *)xmalloc(4 * (size_t)M * k);
+    float *w = (float *)xmalloc(4 * (size_t)M * k);
+    random_routes(st, M, k, E, ids, w);
+    float *ref = (float *)xcalloc((size_t)M * H, 4), *got = (float *)xmalloc(4 * (size_t)M * H);
+    float *y = (float *)xmalloc(4 * (size_t)H), *scratch = (float *)xmalloc(4 * 3 * (size_t)I);
+    for (int m = 0; m < M; m++)
+        for (int j = 0; j < k; j++) {
+            cpu_expert_mlp(y, &lw, ids[m * k + j], tf + (size_t)m * H, &c, scratch, 0);
+            for (int h = 0; h < H; h++) ref[(size_t)m * H + h] += w[m * k + j] * y[h];
+        }
+    ExpertWeights e1 = upload_experts(&lw.w1, E, 2 * I, H), e2 = upload_experts(&lw.w2, E, H, I);
+    float *d_b1 = (float *)st_upload(b1, 4 * (size_t)E * 2 * I), *d_b2 = (float *)st_upload(b2, 4 * (size_t)E * H);
+    uint16_t *d_t = (uint16_t *)st_upload(t, 2 * (size_t)M * H);
+    float *d_x = (float *)st_upload(x, 4 * (size_t)M * H);
+    int32_t *d_ids = (int32_t *)st_upload(ids, 4 * (size_t)M * k);
+    float *d_w = (float *)st_upload(w, 4 * (size_t)M * k);
+    int32_t *d_off = (int32_t *)st_poisoned(4 * (size_t)(E + 1)), *d_sorted = (int32_t *)st_poisoned(4 * (size_t)M * k);
+    int32_t *d_cnt = (int32_t *)st_poisoned(4 * (size_t)E);
+    uint16_t *d_h = (uint16_t *)st_poisoned(2 * (size_t)M * k * I);
+    float *d_yp = (float *)st_poisoned(4 * (size_t)M * k * H);
+    uint16_t *d_tl = NULL, *d_hl = NULL;
+    float *d_y1 = NULL;
+    moe_sort(d_ids, M, k, E, d_off, d_sorted, d_cnt, st->stream);
+    if (precise) {
+        d_tl = (uint16_t *)st_upload(tl, 2 * (size_t)M * H);
+        d_hl = (uint16_t *)st_poisoned(2 * (size_t)M * k * I);
+        d_y1 = (float *)st_poisoned(4 * (size_t)M * k * 2 * I);
+        MoeArgs m1 = {d_t, e1, d_b1, d_off, d_sorted, NULL, NULL, M, k, E, 2 * I, H, 7.0f, d_y1, 0};
+        moe_mlp1_linear(&m1, st->stream);
+        m1.act = d_tl;
+        m1.acc = 1;
+        moe_mlp1_linear(&m1, st->stream);
+        moe_swiglu_split(d_h, d_hl, d_y1, M * k, I, 7.0f, st->stream);
+        MoeArgs m2 = {d_h, e2, d_b2, d_off, d_sorted, NULL, d_yp, M, k, E, H, I, 0.0f, NULL, 0};
+        moe_mlp2(&m2, st->stream);
+        m2.act = d_hl;
+        m2.acc = 1;
+        moe_mlp2(&m2, st->stream);
+    } else {
+        MoeArgs m1 = {d_t, e1, d_b1, d_off, d_sorted, d_h, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
+        moe_mlp1_swiglu(&m1, st->stream);
+        MoeArgs m2 = {d_h, e2, d_b2, d_off, d_sorted, NULL, d_yp, M, k, E, H, I, 0.0f, NULL, 0};
+        moe_mlp2(&m2, st->stream);
+    }
+    moe_combine(d_x, d_yp, d_w, M, k, H, st->stream);
+    st_download(got, d_x, 4 * (size_t)M * H);
+    for (size_t i = 0; i < (size_t)M * H; i++) got[i] -= x[i]; // the MoE's contribution
+    char name[96];
+    snprintf(name, sizeof name, "moe%s %s M=%d E=%d k=%d H=%d I=%d", precise ? " hi+lo" : "",
+             mx ? "mxfp4" : "bf16", M, E, k, H, I);
+    st_report(st, name, st_nmse(got, ref, (size_t)M * H), precise ? TOL_PAIR : TOL_MOE, 0);
+    if (precise) st_free(d_tl), st_free(d_hl), st_free(d_y1);
+    st_free((void *)(mx ? (const void *)e1.blocks : (const void *)e1.bf16));
+    st_free((void *)(mx ? (const void *)e2.blocks : (const void *)e2.bf16));
+    if (mx) st_free((void *)e1.scales), st_free((void *)e2.scales);
+    st_free(d_b1), st_free(d_b2), st_free(d_t), st_free(d_x), st_free(d_ids), st_free(d_w);
+    st_free(d_off), st_free(d_sorted), st_free(d_cnt), st_free(d_h), st_free(d_yp);
+    free(w1d), free(w2d), free(w1s), free(w2s), free(b1), free(b2), free(t), free(tl), free(tf), free(x);
+    free(ids), free(w), free(ref), free(got), free(y), free(scratch);
+}
+
+void selftest_moe_ops(SelfTest *st) {
+    test_moe(st, 1, 32, 4, 2880, 2880, 1, 0);
+    test_moe(st, 9, 32, 4, 2880, 2880, 1, 0);
+    test_moe(st, 130, 8, 4, 224, 160, 1, 0);
+    test_moe(st, 19, 8, 2, 224, 160, 0, 0);
+    test_moe(st, 9, 32, 4, 2880, 2880, 1, 1);  // precise, few pairs per expert
+    test_moe(st, 130, 8, 4, 224, 160, 1, 1);   // precise, tiled
+}
