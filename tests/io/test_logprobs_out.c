@@ -178,11 +178,11 @@ static void check_chat_entry(json_t *e, const Output *o, int j, int with_ids, co
 }
 
 /* Ids of a chat result: analysis, then final with an é split over two byte
- * tokens, then <|return|>; 2 alternatives each. */
+ * tokens and a two-character token, then <|return|>; 2 alternatives each. */
 static Output chat_output(int64_t index, int32_t *ids_out, int *n_out) {
     const char *parts[] = {"<|channel|>", "analysis", "<|message|>", "Think", "<|end|>", "<|start|>",
                            "assistant", "<|channel|>", "final", "<|message|>", " Caf", "\xC3", "\xA9",
-                           "<|return|>"};
+                           "\xE6\x9D\xB1\xE4\xBA\xAC", "<|return|>"};
     int n = (int)(sizeof parts / sizeof parts[0]);
     int32_t ids[16];
     float lp[16], alt_lp[32];
@@ -239,9 +239,19 @@ static void test_chat_shapes(void) {
                 EXPECT(text_is_bytes(json_object_get(e, "token"), id), "%s[%d] token text of id %d", what, j, id);
         }
         EXPECT(!strcmp(json_string_value(jget(content, "0.token")), "<|channel|>") &&
-                   !strcmp(json_string_value(jget(content, "13.token")), "<|return|>") &&
+                   !strcmp(json_string_value(jget(content, "14.token")), "<|return|>") &&
                    !strcmp(json_string_value(jget(content, "10.token")), " Caf"),
                "%s: specials by name, entries in generation order", what);
+        /* 東京: its text, and its bytes written out here (not from the tokenizer) */
+        json_t *cjk = json_array_get(content, 13), *cb = json_object_get(cjk, "bytes");
+        const int want_b[6] = {0xE6, 0x9D, 0xB1, 0xE4, 0xBA, 0xAC};
+        int bytes_ok = json_array_size(cb) == 6;
+        for (int i = 0; bytes_ok && i < 6; i++) bytes_ok = json_integer_value(json_array_get(cb, (size_t)i)) == want_b[i];
+        EXPECT(bytes_ok && !strcmp(json_string_value(json_object_get(cjk, "token")), "\xE6\x9D\xB1\xE4\xBA\xAC"),
+               "%s: a multi-byte token's text and bytes", what);
+        json_t *c11 = json_object_get(json_array_get(content, 11), "bytes");
+        EXPECT(json_array_size(c11) == 1 && json_integer_value(json_array_get(c11, 0)) == 0xC3,
+               "%s: a lone byte's bytes are [195]", what);
         if (!batch) {
             json_t *tids = json_object_get(rows[0], "token_ids");
             int same = json_array_size(tids) == json_array_size(content);
