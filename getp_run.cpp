@@ -121,6 +121,7 @@ static int open_files(Getp *g, Err *err) {
     d.vocab_size = c->vocab_size;
     d.temperature = o->temperature;
     d.top_p = o->top_p;
+    d.top_k = o->top_k, d.min_p = o->min_p;
     d.seed = o->seed;
     d.ignore_eos = o->ignore_eos;
     d.reasoning_effort = o->reasoning_effort;

@@ -12,6 +12,7 @@
 #include "harmony.h"        // harmony_effort_valid, harmony_date_valid
 
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <unistd.h>
 
@@ -32,8 +33,12 @@ static const char *USAGE =
     "  -z, --tokenizer FILE    tokenizer: tiktoken rank file or course tokenizer.bin\n"
     "                          (default: $GETP_TOKENIZER; not needed for ids in and ids out)\n"
     "  -t, --temperature T     0 = greedy (default 0)\n"
-    "  -p, --top-p P           nucleus sampling mass (default 1 = off)\n"
-    "  -s, --seed N            sampling seed (default 42)\n"
+    "  -p, --top-p P           nucleus sampling mass, in (0, 1] (default 1 = off)\n"
+    "  -k, --top-k K           keep the K most probable ids (default 0 = off)\n"
+    "      --min-p P           keep ids at least P times as probable as the best, in [0, 1]\n"
+    "                          (default 0 = off)\n"
+    "  -s, --seed N            sampling seed (default 42); JSONL and Batch lines may set their own\n"
+    "                          temperature, top_p, top_k, min_p, seed, logprobs (docs/io_formats.md)\n"
     "      --input-format F    auto | text | ids | jsonl | batch (default auto)\n"
     "      --ignore-eos        do not stop on <|endoftext|> / <|return|> (benchmarks)\n"
     "      --backend B         auto | cpu | gpu (default auto: gpu when built with one)\n"
@@ -83,6 +88,18 @@ static int parse_float(const char *s, const char *what, double lo, double hi, fl
     return 0;
 }
 
+/* A probability-like number in [0, 1], or (0, 1] with open_lo. */
+static int parse_unit(const char *s, const char *what, int open_lo, float *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(open_lo ? v > 0.0 : v >= 0.0) || !(v <= 1.0))
+        return cli_fail("%s must be a number in %s, got '%s'", what, open_lo ? "(0, 1]" : "[0, 1]", s);
+    *out = (float)v;
+    if (open_lo && *out <= 0.0f) *out = FLT_MIN; // 1e-50 stays above 0
+    return 0;
+}
+
 static int parse_mode(const char *s, Mode *m) {
     static const struct { const char *name; Mode mode; } modes[] = {
         {"getp", MODE_GETP},         {"generate", MODE_GENERATE}, {"tokenize", MODE_TOKENIZE},
@@ -110,6 +127,7 @@ static int parse_backend(const char *s, Backend *b) {
 enum {
     OPT_INPUT_FORMAT = 256, OPT_IGNORE_EOS, OPT_BACKEND, OPT_BATCH, OPT_SHARE_GPU, OPT_LOGITS_DIR,
     OPT_RESUME, OPT_PROGRESS, OPT_JSON_LINES, OPT_SELFTEST, OPT_PRECISE, OPT_REASONING_EFFORT, OPT_DATE,
+    OPT_MIN_P,
 };
 
 static int parse_args(int argc, char **argv, Cli *c) {
@@ -132,20 +150,25 @@ static int parse_args(int argc, char **argv, Cli *c) {
         {"precise", no_argument, 0, OPT_PRECISE},
         {"reasoning-effort", required_argument, 0, OPT_REASONING_EFFORT},
         {"date", required_argument, 0, OPT_DATE},
+        {"top-k", required_argument, 0, 'k'},
+        {"min-p", required_argument, 0, OPT_MIN_P},
         {0, 0, 0, 0},
     };
     GetpOptions *g = &c->g;
     int opt;
     long v;
-    while ((opt = getopt_long(argc, argv, "m:i:o:n:z:t:p:s:vh", longs, NULL)) != -1) {
+    opterr = 0; // one error line, ours (the leading ':' tells a missing value from an unknown option)
+    while ((opt = getopt_long(argc, argv, ":m:i:o:n:z:t:p:k:s:vh", longs, NULL)) != -1) {
         switch (opt) {
         case 'm': if (parse_mode(optarg, &c->mode)) return 1; break;
         case 'i': g->input_path = optarg; break;
         case 'o': g->output_path = optarg; break;
         case 'n': if (parse_int(optarg, "-n (steps)", 0, 1L << 30, &v)) return 1; g->steps = (int)v; break;
         case 'z': g->tokenizer_path = optarg; break;
-        case 't': if (parse_float(optarg, "-t (temperature)", 0, 100, &g->temperature)) return 1; break;
-        case 'p': if (parse_float(optarg, "-p (top-p)", 1e-9, 1, &g->top_p)) return 1; break;
+        case 't': if (parse_float(optarg, "-t/--temperature", 0, 100, &g->temperature)) return 1; break;
+        case 'p': if (parse_unit(optarg, "-p/--top-p", 1, &g->top_p)) return 1; break;
+        case 'k': if (parse_int(optarg, "-k/--top-k", 0, INT32_MAX, &v)) return 1; g->top_k = (int)v; break;
+        case OPT_MIN_P: if (parse_unit(optarg, "--min-p", 0, &g->min_p)) return 1; break;
         case 's': {
             char *end;
             errno = 0;
@@ -176,7 +199,8 @@ static int parse_args(int argc, char **argv, Cli *c) {
             if (!harmony_date_valid(optarg)) return cli_fail("--date must be a date YYYY-MM-DD, got '%s'", optarg);
             g->date = optarg;
             break;
-        default: return cli_fail("bad option (see getp --help)");
+        case ':': return cli_fail("option '%s' needs a value (see getp --help)", argv[optind - 1]);
+        default: return cli_fail("unknown option '%s' (see getp --help)", argv[optind - 1]);
         }
     }
     if (optind < argc) g->model_path = argv[optind++];

@@ -188,6 +188,8 @@ int run_generate(const Cli *c) {
     if (g->steps <= 0 && r.p.steps > 4096) r.p.steps = n + 256; /* interactive default: 256 new ids */
     r.p.temperature = g->temperature;
     r.p.top_p = g->top_p;
+    r.p.top_k = g->top_k;
+    r.p.min_p = g->min_p;
     r.p.seed = g->seed;
     if (g->ignore_eos) r.p.n_stop = 0;
     if (n == 0) {

@@ -11,7 +11,8 @@
 #   long     64 prompts of ~1,000-2,000 tokens, -n 2560
 #   sampled  the paths users take: greedy, OpenAI's recommended -t 1.0 -p 1.0,
 #            and -t 0.7 -k 50 -p 0.95, each at batch 1 (2 prompts), 64 (64
-#            prompts) and full (the quick workload), -n 256
+#            prompts) and full (the quick workload), -n 256; and greedy with
+#            logprobs (top 5, JSONL input) at full batch
 #   sweep    batch 1, 2, 4, ..., 256 (B prompts at --batch B, -n 256): tok/s,
 #            ms per step and % of the memory-bandwidth floor
 #   io1k     ISL/OSL 1024/1024 (TensorRT-LLM's published workload): COUNT prompts
@@ -99,6 +100,15 @@ run_case() {
     local log=$out/$name
     case $kind in
         --ids*) make_input "/tmp/prompts_$name" "$count" --ids "${kind#--ids }" ;;
+        --logprobs*) # the same prompts as JSONL lines asking for logprobs (top N)
+            make_input "/tmp/prompts_$name" "$count"
+            python3 - "/tmp/prompts_$name.txt" "${kind#--logprobs }" >"/tmp/prompts_$name.jsonl" <<'PY'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+for l in lines[1:int(lines[0]) + 1]:
+    print(json.dumps({"prompt": l, "logprobs": True, "top_logprobs": int(sys.argv[2])}))
+PY
+            fmt=(--input-format jsonl -z "$tok"); input=/tmp/prompts_$name.jsonl ;;
         *) make_input "/tmp/prompts_$name" "$count" $kind ;;
     esac
     local bflag=(); [ -n "$batch" ] && bflag=(--batch "$batch")
@@ -138,7 +148,8 @@ for m in "${modes[@]}"; do
                 run_case "b64_$name" 64 "${STEPS:-256}" 64 "" $flags
                 # shellcheck disable=SC2086
                 run_case "full_$name" "${COUNT:-1024}" "${STEPS:-256}" "${BATCH:-}" "" $flags
-            done ;;
+            done
+            [ -f "$tok" ] && run_case full_greedy_lp5 "${COUNT:-1024}" "${STEPS:-256}" "${BATCH:-}" "--logprobs 5" ;;
         sweep)
             for B in ${SWEEP:-1 2 4 8 16 32 64 128 256}; do
                 run_case "sweep_b$B" "$B" "${STEPS:-256}" "$B" ""

@@ -10,6 +10,9 @@
 #                     lines, resume
 #   io_chat           chat requests through the reader (options, errors per line) and chat
 #                     results through the writers (reasoning, tool_calls, finish_reason)
+#   io_sampling_options  the sampling options of JSONL lines and Batch bodies, valid and
+#                     invalid (src/io_sampling.c)
+#   io_logprobs       logprobs written in both endpoints' shapes, read back with jansson
 #   io_chat_template  tests/io/chat_template_oracle.mjs: `getp -m tokenize` on
 #                     tests/io/chat_conversations.jsonl (JSONL and Batch) against the
 #                     official chat template (../shared/oracles, or $GETP_SHARED_DIR)
@@ -18,6 +21,7 @@
 # (npm ci --prefix tools, or NODE_PATH at configure time); without them the tests are
 # reported as skipped.
 target_sources(getp_core PRIVATE ${CMAKE_SOURCE_DIR}/src/io.c ${CMAKE_SOURCE_DIR}/src/io_jsonl.c
+  ${CMAKE_SOURCE_DIR}/src/io_sampling.c
   ${CMAKE_SOURCE_DIR}/src/json_text.c ${CMAKE_SOURCE_DIR}/src/harmony.c
   ${CMAKE_SOURCE_DIR}/src/harmony_chat.c ${CMAKE_SOURCE_DIR}/src/harmony_tools.c
   ${CMAKE_SOURCE_DIR}/src/jinja_values.c)
@@ -30,6 +34,10 @@ if(GETP_BUILD_TESTS)
   target_link_libraries(test_harmony PRIVATE getp_core)
   target_link_libraries(test_jsonl PRIVATE getp_core)
   target_link_libraries(test_chat PRIVATE getp_core)
+  add_executable(test_sampling_options ${CMAKE_SOURCE_DIR}/tests/io/test_sampling_options.c)
+  add_executable(test_logprobs_out ${CMAKE_SOURCE_DIR}/tests/io/test_logprobs_out.c)
+  target_link_libraries(test_sampling_options PRIVATE getp_core)
+  target_link_libraries(test_logprobs_out PRIVATE getp_core)
 
   set(_io_dir ${CMAKE_BINARY_DIR}/io)
   file(MAKE_DIRECTORY ${_io_dir}/scratch ${_io_dir}/chat)
@@ -58,14 +66,18 @@ if(GETP_BUILD_TESTS)
              COMMAND ${GETP_NODE} ${CMAKE_SOURCE_DIR}/tests/io/chat_template_oracle.mjs $<TARGET_FILE:getp>
                      ${_io_dir}/o200k_harmony.tiktoken ${CMAKE_SOURCE_DIR}/tests/io/chat_conversations.jsonl
                      ${_io_dir}/chat_template)
-    set_tests_properties(io_harmony io_jsonl io_chat io_chat_template PROPERTIES FIXTURES_REQUIRED io_data
+    add_test(NAME io_sampling_options
+             COMMAND test_sampling_options ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
+    add_test(NAME io_logprobs COMMAND test_logprobs_out ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
+    set_tests_properties(io_harmony io_jsonl io_chat io_chat_template io_sampling_options io_logprobs
+                         PROPERTIES FIXTURES_REQUIRED io_data
                          TIMEOUT 300 SKIP_RETURN_CODE 77)
     set_tests_properties(io_chat_template PROPERTIES ENVIRONMENT "${_io_env}")
     set_tests_properties(io_harmony io_chat io_chat_template PROPERTIES LABELS asan) # untrusted JSON in
   else()
     message(STATUS "io: node or the npm packages gpt-tokenizer / @huggingface/jinja not found: the io "
                    "tests will be skipped (npm ci --prefix tools, then re-run cmake)")
-    foreach(_t io_harmony io_jsonl io_chat io_chat_template)
+    foreach(_t io_harmony io_jsonl io_chat io_chat_template io_sampling_options io_logprobs)
       add_test(NAME ${_t} COMMAND ${CMAKE_COMMAND} -E echo
                "skipped: needs node and the npm packages gpt-tokenizer and @huggingface/jinja (npm ci --prefix tools; re-run cmake)")
       set_tests_properties(${_t} PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: ")

@@ -28,6 +28,8 @@ typedef struct {
     int steps;                  // -n (0 = model max)
     float temperature;          // -t
     float top_p;                // -p
+    int top_k;                  // -k (0 = off)
+    float min_p;                // --min-p (0 = off)
     uint64_t seed;              // -s
     int ignore_eos;             // --ignore-eos: run every request to the step limit
     InputFormat input_format;   // --input-format

@@ -114,6 +114,8 @@ static void fill_request(CourseReader *cr, InputRequest *r, char *text, size_t l
     r->p.index = r->index;
     r->p.temperature = cr->d.temperature;
     r->p.top_p = cr->d.top_p;
+    r->p.top_k = cr->d.top_k;
+    r->p.min_p = cr->d.min_p;
     r->p.seed = cr->d.seed;
     if (cr->d.ignore_eos) r->p.n_stop = 0;
     int32_t n = 0;

@@ -16,8 +16,9 @@
  *   Batch:  {"custom_id": "...", "method": "POST", "url": "/v1/chat/completions"
  *            | "/v1/completions", "body": {messages | prompt, ...}}
  *   Options (top level in JSONL, in "body" for Batch; null = absent):
- *     max_tokens | max_completion_tokens (>= 1), temperature (>= 0),
- *     top_p (0, 1], seed (integer >= 0), stop (string or array of strings).
+ *     max_tokens | max_completion_tokens (>= 1), seed (integer >= 0),
+ *     stop (string or array of strings); the sampling options temperature,
+ *     top_p, top_k, min_p, logprobs, top_logprobs (io_sampling.h).
  *   A stop string must be one token: a special token's exact text
  *   ("<|end|>") or text that tokenizes to exactly one ordinary id ("\n").
  *   Stop ids are added to the defaults: <|endoftext|> <|return|> for
@@ -29,20 +30,22 @@
  *   JSONL: {"id", "index", "text", "reasoning" and "reasoning_content" (chat,
  *          when the model wrote an analysis channel), "channels" (chat, other
  *          channels by name), "tool_calls" (chat: OpenAI's, one per message
- *          the model addressed to a recipient), "token_ids", "finish_reason":
- *          "stop"|"tool_calls" (a chat ending on <|call|>)|"length"|"error", "error"
- *          (errored requests only), "usage": {prompt_tokens, completion_tokens,
- *          total_tokens}}
+ *          the model addressed to a recipient), "token_ids", "logprobs" (when
+ *          asked for: chat.completion's shape, entries with their "id"),
+ *          "finish_reason": "stop"|"tool_calls" (a chat ending on <|call|>)|
+ *          "length"|"error", "error" (errored requests only), "usage":
+ *          {prompt_tokens, completion_tokens, total_tokens}}
  *   Batch: the OpenAI Batch output line, chat.completion (message.tool_calls,
  *          content null beside tool calls when there is no final text) or
- *          text_completion body; errors as "response": null, "error": {"code",
- *          "message"}.
+ *          text_completion body (choices[0].logprobs in that endpoint's shape,
+ *          or null); errors as "response": null, "error": {"code", "message"}.
  * `text` leaves out the final stop id of a completion (token_ids keep it); a
  * chat's text is its final channel (harmony.h). Decoded bytes that are not
  * valid UTF-8 (a character split across the step limit, odd ids) become
  * U+FFFD, one per maximal invalid subpart, so every line is valid JSON.
  */
 #include "harmony.h"  // harmony_render_chat, harmony_stop_ids, harmony_parse
+#include "io_sampling.h" // sampling_options_parse, logprobs_json_text, json_splice_value
 #include "json_text.h" // json_utf8
 #include "requests.h" // RequestReader, OutputWriter, resolve_steps
 
@@ -113,12 +116,10 @@ static int parse_stop_string(JsonlReader *r, json_t *s, RequestParams *p, Err *e
 }
 
 /* Sampling options and stop strings, from o (the line or the Batch body). */
-static int parse_options(JsonlReader *r, json_t *o, int kind, RequestParams *p, int32_t *max_new,
-                         Err *err) {
+static int parse_options(JsonlReader *r, json_t *o, int kind, LogprobsForm form, RequestParams *p,
+                         int32_t *max_new, Err *err) {
     json_t *v;
     request_params_default(p);
-    p->temperature = r->d.temperature;
-    p->top_p = r->d.top_p;
     p->seed = r->d.seed;
     if (kind == REQ_CHAT) {
         int32_t stop[HARMONY_N_STOP];
@@ -135,18 +136,7 @@ static int parse_options(JsonlReader *r, json_t *o, int kind, RequestParams *p, 
         if (m < 1) LINE_FAIL("max_tokens must be at least 1 (got %lld)", (long long)m);
         *max_new = m > INT32_MAX ? INT32_MAX : (int32_t)m;
     }
-    if ((v = member(o, "temperature"))) {
-        if (!json_is_number(v)) LINE_FAIL("\"temperature\" must be a number");
-        double t = json_number_value(v);
-        if (!(t >= 0.0) || !isfinite(t)) LINE_FAIL("\"temperature\" must be >= 0");
-        p->temperature = (float)t;
-    }
-    if ((v = member(o, "top_p"))) {
-        if (!json_is_number(v)) LINE_FAIL("\"top_p\" must be a number");
-        double t = json_number_value(v);
-        if (!(t > 0.0 && t <= 1.0)) LINE_FAIL("\"top_p\" must be in (0, 1]");
-        p->top_p = (float)t;
-    }
+    if (sampling_options_parse(o, form, &r->d, p, err)) return GETP_ERR;
     if ((v = member(o, "seed"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0)
             LINE_FAIL("\"seed\" must be an integer >= 0");
@@ -246,7 +236,8 @@ static int parse_request(JsonlReader *r, json_t *root, InputRequest *q, Err *err
     q->kind = msgs ? REQ_CHAT : REQ_COMPLETION;
     int32_t max_new;
     if (q->kind == REQ_CHAT && !r->tok) LINE_FAIL("chat requests need a tokenizer (-z)");
-    if (parse_options(r, src, q->kind, &q->p, &max_new, err)) return GETP_ERR;
+    LogprobsForm form = !batch ? LOGPROBS_JSONL : q->kind == REQ_CHAT ? LOGPROBS_CHAT : LOGPROBS_COMPLETION;
+    if (parse_options(r, src, q->kind, form, &q->p, &max_new, err)) return GETP_ERR;
     int rc = msgs                    ? parse_messages(r, src, q, err)
              : ids                   ? parse_prompt_ids(r, ids, "prompt_token_ids", q, err)
              : json_is_array(prompt) ? parse_prompt_ids(r, prompt, "prompt", q, err)
@@ -376,6 +367,7 @@ typedef struct {
     const Tokenizer *tok; // NULL: no text fields
     int64_t next_index;   // index of the next request to write
     json_int_t created;   // unix time for the Batch bodies
+    char lp_mark[48];     // stands for the logprobs in the jansson tree (jsonl_write splices them in)
 } JsonlWriter;
 
 /* Text of n ids (bytes as decoded, then json_utf8). Ids the tokenizer does
@@ -449,6 +441,11 @@ static json_t *tool_calls_json(const JsonlWriter *w, const InputRequest *q, cons
     return calls;
 }
 
+/* How many leading ids of a completion are its text: all but a final stop id. */
+static int text_ids(const Output *o) {
+    return o->finish == FINISH_STOP && o->n_tokens > 0 ? o->n_tokens - 1 : o->n_tokens;
+}
+
 /* Texts of a result: *text (completion text or final channel), *reasoning
  * (analysis channel, chat only, may stay NULL), *channels (other channels),
  * *tool_calls (chat only, NULL when the model called no tool). */
@@ -457,9 +454,7 @@ static void result_texts(const JsonlWriter *w, const InputRequest *q, const Outp
     *text = *reasoning = *channels = *tool_calls = NULL;
     if (!w->tok) return;
     if (q->kind != REQ_CHAT) {
-        int n = o->n_tokens;
-        if (o->finish == FINISH_STOP && n > 0) n--; // the stop id is not text
-        *text = decode_text(w->tok, o->tokens, n);
+        *text = decode_text(w->tok, o->tokens, text_ids(o)); // the stop id is not text
         return;
     }
     HarmonyParsed hp;
@@ -505,6 +500,7 @@ static json_t *jsonl_record(const JsonlWriter *w, const InputRequest *q, const O
     json_t *ids = json_array();
     for (int i = 0; !failed && i < o->n_tokens; i++) json_array_append_new(ids, json_integer(o->tokens[i]));
     json_object_set_new(rec, "token_ids", ids);
+    if (!failed && q->p.logprobs >= 0) json_object_set_new(rec, "logprobs", json_string(w->lp_mark));
     json_object_set_new(rec, "finish_reason", json_string(failed ? "error" : finish_reason(w, q, o)));
     if (failed) {
         const char *msg = q->error ? q->error : "the engine could not run this request";
@@ -556,7 +552,7 @@ static json_t *batch_record(const JsonlWriter *w, const InputRequest *q, const O
         json_decref(channels);
         json_decref(calls);
     }
-    json_object_set_new(choice, "logprobs", json_null());
+    json_object_set_new(choice, "logprobs", q->p.logprobs >= 0 ? json_string(w->lp_mark) : json_null());
     json_object_set_new(choice, "finish_reason", json_string(finish_reason(w, q, o)));
     json_object_set_new(body, "created", json_integer(w->created));
     json_object_set_new(body, "model", json_string("gpt-oss"));
@@ -578,6 +574,13 @@ static int jsonl_write(OutputWriter *ww, const InputRequest *q, const Output *o,
     char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(rec);
     CHECK(s != NULL);
+    if (q->p.logprobs >= 0 && strstr(s, w->lp_mark)) {
+        /* written by hand (io_sampling.c says why), in the record's place */
+        LogprobsForm form = !w->batch ? LOGPROBS_JSONL : q->kind == REQ_CHAT ? LOGPROBS_CHAT : LOGPROBS_COMPLETION;
+        char *lp = logprobs_json_text(w->tok, o, form, text_ids(o));
+        s = json_splice_value(s, w->lp_mark, lp);
+        free(lp);
+    }
     size_t len = strlen(s);
     int ok = fwrite(s, 1, len, w->f) == len && fputc('\n', w->f) != EOF;
     free(s);
@@ -620,6 +623,9 @@ int jsonl_writer_open(const char *path, InputFormat fmt, const Tokenizer *tok, i
     w->tok = tok;
     w->next_index = *done;
     w->created = (json_int_t)time(NULL);
+    /* a mark no input line or model output can hold by chance: 64 bits of this run */
+    uint64_t nonce = (uint64_t)w->created * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() << 20 ^ (uint64_t)(uintptr_t)w;
+    snprintf(w->lp_mark, sizeof w->lp_mark, "getp-logprobs-%016llx", (unsigned long long)nonce);
     OutputWriter *ww = xcalloc(1, sizeof *ww);
     ww->write = jsonl_write;
     ww->flush = jsonl_flush;

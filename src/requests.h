@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* What the command line fixes for every request; a format may override per
- * request (JSONL max_tokens, temperature, top_p, seed, stop). */
+ * request (JSONL max_tokens, temperature, top_p, top_k, min_p, seed, stop). */
 typedef struct {
     int steps;         // -n resolved: 1..max_seq_len
     int max_seq_len;   // the model's context cap
@@ -28,6 +28,8 @@ typedef struct {
     float top_p;
     uint64_t seed;
     int ignore_eos;    // no stop ids at all
+    int top_k;         // -k: 0 = off
+    float min_p;       // --min-p: 0 = off
     const char *reasoning_effort; // chats: default "low" | "medium" | "high" (NULL: medium)
     const char *date;  // chats: the prompt's "Current date" YYYY-MM-DD (NULL: today, UTC)
 } RequestDefaults;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_cli.sh: getp end to end on the CPU backend, course format (SPEC 5) and
-# its edge cases, token-id input, -m logits, and the tokenize/decode modes.
+# its edge cases, token-id input, -m logits, the tokenize/decode modes, the
+# sampling flags and JSONL logprobs.
 #   test_cli.sh BUILD_DIR RANK_FILE WORK_DIR
 set -uo pipefail
 build=$1 rank=$2 work=$3
@@ -87,6 +88,57 @@ printf '"ok \xef\xbf\xbd"\n"\xef\xbf\xbd\xef\xbf\xbd tail"\n' > raw.expect
 check "decode --json-lines of invalid UTF-8: U+FFFD, exit 0" "[ $rc = 0 ] && cmp -s raw.json raw.expect"
 $getp -m decode -i raw.ids -z $rank > raw.back
 check "plain decode round-trips the raw bytes" "cmp -s raw.txt raw.back"
+
+# Sampling flags: -k and --min-p run; the same seed gives the same output.
+$G -i lf.txt -o smp1.out -n 24 -t 1.0 -p 0.9 -k 40 --min-p 0.05 -s 7 > /dev/null 2>&1; rc1=$?
+$G -i lf.txt -o smp2.out -n 24 -t 1.0 -p 0.9 -k 40 --min-p 0.05 -s 7 > /dev/null 2>&1; rc2=$?
+check "-k / --min-p run; same seed, same output" \
+  "[ $rc1 = 0 ] && [ $rc2 = 0 ] && [ \$(wc -l < smp1.out) = 4 ] && cmp -s smp1.out smp2.out"
+$G -m generate -i "Hello world" -n 12 -t 1.0 -k 5 --min-p 0.1 -s 3 > gen.out 2> gen.log; rc=$?
+check "generate mode takes -k / --min-p" "[ $rc = 0 ] && grep -q '^Hello world' gen.out && grep -q 'tok/s' gen.log"
+# A bad sampling flag: one error line naming the flag, nothing written.
+good=1
+for args in "-k -1" "-k 2.5" "-k x" "-k 99999999999" "--min-p 1.5" "--min-p -0.1" "--min-p nan" "--min-p x" \
+            "-t -1" "-t nan" "-t hot" "-p 0" "-p 1.5" "-p nan" "--top-k=-3" "-k"; do
+  rm -f flag.out
+  # shellcheck disable=SC2086
+  $G -i lf.txt -o flag.out -n 24 $args > flag.log 2>&1; rc=$?
+  flag=${args%% *}; flag=${flag%%=*}
+  if [ $rc = 0 ] || [ "$(grep -c . flag.log)" != 1 ] || ! grep -q -- "$flag" flag.log || [ -e flag.out ]; then
+    good=0; echo "  '$args': rc $rc: $(cat flag.log)"
+  fi
+done
+check "bad -k / --min-p / -t / -p: one error line naming the flag" "[ $good = 1 ]"
+
+# JSONL with sampling options and logprobs through the engine: shapes, and per-line errors.
+cat > lp.jsonl <<'EOF'
+{"id":"a","prompt":"Hello world","max_tokens":4,"logprobs":true,"top_logprobs":3}
+{"id":"b","prompt":"Hello world","max_tokens":4,"top_k":-1}
+{"id":"c","prompt":"Hello world","max_tokens":4,"logprobs":2,"temperature":1.0,"top_k":40,"min_p":0.05,"seed":3}
+{"id":"d","prompt":"Hello world","max_tokens":4}
+{"id":"e","messages":[{"role":"user","content":"Hi"}],"max_tokens":5,"logprobs":true}
+{"id":"f","prompt":"Hello world","max_tokens":4,"top_logprobs":2}
+EOF
+$G -i lp.jsonl -o lp.out -n 160 > lp.log 2>&1; rc=$?  # chats open with the template's system message (~70 tokens)
+check "JSONL with sampling options runs" "[ $rc = 0 ] && [ \$(wc -l < lp.out) = 6 ]"
+cat > lp_check.py <<'EOF'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+a, b, c, d, e, f = rows
+for r, k in ((a, 3), (c, 2), (e, 0)):
+    content = r["logprobs"]["content"]
+    assert len(content) == len(r["token_ids"]) == r["usage"]["completion_tokens"] > 0, r["id"]
+    for x, i in zip(content, r["token_ids"]):
+        assert x["id"] == i and isinstance(x["bytes"], list) and len(x["top_logprobs"]) == k, r["id"]
+        assert x["token"] == bytes(x["bytes"]).decode("utf-8", "replace"), r["id"]
+assert b["finish_reason"] == "error" and b["error"].startswith("line 2:") and '"top_k"' in b["error"]
+assert f["finish_reason"] == "error" and f["error"].startswith("line 6:") and '"top_logprobs"' in f["error"]
+assert "logprobs" not in d
+# asking for logprobs changes nothing else (a and d: the same greedy request)
+del a["logprobs"]
+assert {k: v for k, v in a.items() if k not in ("id", "index")} == {k: v for k, v in d.items() if k not in ("id", "index")}
+EOF
+check "JSONL logprobs: one entry per id, per-line errors, nothing else changed" "python3 lp_check.py lp.out"
 
 # Bad model files are one clear line, not a crash.
 head -c 1000 model/model.safetensors > model/trunc.bin
