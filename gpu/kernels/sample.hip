@@ -16,10 +16,12 @@
  *   min_p   the ids with x >= log(min_p) (x is monotone in the logit).
  * A prefix is (tau, r): every key above tau, and the first r ids (in id
  * order) whose key is tau; ids of one key share one logit and so one mass.
- * Each prefix is found by a radix select over the 32-bit keys: four passes
- * of 8-bit digits, each a histogram of counts or masses (integer atomics in
- * shared memory: exact) of the ids matching the digits chosen so far. The
- * kept set is the smallest of the three prefixes. The draw takes target =
+ * Each prefix is found in two passes (fast_select): a histogram of counts or
+ * masses (integer atomics: exact) over bins of the distance from the largest
+ * logit, then the ids of the one bin holding the target, gathered and sorted
+ * in shared memory. Past its range or its capacity a radix select over the
+ * 32-bit keys does the same in four passes. The kept set is the smallest of
+ * the three prefixes. The draw takes target =
  * floor(u * W), W the kept mass, and walks the kept ids in id order: each
  * thread owns a contiguous chunk, a block scan gives each chunk the mass and
  * the tied-id count before it, and the thread whose chunk holds the target
@@ -43,8 +45,15 @@
 #define SAMPLE_NW (SAMPLE_THREADS / GETP_WAVE)
 #define SAMPLE_ALL ~0ull // r of a prefix that keeps every tied id
 
+#define SAMPLE_BINS 256  // the fast select's bins over the distance from the largest logit
+#define SAMPLE_CAND 2048 // ids of one bin it sorts in shared memory
+
 struct SampleShared {
     unsigned long long hist[256];
+    uint32_t cnt[SAMPLE_BINS];
+    unsigned long long cand[SAMPLE_CAND];
+    int n_cand;
+    int bin;
     unsigned long long wsum[SAMPLE_NW]; // per-wave partials of a block reduction / scan
     double dsum[SAMPLE_NW];
     float fval[SAMPLE_NW];
@@ -202,6 +211,94 @@ __device__ Prefix radix_select(const float *row, int V, float m, float inv_t,
     return p;
 }
 
+/* The same prefix as radix_select, found in two passes instead of four and
+ * without hot atomics: ids are binned by their distance d = -x (x =
+ * sampler_x(l, m, inv_t) <= 0, monotone in the logit, so each bin is a
+ * segment of the order) in SAMPLE_BINS bins over [0, range); the bin holding
+ * the target is found from the bins' counts (and masses), its ids are
+ * gathered into shared memory and sorted by (key descending, id ascending),
+ * and the walk through them gives tau and r exactly. Returns 0 when the
+ * target lies past `range` (*beyond set) or the bin holds more than
+ * SAMPLE_CAND ids: then the caller decides (radix_select always works). */
+template <bool MASS>
+__device__ int fast_select(const float *row, int V, float m, float inv_t, float range,
+                           unsigned long long target, Prefix *out, int *beyond, SampleShared &sh) {
+    const float scale = (float)SAMPLE_BINS / range;
+    for (int i = threadIdx.x; i < SAMPLE_BINS; i += SAMPLE_THREADS) sh.cnt[i] = 0, sh.hist[i] = 0;
+    if (threadIdx.x == 0) sh.n_cand = 0;
+    __syncthreads();
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+        const float x = sampler_x(row[i], m, inv_t), d = -x;
+        if (!(d < range)) continue;
+        const int b = min(SAMPLE_BINS - 1, (int)(d * scale));
+        if (MASS) {
+            const unsigned long long w = sampler_mass(x);
+            if (w) atomicAdd(&sh.hist[b], w);
+        } else {
+            atomicAdd(&sh.cnt[b], 1u);
+        }
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        unsigned long long cum = 0;
+        int b = 0;
+        for (; b < SAMPLE_BINS; b++) {
+            const unsigned long long v = MASS ? sh.hist[b] : (unsigned long long)sh.cnt[b];
+            if (cum + v >= target) break;
+            cum += v;
+        }
+        sh.bin = b;
+        sh.rem = target - cum;
+    }
+    __syncthreads();
+    const int bin = sh.bin;
+    const unsigned long long rem = sh.rem;
+    *beyond = bin == SAMPLE_BINS;
+    if (*beyond) return 0;
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) { // gather the bin's ids
+        const float l = row[i], d = -sampler_x(l, m, inv_t);
+        if (!(d < range) || min(SAMPLE_BINS - 1, (int)(d * scale)) != bin) continue;
+        const int c = atomicAdd(&sh.n_cand, 1);
+        if (c < SAMPLE_CAND) sh.cand[c] = ((unsigned long long)(~sampler_key(l)) << 32) | (uint32_t)i;
+    }
+    __syncthreads();
+    const int n = sh.n_cand;
+    if (n > SAMPLE_CAND) return 0;
+    int np = 1;
+    while (np < n) np <<= 1;
+    for (int i = n + threadIdx.x; i < np; i += SAMPLE_THREADS) sh.cand[i] = ~0ull;
+    __syncthreads();
+    for (int k = 2; k <= np; k <<= 1) // bitonic sort, ascending: key descending, id ascending
+        for (int j = k >> 1; j > 0; j >>= 1) {
+            for (int i = threadIdx.x; i < np; i += SAMPLE_THREADS) {
+                const int o = i ^ j;
+                if (o > i) {
+                    const unsigned long long a = sh.cand[i], c = sh.cand[o];
+                    if ((a > c) == ((i & k) == 0)) sh.cand[i] = c, sh.cand[o] = a;
+                }
+            }
+            __syncthreads();
+        }
+    if (threadIdx.x == 0) {
+        unsigned long long acc = 0;
+        int j = 0;
+        for (; j < n - 1; j++) {
+            const uint32_t key = ~(uint32_t)(sh.cand[j] >> 32);
+            acc += MASS ? sampler_mass(sampler_x(key_logit(key), m, inv_t)) : 1ull;
+            if (acc >= rem) break;
+        }
+        const uint32_t tau = ~(uint32_t)(sh.cand[j] >> 32);
+        int first = j;
+        while (first > 0 && ~(uint32_t)(sh.cand[first - 1] >> 32) == tau) first--;
+        sh.prefix = tau;
+        sh.rem = (unsigned long long)(j - first + 1);
+    }
+    __syncthreads();
+    out->tau = sh.prefix;
+    out->r = sh.rem;
+    return 1;
+}
+
 /* This thread's contiguous chunk of ids [*lo, *hi) (id-order walks). */
 __device__ __forceinline__ void my_chunk(int V, int *lo, int *hi) {
     const int per = (V + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
@@ -249,13 +346,22 @@ f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int 
         /* the kept prefix: the smallest of the filters' (no filter: everything) */
         Prefix keep = {0u, SAMPLE_ALL};
         Prefix pk = keep;
+        /* ids at x <= -32 have mass 0: a top_k prefix reaching past them draws
+         * exactly as keeping everything (and leaves top_p's z the same) */
         if (sr.top_k > 0 && sr.top_k < V) {
-            pk = radix_select<false>(row, V, m, sr.inv_t, (unsigned long long)sr.top_k, sh);
-            keep = pk;
+            int beyond;
+            if (fast_select<false>(row, V, m, sr.inv_t, 32.0f, (unsigned long long)sr.top_k, &pk, &beyond, sh))
+                keep = pk;
+            else if (!beyond)
+                keep = pk = radix_select<false>(row, V, m, sr.inv_t, (unsigned long long)sr.top_k, sh);
         }
         if (sr.top_p < 1.0f) {
             const unsigned long long z = prefix_value<true>(row, V, m, sr.inv_t, pk, sh);
-            const Prefix pp = radix_select<true>(row, V, m, sr.inv_t, sampler_top_p_need(sr.top_p, z), sh);
+            const unsigned long long need = sampler_top_p_need(sr.top_p, z);
+            Prefix pp;
+            int beyond;
+            if (!fast_select<true>(row, V, m, sr.inv_t, 32.0f, need, &pp, &beyond, sh))
+                pp = radix_select<true>(row, V, m, sr.inv_t, need, sh); // mass is all within x > -32
             if (prefix_smaller(pp, keep)) keep = pp;
         }
         if (sr.min_x > -INFINITY) {
@@ -274,19 +380,23 @@ f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int 
             const Prefix pm = {lo, SAMPLE_ALL};
             if (prefix_smaller(pm, keep)) keep = pm;
         }
-        /* the draw: chunks in id order, their kept mass and tied ids */
+        /* the draw: chunks in id order; one pass gives each chunk its mass above
+         * tau and its tied ids, which all share one mass */
         int lo, hi;
         my_chunk(V, &lo, &hi);
-        unsigned long long ties = 0, mass = 0;
-        for (int i = lo; i < hi; i++) ties += sampler_key(row[i]) == keep.tau;
-        unsigned long long all_ties;
-        const unsigned long long ties_before = block_exscan_u64(ties, &all_ties, sh);
-        for (int i = lo, t = 0; i < hi; i++) {
+        unsigned long long ties = 0, mass_gt = 0;
+        for (int i = lo; i < hi; i++) {
             const float l = row[i];
             const uint32_t k = sampler_key(l);
-            const bool in = k > keep.tau || (k == keep.tau && ties_before + (unsigned long long)t++ < keep.r);
-            if (in) mass += sampler_mass(sampler_x(l, m, sr.inv_t));
+            if (k > keep.tau) mass_gt += sampler_mass(sampler_x(l, m, sr.inv_t));
+            else ties += k == keep.tau;
         }
+        unsigned long long all_ties;
+        const unsigned long long ties_before = block_exscan_u64(ties, &all_ties, sh);
+        const unsigned long long kept_ties =
+            keep.r <= ties_before ? 0ull : (keep.r - ties_before < ties ? keep.r - ties_before : ties);
+        const unsigned long long mass =
+            mass_gt + kept_ties * sampler_mass(sampler_x(key_logit(keep.tau), m, sr.inv_t));
         unsigned long long total;
         const unsigned long long before = block_exscan_u64(mass, &total, sh);
         const unsigned long long target = sampler_target(sr.u, total);
@@ -316,7 +426,10 @@ f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int 
         int n_top = min(sr.n_top, SAMPLE_MAX_TOP);
         if (n_top > V) n_top = V;
         if (n_top > 0) {
-            const Prefix pt = radix_select<false>(row, V, m, 1.0f, (unsigned long long)n_top, sh);
+            Prefix pt;
+            int beyond;
+            if (!fast_select<false>(row, V, m, 1.0f, 64.0f, (unsigned long long)n_top, &pt, &beyond, sh))
+                pt = radix_select<false>(row, V, m, 1.0f, (unsigned long long)n_top, sh);
             if (threadIdx.x == 0) sh.n_list = 0;
             __syncthreads();
             int lo, hi;
