@@ -7,8 +7,8 @@
  * (400 MB; 1.7 GB at E=128) exceed L2.
  *   v1 gemv<2,4> (16 pairs a pass, weights streamed)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
- *   v4 / v5 async 128x128 (cp.async, decode once per block), 1 / 2 k-steps a stage
- *   v6 async 64x128, 2 k-steps a stage
+ *   v4 / v5 staged 128x128 (cp.async, decode once per block; MOE_KS k-steps a stage)
+ *   v6 staged 64x128
  *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
@@ -58,11 +58,10 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
         moe_tiled<EPI, true, 2, 4><<<grid, 256>>>(a);
     } else if (v == 4 || v == 5) {
         dim3 grid((P + 127) / 128 + a.E, (a.N + 127) / 128);
-        if (v == 4) moe_launch_async<EPI, 2, 4, 1>(grid, a, 0);
-        else moe_launch_async<EPI, 2, 4, 2>(grid, a, 0);
+        staged_launch<EPI, 2>(a, 0); // v4 retired with the per-policy MOE_KS: v4 == v5
     } else if (v == 6) {
         dim3 grid((P + 63) / 64 + a.E, (a.N + 127) / 128);
-        moe_launch_async<EPI, 1, 4, 2>(grid, a, 0);
+        staged_launch<EPI, 1>(a, 0);
     } else {
 #if defined(GETP_WGMMA)
         if (v == 7) wgmma_launch<EPI, 128, false>(a, 0);

@@ -2,18 +2,9 @@
  * the fast NVIDIA build only; moe.hip asks moe_gemm_extra first and falls
  * back to the portable families of moe_tiles.hip when it declines).
  *
- * moe_tiled_mx_async: the MXFP4 tiled kernel with a MOE_NS-stage cp.async
- * pipeline (NVIDIA): per k-step, the A rows (gathered bf16) and the raw MXFP4 bytes of the BN weight
- * rows go to shared memory without passing through registers. The weight
- * tile is then dequantized ONCE per block (each thread: 16 codes of one row)
- * into a double-buffered bf16 tile in shared memory, one k-step ahead of the
- * mma loop, so no two warps decode the same columns and the warps' B
- * fragments are plain 16-byte loads like A. A stage is MOE_KS k-steps, and
- * one barrier per stage orders everything: at stage s the block decodes
- * stage s+1 and multiplies stage s.
- * The values are those of mx_dequant8 (exact), the k-steps run in the same
- * order through the same tile_mma chain: rows stay bit-identical to every
- * other path. 16-row sub-tiles past the expert's last pair skip their mma. */
+ * moe_mid_mx (below) for a few to 32 pairs per expert; the warpgroup-MMA
+ * kernel of moe_wgmma.hip for many. Everything else takes the portable
+ * families (moe_tiles.hip), whose staged kernel runs on cp.async here. */
 #include "moe_common.h"   // MoeArgs helpers, MoeTiled, MoeStages, the MXFP4 decoders
 #include "moe_families.h" // moe_launch_wgmma
 #include "extras.h"       // moe_gemm_extra
@@ -21,90 +12,6 @@
 
 #include <stdlib.h> // getenv
 #include <string.h>
-
-/* KS k-steps a stage (one barrier per KS k-steps; KS = 1 is the original). */
-template <int EPI, int WARPS_M, int MT, int KS>
-__global__ void __launch_bounds__(256, 2)
-moe_tiled_mx_async(MoeArgs a) {
-    typedef MoeTiled<WARPS_M, MT> C;
-    typedef MoeStages<EPI, C::BM, C::BN, KS> S;
-    constexpr int SD = KS * C::BN * 4;          // uint4 per decoded bf16 B stage
-    extern __shared__ uint4 smem[]; // MOE_NS * S::SR + 2 * SD (moe_async_smem)
-    uint4 *sdec = smem + MOE_NS * S::SR;
-    int e, p0, p1;
-    if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
-    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
-    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
-    const int n0 = blockIdx.y * C::BN;
-    /* Decoder role: thread tid -> weight row tid / 2, codes 16 * (tid % 2) .. +15. */
-    const int drow = tid / 2, dh = tid % 2;
-    S stages(a, smem, e, p0, p1, n0, drow);
-    const int nst = stages.stages();
-    auto decode = [&](int st) {
-        uint4 *d = sdec + (st & 1) * SD;
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++) {
-            if (st * KS + ks >= stages.nsteps) break;
-            const uint2 bytes = ((const uint2 *)(stages.step(st, ks) + S::SA + drow))[dh];
-            const uint32_t sc2 = mx_scale_b2(stages.sc[ks]);
-            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh)] = mx_dequant8_b(bytes.x, sc2);
-            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh + 1)] = mx_dequant8_b(bytes.y, sc2);
-        }
-    };
-    static_assert(C::BN * 2 == C::THREADS, "decoder split");
-    stages.start();
-    decode(0);
-    if (nst > 1) stages.load_scales(1);
-
-    TileC acc[MT][C::NT];
-#pragma unroll
-    for (int i = 0; i < MT; i++)
-#pragma unroll
-        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
-    const int kc = tile_k_off() / 8;
-    const int mrow0 = wm * (MT * TILE_M);
-    /* Fragment rows differ by multiples of 8, which moe_swz maps alike: one base each. */
-    const int aoff = moe_swz(mrow0 + tile_a_row(0), kc);
-    const int boff = moe_swz(wn * (C::NT * TILE_N) + tile_b_row(), kc);
-    static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
-    for (int st = 0; st < nst; st++) {
-        stages.advance(st);
-        if (st + 1 < nst) {
-            decode(st + 1);
-            if (st + 2 < nst) stages.load_scales(st + 2);
-        }
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++) {
-            if (st * KS + ks >= stages.nsteps) break;
-            const uint4 *sa = stages.step(st, ks);
-            const uint4 *sb = sdec + (st & 1) * SD + ks * C::BN * 4;
-            TileB b[C::NT];
-#pragma unroll
-            for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
-#pragma unroll
-            for (int i = 0; i < MT; i++) {
-                if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
-                TileA x;
-#pragma unroll
-                for (int r = 0; r < TILE_A_ROWS; r++)
-                    x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
-#pragma unroll
-                for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
-            }
-        }
-    }
-#pragma unroll
-    for (int i = 0; i < MT; i++)
-#pragma unroll
-        for (int j = 0; j < C::NT; j++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) {
-                float partner = tile_c_partner(&acc[i][j], q);
-                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
-                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
-                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
-            }
-}
 
 /* ---- NVIDIA, MXFP4, a few to 32 pairs per expert: weights streamed once ----
  * moe_mid_mx: a block owns up to MID_BM = 32 sorted pairs of one expert (two
@@ -306,17 +213,6 @@ moe_mid_mx(MoeArgs a) {
 }
 /* ---- launchers and the NVIDIA dispatch ---- */
 
-/* More than 48 KB of shared memory needs the function's dynamic limit raised
- * (per device: set on every launch, a cheap host call). */
-template <int EPI, int WARPS_M, int MT, int KS>
-static void moe_launch_async(dim3 grid, const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_async_smem<WARPS_M, MT, KS>();
-    const void *fn = (const void *)moe_tiled_mx_async<EPI, WARPS_M, MT, KS>;
-    GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    moe_tiled_mx_async<EPI, WARPS_M, MT, KS>
-        <<<grid, MoeTiled<WARPS_M, MT>::THREADS, smem, stream>>>(a);
-}
-
 /* grid: (slots, columns / MOE_MID_BN_OF(NT)). */
 template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
 static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
@@ -340,9 +236,8 @@ static bool moe_wgmma_on(void) {
 /* The NVIDIA choices, MXFP4 weights only (bf16 experts take the portable path):
  *  - 4..32 pairs per expert on average (the 120b's 128 experts at a few hundred
  *    rows): moe_mid_mx, the streaming mma kernel;
- *  - up to 16 per expert: decline (moe_gemv);
- *  - up to 64: moe_tiled_mx_async with 64-row tiles;
- *  - more: moe_wgmma_mx on sm_90a (GETP_WGMMA builds), else 128-row async tiles.
+ *  - more than 64 per expert: moe_wgmma_mx on sm_90a (GETP_WGMMA builds);
+ *  - else decline: moe_gemv, or the portable staged kernel (on cp.async here).
  * Any kernel gives the same bits. */
 template <int EPI>
 static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
@@ -354,24 +249,16 @@ static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
         else moe_launch_mid<EPI, 1, MOE_MID_NT, MOE_MID_NS, 3>(grid, a, stream); // 4/SM spills
         return true;
     }
-    if (P <= a.E * MOE_GEMV_BM) return false;
-    if (P <= a.E * 64) {
-        typedef MoeTiled<1, 4> C;
-        dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
-        moe_launch_async<EPI, 1, 4, MOE_KS>(grid, a, stream);
-        return true;
-    }
 #if defined(GETP_WGMMA)
-    if ((a.K / 32) % MOE_KS == 0 && moe_wgmma_on()) {
+    if (P > a.E * 64 && (a.K / 32) % MOE_KS == 0 && moe_wgmma_on()) {
         /* block order measured (RESULTS run 14): mlp1 slot-fastest, mlp2 column-fastest */
         moe_launch_wgmma(a, EPI, stream);
         return true;
     }
+#else
+    (void)stream;
 #endif
-    typedef MoeTiled<2, 4> C;
-    dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
-    moe_launch_async<EPI, 2, 4, MOE_KS>(grid, a, stream);
-    return true;
+    return false;
 }
 
 bool moe_gemm_extra(const MoeArgs &a, int epi, hipStream_t stream) {

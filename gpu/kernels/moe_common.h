@@ -134,9 +134,21 @@ struct MoeTiled {
 
 /* ---- MXFP4 decoded in bf16x2 arithmetic (the staged kernels) ---- */
 
-#define MOE_NS 4 // raw stages: stage s+1 must have landed at step s (decode runs one ahead)
+/* The staged kernels' pipeline (moe_staged_mx, moe_wgmma_mx): MOE_NS raw
+ * stages of MOE_KS k-steps. cp.async (GETP_STAGE_ASYNC): 4 stages of 2,
+ * stage s+1 landed while s is multiplied. Register staging (AMD, the portable
+ * build): 3 stages of 1 (46 KB of LDS at 128 x 128 tiles, under a CU's 64 KB),
+ * the loads of stage s+2 in registers while s is multiplied. */
+#if GETP_STAGE_ASYNC
+#define MOE_NS 4
 #ifndef MOE_KS
-#define MOE_KS 2 // k-steps per stage (one barrier each)
+#define MOE_KS 2
+#endif
+#else
+#define MOE_NS 3
+#ifndef MOE_KS
+#define MOE_KS 1
+#endif
 #endif
 
 /* Byte b (codes c0 = low nibble, c1 = high) -> bf16x2 of |c| * 2^-126 with the
@@ -178,12 +190,15 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
 
 static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
 
-/* The raw stages of the two MXFP4 stage kernels (moe_tiled_mx_async,
+/* The raw stages of the two MXFP4 stage kernels (moe_staged_mx,
  * moe_wgmma_mx): MOE_NS stages of KS k-steps in shared memory, a k-step being
  * BM gathered A rows (4 swizzled 16-byte chunks each, moe_swz) followed by BN
- * raw weight rows (16 bytes = 32 codes each), all filled by cp.async; plus
- * the E8M0 scales of the thread's decoder row, loaded a stage ahead. Stage st
- * is multiplied while st+1 is decoded and st+2 .. st+MOE_NS-1 are in flight. */
+ * raw weight rows (16 bytes = 32 codes each); plus the E8M0 scales of the
+ * thread's decoder row, loaded a stage ahead. Stage st is multiplied while
+ * st+1 is decoded and st+2 .. st+MOE_NS-1 are on their way: by cp.async
+ * (GETP_STAGE_ASYNC), or in registers, stored by land() at the end of the
+ * stage (register staging). Every kernel calls advance(st) at the top of
+ * stage st and land(st) at its end. */
 template <int EPI, int BM, int BN, int KS>
 struct MoeStages {
     static constexpr int THREADS = 256, RPP = THREADS / 4, PA = BM / RPP;
@@ -211,29 +226,58 @@ struct MoeStages {
     __device__ __forceinline__ uint4 *step(int st, int ks) const {
         return smem + (st % MOE_NS) * SR + ks * (SA + SB);
     }
-    __device__ __forceinline__ void issue(int st) const {
+#if !GETP_STAGE_ASYNC
+    uint4 ra[KS][PA], rb[KS]; // register staging: the stage issued last, not yet landed
+#endif
+    __device__ __forceinline__ void issue(int st) {
         const int tid = (int)threadIdx.x;
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
             const int k = st * KS + ks;
             if (k >= nsteps) break;
+#if GETP_STAGE_ASYNC
             uint4 *sa = step(st, ks), *sb = sa + SA;
 #pragma unroll
             for (int p = 0; p < PA; p++) // rows p * RPP + tid / 4: RPP is a multiple of 8, same swizzle
                 port_cp_async16(&sa[p * RPP * 4 + moe_swz(tid / 4, tid % 4)], srca[p] + (size_t)k * TILE_K);
             if (tid < BN) port_cp_async16(&sb[tid], srcb + (size_t)k * 16);
+#else
+#pragma unroll
+            for (int p = 0; p < PA; p++) ra[ks][p] = *(const uint4 *)(srca[p] + (size_t)k * TILE_K);
+            if (tid < BN) rb[ks] = *(const uint4 *)(srcb + (size_t)k * 16);
+#endif
         }
+    }
+    /* End of stage st - MOE_NS + 1 (register staging): the registers of stage
+     * st into its buffer, which every warp has finished with. */
+    __device__ __forceinline__ void land(int st) {
+#if !GETP_STAGE_ASYNC
+        if (st >= stages()) return;
+        const int tid = (int)threadIdx.x;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= nsteps) break;
+            uint4 *sa = step(st, ks), *sb = sa + SA;
+#pragma unroll
+            for (int p = 0; p < PA; p++) sa[p * RPP * 4 + moe_swz(tid / 4, tid % 4)] = ra[ks][p];
+            if (tid < BN) sb[tid] = rb[ks];
+        }
+#else
+        (void)st;
+#endif
     }
     __device__ __forceinline__ void load_scales(int st) {
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
     }
-    /* Stages 0 .. MOE_NS-2 in flight, scales of stage 0 loaded, stage 0 landed for all. */
+    /* Stages 0 .. MOE_NS-2 on their way (register staging: landed), scales of
+     * stage 0 loaded, stage 0 landed for all. */
     __device__ __forceinline__ void start(void) {
 #pragma unroll
         for (int st = 0; st < MOE_NS - 1; st++) {
             if (st < stages()) issue(st);
             port_cp_commit();
+            land(st);
         }
         load_scales(0);
         port_cp_wait<MOE_NS - 2>();
@@ -241,18 +285,13 @@ struct MoeStages {
     }
     /* Top of stage st: stage st+1 has landed (and st was decoded) for every
      * thread, every warp is done with stage st-1, whose buffer takes st+MOE_NS-1. */
-    __device__ __forceinline__ void advance(int st) const {
-        port_cp_wait<MOE_NS - 3>();
+    __device__ __forceinline__ void advance(int st) {
+        port_cp_wait<(MOE_NS >= 3 ? MOE_NS - 3 : 0)>();
         __syncthreads();
         if (st + MOE_NS - 1 < stages()) issue(st + MOE_NS - 1);
         port_cp_commit();
     }
 };
 
-template <int WARPS_M, int MT, int KS>
-constexpr size_t moe_async_smem(void) {
-    typedef MoeTiled<WARPS_M, MT> C;
-    return (size_t)(MOE_NS * KS * (C::BM * 4 + C::BN) + 2 * KS * C::BN * 4) * sizeof(uint4);
-}
 
 #endif

@@ -1,8 +1,19 @@
 /* moe_tiles.hip: the portable MoE kernel families (every vendor; the AMD
- * dispatch uses only these): moe_gemv for few pairs per expert (each expert's
- * weights streamed once, 16 pairs a pass) and moe_tiled for many (BM x 128
- * tiles through shared memory, operands double-buffered through registers,
- * MXFP4 decoded by the loader). Launched from moe.hip's dispatcher.
+ * dispatch uses only these), launched from moe.hip's dispatcher:
+ *  - moe_gemv for few pairs per expert (each expert's weights streamed once,
+ *    16 pairs a pass);
+ *  - moe_staged_mx for many, MXFP4 weights: BM x 128 tiles, the gathered A
+ *    rows and the raw MXFP4 bytes staged through a MOE_NS-stage pipeline
+ *    (MoeStages: cp.async on NVIDIA, registers on AMD and in the portable
+ *    build), the weight tile decoded ONCE per block into a double-buffered bf16
+ *    tile in shared memory one stage ahead of the mma loop (each thread: 16
+ *    codes of one row), so no two waves decode the same columns and the B
+ *    fragments are plain 16-byte loads like A; one barrier per stage; 16-row
+ *    sub-tiles past the expert's last pair skip their mma;
+ *  - moe_tiled for many, bf16 weights (operands double-buffered through
+ *    registers).
+ * The values are those of mx_dequant8 (exact) and the k-steps run in the same
+ * order through the same tile_mma chain: rows are bit-identical across all.
  */
 #include "moe_common.h"
 #include "moe_families.h" // the launchers below
@@ -33,14 +44,27 @@ moe_gemv(MoeArgs a) {
     TileC acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
+    const int KG = a.K / 32;
     for (int s0 = 0; s0 < nsteps; s0 += U) {
-        TileB b[U][NT];
+        /* U k-steps of loads in flight before the first mma; MXFP4 stays raw
+         * (4 code bytes and a scale per tile and k-step) until its mma, so a
+         * deep U costs few registers */
+        TileB b[MX ? 1 : U][NT];
+        uint32_t raw[MX ? U : 1][NT], scl[MX ? U : 1][NT];
         TileA x[U];
 #pragma unroll
         for (int u = 0; u < U; u++)
             if (s0 + u < nsteps) {
 #pragma unroll
-                for (int t = 0; t < NT; t++) b[u][t].v = moe_load_b<MX>(a, brow[t], s0 + u, koff);
+                for (int t = 0; t < NT; t++) {
+                    if (MX) {
+                        const size_t g = brow[t] * (size_t)KG + s0 + u;
+                        raw[u][t] = *(const uint32_t *)(a.w.blocks + g * 16 + koff / 2);
+                        scl[u][t] = a.w.scales[g];
+                    } else {
+                        b[MX ? 0 : u][t].v = moe_load_b<false>(a, brow[t], s0 + u, koff);
+                    }
+                }
 #pragma unroll
                 for (int r = 0; r < TILE_A_ROWS; r++)
                     x[u].v[r] = *(const uint4 *)(arow[r] + (size_t)(s0 + u) * TILE_K);
@@ -49,7 +73,12 @@ moe_gemv(MoeArgs a) {
         for (int u = 0; u < U; u++)
             if (s0 + u < nsteps) {
 #pragma unroll
-                for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
+                for (int t = 0; t < NT; t++) {
+                    TileB bt;
+                    if (MX) bt.v = mx_dequant8(raw[MX ? u : 0][t], mx_scale(scl[MX ? u : 0][t]));
+                    else bt = b[MX ? 0 : u][t];
+                    tile_mma(&acc[t], &x[u], &bt);
+                }
             }
     }
 #pragma unroll
@@ -151,11 +180,104 @@ moe_tiled(MoeArgs a) {
             }
 }
 
+/* ---- many pairs per expert, MXFP4: the staged kernel ---- */
+
+template <int EPI, int WARPS_M, int MT, int KS>
+__global__ void __launch_bounds__(256, 2)
+moe_staged_mx(MoeArgs a) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    typedef MoeStages<EPI, C::BM, C::BN, KS> S;
+    constexpr int SD = KS * C::BN * 4;          // uint4 per decoded bf16 B stage
+    extern __shared__ uint4 smem[]; // MOE_NS * S::SR + 2 * SD (moe_staged_smem)
+    uint4 *sdec = smem + MOE_NS * S::SR;
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int n0 = blockIdx.y * C::BN;
+    /* Decoder role: thread tid -> weight row tid / 2, codes 16 * (tid % 2) .. +15. */
+    const int drow = tid / 2, dh = tid % 2;
+    S stages(a, smem, e, p0, p1, n0, drow);
+    const int nst = stages.stages();
+    auto decode = [&](int st) {
+        uint4 *d = sdec + (st & 1) * SD;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= stages.nsteps) break;
+            const uint2 bytes = ((const uint2 *)(stages.step(st, ks) + S::SA + drow))[dh];
+            const uint32_t sc2 = mx_scale_b2(stages.sc[ks]);
+            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh)] = mx_dequant8_b(bytes.x, sc2);
+            d[ks * C::BN * 4 + moe_swz(drow, 2 * dh + 1)] = mx_dequant8_b(bytes.y, sc2);
+        }
+    };
+    static_assert(C::BN * 2 == C::THREADS, "decoder split");
+    stages.start();
+    decode(0);
+    if (nst > 1) stages.load_scales(1);
+
+    TileC acc[MT][C::NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+    const int kc = tile_k_off() / 8;
+    const int mrow0 = wm * (MT * TILE_M);
+    /* Fragment rows differ by multiples of 8, which moe_swz maps alike: one base each. */
+    const int aoff = moe_swz(mrow0 + tile_a_row(0), kc);
+    const int boff = moe_swz(wn * (C::NT * TILE_N) + tile_b_row(), kc);
+    static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
+    for (int st = 0; st < nst; st++) {
+        stages.advance(st);
+        if (st + 1 < nst) {
+            decode(st + 1);
+            if (st + 2 < nst) stages.load_scales(st + 2);
+        }
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            if (st * KS + ks >= stages.nsteps) break;
+            const uint4 *sa = stages.step(st, ks);
+            const uint4 *sb = sdec + (st & 1) * SD + ks * C::BN * 4;
+            TileB b[C::NT];
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
+#pragma unroll
+            for (int i = 0; i < MT; i++) {
+                if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
+                TileA x;
+#pragma unroll
+                for (int r = 0; r < TILE_A_ROWS; r++)
+                    x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
+#pragma unroll
+                for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+            }
+        }
+        stages.land(st + MOE_NS - 1);
+    }
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                float partner = tile_c_partner(&acc[i][j], q);
+                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
+            }
+}
+
+template <int WARPS_M, int MT, int KS>
+constexpr size_t moe_staged_smem(void) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    return (size_t)(MOE_NS * KS * (C::BM * 4 + C::BN) + 2 * KS * C::BN * 4) * sizeof(uint4);
+}
+
 /* ---- launchers ---- */
 
+/* MXFP4: 8 k-steps in flight (the weights stay raw until their mma); bf16: 4. */
 template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr int NT = 2, U = 4;
+    constexpr int NT = 2, U = MX ? 8 : 4;
     const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid((P + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
     moe_gemv<EPI, MX, NT, U><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
@@ -169,6 +291,18 @@ static void tiled_launch(const MoeArgs &a, hipStream_t stream) {
     moe_tiled<EPI, MX, WARPS_M, 4><<<grid, C::THREADS, 0, stream>>>(a);
 }
 
+/* Past 48 KB of dynamic shared memory a kernel needs its limit raised. */
+template <int EPI, int WARPS_M>
+static void staged_launch(const MoeArgs &a, hipStream_t stream) {
+    typedef MoeTiled<WARPS_M, 4> C;
+    constexpr size_t smem = moe_staged_smem<WARPS_M, 4, MOE_KS>();
+    const void *fn = (const void *)moe_staged_mx<EPI, WARPS_M, 4, MOE_KS>;
+    GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    const int P = a.M * a.k;
+    dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+    moe_staged_mx<EPI, WARPS_M, 4, MOE_KS><<<grid, C::THREADS, smem, stream>>>(a);
+}
+
 void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream) {
     const bool mx = a.w.is_mxfp4;
     if (epi == MOE_MLP1) mx ? gemv_launch<MOE_MLP1, true>(a, stream) : gemv_launch<MOE_MLP1, false>(a, stream);
@@ -177,6 +311,11 @@ void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream) {
 
 void moe_launch_tiled(const MoeArgs &a, int epi, int warps_m, hipStream_t stream) {
     const bool mx = a.w.is_mxfp4;
+    if (mx) { // MXFP4: the staged kernel
+        if (warps_m == 1) epi == MOE_MLP1 ? staged_launch<MOE_MLP1, 1>(a, stream) : staged_launch<MOE_MLP2, 1>(a, stream);
+        else epi == MOE_MLP1 ? staged_launch<MOE_MLP1, 2>(a, stream) : staged_launch<MOE_MLP2, 2>(a, stream);
+        return;
+    }
     if (warps_m == 1) {
         if (epi == MOE_MLP1) mx ? tiled_launch<MOE_MLP1, true, 1>(a, stream) : tiled_launch<MOE_MLP1, false, 1>(a, stream);
         else mx ? tiled_launch<MOE_MLP2, true, 1>(a, stream) : tiled_launch<MOE_MLP2, false, 1>(a, stream);

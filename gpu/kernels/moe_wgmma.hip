@@ -1,7 +1,7 @@
 /* moe_wgmma.hip: the sm_90a extra of the MoE block (fast NVIDIA builds for
  * 90a only), launched by moe_async.hip's NVIDIA dispatch.
  *
- * moe_wgmma_mx: the tiles of moe_tiled_mx_async (BM = 128 sorted pairs of
+ * moe_wgmma_mx: the tiles of moe_staged_mx (moe_tiles.hip; BM = 128 sorted pairs of
  * one expert x BN = 128 columns, raw MXFP4 bytes and gathered A rows by
  * cp.async, MOE_KS k-steps a stage, weights decoded once per block into
  * shared memory), multiplied by wgmma.mma_async m64n128k16: warpgroup g of 2
@@ -107,6 +107,7 @@ moe_wgmma_mx(MoeArgs a) {
             if (st + 2 < nst) stages.load_scales(st + 2);
         }
         wg_wait0();
+        stages.land(st + MOE_NS - 1); // register staging only (never in this build): no-op
     }
     if (!live) return;
 #pragma unroll

@@ -24,7 +24,10 @@
  * Capability macros (0 or 1): GETP_HAS_MMA_SYNC (NVIDIA mma.sync, sm_80+
  * device code), GETP_HAS_ASYNC_COPY (cp.async), GETP_HAS_BF16X2_FMA,
  * GETP_F32_DENORMALS (fp32 arithmetic keeps denormals: the MXFP4 bit trick
- * of gpu/kernels/moe_common.h needs it), GETP_HAS_WGMMA (sm_90a warpgroup MMA).
+ * of gpu/kernels/moe_common.h needs it), GETP_HAS_WGMMA (sm_90a warpgroup MMA),
+ * GETP_STAGE_ASYNC (the pipelined kernels' staging: cp.async stages, or
+ * loads into registers stored to shared memory a stage later; fixed per build,
+ * so host and device agree on the shared memory it takes).
  * Architecture names: GETP_SM90 (Hopper device code), GETP_CDNA2 (gfx90a),
  * GETP_CDNA3 (gfx942).
  */

@@ -89,6 +89,14 @@
 #define GETP_HAS_ASYNC_COPY 0
 #define GETP_HAS_BF16X2_FMA 0
 #endif
+/* The staging policy of the pipelined kernels, the same in the host and the
+ * device pass (the host sizes their shared memory): cp.async stages, or (the
+ * portable build, AMD) register staging. */
+#if defined(GETP_PORTABLE)
+#define GETP_STAGE_ASYNC 0
+#else
+#define GETP_STAGE_ASYNC 1
+#endif
 /* nvcc keeps fp32 denormals unless asked for -ftz / fast math (we never are). */
 #define GETP_F32_DENORMALS 1
 #if defined(GETP_WGMMA) && defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(GETP_PORTABLE)

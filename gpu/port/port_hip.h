@@ -26,6 +26,7 @@
 #define GETP_HAS_ASYNC_COPY 0
 #define GETP_HAS_BF16X2_FMA 0
 #define GETP_HAS_WGMMA 0
+#define GETP_STAGE_ASYNC 0 // the pipelined kernels stage through registers
 /* The MXFP4 decode's denormal bit trick is not used on AMD: its fp32 denormal
  * mode has not been checked on a device here. */
 #define GETP_F32_DENORMALS 0
