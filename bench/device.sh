@@ -9,7 +9,7 @@
 #                            the background; FLAGS: extra cmake flags, commas for
 #                            spaces (-DGETP_PORTABLE=ON). Later steps wait for it.
 #   model:PRESET[:LAYERS]    getp-model-gen --preset PRESET (20b, 120b) into
-#                            /tmp/mPRESET[LAYERS] (tmpfs), in the background
+#                            /tmp/mPRESET[LAYERS] (120b: /mnt/t, a tmpfs), in the background
 #   tests:NAME               the GPU tests of build NAME: test_gpu_ops (the
 #                            selftest), test_gemm, test_gpu_e2e
 #   selftest:NAME            getp --selftest of build NAME (what users run)
@@ -74,9 +74,13 @@ for step in "$@"; do
         first=$(ls -d /tmp/b-* 2>/dev/null | head -1)
         for k in "${!pid_of[@]}"; do [[ $k == build:* ]] && { wait_for "$k"; first=/tmp/b-${k#build:}; break; }; done
         layers=${b:+--layers $b}
+        dir=/tmp
+        if [ "$a" = 120b ]; then # 65 GB: a tmpfs (the disk is 64 GB)
+            dir=/mnt/t; mkdir -p $dir; mountpoint -q $dir || mount -t tmpfs -o size=80g tmpfs $dir
+        fi
         # shellcheck disable=SC2086
-        ( [ -f "/tmp/m$a$b/config.json" ] || "$first/getp-model-gen" --preset "$a" $layers --seed 1 \
-            --out "/tmp/m$a$b" >"$out/model_$a$b.log" 2>&1; echo "model $a$b ready ($(el))" ) &
+        ( [ -f "$dir/m$a$b/config.json" ] || "$first/getp-model-gen" --preset "$a" $layers --seed 1 \
+            --out "$dir/m$a$b" >"$out/model_$a$b.log" 2>&1; echo "model $a$b ready in $dir ($(el))" ) &
         pid_of[model:$a]=$! ;;
     tests)
         wait_for "build:$a"
