@@ -502,11 +502,23 @@ static void bpe_piece(const Tokenizer *t, Encoder *e, const uint8_t *p, int32_t 
     for (int32_t s = 0; s < m; s = next[s]) emit(e, rank[s]);
 }
 
+/* PCRE2's match limit for a match starting `left` bytes before the end. The
+ * default (10^7 steps) fails on a run of ~3 MB of whitespace or capitals: the
+ * pattern's greedy classes scan a run to its end and step back over it before
+ * the alternative that takes it wins. No alternative of the o200k pattern
+ * steps back more than a few times per character it scans, so a limit linear
+ * in what is left keeps every legal split possible and still bounds a match. */
+static uint32_t match_limit(size_t left) {
+    uint64_t lim = 10000000u + 16u * (uint64_t)left;
+    return lim > UINT32_MAX ? UINT32_MAX : (uint32_t)lim;
+}
+
 /* Regex-split one valid UTF-8 run and BPE each piece. */
 static int encode_valid_run(const Tokenizer *t, Encoder *e, const uint8_t *s, size_t n, pcre2_match_data *md,
                             pcre2_match_context *mc, Err *err) {
     size_t at = 0;
     while (at < n) {
+        pcre2_set_match_limit(mc, match_limit(n - at));
         int rc = pcre2_match(t->re, s, n, at, PCRE2_NO_UTF_CHECK, md, mc);
         size_t b = n, en = n;
         if (rc >= 0) {
