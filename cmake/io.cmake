@@ -8,6 +8,8 @@
 #   io_harmony   our rendering vs gpt-tokenizer token for token; channel splitting
 #   io_jsonl     each input format parsed, outputs written and read back, malformed
 #                lines, resume
+#   io_input     every format-detection path (BOM, blank lines, nested or late custom_id,
+#                long first line...) from a file and through a pipe; count lines (issue 17)
 # The fixtures need node and the npm package gpt-tokenizer (npm ci --prefix tools, or
 # NODE_PATH at configure time); without them the tests are reported as skipped.
 target_sources(getp_core PRIVATE ${CMAKE_SOURCE_DIR}/src/io.c ${CMAKE_SOURCE_DIR}/src/io_jsonl.c
@@ -17,8 +19,10 @@ if(GETP_BUILD_TESTS)
   enable_testing()
   add_executable(test_harmony ${CMAKE_SOURCE_DIR}/tests/io/test_harmony.c)
   add_executable(test_jsonl ${CMAKE_SOURCE_DIR}/tests/io/test_jsonl.c)
+  add_executable(test_input ${CMAKE_SOURCE_DIR}/tests/io/test_input.c)
   target_link_libraries(test_harmony PRIVATE getp_core)
   target_link_libraries(test_jsonl PRIVATE getp_core)
+  target_link_libraries(test_input PRIVATE getp_core)
 
   set(_io_dir ${CMAKE_BINARY_DIR}/io)
   file(MAKE_DIRECTORY ${_io_dir}/scratch)
@@ -47,12 +51,15 @@ if(GETP_BUILD_TESTS)
              COMMAND test_harmony ${_io_dir}/o200k_harmony.tiktoken
                      ${CMAKE_SOURCE_DIR}/tests/io/conversations.json ${_io_dir}/harmony_expected.json)
     add_test(NAME io_jsonl COMMAND test_jsonl ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
-    set_tests_properties(io_harmony io_jsonl PROPERTIES FIXTURES_REQUIRED io_data TIMEOUT 300
+    file(MAKE_DIRECTORY ${_io_dir}/input)
+    add_test(NAME io_input COMMAND test_input ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/input)
+    set_tests_properties(io_harmony io_jsonl io_input PROPERTIES FIXTURES_REQUIRED io_data TIMEOUT 300
                          SKIP_RETURN_CODE 77)
+    set_tests_properties(io_input PROPERTIES LABELS asan)
   else()
     message(STATUS "io: node or npm gpt-tokenizer not found: io_harmony and io_jsonl will be "
                    "skipped (npm ci --prefix tools, then re-run cmake)")
-    foreach(_t io_harmony io_jsonl)
+    foreach(_t io_harmony io_jsonl io_input)
       add_test(NAME ${_t} COMMAND ${CMAKE_COMMAND} -E echo
                "skipped: needs node and the npm package gpt-tokenizer (npm ci --prefix tools; re-run cmake)")
       set_tests_properties(${_t} PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: ")
