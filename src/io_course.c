@@ -66,8 +66,21 @@ static char *str_printf(const char *fmt, ...) {
     return s;
 }
 
+/* Up to 16 bytes of s, printable ASCII as is, other bytes as \xHH (a
+ * message stays one line of text whatever the input holds). */
+static void show_bytes(const char *s, size_t n, char *out, size_t cap) {
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < 16 && k + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') out[k++] = (char)c;
+        else k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
+    }
+    out[k] = '\0';
+}
+
 /* Parse "12 5 7" into ids; every id must be in [0, vocab). */
 static char *parse_id_line(const char *s, size_t len, int vocab, int32_t **ids, int32_t *n) {
+    char shown[96];
     size_t cap = 16;
     int32_t *v = xmalloc(cap * sizeof *v);
     int32_t count = 0;
@@ -77,7 +90,8 @@ static char *parse_id_line(const char *s, size_t len, int vocab, int32_t **ids, 
         if (i >= len) break;
         if (!isdigit((unsigned char)s[i])) {
             free(v);
-            return str_printf("expected a token id at column %zu, got '%c'", i + 1, s[i]);
+            show_bytes(s + i, 1, shown, sizeof shown);
+            return str_printf("expected a token id at column %zu, got '%s'", i + 1, shown);
         }
         int64_t x = 0;
         size_t start = i;
@@ -87,8 +101,8 @@ static char *parse_id_line(const char *s, size_t len, int vocab, int32_t **ids, 
         }
         if (i < len && s[i] != ' ' && s[i] != '\t') {
             free(v);
-            return str_printf("expected a token id at column %zu, got '%.*s'", start + 1,
-                              (int)(i - start + 1), s + start);
+            show_bytes(s + start, i - start + 1, shown, sizeof shown);
+            return str_printf("expected a token id at column %zu, got '%s'", start + 1, shown);
         }
         if (x >= vocab) {
             free(v);
@@ -206,16 +220,10 @@ static long long parse_count_line(const char *path, const char *line, ssize_t go
     size_t k = i;
     for (; k < n && k - i < 18 && line[k] >= '0' && line[k] <= '9'; k++) total = total * 10 + (line[k] - '0');
     if (k == n) return total;
-    char shown[64];
-    size_t m = 0;
-    for (size_t j = i; j < n && m + 5 < sizeof shown; j++) {
-        unsigned char c = (unsigned char)line[j];
-        if (c >= 0x20 && c < 0x7f) shown[m++] = (char)c;
-        else m += (size_t)snprintf(shown + m, sizeof shown - m, "\\x%02x", c);
-    }
-    shown[m] = '\0';
+    char shown[96];
+    show_bytes(line + i, n - i, shown, sizeof shown);
     err_set(err, "%s:1: expected the number of requests on the first line (decimal digits, below 10^18), "
-                 "got '%s%s'", path, shown, m + 5 >= sizeof shown ? "..." : "");
+                 "got '%s%s'", path, shown, n - i > 16 ? "..." : "");
     return -1;
 }
 

@@ -421,13 +421,7 @@ int jsonl_reader_open_stream(InputStream *in, InputFormat fmt, const Tokenizer *
     r->fmt = fmt == INPUT_BATCH || fmt == INPUT_JSONL ? fmt : INPUT_AUTO;
     r->tok = tok;
     r->d = *d;
-    if (tok) {
-        int v = tokenizer_vocab_size(tok);
-        for (int id = 0; id < v; id++) {
-            size_t len = 0;
-            if (tokenizer_token_bytes(tok, id, &len) && len > r->max_token_len) r->max_token_len = len;
-        }
-    }
+    if (tok) r->max_token_len = tokenizer_max_token_bytes(tok);
     RequestReader *rr = xcalloc(1, sizeof *rr);
     rr->next = jsonl_next;
     rr->total = jsonl_total;
