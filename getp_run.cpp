@@ -124,7 +124,7 @@ static Engine *build_engine(Getp *g, Err *err) {
 }
 
 /* Rank 0: tokenizer, reader, writer. Nothing is created or written before the
- * input is open and known good (docs/io_formats.md "Rules"). */
+ * input is open and known good (docs/io_formats.md "Files getp refuses"). */
 static int open_files(Getp *g, Err *err) {
     const GetpOptions *o = g->o;
     if (!o->input_path || !o->output_path) return err_set(err, "getp mode needs -i INPUT and -o OUTPUT");
