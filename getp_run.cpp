@@ -65,6 +65,9 @@ typedef struct {
     int64_t done;        // requests already in the output (--resume)
     int64_t total;       // requests in the input, -1 if unknown
     int64_t n_errors;    // requests that went straight to the writer as errors
+    int64_t n_failed;    // requests the engine could not run (FINISH_ERROR)
+    int64_t round_max;   // requests per round (GETP_ROUND_SIZE or 4096 per rank)
+    int64_t n_read;      // requests the reader handed out (--resume check)
     int64_t *rank_work;  // (size) cumulative split work
     int64_t *rank_reqs;  // (size) cumulative split requests
     double elapsed;      // first scatter to end of last gather
@@ -74,17 +77,29 @@ typedef struct {
     RankStats mine;
 } Getp;
 
-static int64_t round_size(const Getp *g) {
+/* Requests per round: GETP_ROUND_SIZE (1..ROUND_SIZE_MAX; anything else is
+ * refused) or 4096 per rank. */
+#define ROUND_SIZE_MAX (1 << 20)
+static int parse_round_size(Getp *g, Err *err) {
     const char *env = getenv("GETP_ROUND_SIZE");
-    if (env && *env) {
-        long long v = strtoll(env, NULL, 10);
-        if (v > 0) return v < INT_MAX ? v : INT_MAX;
-    }
-    int64_t per_round = (int64_t)4096 * g->size;
-    if (per_round > INT_MAX) per_round = INT_MAX;
+    g->round_max = (int64_t)4096 * g->size;
+    if (g->round_max > ROUND_SIZE_MAX) g->round_max = ROUND_SIZE_MAX;
+    if (!env || !*env) return GETP_OK;
+    int64_t v = 0;
+    size_t i = 0;
+    for (; env[i] >= '0' && env[i] <= '9' && v <= ROUND_SIZE_MAX; i++) v = v * 10 + (env[i] - '0');
+    if (env[i] || v < 1 || v > ROUND_SIZE_MAX)
+        return err_set(err, "GETP_ROUND_SIZE must be an integer in [1, %d] (requests per round), got '%.40s'",
+                       ROUND_SIZE_MAX, env);
+    g->round_max = v;
+    return GETP_OK;
+}
+
+/* The round buffer: a round, or the requests left when fewer are known to remain. */
+static int64_t round_size(const Getp *g) {
     int64_t left = g->total >= 0 ? g->total - g->done : -1;
-    if (left >= 0 && left < per_round) return left > 0 ? left : 1;
-    return per_round;
+    if (left >= 0 && left < g->round_max) return left > 0 ? left : 1;
+    return g->round_max;
 }
 
 /* ------------------------------------------------------------------ warm_up */
@@ -108,10 +123,12 @@ static Engine *build_engine(Getp *g, Err *err) {
     return engine_create(o, &g->model, use_gpu, device, err);
 }
 
-/* Rank 0: tokenizer, reader, writer. */
+/* Rank 0: tokenizer, reader, writer. Nothing is created or written before the
+ * input is open and known good (docs/io_formats.md "Files getp refuses"). */
 static int open_files(Getp *g, Err *err) {
     const GetpOptions *o = g->o;
     if (!o->input_path || !o->output_path) return err_set(err, "getp mode needs -i INPUT and -o OUTPUT");
+    if (parse_round_size(g, err) != GETP_OK) return GETP_ERR;
     if (o->tokenizer_path && tokenizer_load(o->tokenizer_path, &g->tok, err) != GETP_OK) return GETP_ERR;
     const Config *c = &g->model.cfg;
     RequestDefaults d;
@@ -126,18 +143,19 @@ static int open_files(Getp *g, Err *err) {
     d.ignore_eos = o->ignore_eos;
     d.reasoning_effort = o->reasoning_effort;
     d.date = o->date;
-    /* one writer per output file: a second getp (say, a --resume started while
-     * the ranks of a killed job are still finishing) is refused, not interleaved */
-    g->lock_fd = open(o->output_path, O_WRONLY | O_CREAT, 0644);
-    if (g->lock_fd < 0) return err_set(err, "cannot open output %s: %s", o->output_path, strerror(errno));
-    if (flock(g->lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return err_set(err, "%s is being written by another getp (locked); wait for it or kill it first",
-                       o->output_path);
     if (reader_open(o->input_path, o->input_format, g->tok, &d, &g->reader, &g->fmt, err) != GETP_OK)
         return GETP_ERR;
     g->total = g->reader->total(g->reader);
+    /* -o must not be the input, the model or the tokenizer; one getp per output (a lock) */
+    const char *inputs[3] = {o->input_path, o->model_path, o->tokenizer_path};
+    const char *roles[3] = {"input (-i)", "model", "tokenizer (-z)"};
+    if (output_lock(o->output_path, inputs, roles, 3, &g->lock_fd, err) != GETP_OK) return GETP_ERR;
     if (writer_open(o->output_path, g->fmt, g->tok, o->resume, &g->writer, &g->done, err) != GETP_OK)
         return GETP_ERR;
+    if (g->total >= 0 && g->done > g->total)
+        return err_set(err, "--resume: %s holds %lld results but %s has only %lld requests: the output of "
+                            "another input?", o->output_path, (long long)g->done, o->input_path,
+                       (long long)g->total);
     if (g->done > 0)
         fprintf(stderr, "getp: --resume: %lld requests already in %s, skipping them\n",
                 (long long)g->done, o->output_path);
@@ -169,6 +187,11 @@ static int warm_up(Getp *g, Err *err) {
 static int read_round(Getp *g, int max, InputRequest *reqs, int *n, Err *err) {
     for (;;) {
         if (g->reader->next(g->reader, max, reqs, n, err) != GETP_OK) return GETP_ERR;
+        g->n_read += *n;
+        if (*n == 0 && g->n_read < g->done)
+            return err_set(err, "--resume: %s holds %lld results but %s has only %lld requests: the output "
+                                "of another input?", g->o->output_path, (long long)g->done, g->o->input_path,
+                           (long long)g->n_read);
         if (*n == 0) return GETP_OK;
         int kept = 0;
         for (int i = 0; i < *n; i++) {
@@ -229,8 +252,10 @@ static int write_round(Getp *g, const InputRequest *reqs, const RoundResult *res
     int st = GETP_OK;
     for (int i = 0; i < res->n && st == GETP_OK; i++) {
         if (reqs[i].error) g->n_errors++;
-        else if (res->outs[i].finish == FINISH_ERROR)
+        else if (res->outs[i].finish == FINISH_ERROR) {
+            g->n_failed++;
             fprintf(stderr, "getp: request %lld: the engine could not run it\n", (long long)reqs[i].index);
+        }
         st = g->writer->write(g->writer, &reqs[i], &res->outs[i], err);
     }
     if (st == GETP_OK) st = g->writer->flush(g->writer, err);
@@ -331,7 +356,8 @@ static int finish(Getp *g, int status, Err *err) {
             all[r].work = g->rank_work[r];
             reqs += all[r].requests;
         }
-        RunReport rep = {reqs + g->n_errors, g->n_errors, g->done, g->warm_up_s, g->elapsed, g->size, all};
+        RunReport rep = {reqs + g->n_errors, g->n_errors + g->n_failed, g->done, g->warm_up_s, g->elapsed,
+                         g->size, all};
         report_final(&rep);
         free(all);
     }
@@ -356,9 +382,12 @@ int getp_main(const GetpOptions *o) {
     if (st == GETP_OK) st = inference(&g, &err);
     st = finish(&g, st, &err);
     if (st != GETP_OK && g.rank == 0) fprintf(stderr, "getp: %s\n", err.msg);
+    /* exit status (README "Exit status"): 0 all ran, 3 some requests failed, 1 the run failed */
+    int64_t failed = g.n_errors + g.n_failed;
+    if (st == GETP_OK) MPI_CHECK(MPI_Bcast(&failed, 1, MPI_INT64_T, 0, g.comm));
     free(g.rank_work);
     free(g.rank_reqs);
     if (g.lock_fd >= 0) close(g.lock_fd); /* releases the lock, after the writer closed */
     dist_finalize();
-    return st == GETP_OK ? 0 : 1;
+    return st != GETP_OK ? 1 : failed > 0 ? GETP_EXIT_PARTIAL : 0;
 }

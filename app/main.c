@@ -78,6 +78,20 @@ static int parse_int(const char *s, const char *what, long lo, long hi, long *ou
     return 0;
 }
 
+/* Decimal digits only: strtoull would take "-1" (and wrap it) and " +1". */
+static int parse_seed(const char *s, uint64_t *out) {
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) break;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i == 0 || s[i])
+        return cli_fail("-s (seed) must be an integer in [0, %llu], got '%s'", (unsigned long long)UINT64_MAX, s);
+    *out = v;
+    return 0;
+}
+
 static int parse_float(const char *s, const char *what, double lo, double hi, float *out) {
     char *end;
     errno = 0;
@@ -169,14 +183,7 @@ static int parse_args(int argc, char **argv, Cli *c) {
         case 'p': if (parse_unit(optarg, "-p/--top-p", 1, &g->top_p)) return 1; break;
         case 'k': if (parse_int(optarg, "-k/--top-k", 0, INT32_MAX, &v)) return 1; g->top_k = (int)v; break;
         case OPT_MIN_P: if (parse_unit(optarg, "--min-p", 0, &g->min_p)) return 1; break;
-        case 's': {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end) return cli_fail("-s (seed) must be a non-negative integer, got '%s'", optarg);
-            g->seed = s;
-            break;
-        }
+        case 's': if (parse_seed(optarg, &g->seed)) return 1; break;
         case 'v': g->verbose = 1; break;
         case 'h': fputs(USAGE, stdout); exit(0);
         case OPT_INPUT_FORMAT: if (parse_input_format(optarg, &g->input_format)) return 1; break;

@@ -13,6 +13,9 @@
 #   io_sampling_options  the sampling options of JSONL lines and Batch bodies, valid and
 #                     invalid (src/io_sampling.c)
 #   io_logprobs       logprobs written in both endpoints' shapes, read back with jansson
+#   io_input          every format-detection path (BOM, blank lines, nested or late
+#                     custom_id, long first line...) from a file and through a pipe; count
+#                     lines (issue 17)
 #   io_chat_template  tests/io/chat_template_oracle.mjs: `getp -m tokenize` on
 #                     tests/io/chat_conversations.jsonl (JSONL and Batch) against the
 #                     official chat template (../shared/oracles, or $GETP_SHARED_DIR)
@@ -38,6 +41,8 @@ if(GETP_BUILD_TESTS)
   add_executable(test_logprobs_out ${CMAKE_SOURCE_DIR}/tests/io/test_logprobs_out.c)
   target_link_libraries(test_sampling_options PRIVATE getp_core)
   target_link_libraries(test_logprobs_out PRIVATE getp_core)
+  add_executable(test_input ${CMAKE_SOURCE_DIR}/tests/io/test_input.c)
+  target_link_libraries(test_input PRIVATE getp_core)
 
   set(_io_dir ${CMAKE_BINARY_DIR}/io)
   file(MAKE_DIRECTORY ${_io_dir}/scratch ${_io_dir}/chat)
@@ -69,15 +74,17 @@ if(GETP_BUILD_TESTS)
     add_test(NAME io_sampling_options
              COMMAND test_sampling_options ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
     add_test(NAME io_logprobs COMMAND test_logprobs_out ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/scratch)
-    set_tests_properties(io_harmony io_jsonl io_chat io_chat_template io_sampling_options io_logprobs
+    file(MAKE_DIRECTORY ${_io_dir}/input)
+    add_test(NAME io_input COMMAND test_input ${_io_dir}/o200k_harmony.tiktoken ${_io_dir}/input)
+    set_tests_properties(io_harmony io_jsonl io_chat io_chat_template io_sampling_options io_logprobs io_input
                          PROPERTIES FIXTURES_REQUIRED io_data
                          TIMEOUT 300 SKIP_RETURN_CODE 77)
     set_tests_properties(io_chat_template PROPERTIES ENVIRONMENT "${_io_env}")
-    set_tests_properties(io_harmony io_chat io_chat_template PROPERTIES LABELS asan) # untrusted JSON in
+    set_tests_properties(io_harmony io_chat io_chat_template io_input PROPERTIES LABELS asan) # untrusted input
   else()
     message(STATUS "io: node or the npm packages gpt-tokenizer / @huggingface/jinja not found: the io "
                    "tests will be skipped (npm ci --prefix tools, then re-run cmake)")
-    foreach(_t io_harmony io_jsonl io_chat io_chat_template io_sampling_options io_logprobs)
+    foreach(_t io_harmony io_jsonl io_chat io_chat_template io_sampling_options io_logprobs io_input)
       add_test(NAME ${_t} COMMAND ${CMAKE_COMMAND} -E echo
                "skipped: needs node and the npm packages gpt-tokenizer and @huggingface/jinja (npm ci --prefix tools; re-run cmake)")
       set_tests_properties(${_t} PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: ")

@@ -8,6 +8,13 @@ if(TEST tok_files)
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/test_cli.sh ${CMAKE_BINARY_DIR}
                    ${CMAKE_BINARY_DIR}/tokenizer/o200k_harmony.tiktoken ${CMAKE_BINARY_DIR}/e2e_cli)
   set_tests_properties(e2e_cli PROPERTIES FIXTURES_REQUIRED tok_data TIMEOUT 900 LABELS "e2e;asan")
+  # Hostile and careless input (issue 17, F1-F11): same-file -o, pipes, format detection,
+  # bad count lines and flags, FIFOs, rope parameters, NaN weights, --resume on a foreign
+  # output, exit statuses.
+  add_test(NAME e2e_hostile
+           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/test_hostile.sh ${CMAKE_BINARY_DIR}
+                   ${CMAKE_BINARY_DIR}/tokenizer/o200k_harmony.tiktoken ${CMAKE_BINARY_DIR}/e2e_hostile)
+  set_tests_properties(e2e_hostile PROPERTIES FIXTURES_REQUIRED tok_data TIMEOUT 1200 LABELS "e2e;asan")
 endif()
 
 # The getp program (token ids in, -m logits out) against HF transformers' logits
@@ -24,3 +31,19 @@ set_tests_properties(e2e_fixture_cli PROPERTIES TIMEOUT 600 LABELS e2e)
 add_executable(test_wave64 ${CMAKE_SOURCE_DIR}/tests/gpu/test_wave64.c)
 target_include_directories(test_wave64 PRIVATE ${CMAKE_SOURCE_DIR}/gpu/port)
 add_test(NAME wave64_layouts COMMAND test_wave64)
+
+# hwloc's PCI scan inside MPI_Init takes ~90 s per process under ASan on the CI machines;
+# no test needs the PCI topology. For every test of an ASan build and the ASan-labelled ones.
+set(_hwloc_env "HWLOC_COMPONENTS=-pci,-linuxio")
+foreach(_t e2e_cli e2e_hostile)
+  if(TEST ${_t})
+    set_property(TEST ${_t} APPEND PROPERTY ENVIRONMENT ${_hwloc_env})
+  endif()
+endforeach()
+if(GETP_ASAN)
+  foreach(_t mpi_dist mpi_ranks mpi_balance mpi_chunk mpi_failures mpi_kill_resume e2e_fixture_cli)
+    if(TEST ${_t})
+      set_property(TEST ${_t} APPEND PROPERTY ENVIRONMENT ${_hwloc_env})
+    endif()
+  endforeach()
+endif()

@@ -163,11 +163,11 @@ static void finish_step(GpuEngine *g, const Request *reqs, Output *outs, Slot *s
         Output *o = &outs[x->req];
         const SampleOut *so = s < R ? &g->a.h_sout[s] : NULL;
         const int32_t tok = so ? so->id : g->a.h_ids[s];
-        if (tok < 0) { // the logits held a NaN or an infinity: no token from them
-            fprintf(stderr, "getp: request %lld: the model's logits are not finite (NaN or infinity) "
-                    "at generated token %d; the request ends with an error\n", (long long)p->index,
-                    o->n_tokens);
+        if (tok < 0) { // the logits held a NaN or an infinity: no token, as the CPU engine
+            fprintf(stderr, "getp: request %lld: the model's logits at position %d are not finite (NaN or "
+                            "Inf): the request is stopped as an error\n", (long long)p->index, x->fed - 1);
             o->finish = FINISH_ERROR;
+            o->n_tokens = 0;
             x->req = -1;
             continue;
         }

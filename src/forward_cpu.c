@@ -13,7 +13,7 @@
  */
 #include "engine.h"
 #include "ops_cpu.h" // cpu_rmsnorm, cpu_matvec, cpu_rope, cpu_attention, cpu_router_topk, cpu_expert_mlp
-#include "sampler.h" // rng_uniform, sample_spec, sample_token, token_logprobs
+#include "sampler.h" // rng_uniform, sample_spec, sample_token, token_logprobs, logits_row_finite
 
 #include <math.h>
 
@@ -158,6 +158,13 @@ static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float
             continue;
         }
         int k = o->n_tokens;
+        if (!logits_row_finite(logits, c->vocab_size)) {
+            fprintf(stderr, "getp: request %lld: the model's logits at position %d are not finite (NaN or "
+                            "Inf): the request is stopped as an error\n", (long long)p->index, pos);
+            o->finish = FINISH_ERROR;
+            o->n_tokens = 0;
+            break;
+        }
         double u = rng_uniform(p->seed, p->index, k);
         token = sample_token(logits, c->vocab_size, &sp, u, ss);
         if (o->logprobs)

@@ -46,6 +46,11 @@ typedef struct {
 
 void getp_options_default(GetpOptions *o);
 
+/* Exit status of a getp run: 0 every request ran, GETP_EXIT_PARTIAL some
+ * requests failed (error records in the output, the rest ran), 1 the run
+ * failed (nothing or part written, one message), 2 a bad command line. */
+#define GETP_EXIT_PARTIAL 3
+
 /* Runs the getp flow (MPI-aware; works without mpirun). Returns the process
  * exit code. */
 int getp_main(const GetpOptions *o);

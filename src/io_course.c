@@ -1,13 +1,21 @@
 /* io_course.c: the course's text format in and out (docs/io_formats.md,
  * docs/MODEL.md "The batch contract").
  *
- * Input: first line the number of requests N, then one prompt per line. The
- * line ending is "\n" or "\r\n" (one trailing "\r" is dropped); there is no
- * line length limit. Documented behaviour for edge cases:
+ * Input: first line the number of requests N (decimal digits, optional
+ * spaces; a UTF-8 byte order mark before it is skipped; a blank or otherwise
+ * malformed count line is refused naming line 1), then one prompt per line.
+ * The line ending is "\n" or "\r\n" (one trailing "\r" is dropped); there is
+ * no line length limit. Documented behaviour for edge cases:
  *   - an empty prompt line is a request of 0 tokens: it generates nothing and
  *     its output line is empty;
- *   - fewer than N prompt lines: the file is refused up front (nothing runs),
- *     naming both counts; lines after the N-th are ignored with a warning;
+ *   - fewer than N prompt lines: a regular file is refused up front (nothing
+ *     runs, no output is created), naming both counts; a pipe or FIFO cannot
+ *     be counted ahead, so its prompts run as they come and the run ends with
+ *     an error naming both counts (non-zero exit, the results of the lines
+ *     that came are written); lines after the N-th are ignored (with a
+ *     warning for a regular file);
+ *   - a text prompt whose ids fall outside the model's vocabulary (a
+ *     tokenizer that is not the model's) is a per-request error;
  *   - a prompt longer than the step bound gets an error record: its output
  *     line is empty and the error names the request, the rest still run.
  * With --input-format ids each prompt line is space-separated token ids,
@@ -28,13 +36,15 @@
 /* ------------------------------------------------------------------ reader */
 
 typedef struct {
-    FILE *f;
-    char *path;
+    InputStream *in;
+    const char *path;        // the stream's name
     InputFormat fmt;         // INPUT_TEXT or INPUT_IDS
     const Tokenizer *tok;
     RequestDefaults d;
     int64_t total;           // N from the header
     int64_t next_index;      // requests handed out so far
+    int counted;             // the prompt lines were counted up front (a regular file)
+    int ended_short;         // a stream ended before N prompts: an error at the next call
     char *line;              // getline buffer
     size_t cap;
 } CourseReader;
@@ -56,8 +66,21 @@ static char *str_printf(const char *fmt, ...) {
     return s;
 }
 
+/* Up to 16 bytes of s, printable ASCII as is, other bytes as \xHH (a
+ * message stays one line of text whatever the input holds). */
+static void show_bytes(const char *s, size_t n, char *out, size_t cap) {
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < 16 && k + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') out[k++] = (char)c;
+        else k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
+    }
+    out[k] = '\0';
+}
+
 /* Parse "12 5 7" into ids; every id must be in [0, vocab). */
 static char *parse_id_line(const char *s, size_t len, int vocab, int32_t **ids, int32_t *n) {
+    char shown[96];
     size_t cap = 16;
     int32_t *v = xmalloc(cap * sizeof *v);
     int32_t count = 0;
@@ -67,7 +90,8 @@ static char *parse_id_line(const char *s, size_t len, int vocab, int32_t **ids, 
         if (i >= len) break;
         if (!isdigit((unsigned char)s[i])) {
             free(v);
-            return str_printf("expected a token id at column %zu, got '%c'", i + 1, s[i]);
+            show_bytes(s + i, 1, shown, sizeof shown);
+            return str_printf("expected a token id at column %zu, got '%s'", i + 1, shown);
         }
         int64_t x = 0;
         size_t start = i;
@@ -77,8 +101,8 @@ static char *parse_id_line(const char *s, size_t len, int vocab, int32_t **ids, 
         }
         if (i < len && s[i] != ' ' && s[i] != '\t') {
             free(v);
-            return str_printf("expected a token id at column %zu, got '%.*s'", start + 1,
-                              (int)(i - start + 1), s + start);
+            show_bytes(s + start, i - start + 1, shown, sizeof shown);
+            return str_printf("expected a token id at column %zu, got '%s'", start + 1, shown);
         }
         if (x >= vocab) {
             free(v);
@@ -90,19 +114,6 @@ static char *parse_id_line(const char *s, size_t len, int vocab, int32_t **ids, 
     *ids = v;
     *n = count;
     return NULL;
-}
-
-/* Count the lines after the header (a last line without "\n" counts). */
-static int64_t count_lines_after_header(FILE *f) {
-    char buf[1 << 16];
-    int64_t lines = 0;
-    int last = '\n';
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
-        for (size_t i = 0; i < got; i++) lines += buf[i] == '\n';
-        last = buf[got - 1];
-    }
-    return lines + (last != '\n');
 }
 
 static void fill_request(CourseReader *cr, InputRequest *r, char *text, size_t len) {
@@ -134,6 +145,14 @@ static void fill_request(CourseReader *cr, InputRequest *r, char *text, size_t l
             return;
         }
         n = ni;
+        /* a tokenizer larger than the model's vocabulary (the wrong -z) */
+        for (int i = 0; i < ni; i++)
+            if (cr->d.vocab_size > 0 && r->prompt[i] >= cr->d.vocab_size) {
+                r->error = str_printf("%s:%lld: the tokenizer gave id %d, outside the model's vocabulary "
+                                      "of %d (is -z the model's tokenizer?)", cr->path, (long long)r->line,
+                                      r->prompt[i], cr->d.vocab_size);
+                return;
+            }
     }
     r->p.n_prompt = n;
     r->p.steps = resolve_steps(&cr->d, n, -1);
@@ -145,13 +164,24 @@ static void fill_request(CourseReader *cr, InputRequest *r, char *text, size_t l
 static int course_next(RequestReader *rr, int max, InputRequest *out, int *n, Err *err) {
     CourseReader *cr = rr->impl;
     *n = 0;
+    if (cr->ended_short)
+        return err_set(err, "%s: the first line says %lld prompts but the input ended after %lld "
+                            "(the results of those %lld are written)", cr->path, (long long)cr->total,
+                       (long long)cr->next_index, (long long)cr->next_index);
     while (*n < max && cr->next_index < cr->total) {
         errno = 0;
-        ssize_t got = getline(&cr->line, &cr->cap, cr->f);
-        if (got < 0) /* counted up front, so only a read error or a file changed under us */
-            return err_set(err, "%s: read failed after %lld of %lld prompts%s%s", cr->path,
-                           (long long)cr->next_index, (long long)cr->total, errno ? ": " : "",
-                           errno ? strerror(errno) : " (file shrank?)");
+        ssize_t got = input_stream_getline(cr->in, &cr->line, &cr->cap);
+        if (got < 0 && input_stream_failed(cr->in))
+            return err_set(err, "%s: read failed after %lld of %lld prompts: %s", cr->path,
+                           (long long)cr->next_index, (long long)cr->total, strerror(errno));
+        if (got < 0 && cr->counted) /* counted up front: the file changed under us */
+            return err_set(err, "%s: the input ended after %lld of %lld prompts (file shrank?)", cr->path,
+                           (long long)cr->next_index, (long long)cr->total);
+        if (got < 0) { /* a stream: what came runs, then the error */
+            cr->ended_short = 1;
+            if (*n == 0) return course_next(rr, max, out, n, err);
+            return GETP_OK;
+        }
         size_t len = (size_t)got;
         if (len && cr->line[len - 1] == '\n') len--;
         if (len && cr->line[len - 1] == '\r') len--;
@@ -166,58 +196,86 @@ static int64_t course_total(RequestReader *rr) { return ((CourseReader *)rr->imp
 
 static void course_close(RequestReader *rr) {
     CourseReader *cr = rr->impl;
-    if (cr->f) fclose(cr->f);
+    input_stream_close(cr->in);
     free(cr->line);
-    free(cr->path);
     free(cr);
     free(rr);
 }
 
-int course_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
-                       const RequestDefaults *d, RequestReader **out, Err *err) {
-    if (fmt == INPUT_TEXT && !tok)
-        return err_set(err, "%s: text prompts need a tokenizer (-z FILE); give token ids with "
-                            "--input-format ids to run without one", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, "cannot open input %s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got = getline(&line, &cap, f);
-    char *end = NULL;
-    long long total = -1;
-    if (got > 0) {
-        errno = 0;
-        total = strtoll(line, &end, 10);
-        while (end && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) end++;
-        if (errno || end == line || *end != '\0' || total < 0) total = -1;
+/* The count line: optional spaces, decimal digits, optional spaces; a line
+ * holding anything else (a sign, a NUL byte, text) is refused, with what it
+ * holds shown escaped. Returns the count or -1 with err set. */
+static long long parse_count_line(const char *path, const char *line, ssize_t got, Err *err) {
+    if (got < 0) {
+        err_set(err, "%s:1: the input is empty; expected the number of requests on the first line", path);
+        return -1;
     }
-    if (total < 0) {
-        size_t show = got > 0 ? strcspn(line, "\r\n") : 0;
-        int rc = err_set(err, "%s:1: expected the number of requests on the first line, got '%.*s'",
-                         path, (int)(show > 40 ? 40 : show), got > 0 ? line : "");
-        free(line);
-        fclose(f);
+    size_t n = (size_t)got, i = 0;
+    if (n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) i = 3; // UTF-8 byte order mark
+    while (n > i && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) n--;
+    while (i < n && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i == n) {
+        err_set(err, "%s:1: the first line is blank; expected the number of requests", path);
+        return -1;
+    }
+    long long total = 0;
+    size_t k = i;
+    for (; k < n && k - i < 18 && line[k] >= '0' && line[k] <= '9'; k++) total = total * 10 + (line[k] - '0');
+    if (k == n) return total;
+    char shown[96];
+    show_bytes(line + i, n - i, shown, sizeof shown);
+    err_set(err, "%s:1: expected the number of requests on the first line (decimal digits, below 10^18), "
+                 "got '%s%s'", path, shown, n - i > 16 ? "..." : "");
+    return -1;
+}
+
+int course_reader_open_stream(InputStream *in, InputFormat fmt, const Tokenizer *tok,
+                              const RequestDefaults *d, RequestReader **out, Err *err) {
+    *out = NULL;
+    const char *path = input_stream_name(in);
+    if (fmt == INPUT_TEXT && !tok) {
+        int rc = err_set(err, "%s: text prompts need a tokenizer (-z FILE); give token ids with "
+                              "--input-format ids to run without one", path);
+        input_stream_close(in);
         return rc;
     }
-    long header_end = ftell(f);
-    int64_t lines = count_lines_after_header(f);
-    if (lines < total) {
-        free(line);
-        fclose(f);
-        return err_set(err, "%s: the first line says %lld prompts but only %lld prompt lines follow",
-                       path, total, (long long)lines);
+    char *line = NULL;
+    size_t cap = 0;
+    errno = 0;
+    ssize_t got = input_stream_getline(in, &line, &cap);
+    long long total = -1;
+    if (got < 0 && input_stream_failed(in)) err_set(err, "%s: reading the input: %s", path, strerror(errno));
+    else total = parse_count_line(path, line, got, err);
+    int counted = 0;
+    if (total >= 0 && input_stream_regular(in)) {
+        /* a regular file: a short one is refused before anything runs */
+        int64_t lines = 0;
+        if (input_stream_count_rest(in, &lines, err) != GETP_OK) {
+            total = -1;
+        } else if (lines < total) {
+            err_set(err, "%s: the first line says %lld prompts but only %lld prompt lines follow", path, total,
+                    (long long)lines);
+            total = -1;
+        } else {
+            counted = 1;
+            if (lines > total)
+                fprintf(stderr, "getp: warning: %s: %lld lines after the %lld prompts are ignored\n", path,
+                        (long long)(lines - total), total);
+        }
     }
-    if (lines > total)
-        fprintf(stderr, "getp: warning: %s: %lld lines after the %lld prompts are ignored\n", path,
-                (long long)(lines - total), total);
-    fseek(f, header_end, SEEK_SET);
+    if (total < 0) {
+        free(line);
+        input_stream_close(in);
+        return GETP_ERR;
+    }
     CourseReader *cr = xcalloc(1, sizeof *cr);
-    cr->f = f;
-    cr->path = xstrdup(path);
+    cr->in = in;
+    cr->path = path;
     cr->fmt = fmt;
     cr->tok = tok;
     cr->d = *d;
     cr->total = total;
+    cr->counted = counted;
     cr->line = line;
     cr->cap = cap;
     RequestReader *rr = xcalloc(1, sizeof *rr);
@@ -227,6 +285,14 @@ int course_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
     rr->impl = cr;
     *out = rr;
     return GETP_OK;
+}
+
+int course_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
+                       const RequestDefaults *d, RequestReader **out, Err *err) {
+    InputStream *in;
+    *out = NULL;
+    if (input_stream_open(path, &in, err) != GETP_OK) return GETP_ERR;
+    return course_reader_open_stream(in, fmt, tok, d, out, err);
 }
 
 /* ------------------------------------------------------------------ writer */
@@ -239,7 +305,8 @@ typedef struct {
 static int course_write(OutputWriter *w, const InputRequest *req, const Output *o, Err *err) {
     CourseWriter *cw = w->impl;
     if (req->error) fprintf(stderr, "getp: request %lld: %s\n", (long long)req->index, req->error);
-    for (int32_t i = 0; o && i < o->n_tokens; i++)
+    /* a request that failed (here or in the engine) has an empty line */
+    for (int32_t i = 0; o && !req->error && o->finish != FINISH_ERROR && i < o->n_tokens; i++)
         fprintf(cw->f, i ? " %d" : "%d", o->tokens[i]);
     if (fputc('\n', cw->f) == EOF) return err_set(err, "%s: write failed: %s", cw->path, strerror(errno));
     return GETP_OK;

@@ -60,7 +60,7 @@
 /* ------------------------------------------------------------------ reader */
 
 typedef struct {
-    FILE *f;
+    InputStream *in;      // the input (requests.h), read line by line
     InputFormat fmt;      // INPUT_JSONL, INPUT_BATCH, or INPUT_AUTO (decide per line)
     const Tokenizer *tok; // NULL: only prompt_token_ids lines can run
     RequestDefaults d;
@@ -244,6 +244,10 @@ static int parse_request(JsonlReader *r, json_t *root, InputRequest *q, Err *err
                                      : parse_prompt_text(r, prompt, q, err);
     if (rc != GETP_OK) return GETP_ERR;
     if (q->p.n_prompt == 0) LINE_FAIL("the prompt is empty (0 tokens)");
+    for (int32_t i = 0; i < q->p.n_prompt; i++) /* text through a tokenizer larger than the model's */
+        if (r->d.vocab_size > 0 && q->prompt[i] >= r->d.vocab_size)
+            LINE_FAIL("the tokenizer gave id %d, outside the model's vocabulary of %d (is -z the model's "
+                      "tokenizer?)", q->prompt[i], r->d.vocab_size);
     q->p.steps = resolve_steps(&r->d, q->p.n_prompt, max_new);
     if (q->p.n_prompt > q->p.steps)
         LINE_FAIL("the prompt has %d tokens, more than the step limit %d", q->p.n_prompt, q->p.steps);
@@ -284,9 +288,10 @@ static int jsonl_next(RequestReader *rr, int max, InputRequest *out, int *n, Err
     *n = 0;
     while (*n < max) {
         errno = 0;
-        ssize_t got = getline(&r->buf, &r->cap, r->f);
+        ssize_t got = input_stream_getline(r->in, &r->buf, &r->cap);
         if (got < 0) {
-            if (ferror(r->f)) return err_set(err, "reading the input: %s", strerror(errno));
+            if (input_stream_failed(r->in))
+                return err_set(err, "%s: reading the input: %s", input_stream_name(r->in), strerror(errno));
             break;
         }
         r->line_no++;
@@ -323,7 +328,7 @@ static void jsonl_close(RequestReader *rr) {
     if (!rr) return;
     JsonlReader *r = rr->impl;
     if (r) {
-        if (r->f) fclose(r->f);
+        input_stream_close(r->in);
         free(r->buf);
         free(r);
     }
@@ -332,23 +337,24 @@ static void jsonl_close(RequestReader *rr) {
 
 int jsonl_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
                       const RequestDefaults *d, RequestReader **out, Err *err) {
+    InputStream *in;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, "cannot open input %s: %s", path, strerror(errno));
+    if (input_stream_open(path, &in, err) != GETP_OK) return GETP_ERR;
+    return jsonl_reader_open_stream(in, fmt, tok, d, out, err);
+}
+
+int jsonl_reader_open_stream(InputStream *in, InputFormat fmt, const Tokenizer *tok,
+                             const RequestDefaults *d, RequestReader **out, Err *err) {
+    (void)err;
+    *out = NULL;
     JsonlReader *r = xcalloc(1, sizeof *r);
-    r->f = f;
+    r->in = in;
     r->fmt = fmt == INPUT_BATCH || fmt == INPUT_JSONL ? fmt : INPUT_AUTO;
     r->tok = tok;
     r->d = *d;
     if (d->date) snprintf(r->date, sizeof r->date, "%s", d->date);
     else harmony_today(r->date);
-    if (tok) {
-        int v = tokenizer_vocab_size(tok);
-        for (int id = 0; id < v; id++) {
-            size_t len = 0;
-            if (tokenizer_token_bytes(tok, id, &len) && len > r->max_token_len) r->max_token_len = len;
-        }
-    }
+    if (tok) r->max_token_len = tokenizer_max_token_bytes(tok);
     RequestReader *rr = xcalloc(1, sizeof *rr);
     rr->next = jsonl_next;
     rr->total = jsonl_total;

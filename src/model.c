@@ -35,14 +35,25 @@ int model_load(const char *path, Model *m, Err *err) {
     return model_load_bin(path, m, err);
 }
 
-int model_map_file(Model *m, const char *path, const uint8_t **addr, size_t *len, Err *err) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return err_set(err, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+/* Open a model file for reading: O_NONBLOCK so that a FIFO (or a device)
+ * put where a model file belongs is refused by the fstat check, never waited
+ * on. Returns the fd (blocking again) or -1 with err set. */
+int model_open_regular(const char *path, struct stat *st, Err *err) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return err_set(err, "cannot open %s: %s", path, strerror(errno)), -1;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         close(fd);
-        return err_set(err, "%s is not a regular file", path);
+        return err_set(err, "%s is not a regular file (model files must be)", path), -1;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+int model_map_file(Model *m, const char *path, const uint8_t **addr, size_t *len, Err *err) {
+    struct stat st;
+    int fd = model_open_regular(path, &st, err);
+    if (fd < 0) return GETP_ERR;
     size_t n = (size_t)st.st_size;
     void *p = NULL;
     if (n > 0) {
@@ -96,6 +107,25 @@ static int check_positive_f(const char *name, float v, Err *err) {
     return GETP_OK;
 }
 
+/* RoPE: frequencies theta^(-2i/d) need theta > 1 (YaRN divides by log theta;
+ * theta <= 1 gives no rotation or growing frequencies); the tables must come
+ * out finite. */
+static int check_rope(const Config *c, Err *err) {
+    if (!(c->rope_theta > 1.0f) || !isfinite(c->rope_theta))
+        return err_set(err, "config: rope_theta = %g must be finite and greater than 1", c->rope_theta);
+    float inv_freq[MAX_HEAD_DIM / 2], concentration;
+    model_rope_table(c, inv_freq, &concentration);
+    for (int i = 0; i < c->head_dim / 2; i++)
+        if (!isfinite(inv_freq[i]) || !(inv_freq[i] > 0.0f))
+            return err_set(err, "config: rope_theta = %g, rope_scaling_factor = %g and initial_context_length = "
+                                "%d give a RoPE frequency %d of %g", c->rope_theta, c->rope_scaling_factor,
+                           c->initial_context_length, i, inv_freq[i]);
+    if (!isfinite(concentration) || !(concentration > 0.0f))
+        return err_set(err, "config: rope_scaling_factor = %g gives a YaRN concentration of %g",
+                       c->rope_scaling_factor, concentration);
+    return GETP_OK;
+}
+
 int config_validate(const Config *c, Err *err) {
     if (check_range("vocab_size", c->vocab_size, 1, MAX_VOCAB, err) ||
         check_range("hidden", c->hidden, 1, MAX_HIDDEN, err) ||
@@ -117,7 +147,7 @@ int config_validate(const Config *c, Err *err) {
     if (c->n_heads % c->n_kv_heads != 0)
         return err_set(err, "config: n_heads = %d is not a multiple of n_kv_heads = %d", c->n_heads,
                        c->n_kv_heads);
-    return GETP_OK;
+    return check_rope(c, err);
 }
 
 /* ---- tensor accessors ------------------------------------------------- */

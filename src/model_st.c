@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h> // read, close
 
 #define ST_MAX_DIMS 8
 
@@ -108,20 +110,43 @@ static int st_read_config_json(json_t *root, Config *c, Err *err) {
     return GETP_OK;
 }
 
-static int st_read_config(const char *dir, Config *c, Err *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
+int model_st_config_parse(const char *name, const char *text, size_t len, Config *c, Err *err) {
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root) return err_set(err, "%s: cannot read config.json: %s (line %d)", path, jerr.text, jerr.line);
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    if (!root) return err_set(err, "%s: cannot read config.json: %s (line %d)", name, jerr.text, jerr.line);
     Err cerr;
     int rc = st_read_config_json(root, c, &cerr);
     json_decref(root);
-    if (rc || config_validate(c, &cerr)) return err_set(err, "%s: %s", path, cerr.msg);
+    if (rc || config_validate(c, &cerr)) return err_set(err, "%s: %s", name, cerr.msg);
     if (c->hidden % 32 || c->intermediate % 32)
         return err_set(err, "%s: hidden_size (%d) and intermediate_size (%d) must be multiples of 32 for MXFP4 experts",
-                       path, c->hidden, c->intermediate);
+                       name, c->hidden, c->intermediate);
     return GETP_OK;
+}
+
+/* config.json is read through model_open_regular: a FIFO there is refused. */
+static int st_read_config(const char *dir, Config *c, Err *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    struct stat st;
+    int fd = model_open_regular(path, &st, err);
+    if (fd < 0) return GETP_ERR;
+    if (st.st_size > (1 << 24)) {
+        close(fd);
+        return err_set(err, "%s: %lld bytes is too large for a config.json", path, (long long)st.st_size);
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    char *text = xmalloc(n + 1);
+    while (got < n) {
+        ssize_t k = read(fd, text + got, n - got);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    int rc = got == n ? model_st_config_parse(path, text, n, c, err)
+                      : err_set(err, "%s: short read (%zu of %zu bytes)", path, got, n);
+    free(text);
+    return rc;
 }
 
 /* ---- safetensors headers ---------------------------------------------- */
@@ -258,6 +283,14 @@ static void st_index_free(StIndex *ix) {
     free(ix->files);
 }
 
+int model_st_header_check(const char *name, const uint8_t *base, size_t size, Err *err) {
+    StIndex ix = {.dir = name};
+    int rc = st_parse_header(name, 0, base, size, &ix, err);
+    if (!rc) rc = st_sort_unique(&ix, err);
+    st_index_free(&ix);
+    return rc;
+}
+
 /* ---- tensor views ------------------------------------------------------ */
 
 /* The entry `name` with exactly this dtype-class and shape. dtypes: a
@@ -302,6 +335,17 @@ static int st_mxfp4(const StIndex *ix, const char *prefix, int64_t E, int64_t R,
     snprintf(name, sizeof name, "%s.scales", prefix);
     const StEntry *s = st_expect(ix, name, u8, 3, sshape, err);
     if (!s) return GETP_ERR;
+    /* E8M0 scale 0xFF is NaN (OCP MX spec): refused here rather than met as
+     * NaN logits (a pass over the scales, 1/16 of the blocks' bytes). */
+    const uint64_t n_scales = s->end - s->begin;
+    const uint8_t *nan = memchr(s->data, 0xFF, n_scales);
+    if (nan) {
+        const uint64_t at = (uint64_t)(nan - s->data), per_expert = (uint64_t)(R * (C / 32));
+        return err_set(err, "%s: tensor %s: scale byte 0xFF (NaN in E8M0) at expert %llu, row %llu, group %llu",
+                       ix->dir, name, (unsigned long long)(at / per_expert),
+                       (unsigned long long)(at % per_expert / (uint64_t)(C / 32)),
+                       (unsigned long long)(at % (uint64_t)(C / 32)));
+    }
     *out = tensor_view(DT_MXFP4, b->data, 3, lshape);
     out->scales = s->data;
     return GETP_OK;

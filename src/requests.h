@@ -14,6 +14,8 @@
 #include "getp.h"
 #include "tokenizer.h"
 
+#include <sys/types.h> // ssize_t
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -71,13 +73,48 @@ struct OutputWriter {
     void *impl;
 };
 
-/* The format of a file by its first bytes: a first non-blank byte '{' means
- * JSONL (OpenAI Batch if the first object has "custom_id"), else course text. */
+/* The input, opened once and read in order (a pipe, a FIFO, /dev/stdin or
+ * <(...) work like a file): format detection reads ahead and the reader gets
+ * those lines again from input_stream_getline. */
+typedef struct InputStream InputStream;
+/* Refuses a directory; a FIFO waits for its writer. */
+int input_stream_open(const char *path, InputStream **out, Err *err);
+/* A stream over an open FILE (tests, fuzzing: fmemopen); takes f. */
+InputStream *input_stream_from_file(FILE *f, const char *name);
+/* getline(3) over the stream: the lines read ahead first, then the file. */
+ssize_t input_stream_getline(InputStream *in, char **line, size_t *cap);
+int input_stream_failed(const InputStream *in); // a read error (not the end)
+int input_stream_regular(const InputStream *in); // a regular file (seekable)
+const char *input_stream_name(const InputStream *in);
+/* Regular files: the number of lines not yet handed out (a last line without
+ * "\n" counts), leaving the position as it was. */
+int input_stream_count_rest(InputStream *in, int64_t *lines, Err *err);
+void input_stream_close(InputStream *in);
+/* --input-format auto (rules at the top of io.c): INPUT_TEXT, INPUT_JSONL or
+ * INPUT_BATCH from the first lines, which stay in the stream. */
+int input_detect(InputStream *in, InputFormat *fmt, Err *err);
+
+/* Open the reader of path; fmt == INPUT_AUTO detects (input_detect) and
+ * *detected gets the format used. A Batch file without a tokenizer is
+ * refused (its results are text). */
+/* The format of a regular file by its first lines (input_detect), for the
+ * tokenize mode; INPUT_TEXT when it cannot be read (the caller reports that). */
 InputFormat input_detect_format(const char *path);
 
-/* Detects the format when fmt == INPUT_AUTO (input_detect_format). */
 int reader_open(const char *path, InputFormat fmt, const Tokenizer *tok, const RequestDefaults *d,
                 RequestReader **out, InputFormat *detected, Err *err);
+/* The same on a stream, which the reader takes (closed on failure too). */
+int reader_open_stream(InputStream *in, InputFormat fmt, const Tokenizer *tok, const RequestDefaults *d,
+                       RequestReader **out, InputFormat *detected, Err *err);
+
+/* Open and flock the output before the writer: refused, before anything is
+ * opened for writing, when path exists and is not a regular file or is the
+ * same file (device + inode) as one of inputs[0..n) (NULL entries skipped; a
+ * directory stands for each of its entries; roles[i] names inputs[i] in the
+ * message: "input file", "model"...); never blocks (O_NONBLOCK). *fd holds
+ * the lock until closed. Creates path when missing, truncates nothing. */
+int output_lock(const char *path, const char *const *inputs, const char *const *roles, int n_inputs, int *fd,
+                Err *err);
 
 /* `resume`: keep the complete records already in the file; *done is how many
  * leading requests (by index) they cover, which the caller then skips. Without
@@ -88,15 +125,23 @@ int writer_open(const char *path, InputFormat fmt, const Tokenizer *tok, int res
 /* --resume for any line-per-request output: count the complete lines of path
  * (*done) and cut a trailing partial line; a missing file is an empty one. */
 int output_resume_scan(const char *path, int64_t *done, Err *err);
+/* --resume: refuse (changing nothing) an output whose first or last complete
+ * line is not a result of format fmt at its index: another format, another
+ * file. A missing file passes. */
+int output_resume_check(const char *path, InputFormat fmt, Err *err);
 
 /* Course formats (io_course.c). */
 int course_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
                        const RequestDefaults *d, RequestReader **out, Err *err);
+int course_reader_open_stream(InputStream *in, InputFormat fmt, const Tokenizer *tok,
+                              const RequestDefaults *d, RequestReader **out, Err *err);
 int course_writer_open(const char *path, int resume, OutputWriter **out, int64_t *done, Err *err);
 
 /* JSONL and OpenAI Batch (io_jsonl.c). */
 int jsonl_reader_open(const char *path, InputFormat fmt, const Tokenizer *tok,
                       const RequestDefaults *d, RequestReader **out, Err *err);
+int jsonl_reader_open_stream(InputStream *in, InputFormat fmt, const Tokenizer *tok,
+                             const RequestDefaults *d, RequestReader **out, Err *err);
 int jsonl_writer_open(const char *path, InputFormat fmt, const Tokenizer *tok, int resume,
                       OutputWriter **out, int64_t *done, Err *err);
 

@@ -19,11 +19,13 @@ extern "C" {
 /* Uniform in [0, 1) from (seed, request index, generation step). */
 double rng_uniform(uint64_t seed, int64_t index, int64_t step);
 
+/* 1 if all n logits are finite, 0 if any is NaN or +-Inf. Both engines
+ * check each row before sampling: a non-finite row (NaN weights, a broken
+ * model) stops its request with FINISH_ERROR, never becomes a token. */
+int logits_row_finite(const float *x, int n);
+
 /* Index of the largest value; ties go to the lower index; NaN never wins. */
 int32_t argmax_f32(const float *x, int n);
-
-/* 1 if every value is finite (no NaN, no infinity). */
-int logits_finite(const float *x, int n);
 
 /* A request's sampling settings in the form the samplers use. */
 typedef struct {

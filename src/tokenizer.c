@@ -75,6 +75,7 @@ struct Tokenizer {
     Slot *slots;        // (mask+1) open-addressing map bytes -> ordinary id, id -1 empty
     uint64_t mask;
     int32_t byte_rank[256];
+    size_t max_len;     // longest id in bytes, specials included
     pcre2_code *re;
 };
 
@@ -105,8 +106,10 @@ static int build_rank_map(Tokenizer *t, const char *path, Err *err) {
     while (cap < (uint64_t)t->vocab * 5 / 2) cap <<= 1;
     t->mask = cap - 1;
     t->first_special = t->vocab;
-    for (int id = t->vocab - 1; id >= 0; id--)
+    for (int id = t->vocab - 1; id >= 0; id--) {
         if (t->special[id]) t->first_special = id;
+        if (t->len[id] > 0 && (size_t)t->len[id] > t->max_len) t->max_len = (size_t)t->len[id];
+    }
     t->slots = xmalloc(cap * sizeof *t->slots);
     memset(t->slots, 0xff, cap * sizeof *t->slots);
     for (int id = 0; id < t->vocab; id++) {
@@ -340,16 +343,12 @@ static int compile_pattern(Tokenizer *t, Err *err) {
     return GETP_OK;
 }
 
-int tokenizer_load(const char *path, Tokenizer **out, Err *err) {
-    uint8_t *data = NULL;
-    size_t size = 0;
+int tokenizer_load_memory(const char *name, const uint8_t *data, size_t size, Tokenizer **out, Err *err) {
     *out = NULL;
-    if (read_file(path, &data, &size, err) != GETP_OK) return GETP_ERR;
     /* A rank file is text; tokenizer.bin opens with a small little-endian i32,
      * so a NUL among its first 4 bytes. */
     int is_bin = size >= 4 && memchr(data, 0, 4) != NULL;
-    int rc = is_bin ? load_course_bin(path, data, size, out, err) : load_tiktoken(path, data, size, out, err);
-    free(data);
+    int rc = is_bin ? load_course_bin(name, data, size, out, err) : load_tiktoken(name, data, size, out, err);
     if (rc != GETP_OK) return rc;
     if (compile_pattern(*out, err) != GETP_OK) {
         tokenizer_free(*out);
@@ -357,6 +356,16 @@ int tokenizer_load(const char *path, Tokenizer **out, Err *err) {
         return GETP_ERR;
     }
     return GETP_OK;
+}
+
+int tokenizer_load(const char *path, Tokenizer **out, Err *err) {
+    uint8_t *data = NULL;
+    size_t size = 0;
+    *out = NULL;
+    if (read_file(path, &data, &size, err) != GETP_OK) return GETP_ERR;
+    int rc = tokenizer_load_memory(path, data, size, out, err);
+    free(data);
+    return rc;
 }
 
 void tokenizer_free(Tokenizer *t) {
@@ -371,6 +380,8 @@ void tokenizer_free(Tokenizer *t) {
 }
 
 int tokenizer_vocab_size(const Tokenizer *t) { return t->vocab; }
+
+size_t tokenizer_max_token_bytes(const Tokenizer *t) { return t->max_len; }
 
 const char *tokenizer_token_bytes(const Tokenizer *t, int32_t id, size_t *len) {
     if (id < 0 || id >= t->vocab || t->len[id] < 0) {
@@ -502,11 +513,23 @@ static void bpe_piece(const Tokenizer *t, Encoder *e, const uint8_t *p, int32_t 
     for (int32_t s = 0; s < m; s = next[s]) emit(e, rank[s]);
 }
 
+/* PCRE2's match limit for a match starting `left` bytes before the end. The
+ * default (10^7 steps) fails on a run of ~3 MB of whitespace or capitals: the
+ * pattern's greedy classes scan a run to its end and step back over it before
+ * the alternative that takes it wins. No alternative of the o200k pattern
+ * steps back more than a few times per character it scans, so a limit linear
+ * in what is left keeps every legal split possible and still bounds a match. */
+static uint32_t match_limit(size_t left) {
+    uint64_t lim = 10000000u + 16u * (uint64_t)left;
+    return lim > UINT32_MAX ? UINT32_MAX : (uint32_t)lim;
+}
+
 /* Regex-split one valid UTF-8 run and BPE each piece. */
 static int encode_valid_run(const Tokenizer *t, Encoder *e, const uint8_t *s, size_t n, pcre2_match_data *md,
                             pcre2_match_context *mc, Err *err) {
     size_t at = 0;
     while (at < n) {
+        pcre2_set_match_limit(mc, match_limit(n - at));
         int rc = pcre2_match(t->re, s, n, at, PCRE2_NO_UTF_CHECK, md, mc);
         size_t b = n, en = n;
         if (rc >= 0) {

@@ -22,6 +22,9 @@ typedef struct Tokenizer Tokenizer;
 
 /* Detects the format from the file's content. */
 int tokenizer_load(const char *path, Tokenizer **out, Err *err);
+/* The same from the file's bytes in memory (name is for messages; the fuzz
+ * targets in fuzz/ use it). */
+int tokenizer_load_memory(const char *name, const uint8_t *data, size_t size, Tokenizer **out, Err *err);
 void tokenizer_free(Tokenizer *t);
 
 /* Number of ids (201088 for o200k_harmony). */
@@ -31,6 +34,9 @@ int tokenizer_vocab_size(const Tokenizer *t);
  * tokenizer.c) into *ids (malloc'ed, caller frees), *n ids. */
 int tokenizer_encode(const Tokenizer *t, const char *text, size_t len, int32_t **ids, int *n,
                      Err *err);
+
+/* The longest id's byte length (specials' names included). */
+size_t tokenizer_max_token_bytes(const Tokenizer *t);
 
 /* Bytes of one id (not NUL-terminated); NULL with *len 0 for an unknown id. */
 const char *tokenizer_token_bytes(const Tokenizer *t, int32_t id, size_t *len);

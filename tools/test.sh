@@ -2,7 +2,8 @@
 # test.sh: build getp and run every test that needs no GPU (what CI runs).
 #
 #   tools/test.sh            CPU build + all ctest tests, ASan build of the
-#                            file-reader tests, gfx90a and CUDA compile checks
+#                            file-reader tests, a short libFuzzer run of each
+#                            parser (fuzz/), gfx90a and CUDA compile checks
 #                            (each when its compiler is installed)
 #
 # Env: GETP_TEST_SLURM=1 also starts a single-node Slurm cluster and runs the
@@ -33,6 +34,25 @@ step "AddressSanitizer build: model files and input parsing"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGETP_ASAN=ON -DGETP_GPU=none >/dev/null
 ninja -C build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -L asan -j "$jobs" || status=1
+
+# libFuzzer (fuzz/, cmake/fuzz.cmake): needs clang whose -fsanitize=fuzzer links
+# (Debian: clang + libclang-rt-dev). FUZZ_SECONDS per target (default 10).
+fuzz_cc=$(command -v clang || true)
+if [ -n "$fuzz_cc" ] && echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)n * 0; }' |
+     "$fuzz_cc" -x c -fsanitize=fuzzer,address,undefined -o /tmp/getp-fuzz-probe.$$ - >/dev/null 2>&1; then
+  rm -f /tmp/getp-fuzz-probe.$$
+  step "libFuzzer targets (${FUZZ_SECONDS:-10} s each, seeded from fuzz/corpus)"
+  tok=$root/build/tokenizer/o200k_harmony.tiktoken
+  [ -f "$tok" ] || tok=""
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGETP_GPU=none -DGETP_BUILD_TESTS=OFF -DGETP_FUZZ=ON \
+        -DCMAKE_C_COMPILER="$fuzz_cc" -DCMAKE_CXX_COMPILER="$(command -v clang++ || echo clang++)" \
+        -DGETP_FUZZ_SECONDS="${FUZZ_SECONDS:-10}" -DGETP_FUZZ_TOKENIZER="$tok" >/dev/null
+  ninja -C build-fuzz -j "$jobs" fuzz_all
+  ctest --test-dir build-fuzz --output-on-failure -L fuzz || status=1
+else
+  rm -f /tmp/getp-fuzz-probe.$$
+  step "libFuzzer targets: SKIPPED (no clang with -fsanitize=fuzzer; install clang and libclang-rt-dev)"
+fi
 
 if command -v hipcc >/dev/null 2>&1; then
   step "AMD build (compile + link + resource check)"

@@ -31,7 +31,6 @@ static void test_argmax(void) {
     EXPECT(argmax_f32(y, 3) == 1, "argmax with -inf");
     float z[3] = {NAN, -5, 2};
     EXPECT(argmax_f32(z, 3) == 2, "NaN never wins");
-    EXPECT(!logits_finite(z, 3) && logits_finite(x, 6), "logits_finite");
     free_sample_scratch(&s);
 }
 
@@ -206,7 +205,32 @@ static void test_logprobs(void) {
     EXPECT(fabs(tlp[0] - ((double)l[17] - m - log(z))) < 1e-5, "top logprob value");
 }
 
+/* logits_row_finite (issue 17, F5): one NaN or Inf anywhere in a row, in
+ * the vectorized body or the tail, makes the row non-finite. */
+static void test_finite(void) {
+    enum { N = 1003 };
+    float *x = xmalloc(N * sizeof *x);
+    for (int i = 0; i < N; i++) x[i] = (float)(i % 17) * 1e30f - 3e30f;
+    EXPECT(logits_row_finite(x, N), "a finite row (values near 1e31)");
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const int at[] = {0, 7, 8, 500, 999, 1000, 1002};
+    int caught = 0;
+    for (int b = 0; b < 3; b++)
+        for (int k = 0; k < 7; k++) {
+            float keep = x[at[k]];
+            x[at[k]] = bad[b];
+            caught += !logits_row_finite(x, N);
+            x[at[k]] = keep;
+        }
+    EXPECT(caught == 21, "NaN / +Inf / -Inf at 7 places: %d of 21 caught", caught);
+    float big[2] = {3.4e38f, 3.4e38f};
+    EXPECT(logits_row_finite(big, 2), "two values near FLT_MAX are finite");
+    EXPECT(logits_row_finite(x, 0), "an empty row");
+    free(x);
+}
+
 int main(void) {
+    test_finite();
     test_argmax();
     test_rng();
     test_exp();

@@ -47,13 +47,13 @@ check "malformed count line: one clear error" "[ $rc != 0 ] && grep -q 'number o
 
 printf '3\nHello world\nthis prompt is certainly longer than eight tokens of text, by far\nfoo\n' > long.txt
 $G -i long.txt -o long.out -n 8 > long.log 2>&1; rc=$?
-check "prompt longer than steps: error named, line empty, others run" \
-  "[ $rc = 0 ] && grep -q 'longer than the step bound' long.log && [ \"\$(sed -n 2p long.out)\" = '' ] && [ -n \"\$(sed -n 1p long.out)\" ] && [ \$(wc -l < long.out) = 3 ]"
+check "prompt longer than steps: error named, line empty, others run, exit 3 (some failed)" \
+  "[ $rc = 3 ] && grep -q 'longer than the step bound' long.log && [ \"\$(sed -n 2p long.out)\" = '' ] && [ -n \"\$(sed -n 1p long.out)\" ] && [ \$(wc -l < long.out) = 3 ]"
 
 { echo 2; head -c 100000 /dev/zero | tr '\0' 'x' | sed 's/xxxxx/word /g'; echo; echo "Hello"; } > big.txt
 $G -i big.txt -o big.out -n 32 > big.log 2>&1; rc=$?
 check "100 KB line: no crash, reported as too long, the other request runs" \
-  "[ $rc = 0 ] && [ \$(wc -l < big.out) = 2 ] && grep -q 'longer than the step bound' big.log && [ -n \"\$(sed -n 2p big.out)\" ]"
+  "[ $rc = 3 ] && [ \$(wc -l < big.out) = 2 ] && grep -q 'longer than the step bound' big.log && [ -n \"\$(sed -n 2p big.out)\" ]"
 
 # Token-id input gives the same output as the equivalent text input.
 { echo 4; cat lf.ids; } > ids.txt
@@ -62,7 +62,7 @@ check "ids input == text input (no tokenizer needed)" "[ $rc = 0 ] && cmp -s ids
 printf '3\n1 2 3\n5 999999 7\n4 x 5\n' > badids.txt
 $getp model --backend cpu --input-format ids -i badids.txt -o badids.out -n 24 > badids.log 2>&1; rc=$?
 check "out-of-range and malformed id lines reported with their line" \
-  "[ $rc = 0 ] && grep -q ':3: token id 999999 out of range' badids.log && grep -q ':4: expected a token id' badids.log && [ -n \"\$(sed -n 1p badids.out)\" ]"
+  "[ $rc = 3 ] && grep -q ':3: token id 999999 out of range' badids.log && grep -q ':4: expected a token id' badids.log && [ -n \"\$(sed -n 1p badids.out)\" ]"
 
 # -m logits: .npy per request, shape (n_prompt, V), argmax of the last row = first generated id.
 $G -m logits --logits-dir lg -i lf.txt -o lg.out -n 24 > /dev/null 2>&1; rc=$?
@@ -120,7 +120,7 @@ cat > lp.jsonl <<'EOF'
 {"id":"f","prompt":"Hello world","max_tokens":4,"top_logprobs":2}
 EOF
 $G -i lp.jsonl -o lp.out -n 160 > lp.log 2>&1; rc=$?  # chats open with the template's system message (~70 tokens)
-check "JSONL with sampling options runs" "[ $rc = 0 ] && [ \$(wc -l < lp.out) = 6 ]"
+check "JSONL with sampling options runs (exit 3: two lines are errors)" "[ $rc = 3 ] && [ \$(wc -l < lp.out) = 6 ]"
 cat > lp_check.py <<'EOF'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]

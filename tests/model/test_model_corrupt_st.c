@@ -11,6 +11,9 @@
 #include "test_util.h"
 
 #include <jansson.h>
+#include <signal.h>
+#include <sys/stat.h> // mkfifo
+#include <unistd.h>
 
 static const char *g_dir;
 static json_t *g_cfg, *g_hdr; // the good config.json and safetensors header
@@ -206,6 +209,52 @@ static void test_config_corruptions(void) {
     expect_refused("config.json not JSON", dir, (const char *[]){"config.json", NULL});
 }
 
+/* Issue 17, F5 and F8: a FIFO where a model file belongs is refused, never
+ * waited on (the alarm fails the test instead of hanging it); an MXFP4 scale
+ * byte 0xFF (NaN in E8M0) is refused naming the tensor and its place. */
+static void on_alarm(int sig) {
+    (void)sig;
+    static const char msg[] = "FAIL: model_load blocked on a FIFO\n";
+    if (write(2, msg, sizeof msg - 1)) {}
+    _exit(1);
+}
+
+static void test_special_files(void) {
+    signal(SIGALRM, on_alarm);
+    alarm(20);
+    const char *dir = make_case(g_cfg, g_hdr);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/extra.safetensors", dir);
+    if (mkfifo(path, 0644)) fatal("mkfifo %s", path);
+    expect_refused("FIFO named *.safetensors", dir, (const char *[]){"extra.safetensors", "not a regular file", NULL});
+    dir = make_case(NULL, g_hdr);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (mkfifo(path, 0644)) fatal("mkfifo %s", path);
+    expect_refused("FIFO config.json", dir, (const char *[]){"config.json", "not a regular file", NULL});
+    dir = make_case(g_cfg, NULL);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (mkdir(path, 0755)) fatal("mkdir %s", path);
+    expect_refused("directory named *.safetensors", dir, (const char *[]){"not a regular file", NULL});
+    alarm(0);
+
+    /* scale byte 0xFF: the 5th group of expert 1, row 2 of block.1's mlp2 */
+    const char *name = "block.1.mlp.mlp2_weight.scales";
+    json_t *e = entry(g_hdr, name), *shape = json_object_get(e, "shape");
+    uint64_t R = (uint64_t)json_integer_value(json_array_get(shape, 1));
+    uint64_t G = (uint64_t)json_integer_value(json_array_get(shape, 2));
+    uint64_t at = offset_of(g_hdr, name, 0) + (1 * R + 2) * G + 4;
+    uint8_t keep = g_data[at];
+    g_data[at] = 0xFF;
+    expect_refused("MXFP4 scale 0xFF", make_case(g_cfg, g_hdr),
+                   (const char *[]){name, "0xFF", "expert 1, row 2, group 4", NULL});
+    g_data[at] = 0xFE; /* 2^127: large but a number */
+    Model m;
+    Err err = {{0}};
+    EXPECT(model_load(make_case(g_cfg, g_hdr), &m, &err) == GETP_OK, "scale 0xFE refused: %s", err.msg);
+    model_free(&m);
+    g_data[at] = keep;
+}
+
 static Model load_ok(const char *dir, const char *what) {
     Model m;
     Err err = {{0}};
@@ -288,6 +337,7 @@ int main(int argc, char **argv) {
     test_header_corruptions();
     test_model_mismatches();
     test_config_corruptions();
+    test_special_files();
     test_legal_variations(&good);
     model_free(&good);
     json_decref(g_cfg);

@@ -115,6 +115,27 @@ static void test_config(void) {
     expect_bad_config(c, "rope_theta", "NaN theta");
     c = good_config(), c.swiglu_limit = -1.0f;
     expect_bad_config(c, "swiglu_limit", "negative limit");
+    /* RoPE (issue 17, F5): theta 1 made YaRN divide by log 1 = 0 and every logit NaN */
+    c = good_config(), c.rope_theta = 1.0f;
+    expect_bad_config(c, "rope_theta", "theta 1");
+    c = good_config(), c.rope_theta = 0.5f;
+    expect_bad_config(c, "rope_theta", "theta below 1");
+    c = good_config(), c.rope_theta = INFINITY;
+    expect_bad_config(c, "rope_theta", "infinite theta");
+    c = good_config(), c.rope_scaling_factor = 0.0f;
+    expect_bad_config(c, "rope_scaling_factor", "factor 0");
+    c = good_config(), c.rope_scaling_factor = NAN;
+    expect_bad_config(c, "rope_scaling_factor", "NaN factor");
+    c = good_config(), c.rope_scaling_factor = 0.5f;
+    EXPECT(config_validate(&c, &err) == GETP_OK, "factor 0.5 (plain RoPE) refused: %s", err.msg);
+    c = good_config(), c.rope_theta = 1.0001f, c.initial_context_length = 1;
+    EXPECT(config_validate(&c, &err) == GETP_OK, "theta just above 1 refused: %s", err.msg);
+    /* whatever passes gives finite tables */
+    float inv[32], conc;
+    model_rope_table(&c, inv, &conc);
+    int finite = isfinite(conc);
+    for (int i = 0; i < 32; i++) finite &= isfinite(inv[i]);
+    EXPECT(finite, "theta just above 1: finite RoPE tables");
 }
 
 int main(void) {

@@ -26,16 +26,20 @@ single() { # single NAME INPUT ARGS...: the reference, one process, no launcher
     shift 2
     timeout "$RUN_TIMEOUT" "$GETP" "${ARGS[@]}" -i "$input" -o "ref_$name.txt" "$@" > "ref_$name.log" 2>&1
 }
-check "single-rank greedy run" single greedy in.txt
-check "single-rank sampled run" single sampled in.txt -t 0.8 -p 0.9 -s 123
+# exit status 3 (README "Exit status"): the two bad requests failed, the others ran
+single greedy in.txt; rc=$?
+check "single-rank greedy run (exit $rc, want 3: two requests failed)" [ $rc = 3 ]
+single sampled in.txt -t 0.8 -p 0.9 -s 123; rc=$?
+check "single-rank sampled run (exit $rc, want 3)" [ $rc = 3 ]
 check "single-rank few run" single few few.txt
 check "greedy and sampled differ" bash -c "! cmp -s ref_greedy.txt ref_sampled.txt"
 check "error requests give empty lines" bash -c "[ \"\$(tail -n 2 ref_greedy.txt | tr -d '\n')\" = '' ]"
 check "24 output lines" bash -c "[ \$(wc -l < ref_greedy.txt) = 24 ]"
 
 for np in 1 2 3 4 8; do
-    run_np $np "$GETP" "${ARGS[@]}" -i in.txt -o g$np.txt > g$np.log 2>&1
+    run_np $np "$GETP" "${ARGS[@]}" -i in.txt -o g$np.txt > g$np.log 2>&1; rc=$?
     check "-np $np greedy identical" cmp ref_greedy.txt g$np.txt
+    check "-np $np exit status $rc = 3 (some requests failed)" [ $rc = 3 ]
     run_np $np "$GETP" "${ARGS[@]}" -i in.txt -o s$np.txt -t 0.8 -p 0.9 -s 123 > s$np.log 2>&1
     check "-np $np sampled identical" cmp ref_sampled.txt s$np.txt
     check "-np $np prints $np rank lines" bash -c "[ \$(grep -c '^rank [0-9]*: requests' g$np.log) = $np ]"

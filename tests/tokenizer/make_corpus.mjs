@@ -147,6 +147,21 @@ corpus.push('a'.repeat(10000), word('latin', 10000), word('LATIN', 10000), rando
   word('cjk', 10000), word('thai', 10000), repeat(10000, digits), ' '.repeat(10000) + 'x', '\n'.repeat(5000) + ' '.repeat(5000),
   repeat(10000, () => pick(punct)), repeat(2000, () => pick(['/', '.', '-', '_'])) + word('latin', 8000),
   Array.from(repeat(1000, () => gens.mix())).slice(0, 20000).join(''));
+// Long whitespace runs (1,000 to 8,000 characters of mixed spaces, tabs, line
+// breaks, U+00A0, U+3000...) between words, punctuation, digits or at the end:
+// the split of a run PCRE2 steps back over (src/tokenizer.c match_limit). Not
+// longer: gpt-tokenizer's time grows with the square of a run (100,000 spaces:
+// ~25 s); test_tokenizer.c checks multi-megabyte runs against the split rule.
+const wsRun = (n) => {
+  const style = int(4);
+  if (style === 0) return ' '.repeat(n);
+  if (style === 1) return repeat(n, () => pick([' ', ' ', ' ', '\t']));
+  if (style === 2) return repeat(n, () => pick([' ', '\n', '\r\n', '\t', ' ']));
+  return repeat(n, () => pick(ws));
+};
+for (let i = 0; i < 40; i++)
+  corpus.push(pick(['', 'a', 'Word', '1', '.', '\n']) + wsRun(1000 + int(7000)) +
+    pick(['', 'x', 'Hello', '12', '!', '\u4e2d', ' y', '\n', "'s"]) + (rand() < 0.3 ? wsRun(1000 + int(3000)) : ''));
 
 const enc = loadEncoder();
 const opts = { disallowedSpecial: new Set() };

@@ -438,6 +438,43 @@ static void test_timing(const Tokenizer *t, const Corpus *c) {
     free(big);
 }
 
+/* A line of more than 10^7 whitespace characters (issue 17, F10): PCRE2's
+ * default match limit (10^7 steps) failed on it, one step per character. It
+ * must encode, round-trip and split by the pattern's rule: "a" + N spaces +
+ * "b" is "a" | N - 1 spaces | " b" (the oracle corpus checks that rule against
+ * gpt-tokenizer on runs of up to 8,000 characters; the oracle's time grows with
+ * the square of a run, so not here). One case: BPE of a 10 MB piece takes
+ * seconds. */
+static void test_long_runs(const Tokenizer *t) {
+    const size_t N = 10500000;
+    char *s = xmalloc(N + 2);
+    s[0] = 'a';
+    for (size_t i = 1; i <= N; i++) s[i] = rnd() % 8 ? ' ' : '\t';
+    s[N] = ' ';
+    s[N + 1] = 'b';
+    int32_t *ids = NULL, *pa = NULL, *pb = NULL;
+    int n = 0, na = 0, nb = 0;
+    Err err = {{0}};
+    double t0 = now_seconds();
+    int rc = tokenizer_encode(t, s, N + 2, &ids, &n, &err);
+    printf("long run: 'a' + %zu spaces and tabs + 'b': %s in %.2f s\n", N, rc == GETP_OK ? "encoded" : err.msg,
+           now_seconds() - t0);
+    check(rc == GETP_OK && roundtrips(t, s, N + 2), "10.5 MB whitespace run encodes and round-trips");
+    int split_ok = 0;
+    if (rc == GETP_OK && tokenizer_encode(t, "a", 1, &pa, &na, &err) == GETP_OK &&
+        tokenizer_encode(t, " b", 2, &pb, &nb, &err) == GETP_OK && n > na + nb &&
+        !memcmp(ids, pa, sizeof *ids * (size_t)na) && !memcmp(ids + n - nb, pb, sizeof *ids * (size_t)nb)) {
+        char *mid = NULL;
+        size_t len = 0;
+        split_ok = tokenizer_decode(t, ids + na, n - na - nb, &mid, &len, &err) == GETP_OK && len == N - 1 &&
+                   !memcmp(mid, s + 1, N - 1);
+        free(mid);
+    }
+    check(split_ok, "10.5 MB whitespace run splits as 'a' | N-1 whitespace | ' b'");
+    free(ids), free(pa), free(pb);
+    free(s);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 && argc != 6) {
         fprintf(stderr, "usage: %s TMPDIR [RANKS BIN CORPUS ORACLE]\n", argv[0]);
@@ -461,6 +498,7 @@ int main(int argc, char **argv) {
         load_corpus(argv[4], argv[5], &c);
         test_corpus(rt, bt, &c);
         test_timing(rt, &c);
+        test_long_runs(rt);
         free_corpus(&c);
         tokenizer_free(rt);
         tokenizer_free(bt);
