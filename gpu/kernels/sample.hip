@@ -45,11 +45,11 @@
 #define SAMPLE_NW (SAMPLE_THREADS / GETP_WAVE)
 #define SAMPLE_ALL ~0ull // r of a prefix that keeps every tied id
 
-#define SAMPLE_BINS 256  // the fast select's bins over the distance from the largest logit
+#define SAMPLE_BINS SAMPLE_THREADS // the fast select's bins over the distance from the largest logit: one a thread
 #define SAMPLE_CAND 2048 // ids of one bin it sorts in shared memory
 
 struct SampleShared {
-    unsigned long long hist[256];
+    unsigned long long hist[SAMPLE_BINS]; // radix select: its first 256; fast select: masses
     uint32_t cnt[SAMPLE_BINS];
     unsigned long long cand[SAMPLE_CAND];
     int n_cand;
@@ -238,23 +238,22 @@ __device__ int fast_select(const float *row, int V, float m, float inv_t, float 
             atomicAdd(&sh.cnt[b], 1u);
         }
     }
+    __syncthreads(); // the histogram is complete
+    /* the bin holding the target: thread b owns bin b (a block scan in bin order) */
+    const unsigned long long v = MASS ? sh.hist[threadIdx.x] : (unsigned long long)sh.cnt[threadIdx.x];
+    unsigned long long total_v;
+    const unsigned long long cum = block_exscan_u64(v, &total_v, sh);
+    if (threadIdx.x == 0) sh.bin = SAMPLE_BINS;
     __syncthreads();
-    if (threadIdx.x == 0) {
-        unsigned long long cum = 0;
-        int b = 0;
-        for (; b < SAMPLE_BINS; b++) {
-            const unsigned long long v = MASS ? sh.hist[b] : (unsigned long long)sh.cnt[b];
-            if (cum + v >= target) break;
-            cum += v;
-        }
-        sh.bin = b;
+    if (cum < target && cum + v >= target) {
+        sh.bin = threadIdx.x;
         sh.rem = target - cum;
     }
     __syncthreads();
     const int bin = sh.bin;
-    const unsigned long long rem = sh.rem;
     *beyond = bin == SAMPLE_BINS;
     if (*beyond) return 0;
+    const unsigned long long rem = sh.rem;
     for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) { // gather the bin's ids
         const float l = row[i], d = -sampler_x(l, m, inv_t);
         if (!(d < range) || min(SAMPLE_BINS - 1, (int)(d * scale)) != bin) continue;
