@@ -11,7 +11,8 @@
 # Env: GETP (default build/getp), RANKS (default "1 2 4 8"), NEW (512),
 # PROMPT_LEN (24), MODES ("weak strong"), EXTRA (more getp args), OUTDIR.
 # Prints one line per (mode, R): tok/s, efficiency TPS(R)/(R*TPS(1)), warm-up,
-# imbalance, and the GPU memory per rank (nvidia-smi, when present); writes
+# imbalance, the GPU memory per rank (nvidia-smi, when present), and whether the
+# outputs equal the first R's byte for byte (weak: the shared first requests); writes
 # the getp logs to OUTDIR. NVLink multicast is never enabled: the NCCL/NVSHMEM
 # variables are printed as the machine sets them (getp uses no NCCL anyway).
 set -euo pipefail
@@ -67,5 +68,15 @@ for mode in $MODES; do
     eff=$(awk -v t="$tps" -v b="$base" -v r="$r" 'BEGIN {printf "%.3f", t / (r * b)}')
     printf '%-6s %3s %9s %10s %10s %8s %9s %12s\n' "$mode" "$r" "$n" "$tok" "$tps" "$eff" "$warm" "$imb"
     [ -s "$mem" ] && awk -F', ' '{m[$1] = ($2 > m[$1] ? $2 : m[$1])} END {for (p in m) printf "  gpu memory pid %s: %d MiB\n", p, m[p]}' "$mem"
+    # byte for byte against the first R's outputs (weak: the inputs share their first lines)
+    first=$(echo $RANKS | awk '{print $1}')
+    if [ "$r" != "$first" ]; then
+      ref="$OUTDIR/${mode}_r$first.out"; nref=$(wc -l < "$ref")
+      if head -n "$nref" "$OUTDIR/${mode}_r$r.out" | cmp -s - "$ref"; then
+        echo "  outputs: the $nref requests of R=$first byte-identical at R=$r"
+      else
+        echo "  outputs: DIFFER from R=$first at R=$r"
+      fi
+    fi
   done
 done
