@@ -14,8 +14,12 @@
 #   slurm test.
 # zlib (crc32) is Debian's zlib1g-dev; tools/fetch_deps.sh brings it for offline nodes.
 find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
 target_sources(getp_core PRIVATE ${CMAKE_SOURCE_DIR}/src/journal.c)
 target_link_libraries(getp_core PUBLIC ZLIB::ZLIB)
+target_sources(getp PRIVATE ${CMAKE_SOURCE_DIR}/app/progress.c ${CMAKE_SOURCE_DIR}/app/resume.c
+               ${CMAKE_SOURCE_DIR}/app/interrupt.c)
+target_link_libraries(getp PRIVATE Threads::Threads)
 
 if(GETP_BUILD_TESTS)
   enable_testing()
