@@ -286,6 +286,7 @@ static void journal_stop(Getp *g, int complete) {
     if (!complete || !g->journal_dir) return;
     MPI_CHECK(MPI_Barrier(g->comm)); /* every rank's own journal removed */
     if (g->rank == 0) resume_cleanup(g->journal_dir);
+    else rmdir(g->journal_dir); /* a node that does not share rank 0's folder has its own */
 }
 
 /* This rank's part of one round: its share in, its engine, its outputs back
