@@ -36,12 +36,12 @@ static uint32_t rnd(void) {
 
 /* Output k of the test set: the shapes cycle through no ids, ids only, and
  * logprobs with 0, 1, 5 or 20 alternatives. */
-static Output make_output(int64_t index, int k) {
+static Output make_output(int64_t index, int k, int max_tokens) {
     Output o;
     memset(&o, 0, sizeof o);
     o.index = index;
     o.finish = k % 7 == 0 ? FINISH_ERROR : k % 2 ? FINISH_STOP : FINISH_LENGTH;
-    o.n_tokens = k % 7 == 0 ? 0 : (int32_t)(rnd() % 40);
+    o.n_tokens = k % 7 == 0 ? 0 : (int32_t)(rnd() % (uint32_t)max_tokens);
     o.tokens = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)(o.n_tokens + 1));
     for (int i = 0; i < o.n_tokens; i++) o.tokens[i] = (int32_t)(rnd() % 201088);
     static const int tops[] = {-1, -1, 0, 1, 5, 20};
@@ -78,23 +78,37 @@ static int64_t file_size(const char *path) {
     return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
+static const char *ID = "journal 1\ninput 100 bytes crc 0badf00d\ntemperature 0\nseed 42\n";
+static const char *ID2 = "journal 1\ninput 100 bytes crc 0badf00d\ntemperature 0.8\nseed 42\n";
+
+/* Write the first len bytes of path `from` to `to`, byte flip_at (if >= 0) changed. */
 static void copy_prefix(const char *from, const char *to, int64_t len, int64_t flip_at) {
     FILE *f = fopen(from, "rb"), *g = fopen(to, "wb");
     CHECK(f && g);
-    for (int64_t i = 0; i < len; i++) {
-        int c = fgetc(f);
-        CHECK(c != EOF);
-        if (i == flip_at) c ^= 0x10;
-        fputc(c, g);
-    }
+    uint8_t *buf = (uint8_t *)xmalloc((size_t)len + 1);
+    CHECK(fread(buf, 1, (size_t)len, f) == (size_t)len);
+    if (flip_at >= 0 && flip_at < len) buf[flip_at] ^= 0x10;
+    CHECK(fwrite(buf, 1, (size_t)len, g) == (size_t)len);
+    free(buf);
     fclose(f);
     fclose(g);
 }
 
-static const char *ID = "journal 1\ninput 100 bytes crc 0badf00d\ntemperature 0\nseed 42\n";
-static const char *ID2 = "journal 1\ninput 100 bytes crc 0badf00d\ntemperature 0.8\nseed 42\n";
+/* A journal of outs[0..n) at path; end[k] = its size after k records. */
+static void write_journal(const char *path, const Output *outs, int n, int64_t *end) {
+    Journal *j = NULL;
+    Err err = {{0}};
+    EXPECT(journal_create(path, ID, &j, &err) == GETP_OK, "create %s: %s", path, err.msg);
+    end[0] = file_size(path);
+    for (int k = 0; k < n; k++) {
+        EXPECT(journal_append(j, &outs[k], &err) == GETP_OK, "append %d: %s", k, err.msg);
+        end[k + 1] = file_size(path);
+    }
+    EXPECT(journal_count(j) == n, "count %lld", (long long)journal_count(j));
+    journal_close(j, 0);
+}
 
-enum { N = 60 };
+enum { N = 60, N_CUT = 14 }; // records in the journal; in the one cut at every byte
 
 int main(int argc, char **argv) {
     if (argc != 2) {
@@ -107,8 +121,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     Err err = {{0}};
-    Output outs[N];
-    for (int k = 0; k < N; k++) outs[k] = make_output(1000 + 3 * k, k);
+    Output outs[N], small[N_CUT];
+    for (int k = 0; k < N; k++) outs[k] = make_output(1000 + 3 * k, k, 40);
+    for (int k = 0; k < N_CUT; k++) small[k] = make_output(5 * k, k, 6);
 
     /* ---- pack / unpack, every shape */
     for (int k = 0; k < N; k++) {
@@ -126,15 +141,8 @@ int main(int argc, char **argv) {
     /* ---- a journal: boundaries measured by the OS after every append */
     const char *jp = path_in("rank-0");
     Journal *j = NULL;
-    EXPECT(journal_create(jp, ID, &j, &err) == GETP_OK, "create: %s", err.msg);
     int64_t end[N + 1];
-    end[0] = file_size(jp);
-    for (int k = 0; k < N; k++) {
-        EXPECT(journal_append(j, &outs[k], &err) == GETP_OK, "append %d: %s", k, err.msg);
-        end[k + 1] = file_size(jp);
-    }
-    EXPECT(journal_count(j) == N, "count %lld", (long long)journal_count(j));
-    journal_close(j, 0);
+    write_journal(jp, outs, N, end);
 
     JournalSet s;
     JournalReadInfo info;
@@ -148,20 +156,23 @@ int main(int argc, char **argv) {
     EXPECT(all_same, "every record equals what was appended");
     journal_set_free(&s);
 
-    /* ---- cut at every byte: exactly the records that end before the cut */
-    const char *cut = path_in("rank-cut");
+    /* ---- cut at every byte (a small journal, every shape): exactly the
+     * records that end before the cut */
+    const char *sp = path_in("rank-small"), *cut = path_in("rank-cut");
+    int64_t send[N_CUT + 1];
+    write_journal(sp, small, N_CUT, send);
     int bad_cuts = 0;
-    for (int64_t len = 0; len < end[N]; len++) {
-        copy_prefix(jp, cut, len, -1);
+    for (int64_t len = 0; len < send[N_CUT]; len++) {
+        copy_prefix(sp, cut, len, -1);
         memset(&s, 0, sizeof s);
         int rc = journal_read(cut, ID, 0, &s, &info, &err);
         int whole = 0;
-        while (whole < N && end[whole + 1] <= len) whole++;
-        int ok = rc == GETP_OK && info.header_ok == (len >= end[0]);
-        if (ok && len >= end[0]) {
+        while (whole < N_CUT && send[whole + 1] <= len) whole++;
+        int ok = rc == GETP_OK && info.header_ok == (len >= send[0]);
+        if (ok && len >= send[0]) {
             journal_set_finish(&s);
-            ok = s.n == whole && info.torn_bytes == len - end[whole];
-            for (int k = 0; ok && k < whole; k++) ok = same_output(&outs[k], &s.outs[k]);
+            ok = s.n == whole && info.torn_bytes == len - send[whole];
+            for (int k = 0; ok && k < whole; k++) ok = same_output(&small[k], &s.outs[k]);
         } else if (ok) {
             ok = s.n == 0;
         }
@@ -170,7 +181,8 @@ int main(int argc, char **argv) {
                     (long long)s.n, whole, err.msg);
         journal_set_free(&s);
     }
-    EXPECT(bad_cuts == 0, "%d of %lld cuts misread", bad_cuts, (long long)end[N]);
+    EXPECT(bad_cuts == 0, "%d of %lld cuts misread", bad_cuts, (long long)send[N_CUT]);
+    unlink(sp);
 
     /* ---- a flipped byte in record k (its length, crc or payload): records 0..k-1 */
     int bad_flips = 0;
@@ -266,5 +278,6 @@ int main(int argc, char **argv) {
     EXPECT(strcmp(diff, "'b 2' there, 'c 2' here") == 0, "different keys: %s", diff);
 
     for (int k = 0; k < N; k++) output_free(&outs[k]);
+    for (int k = 0; k < N_CUT; k++) output_free(&small[k]);
     return test_finish();
 }

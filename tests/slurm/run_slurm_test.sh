@@ -19,8 +19,8 @@
 #      SIGTERM to the ranks 5 to 35 s after the start (its time-limit check runs
 #      every 30 s); getp keeps what it finished and exits 75; the script
 #      requeues the job, whose next start resumes from the journal, as many
-#      times as it takes (the test lifts Slurm's requeue delay with scontrol
-#      update StartTime=now). The job must end COMPLETED after at least one
+#      times as it takes (the test shortens Slurm's requeue delay with
+#      scontrol update StartTime=now+3). The job must end COMPLETED after at least one
 #      requeue, with the uninterrupted run's file.
 # Each waits for its job with a bounded timeout and compares the output file
 # byte for byte with the single-rank run (D: the 2-rank run). The cluster is
@@ -246,16 +246,23 @@ id=$(GETP=$GETP MODEL=model INPUT=in_d.txt OUTPUT=out_d.txt STEPS=$STEPS GETP_AR
      sbatch --parsable --time=1 --signal=TERM@55 --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 \
      --output="$WORK/job_d.log" job_a.sbatch 2> sbatch_d.err)
 if [ -n "$id" ]; then
-    st="" rs=0 lifted=0
+    st="" rs=0 lifted=0 ended=0
     for _ in $(seq 1 $((3 * JOB_TIMEOUT))); do
         info=$(scontrol show job "$id" 2> /dev/null)
         st=$(grep -o 'JobState=[A-Z_]*' <<< "$info" | cut -d= -f2)
         rs=$(grep -o 'Restarts=[0-9]*' <<< "$info" | cut -d= -f2)
-        if [ "$st" = PENDING ] && [ "${rs:-0}" -gt "$lifted" ]; then # requeued: no need to wait its delay
-            scontrol update JobId="$id" StartTime=now 2> /dev/null
+        # requeued: shorten Slurm's delay (about 2 min) to 3 s; a start in the same
+        # second as the requeue is refused ("credential revoked")
+        if [ "$st" = PENDING ] && [ "${rs:-0}" -gt "$lifted" ]; then
+            scontrol update JobId="$id" StartTime=now+3 2> /dev/null
             lifted=$rs
         fi
-        case $st in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) break ;; esac
+        # a job that requeues itself may show FAILED for a moment first: an end must last 3 s
+        case $st in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)
+            ended=$((ended + 1)) ;;
+            *) ended=0 ;;
+        esac
+        [ $ended -ge 3 ] && break
         sleep 1
     done
     case $st in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) ;;
