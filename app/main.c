@@ -47,8 +47,14 @@ static const char *USAGE =
     "                          (fp32-grade logits; ~2x the GEMM work, 2x the KV memory)\n"
     "      --share-gpu         allow more ranks on a node than GPUs\n"
     "      --logits-dir DIR    logits mode: write DIR/request_<i>.npy (default: logits)\n"
-    "      --resume            keep finished results in the output file, run the rest\n"
-    "      --progress          print progress to stderr (default when stderr is a terminal)\n"
+    "      --resume            keep finished results (the output and its journal), run the rest\n"
+    "      --progress[=MODE]   progress on stderr: bar (one line redrawn; default on a terminal),\n"
+    "                          lines (a plain line every interval; default otherwise), json (one\n"
+    "                          JSON object per line), off; auto = the default\n"
+    "      --progress-interval S\n"
+    "                          seconds between progress reports (default 1 for the bar, else 10)\n"
+    "      --no-journal        do not journal finished requests to OUTPUT.journal (a kill then\n"
+    "                          loses the unfinished round)\n"
     "      --json-lines        tokenize: input lines are JSON strings; decode: print JSON strings\n"
     "      --reasoning-effort E\n"
     "                          chats: low | medium | high unless a request sets reasoning_effort\n"
@@ -141,8 +147,25 @@ static int parse_backend(const char *s, Backend *b) {
 enum {
     OPT_INPUT_FORMAT = 256, OPT_IGNORE_EOS, OPT_BACKEND, OPT_BATCH, OPT_SHARE_GPU, OPT_LOGITS_DIR,
     OPT_RESUME, OPT_PROGRESS, OPT_JSON_LINES, OPT_SELFTEST, OPT_PRECISE, OPT_REASONING_EFFORT, OPT_DATE,
-    OPT_MIN_P,
+    OPT_MIN_P, OPT_PROGRESS_INTERVAL, OPT_NO_JOURNAL,
 };
+
+/* --progress MODE (the word may also follow as the next argument). */
+static int parse_progress(const char *s, int *mode) {
+    static const struct { const char *name; int mode; } modes[] = {
+        {"bar", PROGRESS_BAR}, {"lines", PROGRESS_LINES}, {"line", PROGRESS_LINES},
+        {"json", PROGRESS_JSON}, {"off", PROGRESS_OFF},
+    };
+    if (!strcmp(s, "auto")) return *mode = isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_LINES, 0;
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (!strcmp(s, modes[i].name)) return *mode = modes[i].mode, 0;
+    return cli_fail("unknown progress mode '%s' (auto, bar, lines, json, off)", s);
+}
+
+static int is_progress_mode(const char *s) {
+    return s && (!strcmp(s, "auto") || !strcmp(s, "bar") || !strcmp(s, "lines") || !strcmp(s, "line") ||
+                 !strcmp(s, "json") || !strcmp(s, "off"));
+}
 
 static int parse_args(int argc, char **argv, Cli *c) {
     static const struct option longs[] = {
@@ -158,7 +181,9 @@ static int parse_args(int argc, char **argv, Cli *c) {
         {"share-gpu", no_argument, 0, OPT_SHARE_GPU},
         {"logits-dir", required_argument, 0, OPT_LOGITS_DIR},
         {"resume", no_argument, 0, OPT_RESUME},
-        {"progress", no_argument, 0, OPT_PROGRESS},
+        {"progress", optional_argument, 0, OPT_PROGRESS},
+        {"progress-interval", required_argument, 0, OPT_PROGRESS_INTERVAL},
+        {"no-journal", no_argument, 0, OPT_NO_JOURNAL},
         {"json-lines", no_argument, 0, OPT_JSON_LINES},
         {"selftest", no_argument, 0, OPT_SELFTEST},
         {"precise", no_argument, 0, OPT_PRECISE},
@@ -193,7 +218,17 @@ static int parse_args(int argc, char **argv, Cli *c) {
         case OPT_SHARE_GPU: g->share_gpu = 1; break;
         case OPT_LOGITS_DIR: g->logits_dir = optarg; break;
         case OPT_RESUME: g->resume = 1; break;
-        case OPT_PROGRESS: g->progress = 1; break;
+        case OPT_PROGRESS:
+            if (!optarg && is_progress_mode(argv[optind])) optarg = argv[optind++];
+            if (parse_progress(optarg ? optarg : "auto", &g->progress)) return 1;
+            break;
+        case OPT_PROGRESS_INTERVAL: {
+            float s;
+            if (parse_float(optarg, "--progress-interval", 0.05, 86400, &s)) return 1;
+            g->progress_interval = s;
+            break;
+        }
+        case OPT_NO_JOURNAL: g->no_journal = 1; break;
         case OPT_JSON_LINES: c->json_lines = 1; break;
         case OPT_SELFTEST: c->selftest = 1; break;
         case OPT_PRECISE: g->precise = 1; break;
@@ -230,7 +265,7 @@ void getp_options_default(GetpOptions *o) {
     o->temperature = 0.0f;
     o->top_p = 1.0f;
     o->seed = 42;
-    o->progress = isatty(STDERR_FILENO);
+    o->progress = isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_LINES;
 }
 
 int main(int argc, char **argv) {

@@ -30,18 +30,60 @@ void report_final(const RunReport *r) {
     fflush(stdout);
 }
 
-void report_progress(int64_t done, int64_t total, int64_t written, int64_t tokens, double seconds) {
-    double tps = seconds > 0 ? (double)tokens / seconds : 0.0;
-    if (total >= 0) {
-        double per_req = written > 0 ? seconds / (double)written : 0.0;
-        double eta = per_req * (double)(total - done);
-        fprintf(stderr, "getp: progress: %lld / %lld requests (%.1f%%), %.0f tok/s, %.0f s elapsed, ETA %.0f s\n",
-                (long long)done, (long long)total, total ? 100.0 * (double)done / (double)total : 100.0, tps,
-                seconds, eta);
-    } else {
-        fprintf(stderr, "getp: progress: %lld requests, %.0f tok/s, %.0f s elapsed\n", (long long)done, tps,
-                seconds);
+/* "1:02:03" or "2:03" */
+static void clock_text(double s, char *buf, size_t n) {
+    long t = s > 0 ? (long)(s + 0.5) : 0;
+    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+void report_progress(FILE *f, int mode, const ProgressView *v, int final) {
+    const int known = v->total >= 0;
+    const double pct = known ? (v->total > 0 ? 100.0 * (double)v->done / (double)v->total : 100.0) : 0.0;
+    char el[32], eta[32];
+    clock_text(v->elapsed, el, sizeof el);
+    if (v->eta >= 0) clock_text(v->eta, eta, sizeof eta);
+    else snprintf(eta, sizeof eta, "--");
+    switch (mode) {
+    case PROGRESS_BAR: {
+        enum { W = 24 };
+        char bar[W + 1];
+        int fill = known ? (int)(pct / 100.0 * W + 0.5) : 0;
+        for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
+        bar[W] = '\0';
+        if (known)
+            fprintf(f, "\r[%s] %5.1f%%  %lld/%lld requests  %lld tokens  %.0f tok/s  %s  ETA %s\033[K", bar, pct,
+                    (long long)v->done, (long long)v->total, (long long)v->tokens, v->tok_s, el, eta);
+        else
+            fprintf(f, "\r%lld requests  %lld tokens  %.0f tok/s  %s\033[K", (long long)v->done,
+                    (long long)v->tokens, v->tok_s, el);
+        if (final) fputc('\n', f);
+        break;
     }
+    case PROGRESS_LINES:
+        if (known)
+            fprintf(f, "getp: progress: %lld/%lld requests (%.1f%%), %lld tokens, %.0f tok/s (%.0f average), "
+                    "%s elapsed, ETA %s\n", (long long)v->done, (long long)v->total, pct, (long long)v->tokens,
+                    v->tok_s, v->tok_s_avg, el, eta);
+        else
+            fprintf(f, "getp: progress: %lld requests, %lld tokens, %.0f tok/s (%.0f average), %s elapsed\n",
+                    (long long)v->done, (long long)v->tokens, v->tok_s, v->tok_s_avg, el);
+        break;
+    case PROGRESS_JSON: {
+        char total[32], etas[32];
+        if (known) snprintf(total, sizeof total, "%lld", (long long)v->total);
+        else snprintf(total, sizeof total, "null");
+        if (v->eta >= 0) snprintf(etas, sizeof etas, "%.1f", v->eta);
+        else snprintf(etas, sizeof etas, "null");
+        fprintf(f, "{\"event\":\"progress\",\"final\":%s,\"requests_done\":%lld,\"requests_total\":%s,"
+                "\"tokens\":%lld,\"tok_s\":%.1f,\"tok_s_avg\":%.1f,\"elapsed_s\":%.1f,\"eta_s\":%s}\n",
+                final ? "true" : "false", (long long)v->done, total, (long long)v->tokens, v->tok_s, v->tok_s_avg,
+                v->elapsed, etas);
+        break;
+    }
+    default: return;
+    }
+    fflush(f);
 }
 
 int write_request_logits(Engine *e, const char *dir, int vocab, const Request *reqs,

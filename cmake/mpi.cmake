@@ -11,6 +11,13 @@
 #   mpi_chunk      whole runs with GETP_MPI_CHUNK=3 (every scatter/gather chunked)
 #   mpi_failures   missing input, unreadable model, malformed count line: every
 #                  rank exits non-zero within seconds, no hang
+#   mpi_kill_resume  killed after some rounds: --resume completes the file identically
+#   mpi_journal    stopped in the middle of a round (SIGKILL of the job, SIGTERM, one
+#                  rank killed, a singleton, a later round, a torn record): --resume
+#                  runs only what had not finished and gives the same file; resumes
+#                  with other options or input refused (tests/mpi/test_journal.sh)
+#   mpi_progress   progress inside a round: a bar on a pseudo-terminal, plain and
+#                  JSON lines from 2 ranks, counts checked against the final report
 #   slurm          a real single-node Slurm cluster (tests/slurm/run_slurm_test.sh);
 #                  registered only when GETP_TEST_SLURM=1 at configure time (starts daemons)
 target_sources(getp PRIVATE ${CMAKE_SOURCE_DIR}/mpi/dist.c ${CMAKE_SOURCE_DIR}/mpi/round.c)
@@ -23,13 +30,13 @@ if(GETP_BUILD_TESTS)
   set(_mpi_dir ${CMAKE_SOURCE_DIR}/tests/mpi)
   set(_mpi_work ${CMAKE_BINARY_DIR}/mpi_tests)
   add_test(NAME mpi_dist COMMAND bash ${_mpi_dir}/test_dist.sh $<TARGET_FILE:test_mpi_dist>)
-  foreach(name ranks balance chunk failures kill_resume)
+  foreach(name ranks balance chunk failures kill_resume journal progress)
     add_test(NAME mpi_${name}
              COMMAND bash ${_mpi_dir}/test_${name}.sh $<TARGET_FILE:getp> $<TARGET_FILE:getp-model-gen>
                      ${_mpi_work}/${name})
   endforeach()
-  set_tests_properties(mpi_dist mpi_ranks mpi_balance mpi_chunk mpi_failures mpi_kill_resume PROPERTIES
-                       LABELS mpi TIMEOUT 1800 PROCESSORS 2)
+  set_tests_properties(mpi_dist mpi_ranks mpi_balance mpi_chunk mpi_failures mpi_kill_resume mpi_journal
+                       mpi_progress PROPERTIES LABELS mpi TIMEOUT 1800 PROCESSORS 2)
   if(GETP_ASAN) # sanitized runs are ~20x slower: a longer bound per getp run
     set_tests_properties(mpi_ranks mpi_balance mpi_chunk mpi_failures PROPERTIES
                          ENVIRONMENT "GETP_TEST_TIMEOUT=900")

@@ -153,8 +153,8 @@ static void fill_sampler_rows(GpuEngine *g, const Request *reqs, const Output *o
 }
 
 /* After a step: advance positions, take the chosen ids (and logprobs), retire
- * finished slots. */
-static void finish_step(GpuEngine *g, const Request *reqs, Output *outs, Slot *sl, int B,
+ * finished slots; a retired request's final output goes to e->on_finish. */
+static void finish_step(Engine *e, GpuEngine *g, const Request *reqs, Output *outs, Slot *sl, int B,
                         const int *chunk_n, const int *samp_slot, int S, int R) {
     for (int b = 0; b < B; b++) sl[b].fed += chunk_n[b];
     for (int s = 0; s < S; s++) {
@@ -168,6 +168,7 @@ static void finish_step(GpuEngine *g, const Request *reqs, Output *outs, Slot *s
                             "Inf): the request is stopped as an error\n", (long long)p->index, x->fed - 1);
             o->finish = FINISH_ERROR;
             o->n_tokens = 0;
+            if (e->on_finish) e->on_finish(e->on_finish_ctx, o);
             x->req = -1;
             continue;
         }
@@ -180,10 +181,12 @@ static void finish_step(GpuEngine *g, const Request *reqs, Output *outs, Slot *s
             }
         }
         o->tokens[o->n_tokens++] = tok;
+        if (e->on_token) e->on_token(e->on_token_ctx, p->index, tok);
         x->last = tok;
         if (request_is_stop(p, tok)) o->finish = FINISH_STOP;
         else if (x->fed < p->steps) continue;
         else o->finish = FINISH_LENGTH;
+        if (e->on_finish) e->on_finish(e->on_finish_ctx, o);
         x->req = -1; // done: the slot takes the next request
     }
 }
@@ -194,6 +197,9 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
     GPU_CHECK(hipSetDevice(g->opt.device));
     int cap = 1;
     const int runnable = init_outputs(c, reqs, n, outs, &cap);
+    if (e->on_finish) // requests that cannot run are final already
+        for (int i = 0; i < n; i++)
+            if (!outs[i].tokens) e->on_finish(e->on_finish_ctx, &outs[i]);
     if (runnable == 0) return GETP_OK;
     int sampled = 0; // runnable requests whose rows need the sampler kernel
     for (int i = 0; i < n; i++) sampled += outs[i].tokens && needs_sampler(&reqs[i].p);
@@ -225,7 +231,7 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
         const int T = build_step(g, reqs, sl, B, &S, &R, chunk_n, samp_slot);
         fill_sampler_rows(g, reqs, outs, sl, samp_slot, R);
         gpu_forward_step(g, T, S, R);
-        finish_step(g, reqs, outs, sl, B, chunk_n, samp_slot, S, R);
+        finish_step(e, g, reqs, outs, sl, B, chunk_n, samp_slot, S, R);
     }
     free(sl);
     free(chunk_n);

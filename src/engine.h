@@ -105,6 +105,14 @@ struct Engine {
      * text through it). NULL = off. */
     void (*on_token)(void *ctx, int64_t index, int32_t token);
     void *on_token_ctx;
+    /* Optional: called once for every request of a generate call when its
+     * output is final (finish set, every id and logprob in place), before
+     * generate returns, in the order requests finish; requests that cannot
+     * run (FINISH_ERROR, empty prompt) too. The getp flow journals the output
+     * and counts progress here. Like on_token, on the thread that called
+     * generate. NULL = off. */
+    void (*on_finish)(void *ctx, const Output *o);
+    void *on_finish_ctx;
     void *impl;
 };
 

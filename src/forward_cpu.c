@@ -9,7 +9,8 @@
  * position at or past the last prompt token a token is sampled with
  * u = rng_uniform(seed, index, k) for the k-th generated token (k from 0), so
  * a request yields at most steps - n_prompt + 1 ids and the result depends on
- * nothing but the request itself.
+ * nothing but the request itself. Each id goes to the engine's on_token, each
+ * finished request to its on_finish (engine.h), when they are set.
  */
 #include "engine.h"
 #include "ops_cpu.h" // cpu_rmsnorm, cpu_matvec, cpu_rope, cpu_attention, cpu_router_topk, cpu_expert_mlp
@@ -141,8 +142,9 @@ static void forward(const CpuEngine *ce, RunState *s, int32_t token, int pos, fl
 
 static int token_ok(const Config *c, int32_t id) { return id >= 0 && id < c->vocab_size; }
 
-static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float *logits,
+static void generate_one(const Engine *e, const Request *r, Output *o, float *logits,
                          SampleScratch *ss) {
+    const CpuEngine *ce = e->impl;
     const Config *c = &ce->m->cfg;
     const RequestParams *p = &r->p;
     if (!output_begin(o, r, c)) return;
@@ -171,6 +173,7 @@ static void generate_one(const CpuEngine *ce, const Request *r, Output *o, float
             token_logprobs(logits, c->vocab_size, token, o->n_top, &o->logprobs[k],
                            o->top_ids + (size_t)k * o->n_top, o->top_logprobs + (size_t)k * o->n_top);
         o->tokens[o->n_tokens++] = token;
+        if (e->on_token) e->on_token(e->on_token_ctx, p->index, token);
         if (request_is_stop(p, token)) {
             o->finish = FINISH_STOP;
             break;
@@ -186,7 +189,10 @@ static int cpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err
     float *logits = xmalloc(sizeof(float) * (size_t)c->vocab_size);
     SampleScratch ss;
     build_sample_scratch(&ss, c->vocab_size);
-    for (int i = 0; i < n; i++) generate_one(ce, &reqs[i], &outs[i], logits, &ss);
+    for (int i = 0; i < n; i++) {
+        generate_one(e, &reqs[i], &outs[i], logits, &ss);
+        if (e->on_finish) e->on_finish(e->on_finish_ctx, &outs[i]);
+    }
     free_sample_scratch(&ss);
     free(logits);
     return GETP_OK;

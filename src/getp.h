@@ -19,6 +19,14 @@ typedef enum {
 
 typedef enum { BACKEND_AUTO = 0, BACKEND_CPU = 1, BACKEND_GPU = 2 } Backend;
 
+/* --progress: how rank 0 shows a run's progress on stderr (app/progress.h). */
+typedef enum {
+    PROGRESS_OFF = 0,
+    PROGRESS_BAR = 1,   // one line redrawn in place (a terminal)
+    PROGRESS_LINES = 2, // a plain line every --progress-interval seconds (logs)
+    PROGRESS_JSON = 3,  // one JSON object per line, same cadence (schedulers)
+} ProgressMode;
+
 typedef struct {
     const char *model_path;     // .bin file or checkpoint directory
     const char *input_path;     // -i
@@ -37,8 +45,10 @@ typedef struct {
     int batch_size;             // --batch (0 = from free memory)
     int precise;                // --precise: GPU activations and KV as bf16 pairs (fp32-grade)
     int share_gpu;              // --share-gpu: allow more local ranks than GPUs
-    int progress;               // --progress
+    int progress;               // ProgressMode (--progress)
+    double progress_interval;   // --progress-interval seconds (0: 1 s for the bar, else 10 s)
     int resume;                 // --resume
+    int no_journal;             // --no-journal: do not journal finished requests
     int verbose;
     const char *reasoning_effort; // --reasoning-effort: chats' default (NULL: medium)
     const char *date;           // --date / GETP_DATE: chats' "Current date" (NULL: today, UTC)

@@ -312,9 +312,11 @@ static int course_write(OutputWriter *w, const InputRequest *req, const Output *
     return GETP_OK;
 }
 
+/* End of a round: on disk before the ranks drop their journals of it (app/resume.h). */
 static int course_flush(OutputWriter *w, Err *err) {
     CourseWriter *cw = w->impl;
-    if (fflush(cw->f) != 0) return err_set(err, "%s: write failed: %s", cw->path, strerror(errno));
+    if (fflush(cw->f) != 0 || fsync(fileno(cw->f)) != 0)
+        return err_set(err, "%s: write failed: %s", cw->path, strerror(errno));
     return GETP_OK;
 }
 

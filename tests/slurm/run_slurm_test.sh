@@ -13,10 +13,18 @@
 #   B. sbatch of a script that calls mpirun inside the allocation (Open MPI
 #      reads the allocation and starts its daemons through srun): the fallback
 #      for sites whose srun has no PMI plugin Open MPI can talk to;
-#   C. srun --mpi=pmix -n 2 directly (an interactive step).
+#   C. srun --mpi=pmix -n 2 directly (an interactive step);
+#   D. the time limit: the job script of A under sbatch --time=1
+#      --signal=TERM@55 and an input sized to ~40 s of work. Slurm sends
+#      SIGTERM to the ranks 5 to 35 s after the start (its time-limit check runs
+#      every 30 s); getp keeps what it finished and exits 75; the script
+#      requeues the job, whose next start resumes from the journal, as many
+#      times as it takes (the test shortens Slurm's requeue delay with
+#      scontrol update StartTime=now+3). The job must end COMPLETED after at least one
+#      requeue, with the uninterrupted run's file.
 # Each waits for its job with a bounded timeout and compares the output file
-# byte for byte with the single-rank run. The cluster is brought down on exit
-# (trap), whatever happened.
+# byte for byte with the single-rank run (D: the 2-rank run). The cluster is
+# brought down on exit (trap), whatever happened.
 #
 # Needs slurm-wlm and munge (Debian: apt-get install slurm-wlm munge). If
 # they are missing and this runs as root with apt-get available, they are
@@ -155,6 +163,7 @@ fi
 echo "srun --mpi=list: $(srun --mpi=list 2>&1 | tr '\n' ' ')"
 
 # ---------------------------------------------------------------- inputs
+rm -rf job_?.log out_?.txt out_?.txt.journal # the job scripts append to their logs (--open-mode=append)
 make_model model || { fail "model generation"; finish; exit 1; }
 V=$(vocab_of model)
 make_ids in.txt 10 2 12 17 "$V"
@@ -221,5 +230,54 @@ OMP_NUM_THREADS=1 timeout "$JOB_TIMEOUT" srun --mpi=${GETP_SLURM_MPI:-pmix} -n 2
 rc=$?
 judge "C: srun --mpi=${GETP_SLURM_MPI:-pmix} -n 2" "$([ $rc = 0 ] && echo COMPLETED || echo "FAILED(rc $rc)")" \
     out_c.txt job_c.log
+
+
+# D. the time limit, SIGTERM before it, requeue, --resume (the recipe of jobs/README.md)
+make_ids cal.txt 24 2 12 31 "$V"
+to_log cal.log run_np 2 "$GETP" model -m getp -i cal.txt -o cal.out -n $STEPS $IDS_ARGS
+N_D=$(awk '/^throughput:/ { t = $2 } /^tokens:/ { k = $2 }
+    END { n = k > 0 ? int(40 * t / (k / 24)) : 0; print (n < 200 ? 200 : (n > 20000 ? 20000 : n)) }' cal.log)
+make_ids in_d.txt "$N_D" 2 12 37 "$V"
+check "D: 2-rank reference of $N_D requests (~40 s of work)" to_log ref_d.log run_np 2 "$GETP" model -m getp \
+    -i in_d.txt -o ref_d.txt -n $STEPS $IDS_ARGS
+rm -rf out_d.txt out_d.txt.journal
+id=$(GETP=$GETP MODEL=model INPUT=in_d.txt OUTPUT=out_d.txt STEPS=$STEPS GETP_ARGS="$IDS_ARGS" \
+     SRUN_MPI=${GETP_SLURM_MPI:-pmix} SRUN_BIND="" OMP_NUM_THREADS=1 REQUEUE=1 \
+     sbatch --parsable --time=1 --signal=TERM@55 --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 \
+     --output="$WORK/job_d.log" job_a.sbatch 2> sbatch_d.err)
+if [ -n "$id" ]; then
+    st="" rs=0 lifted=0 ended=0
+    for _ in $(seq 1 $((3 * JOB_TIMEOUT))); do
+        info=$(scontrol show job "$id" 2> /dev/null)
+        st=$(grep -o 'JobState=[A-Z_]*' <<< "$info" | cut -d= -f2)
+        rs=$(grep -o 'Restarts=[0-9]*' <<< "$info" | cut -d= -f2)
+        # requeued: shorten Slurm's delay (about 2 min) to 3 s; a start in the same
+        # second as the requeue is refused ("credential revoked")
+        if [ "$st" = PENDING ] && [ "${rs:-0}" -gt "$lifted" ]; then
+            scontrol update JobId="$id" StartTime=now+3 2> /dev/null
+            lifted=$rs
+        fi
+        # a job that requeues itself may show FAILED for a moment first: an end must last 3 s
+        case $st in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)
+            ended=$((ended + 1)) ;;
+            *) ended=0 ;;
+        esac
+        [ $ended -ge 3 ] && break
+        sleep 1
+    done
+    case $st in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) ;;
+        *) scancel "$id" 2> /dev/null; st="HUNG(${st:-unknown})" ;;
+    esac
+    stops=$(grep -c 'getp: SIGTERM: stopped' job_d.log)
+    if [ "$st" = COMPLETED ] && [ "${rs:-0}" -ge 1 ] && [ "$stops" -ge 1 ] && cmp -s ref_d.txt out_d.txt &&
+        grep -q 'finished requests recovered' job_d.log && [ ! -e out_d.txt.journal ]; then
+        pass "D: --time=1 --signal=TERM@55: stopped $stops times, requeued $rs times, resumed; job $st, output identical"
+    else
+        fail "D: job $st after $rs requeues, $stops stops, output $(cmp -s ref_d.txt out_d.txt && echo identical || echo differs/missing)"
+        sed 's/^/    /' job_d.log 2> /dev/null | grep -v '^    getp: progress' | tail -30
+    fi
+else
+    fail "D: sbatch refused: $(cat sbatch_d.err)"
+fi
 
 finish
