@@ -148,5 +148,45 @@ if(GETP_BUILD_TESTS)
     endforeach()
     add_test(NAME gpu_resources COMMAND sh ${CMAKE_SOURCE_DIR}/tests/gpu/check_resources.sh
              ${GETP_HIPCC} "${GETP_HIP_ARCH}" ${CMAKE_SOURCE_DIR} ${_hot})
+    # MI300 (gfx942) beside MI250. Debian's HIP 5.2 compiler predates gfx942, so when
+    # GETP_HIP_ARCH does not name it the check compiles every GPU source (resource report
+    # on the hot ones) for gfx942 with a newer clang (Debian's clang-19 + lld-19), the
+    # installed HIP headers and device libraries, and the one device library those lack
+    # for gfx942 (the ISA version constant, generated here).
+    if(NOT "gfx942" IN_LIST GETP_HIP_ARCH)
+      find_program(GETP_HIP_CHECK_CLANG NAMES clang++-19 clang++-20 clang++-21 clang++-22
+                   PATHS /usr/lib/llvm-19/bin /usr/lib/llvm-22/bin)
+      find_program(GETP_LLVM_AS NAMES llvm-as-19 llvm-as-20 llvm-as-21 llvm-as-22
+                   PATHS /usr/lib/llvm-19/bin /usr/lib/llvm-22/bin)
+      find_path(GETP_AMDGCN_BITCODE ocml.bc PATHS /usr/lib/x86_64-linux-gnu/amdgcn/bitcode
+                /opt/rocm/amdgcn/bitcode)
+      if(GETP_HIP_CHECK_CLANG AND GETP_LLVM_AS AND GETP_AMDGCN_BITCODE)
+        set(_bc ${CMAKE_BINARY_DIR}/amdgcn_bitcode)
+        file(MAKE_DIRECTORY ${_bc})
+        file(GLOB _sys_bc ${GETP_AMDGCN_BITCODE}/*.bc) # links to the installed libraries
+        foreach(_f ${_sys_bc})
+          get_filename_component(_n ${_f} NAME)
+          file(CREATE_LINK ${_f} ${_bc}/${_n} SYMBOLIC)
+        endforeach()
+        if(NOT EXISTS ${_bc}/oclc_isa_version_942.bc)
+          file(WRITE ${_bc}/oclc_isa_version_942.ll
+               "target datalayout = \"e-p:64:64-p1:64:64-p2:32:32-p3:32:32-p4:64:64-p5:32:32-p6:32:32-p7:160:256:256:32-p8:128:128-p9:192:256:256:32-i64:64-v16:16-v24:32-v32:32-v48:64-v96:128-v192:256-v256:256-v512:512-v1024:1024-v2048:2048-n32:64-S32-A5-G1-ni:7:8:9\"\n"
+               "target triple = \"amdgcn-amd-amdhsa\"\n"
+               "@__oclc_ISA_version = linkonce_odr protected local_unnamed_addr addrspace(4) constant i32 9402, align 4\n")
+          execute_process(COMMAND ${GETP_LLVM_AS} ${_bc}/oclc_isa_version_942.ll -o ${_bc}/oclc_isa_version_942.bc)
+        endif()
+        set(_all "")
+        foreach(f ${_gpu_src})
+          list(APPEND _all ${f})
+        endforeach()
+        add_test(NAME gpu_resources_gfx942 COMMAND sh ${CMAKE_SOURCE_DIR}/tests/gpu/check_resources.sh
+                 ${GETP_HIP_CHECK_CLANG} gfx942 ${CMAKE_SOURCE_DIR} ${_all})
+        set_tests_properties(gpu_resources_gfx942 PROPERTIES ENVIRONMENT
+          "HIP_CHECK_FLAGS=-x hip --rocm-path=/usr --rocm-device-lib-path=${_bc}")
+      else()
+        message(STATUS "gpu: no clang >= 19 with llvm-as and the AMD device libraries: the gfx942 "
+                       "check is not registered (tools/install_deps.sh installs clang-19 and lld-19)")
+      endif()
+    endif()
   endif()
 endif()

@@ -31,23 +31,39 @@ __global__ void bf16_to_f32_kernel(float *dst, const uint16_t *src, int64_t n) {
 /* Code of |v| / 2^k on the MXFP4 grid, or -1 if off the grid. */
 __device__ __forceinline__ int mxfp4_code(float a) {
     const float grid[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+    int code = -1; // selects, not branches: no exec-mask bookkeeping when unrolled
 #pragma unroll
-    for (int c = 0; c < 8; c++)
-        if (a == grid[c]) return c;
-    return -1;
+    for (int c = 0; c < 8; c++) code = a == grid[c] ? c : code;
+    return code;
 }
 
 __global__ void encode_mxfp4_kernel(uint8_t *blocks, uint8_t *scales, const void *src,
                                     int src_is_f32, int64_t n_groups, int *bad) {
     for (int64_t gi = blockIdx.x * (int64_t)CONVERT_THREADS + threadIdx.x; gi < n_groups;
          gi += (int64_t)gridDim.x * CONVERT_THREADS) {
+        /* fully unrolled, no early exit: v and out stay in registers (no scratch) */
         float v[32];
-        float mx = 0.0f;
-        for (int j = 0; j < 32; j++) {
-            v[j] = src_is_f32 ? ((const float *)src)[gi * 32 + j]
-                              : bf16_to_f32_dev(((const uint16_t *)src)[gi * 32 + j]);
-            mx = fmaxf(mx, fabsf(v[j]));
+        if (src_is_f32) { // a group is 128 (f32) or 64 (bf16) aligned bytes: vector loads
+            const float4 *p = (const float4 *)src + gi * 8;
+#pragma unroll
+            for (int q = 0; q < 8; q++) {
+                const float4 f = p[q];
+                v[4 * q] = f.x, v[4 * q + 1] = f.y, v[4 * q + 2] = f.z, v[4 * q + 3] = f.w;
+            }
+        } else {
+            const uint4 *p = (const uint4 *)src + gi * 4;
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                const uint4 u = p[q];
+                const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+                for (int h = 0; h < 8; h++)
+                    v[8 * q + h] = bf16_to_f32_dev((uint16_t)(w[h / 2] >> (16 * (h % 2))));
+            }
         }
+        float mx = 0.0f;
+#pragma unroll
+        for (int j = 0; j < 32; j++) mx = fmaxf(mx, fabsf(v[j]));
         int k = 0, ok = isfinite(mx);
         if (ok && mx > 0.0f) {
             k = (int)ceilf(log2f(mx / 6.0f));
@@ -55,19 +71,19 @@ __global__ void encode_mxfp4_kernel(uint8_t *blocks, uint8_t *scales, const void
             if (ldexpf(6.0f, k) < mx) k++;      // guard log2f rounding down
         }
         ok = ok && k >= -127 && k <= 127;
-        uint8_t out[16];
-        for (int j = 0; j < 32 && ok; j += 2) {
-            const int c0 = mxfp4_code(fabsf(ldexpf(v[j], -k)));
-            const int c1 = mxfp4_code(fabsf(ldexpf(v[j + 1], -k)));
-            ok = c0 >= 0 && c1 >= 0;
-            const int s0 = signbit(v[j]) ? 8 : 0, s1 = signbit(v[j + 1]) ? 8 : 0;
-            out[j / 2] = (uint8_t)((c0 + s0) | ((c1 + s1) << 4));
+        uint32_t out[4] = {0u, 0u, 0u, 0u};
+#pragma unroll
+        for (int j = 0; j < 32; j++) {
+            const int c = mxfp4_code(fabsf(ldexpf(v[j], -k)));
+            ok = ok && c >= 0;
+            out[j / 8] |= (uint32_t)((c & 7) + (signbit(v[j]) ? 8 : 0)) << (4 * (j % 8));
         }
         if (!ok) {
             *bad = 1;
             continue;
         }
-        for (int j = 0; j < 16; j++) blocks[gi * 16 + j] = out[j];
+#pragma unroll
+        for (int j = 0; j < 16; j++) blocks[gi * 16 + j] = (uint8_t)(out[j / 4] >> (8 * (j % 4)));
         scales[gi] = (uint8_t)(k + 127);
     }
 }

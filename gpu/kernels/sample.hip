@@ -174,8 +174,8 @@ __device__ __forceinline__ bool prefix_smaller(const Prefix &a, const Prefix &b)
 /* The shortest prefix whose value reaches target >= 1: value 1 per id
  * (MASS false: the target-th id) or its mass (x from m and inv_t). */
 template <bool MASS>
-__device__ Prefix radix_select(const float *row, int V, float m, float inv_t,
-                               unsigned long long target, SampleShared &sh) {
+__device__ __forceinline__ Prefix radix_select(const float *row, int V, float m, float inv_t,
+                                               unsigned long long target, SampleShared &sh) {
     uint32_t prefix = 0, mask = 0;
     unsigned long long rem = target;
     for (int d = 3; d >= 0; d--) {

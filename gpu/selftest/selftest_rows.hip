@@ -1,5 +1,5 @@
 /* selftest_rows.hip: the row-wise ops (embedding gather, rmsnorm, router
- * top-k, argmax) against the CPU oracle (harness: selftest.h). */
+ * top-k, argmax) and the MXFP4 encoder against the CPU oracle (harness: selftest.h). */
 #include "selftest.h"
 #include "gpu_check.h"
 #include "ops_cpu.h"  // cpu_rmsnorm, cpu_router_topk (the oracle)
@@ -101,6 +101,53 @@ static void test_argmax(SelfTest *st, int S, int V) {
     free(l), free(id);
 }
 
+/* encode_mxfp4 (expert weights that arrive as f32 or bf16): exact groups
+ * (random codes and scales, some all-zero) must decode back bit for bit
+ * (the encoding may pick another but equal scale); one inexact value in a
+ * call must raise the flag. */
+static void test_encode_mxfp4(SelfTest *st, int64_t G, int src_f32) {
+    static const float grid[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+    const size_t n = (size_t)G * 32;
+    float *v = (float *)xmalloc(4 * n);
+    for (int64_t g = 0; g < G; g++) {
+        const int k = (int)st_uniform(st, -20, 20), zero = g % 17 == 5;
+        for (int j = 0; j < 32; j++) {
+            const int c = (int)st_uniform(st, 0, 16) & 15;
+            v[g * 32 + j] = zero ? 0.0f : ldexpf((c & 8) ? -grid[c & 7] : grid[c & 7], k);
+        }
+    }
+    uint16_t *vb = (uint16_t *)xmalloc(2 * n);
+    for (size_t i = 0; i < n; i++) vb[i] = f32_to_bf16(v[i]); // exact: 3 significant bits
+    uint8_t *blocks = (uint8_t *)xmalloc(n / 2), *scales = (uint8_t *)xmalloc((size_t)G);
+    void *d_src = src_f32 ? st_upload(v, 4 * n) : st_upload(vb, 2 * n);
+    uint8_t *d_blocks = (uint8_t *)st_poisoned(n / 2), *d_scales = (uint8_t *)st_poisoned((size_t)G);
+    int flag = 0;
+    int *d_bad = (int *)st_upload(&flag, sizeof(int));
+    encode_mxfp4(d_blocks, d_scales, d_src, src_f32, G, d_bad, st->stream);
+    st_download(blocks, d_blocks, n / 2);
+    st_download(scales, d_scales, (size_t)G);
+    st_download(&flag, d_bad, sizeof(int));
+    long bad = flag != 0;
+    for (size_t i = 0; i < n; i++) {
+        const int c = (blocks[i / 2] >> (4 * (i % 2))) & 15;
+        const float d = ldexpf((c & 8) ? -grid[c & 7] : grid[c & 7], (int)scales[i / 32] - 127);
+        bad += d != v[i];
+    }
+    /* one value off the grid: the flag goes up */
+    v[n / 2] = ldexpf(1.25f, 3);
+    vb[n / 2] = f32_to_bf16(v[n / 2]);
+    st_free(d_src);
+    d_src = src_f32 ? st_upload(v, 4 * n) : st_upload(vb, 2 * n);
+    encode_mxfp4(d_blocks, d_scales, d_src, src_f32, G, d_bad, st->stream);
+    st_download(&flag, d_bad, sizeof(int));
+    bad += flag != 1;
+    char name[96];
+    snprintf(name, sizeof name, "encode_mxfp4 %s groups=%lld", src_f32 ? "f32" : "bf16", (long long)G);
+    st_report(st, name, 0.0, TOL_EXACT, bad);
+    st_free(d_src), st_free(d_blocks), st_free(d_scales), st_free(d_bad);
+    free(v), free(vb), free(blocks), free(scales);
+}
+
 void selftest_row_ops(SelfTest *st) {
     test_embed(st, 1, 1000, 2880);
     test_embed(st, 37, 531, 104);
@@ -114,5 +161,7 @@ void selftest_row_ops(SelfTest *st) {
     test_router(st, 33, 128, 4);
     test_argmax(st, 1, 201088);
     test_argmax(st, 3, 1001);
+    test_encode_mxfp4(st, 4099, 1);
+    test_encode_mxfp4(st, 1000, 0);
 }
 

@@ -8,6 +8,9 @@
 # kernel whose scratch or spill count is not 0. Needs no GPU (CI).
 #
 # usage: check_resources.sh HIPCC "ARCH[;ARCH...]" SOURCE_DIR FILE.hip...
+# HIP_CHECK_FLAGS: more compiler flags (for a plain clang++: -x hip --rocm-path=...
+# --rocm-device-lib-path=..., how cmake/gpu.cmake checks gfx942 when the
+# installed hipcc predates it).
 set -u
 hipcc=$1 archs=$2 src=$3
 shift 3
@@ -18,7 +21,8 @@ for arch in $(echo "$archs" | tr ';' ' '); do
     echo "== $arch: kernel VGPRs AGPRs LDS[B/block] scratch[B/lane] waves/SIMD"
     for f in "$@"; do
         log=$tmp/$arch.$(basename "$f").log
-        if ! "$hipcc" --offload-arch="$arch" -std=c++17 -O3 -D_POSIX_C_SOURCE=200809L \
+        # shellcheck disable=SC2086
+        if ! "$hipcc" ${HIP_CHECK_FLAGS:-} --offload-arch="$arch" -std=c++17 -O3 -D_POSIX_C_SOURCE=200809L \
             -I"$src/gpu" -I"$src/gpu/kernels" -I"$src/gpu/port" -I"$src/src" \
             -Rpass-analysis=kernel-resource-usage -c "$f" -o "$tmp/out.o" >"$log" 2>&1; then
             echo "FAIL compile $f for $arch"; cat "$log"; fail=1; continue
