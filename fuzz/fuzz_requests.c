@@ -12,6 +12,10 @@
 
 #include <unistd.h>
 
+static char out_path[64]; // the writer's file, one per process
+
+static void remove_out(void) { unlink(out_path); }
+
 static void read_and_write(const uint8_t *data, size_t size, InputFormat given, const Tokenizer *tok) {
     FILE *f = fmemopen((void *)data, size, "r");
     if (!f) return;
@@ -28,8 +32,10 @@ static void read_and_write(const uint8_t *data, size_t size, InputFormat given, 
         CHECK(err.msg[0] != '\0');
         return;
     }
-    static char out_path[64];
-    if (!out_path[0]) snprintf(out_path, sizeof out_path, "/tmp/getp-fuzz-%d.out", (int)getpid());
+    if (!out_path[0]) {
+        snprintf(out_path, sizeof out_path, "/tmp/getp-fuzz-%d.out", (int)getpid());
+        atexit(remove_out);
+    }
     OutputWriter *w = NULL;
     int64_t done = 0;
     CHECK(writer_open(out_path, fmt, tok, 0, &w, &done, &err) == GETP_OK);
