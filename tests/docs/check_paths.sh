@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# check_paths.sh: the documents under docs/ must only name things that exist.
+# check_paths.sh: the documents (docs/*.md and README.md) must only name
+# things that exist.
 #
 #   bash tests/docs/check_paths.sh [REPO_ROOT [DOC...]]
 #        REPO_ROOT default: the repository holding this script; DOC default:
-#        every docs/*.md of REPO_ROOT (relative to REPO_ROOT, or absolute)
+#        every docs/*.md of REPO_ROOT and its README.md (relative to REPO_ROOT,
+#        or absolute)
 #
 # What counts as a citation: a single-backtick span outside fenced code blocks
 # (``` lines) that is one word of [A-Za-z0-9_./*+-] starting with a letter, digit,
@@ -33,7 +35,7 @@ shift $(( $# > 0 ? 1 : 0 ))
 docs=("$@")
 cd "$root" || { echo "check_paths: cannot enter $root"; echo "0 passed, 1 failed"; exit 1; }
 if [ ${#docs[@]} -eq 0 ]; then
-    for d in docs/*.md; do [ -f "$d" ] && docs+=("$d"); done
+    for d in docs/*.md README.md; do [ -f "$d" ] && docs+=("$d"); done
 fi
 
 passed=0 failed=0 declared=0

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_check_paths.sh: check_paths.sh itself, on a throw-away tree: it passes
 # when every citation exists and fails, naming the citation, when a cited file,
-# directory or function disappears; it checks every docs/*.md by default;
-# names a document declares outside the repository are skipped there and only
-# there, and a malformed declaration fails. Never touches the real tree.
+# directory or function disappears; it checks every docs/*.md and README.md
+# by default; names a document declares outside the repository are skipped
+# there and only there, and a malformed declaration fails. Never touches the
+# real tree.
 #   bash tests/docs/test_check_paths.sh [REPO_ROOT]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -70,6 +71,11 @@ rm "$tmp/docs/THIRD.md"
 printf '# other\n<!-- check_paths: not in repo: config.json -->\n`config.json`\n' > "$tmp/docs/OTHER.md"
 expect 1 "a malformed declaration fails" "docs/OTHER.md:2: unreadable check_paths comment"
 rm "$tmp/docs/OTHER.md"
+
+# README.md at the root is checked too
+printf '# readme\nsee `docs/gone.md`\n' > "$tmp/README.md"
+expect 1 "README.md is checked too" "README.md:2: path docs/gone.md does not exist"
+rm "$tmp/README.md"
 
 rm "$tmp/docs/ARCHITECTURE.md"
 expect 1 "no document at all fails" "no document to check"
