@@ -1,5 +1,5 @@
 #!/bin/bash
-# device.sh: the one script for a call on the GPU machine (see bench/README.md):
+# device.sh: the one script for a call on the GPU machine (docs/CONTRIBUTING.md):
 # build, test and time in one go, the steps given as arguments and run in order.
 #
 #   bash bench/device.sh STEP...        (from the repository root, deps/ carried)

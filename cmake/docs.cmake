@@ -1,10 +1,14 @@
-# docs component: docs/ARCHITECTURE.md names real files and functions.
+# docs component: every document (docs/*.md, README.md) names real files and
+# functions.
 #
 # Tests (ctest -L docs; need only bash, grep, awk, find):
-#   docs_paths           every path and `name()` the document cites exists
-#                        (tests/docs/check_paths.sh)
+#   docs_paths           every path and `name()` that docs/*.md and README.md
+#                        cite exists (tests/docs/check_paths.sh; names a
+#                        document declares outside the repository are skipped
+#                        there)
 #   docs_paths_selftest  the checker passes on a throw-away tree and fails, naming
-#                        the citation, when a cited file or function disappears
+#                        the citation, when a cited file or function disappears,
+#                        in any of those documents
 if(GETP_BUILD_TESTS)
   enable_testing()
   add_test(NAME docs_paths

@@ -1,5 +1,5 @@
-/* engine_gpu_forward.hip: one token-major step of the forward pass (SPEC 2)
- * on the GPU, top to bottom like the model. The host has put the step's
+/* engine_gpu_forward.hip: one token-major step of the forward pass (docs/MODEL.md
+ * §2) on the GPU, top to bottom like the model. The host has put the step's
  * token list in a.h_meta: tok | slot | pos for T tokens, then the S rows that
  * sample. That one small copy goes up, the sampled ids come down; nothing
  * else crosses and nothing is allocated here.
@@ -8,7 +8,7 @@
  * per-token attention), so a sequence's logits do not depend on what else
  * shares its step.
  *
- * Precise mode (GpuOptions.precise, ops_gpu.h): the *_lo buffers are set, the
+ * Precise mode (GpuOptions.precise, kernels.h): the *_lo buffers are set, the
  * bf16 activations are pairs hi + lo, each GEMM runs on both parts, mlp1's
  * SwiGLU moves out of the GEMM epilogue (it needs the whole sum), and the LM
  * head writes logits for its argmax. The fast mode passes NULL lo parts.

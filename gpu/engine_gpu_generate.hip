@@ -1,5 +1,5 @@
 /* engine_gpu_generate.hip: Engine.generate on the GPU: continuous batching
- * over B slots with the getp contract of SPEC 5 (as forward_cpu.c applies it
+ * over B slots with the getp contract of docs/MODEL.md §5 (as forward_cpu.c applies it
  * one request at a time).
  *
  * Each step's token list is built on the host: first one token for every

@@ -1,7 +1,7 @@
 /* common.h: what every host file of getp needs: fixed-width types, the error
  * conventions, bf16 conversion and a wall clock.
  *
- * Two classes of error (STYLE.md):
+ * Two classes of error (docs/CONTRIBUTING.md "Errors"):
  *  - programmer errors / impossible states: CHECK(...) prints expression, file
  *    and line to stderr and aborts (under MPI the abort hook calls MPI_Abort).
  *    Never compiled out.

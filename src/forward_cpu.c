@@ -4,8 +4,8 @@
  * engine's logits and tokens are checked against it, and it against HF
  * transformers (tests/hf_reference.py, tests/cpu/test_fixture.c).
  *
- * forward() below is the model of SPEC 2, top to bottom. generate() applies
- * the getp contract (SPEC 5): positions 0..steps-1 are fed; after every
+ * forward() below is the model of docs/MODEL.md §2, top to bottom. generate()
+ * applies the getp contract (docs/MODEL.md §5): positions 0..steps-1 are fed; after every
  * position at or past the last prompt token a token is sampled with
  * u = rng_uniform(seed, index, k) for the k-th generated token (k from 0), so
  * a request yields at most steps - n_prompt + 1 ids and the result depends on

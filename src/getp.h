@@ -11,7 +11,7 @@ extern "C" {
 
 typedef enum {
     INPUT_AUTO = 0,   // detect from the file
-    INPUT_TEXT = 1,   // course text: count line, one prompt per line (SPEC 5)
+    INPUT_TEXT = 1,   // course text: count line, one prompt per line (docs/MODEL.md §5)
     INPUT_IDS = 2,    // course layout, each prompt a line of space-separated ids
     INPUT_JSONL = 3,  // {"id", "prompt" | "messages" | "prompt_token_ids", ...}
     INPUT_BATCH = 4,  // OpenAI Batch API request file

@@ -2,7 +2,7 @@
  * the file mappings, and the Tensor accessors that decode f32, bf16 and MXFP4
  * rows for the CPU engine.
  *
- * MXFP4 layout (SPEC 3b): a row of n weights is n/32 groups; group g of row r
+ * MXFP4 layout (docs/MODEL.md §3b): a row of n weights is n/32 groups; group g of row r
  * has 16 bytes of codes at blocks + (r*(n/32) + g)*16 and one scale byte at
  * scales + r*(n/32) + g. Byte j holds element 2j in its low nibble and 2j+1 in
  * its high nibble. Value = MXFP4_VALUES[code] * 2^(scale - 127). tensor_row_dot

@@ -1,6 +1,6 @@
 /* model.h: the gpt-oss model as getp holds it in host memory.
  *
- * Both file formats (SPEC 3a course .bin, SPEC 3b original safetensors
+ * Both file formats (docs/MODEL.md §3a course .bin, §3b original safetensors
  * checkpoint) are mmap'ed read-only and described by Tensor views that point
  * into the mapping: nothing is copied. A Tensor carries its dtype, so the CPU
  * engine reads fp32, bf16 and MXFP4 weights through one accessor
@@ -114,7 +114,7 @@ static inline int cfg_q_dim(const Config *c) { return c->head_dim * c->n_heads; 
 static inline int cfg_kv_dim(const Config *c) { return c->head_dim * c->n_kv_heads; }
 static inline int cfg_qkv_dim(const Config *c) { return cfg_q_dim(c) + 2 * cfg_kv_dim(c); }
 
-/* MXFP4 code -> value table (SPEC 3b). */
+/* MXFP4 code -> value table (docs/MODEL.md §3b). */
 extern const float MXFP4_VALUES[16];
 
 /* Number of elements of a tensor (product of shape). */

@@ -1,4 +1,4 @@
-/* model_bin.c: the course .bin (SPEC 3a), mmap'ed read-only.
+/* model_bin.c: the course .bin (docs/MODEL.md §3a), mmap'ed read-only.
  *
  * A 60-byte header of 15 little-endian 4-byte fields, then sixteen tensors
  * back to back, all layers of one kind together. The same header serves an

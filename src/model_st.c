@@ -1,4 +1,4 @@
-/* model_st.c: OpenAI's original checkpoint (SPEC 3b): a directory holding
+/* model_st.c: OpenAI's original checkpoint (docs/MODEL.md §3b): a directory holding
  * config.json and one or more *.safetensors files, each mmap'ed read-only.
  *
  * Steps: read config.json (OpenAI key names) into a Config; map every
@@ -103,7 +103,7 @@ static int st_read_config_json(json_t *root, Config *c, Err *err) {
         json_float_key(root, "rope_scaling_factor", 32.0, &c->rope_scaling_factor, err) ||
         json_float_key(root, "swiglu_limit", 7.0, &c->swiglu_limit, err))
         return GETP_ERR;
-    /* The context limit: initial_context_length x rope_scaling_factor (SPEC 5). */
+    /* The context limit: initial_context_length x rope_scaling_factor (docs/MODEL.md §5). */
     double scale = c->rope_scaling_factor > 1.0f ? c->rope_scaling_factor : 1.0;
     double max_seq = (double)c->initial_context_length * scale;
     c->max_seq_len = max_seq > INT_MAX ? INT_MAX : (int)max_seq;

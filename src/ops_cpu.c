@@ -1,5 +1,5 @@
-/* ops_cpu.c: the operations of the gpt-oss forward pass (SPEC 2) on the CPU.
- * This is the oracle the GPU kernels are checked against, so it is written for
+/* ops_cpu.c: the operations of the gpt-oss forward pass (docs/MODEL.md §2) on
+ * the CPU. This is the oracle the GPU kernels are checked against, so it is written for
  * clarity and accuracy first. cpu_matvec (where the time goes) is parallel
  * over output rows and cpu_attention over heads (OpenMP, static schedule, only
  * above MIN_PARALLEL_WORK): every row / head is computed by the same serial

@@ -1,5 +1,5 @@
-/* ops_cpu.h: the operations of the gpt-oss forward pass (SPEC 2) on the CPU,
- * in fp32 arithmetic. forward_cpu.c composes them into the reference engine;
+/* ops_cpu.h: the operations of the gpt-oss forward pass (docs/MODEL.md §2) on
+ * the CPU, in fp32 arithmetic. forward_cpu.c composes them into the reference engine;
  * the GPU op tests (and `getp --selftest`) call them one by one as the oracle
  * for each GPU kernel. Weights come in as Tensor views (f32, bf16 or MXFP4). */
 #ifndef GETP_OPS_CPU_H

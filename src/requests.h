@@ -145,7 +145,7 @@ int jsonl_reader_open_stream(InputStream *in, InputFormat fmt, const Tokenizer *
 int jsonl_writer_open(const char *path, InputFormat fmt, const Tokenizer *tok, int resume,
                       OutputWriter **out, int64_t *done, Err *err);
 
-/* Resolve the position bound of a request per SPEC 5: with max_new >= 0 the
+/* Resolve the position bound of a request per docs/MODEL.md §5: with max_new >= 0 the
  * request may generate at most max_new ids; the result never exceeds
  * d->steps nor max_seq_len. */
 int32_t resolve_steps(const RequestDefaults *d, int32_t n_prompt, int32_t max_new);

@@ -1,4 +1,5 @@
-/* tokenizer.c: exact o200k_harmony (SPEC 4), the same ids as OpenAI's tiktoken.
+/* tokenizer.c: exact o200k_harmony (docs/MODEL.md §4), the same ids as OpenAI's
+ * tiktoken.
  *
  * Encoding = regex pre-split (PCRE2, UTF + UCP, JIT when available) + byte-level
  * BPE on each piece: repeatedly merge the adjacent pair of parts whose bytes have
@@ -7,8 +8,8 @@
  * a piece of n bytes costs O(n log n); a piece that is itself a token is one
  * hash lookup.
  *
- * The split pattern is SPEC 4's (tiktoken's o200k pattern) with one deliberate
- * rewrite: `\s` is spelled out as Unicode White_Space (the 25 code points Rust's
+ * The split pattern is tiktoken's o200k pattern (docs/MODEL.md §4) with one
+ * deliberate rewrite: `\s` is spelled out as Unicode White_Space (the 25 code points Rust's
  * regex crate, and so tiktoken, uses). PCRE2's own `\s` under UCP also takes
  * U+180E, and JavaScript's (gpt-tokenizer) takes U+FEFF but not U+0085; the
  * explicit class follows tiktoken. `(?i:'s|...)` is kept: PCRE2 and Rust both
@@ -286,8 +287,8 @@ static int32_t get_i32(const uint8_t *p) {
     return v;
 }
 
-/* Course tokenizer.bin (SPEC 3c): i32 max_token_length, then per id f32 score,
- * i32 length, bytes. Score -1e30 marks a special (bytes = its name); the
+/* Course tokenizer.bin (docs/MODEL.md §3c): i32 max_token_length, then per id
+ * f32 score, i32 length, bytes. Score -1e30 marks a special (bytes = its name); the
  * ordinary token `<0x00>` is the byte 0x00; an ordinary id is its own rank. */
 static int load_course_bin(const char *path, const uint8_t *data, size_t size, Tokenizer **out, Err *err) {
     if (size < 4) return err_set(err, "%s: too short for a tokenizer.bin", path);

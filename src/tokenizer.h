@@ -1,4 +1,4 @@
-/* tokenizer.h: exact o200k_harmony (SPEC 4).
+/* tokenizer.h: exact o200k_harmony (docs/MODEL.md §4).
  *
  * Ordinary text: PCRE2 pre-split with the o200k pattern, then byte-level BPE by
  * rank on each piece. The text of a special token inside a prompt stays
@@ -6,8 +6,9 @@
  * template). Decoding concatenates each id's bytes.
  *
  * Loads a tiktoken rank file (`base64 rank` per line; specials added by id as
- * SPEC 4 lists) or the course tokenizer.bin (SPEC 3c). All functions taking a
- * const Tokenizer are safe to call from several threads.
+ * docs/MODEL.md §4 lists) or the course tokenizer.bin (docs/MODEL.md §3c).
+ * All functions taking a const Tokenizer are safe to call from several
+ * threads.
  */
 #ifndef GETP_TOKENIZER_H
 #define GETP_TOKENIZER_H

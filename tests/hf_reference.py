@@ -3,7 +3,7 @@
 for getp's synthetic checkpoints. tests/cpu/test_fixture.c checks the CPU engine
 against what this writes. It imports no getp code: the checkpoint is read with
 safetensors, MXFP4 is dequantized here (numpy) and the weights are mapped to
-transformers' names as SPEC 3d says.
+transformers' names as docs/MODEL.md §3d says.
 
 Run (from the repository root, after building getp-model-gen):
 
@@ -40,8 +40,8 @@ and 333 (> 300, so the 128 window and the YaRN ramp matter; with --window 16
 the window is much shorter than every long prompt).
 
 Self-checks printed (and stored under self_check): rotary inv_freq and attention
-scaling against SPEC 2's YaRN formula evaluated here; one MoE block of HF against
-a numpy evaluation of SPEC 2's MoE on the same weights (catches a wrong
+scaling against the YaRN formula of docs/MODEL.md §2 evaluated here; one MoE block
+of HF against a numpy evaluation of that section's MoE on the same weights (catches a wrong
 gate_up interleave or transposition); HF incremental decoding (KV cache) against
 the full pass (max abs logit difference over all positions of the longest
 prompt). The script stops with an error if one fails.
@@ -107,7 +107,7 @@ def dequant_mxfp4(blocks, scales):
 
 
 def yarn_reference(cfg):
-    """SPEC 2's YaRN table in float64: (inv_freq, concentration)."""
+    """The YaRN table of docs/MODEL.md §2 in float64: (inv_freq, concentration)."""
     hd, theta, factor, L0 = cfg["head_dim"], cfg["rope_theta"], cfg["rope_scaling_factor"], cfg["initial_context_length"]
     alpha, beta = cfg.get("rope_ntk_alpha", 1.0), cfg.get("rope_ntk_beta", 32.0)
     half = hd // 2
@@ -159,7 +159,7 @@ def build_hf_config(cfg):
 
 
 def map_weights(ck, cfg):
-    """SPEC 3d: original names -> transformers GptOss names (float32 tensors)."""
+    """docs/MODEL.md §3d: original names -> transformers GptOss names (float32 tensors)."""
     L, H = cfg["num_hidden_layers"], cfg["hidden_size"]
     Dq = cfg["head_dim"] * cfg["num_attention_heads"]
     Dkv = cfg["head_dim"] * cfg["num_key_value_heads"]
@@ -195,7 +195,7 @@ def load_into_model(model, sd, cfg):
     """Copy sd into the model. Expert weights: transformers' GptOss stores them as
     (E, in, out) (x @ W, 'transposed'); our arrays are (E, out, in). Decide by the
     parameter's shape, and when that is ambiguous (H == 2I or H == I) by the
-    module's is_transposed flag, defaulting to (E, in, out) as in SPEC 3d."""
+    module's is_transposed flag, defaulting to (E, in, out) as in docs/MODEL.md §3d."""
     params = dict(model.named_parameters())
     missing = set(params) - set(sd)
     if missing:
@@ -228,7 +228,7 @@ def load_into_model(model, sd, cfg):
 
 
 def numpy_moe(cfg, ck, layer, t):
-    """SPEC 2's MoE block on normalized input t (N, H), float64, from the raw checkpoint."""
+    """The MoE block of docs/MODEL.md §2 on normalized input t (N, H), float64, from the raw checkpoint."""
     b = f"block.{layer}."
     g = t @ ck[b + "mlp.gate.weight"].astype(np.float64).T + ck[b + "mlp.gate.bias"]
     w1 = dequant_mxfp4(ck[b + "mlp.mlp1_weight.blocks"], ck[b + "mlp.mlp1_weight.scales"]).astype(np.float64)
@@ -260,9 +260,9 @@ def self_checks(model, cfg, ck, device):
     res["rope_attention_scaling"] = float(rot.attention_scaling)
     res["rope_concentration_spec"] = float(conc_ref)
     print(f"  rope: inv_freq max rel err {res['rope_inv_freq_max_rel_err']:.3g}, "
-          f"attention_scaling {rot.attention_scaling:.9f} (SPEC {conc_ref:.9f})")
+          f"attention_scaling {rot.attention_scaling:.9f} (formula {conc_ref:.9f})")
     if res["rope_inv_freq_max_rel_err"] > 1e-5 or abs(rot.attention_scaling - conc_ref) > 1e-6:
-        raise SystemExit("hf_reference: HF's rotary table does not match SPEC 2's YaRN")
+        raise SystemExit("hf_reference: HF's rotary table does not match the YaRN of docs/MODEL.md §2")
     # 2. one MoE block
     H = cfg["hidden_size"]
     rng = np.random.default_rng(5)
@@ -274,9 +274,9 @@ def self_checks(model, cfg, ck, device):
     ref = numpy_moe(cfg, ck, 0, t)
     err = float(np.max(np.abs(y - ref)) / np.max(np.abs(ref)))
     res["moe_block_max_rel_err"] = err
-    print(f"  moe block 0 vs numpy SPEC: max err / max|y| = {err:.3g}")
+    print(f"  moe block 0 vs numpy reference: max err / max|y| = {err:.3g}")
     if err > 1e-4:
-        raise SystemExit("hf_reference: HF's MoE block disagrees with SPEC 2 (expert weight mapping?)")
+        raise SystemExit("hf_reference: HF's MoE block disagrees with docs/MODEL.md §2 (expert weight mapping?)")
     return res
 
 

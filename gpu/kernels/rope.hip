@@ -1,6 +1,6 @@
 /* rope.hip: YaRN RoPE on q and k, and the KV-cache write, fused: one pass over
  * the QKV GEMM's output per token. Half-split pairing (element i with
- * i + head_dim/2, SPEC 2). The angle pos * inv_freq and its cos/sin are
+ * i + head_dim/2, docs/MODEL.md §2). The angle pos * inv_freq and its cos/sin are
  * computed in double once per token (fp32 angles lose ~pos * 6e-8 rad, as in
  * the CPU oracle), then shared by all heads. q stays fp32 for attention; k
  * and v go to the bf16 cache at row slot*cap + pos % cap.

@@ -1,4 +1,4 @@
-/* router.hip: MoE routing (SPEC 2): from the router GEMM's logits (T, E) pick
+/* router.hip: MoE routing (docs/MODEL.md §2): from the router GEMM's logits (T, E) pick
  * the k largest per token (descending; ties to the lower expert id, exactly
  * as the CPU oracle) and softmax over the k picked logits (in double, like
  * the oracle). One wave per token: each lane holds E / wave logits; k rounds

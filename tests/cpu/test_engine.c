@@ -1,4 +1,5 @@
-/* test_engine.c: the CPU engine's contract (engine.h, SPEC 5) on a tiny model.
+/* test_engine.c: the CPU engine's contract (engine.h, docs/MODEL.md §5) on a
+ * tiny model.
  *
  * Usage: test_cpu_engine [GETP_MODEL_GEN OUT_DIR]
  *   with the generator: the model is `getp-model-gen --preset tiny --seed 7

@@ -148,7 +148,7 @@ static void test_matvec(void) {
     free_tensor(&w);
 }
 
-/* SPEC 2's YaRN formula evaluated directly, in double. */
+/* The YaRN formula of docs/MODEL.md §2 evaluated directly, in double. */
 static void ref_inv_freq(double theta, double factor, double L0, int hd, double *inv, double *conc) {
     int half = hd / 2;
     double pi = 3.14159265358979323846;

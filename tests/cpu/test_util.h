@@ -28,7 +28,7 @@ static inline float rng_normal(void) {
 }
 
 /* Independent decoders (not model.c's): bf16 = upper half of the float bits;
- * MXFP4 nibble rule of SPEC 3b: magnitude table by the low 3 bits, bit 3 the
+ * MXFP4 nibble rule of docs/MODEL.md §3b: magnitude table by the low 3 bits, bit 3 the
  * sign, times 2^(scale-127). */
 static inline double ref_bf16(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_cli.sh: getp end to end on the CPU backend, course format (SPEC 5) and
-# its edge cases, token-id input, -m logits, the tokenize/decode modes, the
+# test_cli.sh: getp end to end on the CPU backend, course format (docs/MODEL.md
+# §5) and its edge cases, token-id input, -m logits, the tokenize/decode modes, the
 # sampling flags and JSONL logprobs.
 #   test_cli.sh BUILD_DIR RANK_FILE WORK_DIR
 set -uo pipefail
@@ -20,7 +20,8 @@ printf '4\nHello world\nThe capital of France is\n1 2 3 4\nfoo bar baz\n' > lf.t
 $G -i lf.txt -o lf.out -n 24 > lf.log 2>&1; rc=$?
 check "runs on a plain input" "[ $rc = 0 ] && [ \$(wc -l < lf.out) = 4 ]"
 check "prints the timing lines" "grep -qi 'throughput' lf.log && grep -qi 'warm' lf.log"
-# SPEC 5: at most steps - n_prompt + 1 ids per request; exactly that with --ignore-eos.
+# docs/MODEL.md §5: at most steps - n_prompt + 1 ids per request; exactly that with
+# --ignore-eos.
 $getp -m tokenize -i <(tail -n +2 lf.txt) -z $rank > lf.ids
 $G -i lf.txt -o eos.out -n 24 --ignore-eos > /dev/null 2>&1
 check "step bound (exactly steps - prompt + 1 with --ignore-eos)" \

@@ -15,7 +15,7 @@
  *     top-1 agreement >= 99% of positions, no near-tie allowance, and a
  *     relative logit error at least 10x under the bf16 design's;
  *   - greedy generate with batch sizes 1, 7 and 64: outputs identical (batch
- *     invariance and continuous batching), plus the SPEC 5 edge cases; the
+ *     invariance and continuous batching), plus the docs/MODEL.md §5 edge cases; the
  *     same for precise mode.
  */
 #include "engine.h"

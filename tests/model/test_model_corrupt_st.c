@@ -313,7 +313,7 @@ static void test_legal_variations(const Model *good) {
     json_decref(h1);
     json_decref(h2);
 
-    /* optional config keys left out take the SPEC defaults */
+    /* optional config keys left out take the defaults of docs/MODEL.md §1 */
     json_t *c = json_deep_copy(g_cfg);
     json_object_del(c, "sliding_window");
     json_object_del(c, "rope_theta");

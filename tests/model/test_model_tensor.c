@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-/* SPEC 3b's code table, written out again rather than taken from model.c. */
+/* The code table of docs/MODEL.md §3b, written out again rather than taken from model.c. */
 static const double CODE_VALUE[16] = {0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6};
 
 static float frand(uint32_t *s) {
