@@ -2,6 +2,7 @@
 #include "resume.h"
 
 #include "engine.h" // steps_bound
+#include "harmony.h" // harmony_today
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,29 +87,48 @@ char *run_identity(const GetpOptions *o, const Model *m, InputFormat fmt, int us
     static const char *formats[] = {"auto", "text", "ids", "jsonl", "batch"};
     int64_t in_size = 0, tok_size = 0;
     uint32_t in_crc = 0, tok_crc = 0;
-    if (file_digest(o->input_path, &in_size, &in_crc, requests, err) != GETP_OK) return NULL;
+    /* A pipe or FIFO cannot be read twice: the reader has it. Its identity is
+     * only "a stream" (a resume must be fed the same requests again) and the
+     * request count is unknown. */
+    struct stat in_st;
+    const int in_stream = stat(o->input_path, &in_st) == 0 && !S_ISREG(in_st.st_mode);
+    *requests = -1;
+    if (!in_stream && file_digest(o->input_path, &in_size, &in_crc, requests, err) != GETP_OK) return NULL;
     if (o->tokenizer_path && file_digest(o->tokenizer_path, &tok_size, &tok_crc, NULL, err) != GETP_OK)
         return NULL;
     char model[1024], tok[64];
     model_identity(m, model, sizeof model);
     if (o->tokenizer_path) snprintf(tok, sizeof tok, "%lld %08x", (long long)tok_size, (unsigned)tok_crc);
     else snprintf(tok, sizeof tok, "none");
+    char input[64], date[16];
+    if (in_stream) snprintf(input, sizeof input, "a stream (not a regular file)");
+    else snprintf(input, sizeof input, "%lld bytes crc %08x", (long long)in_size, (unsigned)in_crc);
+    /* chats' "Current date" (JSONL and Batch only): a resume past midnight is
+     * refused rather than mixing two dates (--date pins it) */
+    if (fmt != INPUT_JSONL && fmt != INPUT_BATCH) snprintf(date, sizeof date, "-");
+    else if (o->date) snprintf(date, sizeof date, "%s", o->date);
+    else harmony_today(date);
     char text[4096];
     snprintf(text, sizeof text,
              "journal 1\n"
-             "input %lld bytes crc %08x\n"
+             "input %s\n"
              "format %s\n"
              "tokenizer %s\n"
              "%s"
              "steps %d\n"
              "temperature %.9g\n"
              "top_p %.9g\n"
+             "top_k %d\n"
+             "min_p %.9g\n"
              "seed %llu\n"
+             "reasoning_effort %s\n"
+             "date %s\n"
              "ignore_eos %d\n"
              "backend %s\n"
              "precise %d\n",
-             (long long)in_size, (unsigned)in_crc, formats[(unsigned)fmt <= 4 ? (unsigned)fmt : 0], tok, model,
-             steps_bound(o->steps, &m->cfg), o->temperature, o->top_p, (unsigned long long)o->seed,
+             input, formats[(unsigned)fmt <= 4 ? (unsigned)fmt : 0], tok, model, steps_bound(o->steps, &m->cfg),
+             o->temperature, o->top_p, o->top_k, o->min_p, (unsigned long long)o->seed,
+             o->reasoning_effort ? o->reasoning_effort : "medium", date,
              o->ignore_eos, use_gpu ? "gpu" : "cpu", use_gpu ? o->precise : 0);
     return xstrdup(text);
 }

@@ -16,7 +16,7 @@
 # (nothing lost, nothing twice), the resumed run ran at most N - F requests
 # (every request logged as finished was recovered, not run again; "torn":
 # N - F + 1), and the journal folder is gone. Then, on a stopped run, a resume
-# with another temperature, -n or input, and a fresh run without --resume,
+# with another temperature, -n, top_k, min_p or input, and a fresh run without --resume,
 # are each refused with a message naming the problem, leaving output and
 # journals as they were: the proper --resume still completes identically.
 set -uo pipefail
@@ -161,6 +161,8 @@ refuse() { # refuse NAME PATTERN ARGS...: must fail naming PATTERN, output and j
 }
 refuse temperature "temperature: 0 there, 0.5 here" -i in.ids --resume -t 0.5
 refuse steps "steps: 24 there, 30 here" -i in.ids --resume -n 30
+refuse top_k "top_k: 0 there, 5 here" -i in.ids --resume -k 5
+refuse min_p "min_p: 0 there, 0.1[0-9]* here" -i in.ids --resume --min-p 0.1
 awk 'NR == 5 { $1 = ($1 + 1) % 1000 } { print }' in.ids > changed.ids
 refuse input "another run (input: " -i changed.ids --resume
 refuse fresh "holds the journal of an interrupted run.*--resume" -i in.ids
