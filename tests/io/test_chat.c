@@ -9,8 +9,8 @@
  * is that line's error naming the problem while the lines after it run.
  * The prompts' exact ids are the business of tests/io/chat_template_oracle.mjs;
  * here the decoded prompt text is searched for what each option must put there.
- * Writer: synthetic model outputs (specials from `<|name|>` markers, as
- * tests/io/test_jsonl.c builds them) become reasoning + reasoning_content,
+ * Writer: synthetic model outputs (specials from `<|name|>` markers, by
+ * io_make_output in io_test.c) become reasoning + reasoning_content,
  * content, OpenAI tool_calls and finish_reason "tool_calls", in the JSONL
  * record and in the Batch chat.completion body.
  */
@@ -22,44 +22,22 @@
 #include <unistd.h>
 
 static const Tokenizer *g_tok;
-static char g_dir[900];
 
-static const char *path_in(const char *name) {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/%s", g_dir, name);
-    return buf;
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    CHECK(fwrite(text, 1, strlen(text), f) == strlen(text));
-    fclose(f);
-}
-
-static RequestDefaults defaults(void) {
-    RequestDefaults d = {.steps = 4096, .max_seq_len = 131072, .vocab_size = 201088, .top_p = 1.0f,
-                         .reasoning_effort = "medium", .date = "2024-02-29"};
+/* A chat model's limits and reasoning effort over io_defaults. */
+static RequestDefaults chat_defaults(void) {
+    RequestDefaults d = io_defaults();
+    d.steps = 4096;
+    d.max_seq_len = 131072;
+    d.reasoning_effort = "medium";
     return d;
 }
 
+/* Every request of path, through reader_open (format detection) in rounds of 4. */
 static InputRequest *read_all(const char *path, InputFormat fmt, const RequestDefaults *d, int *n) {
     RequestReader *r = NULL;
     Err err = {{0}};
     if (reader_open(path, fmt, g_tok, d, &r, NULL, &err) != GETP_OK) fatal("%s", err.msg);
-    InputRequest *all = NULL;
-    *n = 0;
-    for (;;) {
-        InputRequest round[4];
-        int got = 0;
-        EXPECT(r->next(r, 4, round, &got, &err) == GETP_OK, "%s", err.msg);
-        if (got == 0) break;
-        all = xrealloc(all, (size_t)(*n + got) * sizeof *all);
-        memcpy(all + *n, round, (size_t)got * sizeof *round);
-        *n += got;
-    }
-    r->close(r);
-    return all;
+    return io_read_all(r, 4, n);
 }
 
 /* The decoded prompt of a request ("" for an errored one). */
@@ -117,10 +95,10 @@ static void test_reader(void) {
              "{\"id\":14,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"reasoning_effort\":null,"
              "\"model_identity\":null,\"tools\":null,\"tool_choice\":null}\n",                                    // 14
              TOOL, TOOL, TOOL, TOOL);
-    write_file(path_in("chat.jsonl"), text);
-    RequestDefaults d = defaults();
+    io_write_file(io_path_in("chat.jsonl"), text);
+    RequestDefaults d = chat_defaults();
     int n = 0;
-    InputRequest *q = read_all(path_in("chat.jsonl"), INPUT_AUTO, &d, &n);
+    InputRequest *q = read_all(io_path_in("chat.jsonl"), INPUT_AUTO, &d, &n);
     EXPECT(n == 14, "%d requests", n);
     if (n != 14) fatal("cannot go on");
     const char *system = "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
@@ -158,14 +136,14 @@ static void test_reader(void) {
     /* the command line's default effort; a request's own wins */
     d.reasoning_effort = "low";
     int n2 = 0;
-    InputRequest *q2 = read_all(path_in("chat.jsonl"), INPUT_JSONL, &d, &n2);
+    InputRequest *q2 = read_all(io_path_in("chat.jsonl"), INPUT_JSONL, &d, &n2);
     expect_prompt(&q2[0], "Reasoning: low\n", 1);
     expect_prompt(&q2[1], "Reasoning: high\n", 1);
     for (int i = 0; i < n2; i++) input_request_free(&q2[i]);
     free(q2);
     /* no date given: today's, UTC */
     d.date = NULL;
-    q2 = read_all(path_in("chat.jsonl"), INPUT_JSONL, &d, &n2);
+    q2 = read_all(io_path_in("chat.jsonl"), INPUT_JSONL, &d, &n2);
     char today[11], want[64];
     harmony_today(today);
     snprintf(want, sizeof want, "Current date: %s\n", today);
@@ -181,9 +159,9 @@ static void test_reader(void) {
              "[{\"role\":\"user\",\"content\":\"Hi\"}],\"reasoning_effort\":\"extreme\"}}\n"
              "{\"custom_id\":\"b2\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"messages\":"
              "[{\"role\":\"user\",\"content\":\"Hi\"}],\"reasoning_effort\":\"high\"}}\n", TOOL);
-    write_file(path_in("chat_batch.jsonl"), text);
-    d = defaults();
-    q2 = read_all(path_in("chat_batch.jsonl"), INPUT_AUTO, &d, &n2);
+    io_write_file(io_path_in("chat_batch.jsonl"), text);
+    d = chat_defaults();
+    q2 = read_all(io_path_in("chat_batch.jsonl"), INPUT_AUTO, &d, &n2);
     EXPECT(n2 == 3, "%d batch requests", n2);
     if (n2 == 3) {
         EXPECT(!q2[0].error && q2[0].p.n_prompt == q[3].p.n_prompt &&
@@ -202,48 +180,8 @@ static void test_reader(void) {
 
 /* ----------------------------------------------------------------- writer */
 
-static Output make_output(const char *harmony_text, int finish, int64_t index) {
-    Output o = {.index = index, .finish = finish};
-    const char *p = harmony_text;
-    while (*p) {
-        const char *s = strstr(p, "<|");
-        const char *e = s ? strstr(s, "|>") : NULL;
-        size_t tl = s ? (size_t)(s - p) : strlen(p);
-        if (tl) {
-            int32_t *ids = NULL;
-            int n = 0;
-            Err err;
-            CHECK(tokenizer_encode(g_tok, p, tl, &ids, &n, &err) == GETP_OK);
-            o.tokens = xrealloc(o.tokens, (size_t)(o.n_tokens + n + 1) * sizeof *o.tokens);
-            memcpy(o.tokens + o.n_tokens, ids, (size_t)n * sizeof *ids);
-            o.n_tokens += n;
-            free(ids);
-        }
-        if (!s) break;
-        char name[64];
-        size_t nl = (size_t)(e + 2 - s);
-        CHECK(e && nl < sizeof name);
-        memcpy(name, s, nl);
-        name[nl] = '\0';
-        o.tokens = xrealloc(o.tokens, (size_t)(o.n_tokens + 1) * sizeof *o.tokens);
-        o.tokens[o.n_tokens++] = tokenizer_special_id(g_tok, name);
-        CHECK(o.tokens[o.n_tokens - 1] >= 0);
-        p = e + 2;
-    }
-    return o;
-}
-
-static json_t *get(json_t *o, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *cur = o;
-    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
-        cur = (tok[0] >= '0' && tok[0] <= '9') ? json_array_get(cur, (size_t)atoi(tok)) : json_object_get(cur, tok);
-    return cur;
-}
-
 static int is(json_t *o, const char *path, const char *want) {
-    json_t *v = get(o, path);
+    json_t *v = io_jget(o, path);
     return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
 }
 
@@ -251,11 +189,11 @@ static json_t **write_and_read(InputFormat fmt, const char *name, InputRequest *
     OutputWriter *w = NULL;
     int64_t done;
     Err err = {{0}};
-    CHECK(writer_open(path_in(name), fmt, g_tok, 0, &w, &done, &err) == GETP_OK);
+    CHECK(writer_open(io_path_in(name), fmt, g_tok, 0, &w, &done, &err) == GETP_OK);
     for (int i = 0; i < n; i++) EXPECT(w->write(w, &q[i], &o[i], &err) == GETP_OK, "write %d: %s", i, err.msg);
     CHECK(w->flush(w, &err) == GETP_OK && w->close(w, &err) == GETP_OK);
     json_t **rows = xcalloc((size_t)n, sizeof *rows);
-    FILE *f = fopen(path_in(name), "rb");
+    FILE *f = fopen(io_path_in(name), "rb");
     CHECK(f != NULL);
     char *line = NULL;
     size_t cap = 0;
@@ -282,43 +220,52 @@ static void test_writer(void) {
     }
     Output o[N_OUT] = {
         /* the template's own shape: analysis, then a call addressed in the role header */
-        make_output("<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant to=functions.get_weather"
-                    "<|channel|>commentary <|constrain|>json<|message|>{\"city\": \"Oslo\"}<|call|>", FINISH_STOP, 0),
+        io_make_output(g_tok,
+                       "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant to=functions.get_weather"
+                       "<|channel|>commentary <|constrain|>json<|message|>{\"city\": \"Oslo\"}<|call|>",
+                       FINISH_STOP, 0),
         /* the recipient after the channel, and a preamble on commentary */
-        make_output("<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary "
-                    "to=functions.lookup <|constrain|>json<|message|>{}<|call|>", FINISH_STOP, 1),
+        io_make_output(g_tok,
+                       "<|channel|>commentary<|message|>Checking.<|end|><|start|>assistant<|channel|>commentary "
+                       "to=functions.lookup <|constrain|>json<|message|>{}<|call|>",
+                       FINISH_STOP, 1),
         /* a plain answer */
-        make_output("<|channel|>analysis<|message|>Easy.<|end|><|start|>assistant<|channel|>final<|message|>4"
-                    "<|return|>", FINISH_STOP, 2),
+        io_make_output(g_tok,
+                       "<|channel|>analysis<|message|>Easy.<|end|><|start|>assistant<|channel|>final<|message|>4"
+                       "<|return|>",
+                       FINISH_STOP, 2),
         /* a call cut by the step bound */
-        make_output(" to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Os", FINISH_LENGTH, 3),
+        io_make_output(g_tok, " to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Os",
+                       FINISH_LENGTH, 3),
         /* final text and a call (--ignore-eos style: the call is not the end) */
-        make_output("<|channel|>final<|message|>Let me look.<|end|><|start|>assistant to=functions.f<|channel|>"
-                    "commentary<|message|>{\"é\": 1}<|call|>", FINISH_LENGTH, 4),
+        io_make_output(g_tok,
+                       "<|channel|>final<|message|>Let me look.<|end|><|start|>assistant to=functions.f<|channel|>"
+                       "commentary<|message|>{\"é\": 1}<|call|>",
+                       FINISH_LENGTH, 4),
         /* a completion (not a chat) ending in <|call|>: no tool_calls, finish stop */
-        make_output("x<|call|>", FINISH_STOP, 5),
+        io_make_output(g_tok, "x<|call|>", FINISH_STOP, 5),
     };
     q[5].kind = REQ_COMPLETION;
 
     json_t **r = write_and_read(INPUT_JSONL, "chat_out.jsonl", q, o, N_OUT);
     EXPECT(is(r[0], "finish_reason", "tool_calls") && is(r[0], "text", "") &&
                is(r[0], "reasoning", "Need the weather.") && is(r[0], "reasoning_content", "Need the weather.") &&
-               json_array_size(get(r[0], "tool_calls")) == 1 && is(r[0], "tool_calls.0.id", "call_0_0") &&
+               json_array_size(io_jget(r[0], "tool_calls")) == 1 && is(r[0], "tool_calls.0.id", "call_0_0") &&
                is(r[0], "tool_calls.0.type", "function") && is(r[0], "tool_calls.0.function.name", "get_weather") &&
-               is(r[0], "tool_calls.0.function.arguments", "{\"city\": \"Oslo\"}") && !get(r[0], "channels"),
+               is(r[0], "tool_calls.0.function.arguments", "{\"city\": \"Oslo\"}") && !io_jget(r[0], "channels"),
            "jsonl tool call record");
     EXPECT(is(r[1], "finish_reason", "tool_calls") && is(r[1], "tool_calls.0.function.name", "lookup") &&
                is(r[1], "tool_calls.0.function.arguments", "{}") && is(r[1], "channels.commentary", "Checking.") &&
-               !get(r[1], "reasoning") && !get(r[1], "reasoning_content"), "jsonl call after the channel");
+               !io_jget(r[1], "reasoning") && !io_jget(r[1], "reasoning_content"), "jsonl call after the channel");
     EXPECT(is(r[2], "finish_reason", "stop") && is(r[2], "text", "4") && is(r[2], "reasoning_content", "Easy.") &&
-               !get(r[2], "tool_calls"), "jsonl plain answer");
+               !io_jget(r[2], "tool_calls"), "jsonl plain answer");
     EXPECT(is(r[3], "finish_reason", "length") && is(r[3], "tool_calls.0.function.arguments", "{\"city\": \"Os"),
            "jsonl cut call: length, partial arguments");
     EXPECT(is(r[4], "finish_reason", "length") && is(r[4], "text", "Let me look.") &&
                is(r[4], "tool_calls.0.function.name", "f") &&
                is(r[4], "tool_calls.0.function.arguments", "{\"\xc3\xa9\": 1}") && is(r[4], "tool_calls.0.id", "call_4_0"),
            "jsonl final text and a call");
-    EXPECT(is(r[5], "finish_reason", "stop") && !get(r[5], "tool_calls") && is(r[5], "text", "x"),
+    EXPECT(is(r[5], "finish_reason", "stop") && !io_jget(r[5], "tool_calls") && is(r[5], "text", "x"),
            "a completion is not parsed as harmony");
     for (int i = 0; i < N_OUT; i++) json_decref(r[i]);
     free(r);
@@ -328,7 +275,7 @@ static void test_writer(void) {
     char k[128];
 #define AT(sub) (snprintf(k, sizeof k, "%s.%s", m, sub), k)
     EXPECT(is(r[0], "response.body.object", "chat.completion") && is(r[0], AT("finish_reason"), "tool_calls") &&
-               json_is_null(get(r[0], AT("message.content"))) &&
+               json_is_null(io_jget(r[0], AT("message.content"))) &&
                is(r[0], AT("message.reasoning"), "Need the weather.") &&
                is(r[0], AT("message.reasoning_content"), "Need the weather.") &&
                is(r[0], AT("message.tool_calls.0.id"), "call_0_0") &&
@@ -337,7 +284,7 @@ static void test_writer(void) {
                is(r[0], AT("message.tool_calls.0.function.arguments"), "{\"city\": \"Oslo\"}"),
            "batch tool call body");
     EXPECT(is(r[2], AT("finish_reason"), "stop") && is(r[2], AT("message.content"), "4") &&
-               !get(r[2], AT("message.tool_calls")) && is(r[2], AT("message.reasoning_content"), "Easy."),
+               !io_jget(r[2], AT("message.tool_calls")) && is(r[2], AT("message.reasoning_content"), "Easy."),
            "batch plain answer");
     EXPECT(is(r[4], AT("message.content"), "Let me look.") && is(r[4], AT("message.tool_calls.0.function.name"), "f"),
            "batch final text kept beside a call");
@@ -351,18 +298,12 @@ static void test_writer(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_chat RANKS SCRATCH_DIR\n");
-        return 2;
-    }
-    if (access(argv[1], R_OK) != 0) return test_skip("tokenizer file missing (needs node: tools/make_tokenizer.mjs)");
-    snprintf(g_dir, sizeof g_dir, "%s", argv[2]);
     Tokenizer *t = NULL;
-    Err err;
-    if (tokenizer_load(argv[1], &t, &err) != GETP_OK) fatal("%s", err.msg);
+    int rc = io_test_begin(argc, argv, "test_chat", &t);
+    if (rc) return rc;
     g_tok = t;
     test_reader();
     test_writer();
     tokenizer_free(t);
-    return test_finish();
+    return io_test_finish();
 }

@@ -16,28 +16,6 @@
 #include <unistd.h>
 
 static const Tokenizer *g_tok;
-static char g_dir[900];
-
-static char *path_in(const char *name) {
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    CHECK(fwrite(text, 1, strlen(text), f) == strlen(text));
-    fclose(f);
-}
-
-static RequestDefaults defaults(void) {
-    RequestDefaults d = {.steps = 256, .max_seq_len = 4096, .vocab_size = 201088, .temperature = 0.0f,
-                         .top_p = 1.0f, .date = "2024-02-29"}; // chats: the prompt's date, fixed
-    return d;
-}
 
 /* The chat template's ids of a request's JSON (harmony_render_chat). */
 static int32_t *render_chat(const char *json, int *n) {
@@ -51,25 +29,14 @@ static int32_t *render_chat(const char *json, int *n) {
     return ids;
 }
 
-/* Read every request of a file (in rounds of 3, like the MPI flow would). */
+/* Read every request of a file with the JSONL reader itself (in rounds of 3,
+ * like the MPI flow would). */
 static InputRequest *read_all(const char *path, InputFormat fmt, const RequestDefaults *d, int *n) {
     RequestReader *r = NULL;
     Err err = {{0}};
     if (jsonl_reader_open(path, fmt, g_tok, d, &r, &err) != GETP_OK) fatal("%s", err.msg);
     EXPECT(r->total(r) == -1, "total is not streaming");
-    InputRequest *all = NULL;
-    *n = 0;
-    for (;;) {
-        InputRequest round[3];
-        int got = 0;
-        EXPECT(r->next(r, 3, round, &got, &err) == GETP_OK, "%s", err.msg);
-        if (got == 0) break;
-        all = xrealloc(all, (size_t)(*n + got) * sizeof *all);
-        memcpy(all + *n, round, (size_t)got * sizeof *round);
-        *n += got;
-    }
-    r->close(r);
-    return all;
+    return io_read_all(r, 3, n);
 }
 
 static int same_ids(const int32_t *a, int na, const int32_t *b, int nb) {
@@ -158,14 +125,14 @@ static void test_jsonl_reader(void) {
     size_t n_text = strlen(head) + strlen(huge) + strlen(tail);
     char *text = xmalloc(n_text + 1);
     snprintf(text, n_text + 1, "%s%s%s", head, huge, tail);
-    write_file(path_in("in.jsonl"), text);
+    io_write_file(io_path_in("in.jsonl"), text);
     free(text);
     free(huge);
 
-    RequestDefaults d = defaults();
+    RequestDefaults d = io_defaults();
     double t0 = now_seconds();
     int n = 0;
-    InputRequest *q = read_all(path_in("in.jsonl"), INPUT_JSONL, &d, &n);
+    InputRequest *q = read_all(io_path_in("in.jsonl"), INPUT_JSONL, &d, &n);
     double dt = now_seconds() - t0;
     EXPECT(dt < 20.0, "reading took %.1f s", dt);
     EXPECT(n == 22, "%d requests (22 non-blank lines)", n);
@@ -230,17 +197,17 @@ static void test_jsonl_reader(void) {
     /* --ignore-eos drops every stop, the request's own included */
     d.ignore_eos = 1;
     int n2 = 0;
-    InputRequest *q2 = read_all(path_in("in.jsonl"), INPUT_JSONL, &d, &n2);
+    InputRequest *q2 = read_all(io_path_in("in.jsonl"), INPUT_JSONL, &d, &n2);
     EXPECT(n2 == 22 && q2[0].p.n_stop == 0 && q2[1].p.n_stop == 0 && q2[3].p.n_stop == 0, "ignore_eos stops");
     for (int i = 0; i < n2; i++) input_request_free(&q2[i]);
     free(q2);
 
     /* a prompt longer than the step limit (without the byte pre-check) */
-    write_file(path_in("long.jsonl"), "{\"prompt\":\"one two three four five six seven eight\"}\n");
-    RequestDefaults small = defaults();
+    io_write_file(io_path_in("long.jsonl"), "{\"prompt\":\"one two three four five six seven eight\"}\n");
+    RequestDefaults small = io_defaults();
     small.steps = 4;
     int n3 = 0;
-    InputRequest *q3 = read_all(path_in("long.jsonl"), INPUT_AUTO, &small, &n3);
+    InputRequest *q3 = read_all(io_path_in("long.jsonl"), INPUT_AUTO, &small, &n3);
     EXPECT(n3 == 1 && q3[0].error && strstr(q3[0].error, "more than the step limit 4"), "long prompt: %s",
            n3 ? q3[0].error : "none");
     EXPECT(n3 == 1 && q3[0].id == NULL, "absent id stays NULL");
@@ -257,7 +224,7 @@ static InputRequest *g_breq;
 static int g_nbreq;
 
 static void test_batch_reader(void) {
-    write_file(path_in("batch.jsonl"),
+    io_write_file(io_path_in("batch.jsonl"),
         "{\"custom_id\":\"r1\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-oss-20b\","
         "\"messages\":[{\"role\":\"developer\",\"content\":\"Be kind.\"},{\"role\":\"user\",\"content\":\"Hi\"}],"
         "\"max_completion_tokens\":5,\"temperature\":1,\"seed\":7}}\n"
@@ -270,9 +237,9 @@ static void test_batch_reader(void) {
         "{\"custom_id\":\"r7\",\"method\":\"POST\",\"url\":\"/v1/completions\"}\n"
         "{\"custom_id\":\"r8\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":\"x\",\"n\":2}}\n"
         "{\"custom_id\":\"r9\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":[9,8,7]}}\n");
-    RequestDefaults d = defaults();
+    RequestDefaults d = io_defaults();
     int n = 0;
-    InputRequest *q = read_all(path_in("batch.jsonl"), INPUT_BATCH, &d, &n);
+    InputRequest *q = read_all(io_path_in("batch.jsonl"), INPUT_BATCH, &d, &n);
     EXPECT(n == 9, "%d batch requests", n);
     if (n != 9) fatal("cannot go on");
     int nr = 0;
@@ -297,7 +264,7 @@ static void test_batch_reader(void) {
     EXPECT(!q[8].error && same_ids(q[8].prompt, q[8].p.n_prompt, want9, 3), "r9 prompt as ids");
     /* auto-detection per line gives the same requests */
     int n2 = 0;
-    InputRequest *q2 = read_all(path_in("batch.jsonl"), INPUT_AUTO, &d, &n2);
+    InputRequest *q2 = read_all(io_path_in("batch.jsonl"), INPUT_AUTO, &d, &n2);
     EXPECT(n2 == 9 && !q2[0].error && q2[0].kind == REQ_CHAT && q2[2].error, "auto batch");
     for (int i = 0; i < n2; i++) input_request_free(&q2[i]);
     free(q2);
@@ -307,77 +274,14 @@ static void test_batch_reader(void) {
 
 /* ---------------------------------------------------------------- writers */
 
-/* A synthetic output for request q. */
-static Output make_output(const char *harmony_text, int finish, const InputRequest *q) {
-    Output o = {.index = q->index, .finish = finish};
-    if (!harmony_text) return o;
-    /* markers of specials are resolved the way test_harmony does it */
-    const char *p = harmony_text;
-    while (*p) {
-        const char *s = strstr(p, "<|");
-        const char *e = s ? strstr(s, "|>") : NULL;
-        size_t tl = s ? (size_t)(s - p) : strlen(p);
-        if (tl) {
-            int32_t *ids = NULL;
-            int n = 0;
-            Err err;
-            CHECK(tokenizer_encode(g_tok, p, tl, &ids, &n, &err) == GETP_OK);
-            o.tokens = xrealloc(o.tokens, (size_t)(o.n_tokens + n + 1) * sizeof *o.tokens);
-            memcpy(o.tokens + o.n_tokens, ids, (size_t)n * sizeof *ids);
-            o.n_tokens += n;
-            free(ids);
-        }
-        if (!s) break;
-        char name[64];
-        size_t nl = (size_t)(e + 2 - s);
-        CHECK(e && nl < sizeof name);
-        memcpy(name, s, nl);
-        name[nl] = '\0';
-        o.tokens = xrealloc(o.tokens, (size_t)(o.n_tokens + 1) * sizeof *o.tokens);
-        o.tokens[o.n_tokens++] = tokenizer_special_id(g_tok, name);
-        CHECK(o.tokens[o.n_tokens - 1] >= 0);
-        p = e + 2;
-    }
-    return o;
-}
-
-static json_t **read_lines(const char *path, int *n) {
-    FILE *f = fopen(path, "rb");
-    CHECK(f != NULL);
-    json_t **rows = NULL;
-    *n = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        json_error_t je;
-        json_t *j = json_loadb(line, (size_t)got, 0, &je);
-        EXPECT(j != NULL, "output line %d is not JSON: %s", *n + 1, je.text);
-        rows = xrealloc(rows, (size_t)(*n + 1) * sizeof *rows);
-        rows[(*n)++] = j;
-    }
-    free(line);
-    fclose(f);
-    return rows;
-}
-
 static const char *jstr(json_t *o, const char *path) {
-    /* dotted path of object keys ("a.b.c"); array index 0 is written as "0" */
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *cur = o;
-    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
-        cur = (tok[0] >= '0' && tok[0] <= '9') ? json_array_get(cur, (size_t)atoi(tok)) : json_object_get(cur, tok);
-    return json_is_string(cur) ? json_string_value(cur) : NULL;
+    json_t *v = io_jget(o, path);
+    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 static json_int_t jint(json_t *o, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *cur = o;
-    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
-        cur = (tok[0] >= '0' && tok[0] <= '9') ? json_array_get(cur, (size_t)atoi(tok)) : json_object_get(cur, tok);
-    return json_is_integer(cur) ? json_integer_value(cur) : -999;
+    json_t *v = io_jget(o, path);
+    return json_is_integer(v) ? json_integer_value(v) : -999;
 }
 
 static int streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
@@ -386,22 +290,24 @@ static void test_jsonl_writer(void) {
     OutputWriter *w = NULL;
     int64_t done = -1;
     Err err = {{0}};
-    CHECK(jsonl_writer_open(path_in("out.jsonl"), INPUT_JSONL, g_tok, 0, &w, &done, &err) == GETP_OK);
+    CHECK(jsonl_writer_open(io_path_in("out.jsonl"), INPUT_JSONL, g_tok, 0, &w, &done, &err) == GETP_OK);
     EXPECT(done == 0, "fresh writer done %lld", (long long)done);
     Output outs[22];
-    for (int i = 0; i < g_njreq; i++) outs[i] = make_output(NULL, FINISH_ERROR, &g_jreq[i]);
-    outs[0] = make_output(" Foo bar<|endoftext|>", FINISH_STOP, &g_jreq[0]);
-    outs[1] = make_output("<|channel|>analysis<|message|>Thinking.<|end|><|start|>assistant<|channel|>final"
-                          "<|message|>Hello!<|return|>", FINISH_STOP, &g_jreq[1]);
-    outs[2] = make_output(" no stop", FINISH_LENGTH, &g_jreq[2]);
+    for (int i = 0; i < g_njreq; i++) outs[i] = io_make_output(g_tok, NULL, FINISH_ERROR, g_jreq[i].index);
+    outs[0] = io_make_output(g_tok, " Foo bar<|endoftext|>", FINISH_STOP, g_jreq[0].index);
+    outs[1] = io_make_output(g_tok,
+                             "<|channel|>analysis<|message|>Thinking.<|end|><|start|>assistant<|channel|>final"
+                             "<|message|>Hello!<|return|>",
+                             FINISH_STOP, g_jreq[1].index);
+    outs[2] = io_make_output(g_tok, " no stop", FINISH_LENGTH, g_jreq[2].index);
     /* request 3 (line 5): invalid UTF-8 from the model: F0 9F (cut emoji) A, FF, C3 A9 */
     int32_t bad[6] = {byte_id(0xF0), byte_id(0x9F), one_id("A"), byte_id(0xFF), byte_id(0xC3), byte_id(0xA9)};
     outs[3].tokens = xmalloc(sizeof bad);
     memcpy(outs[3].tokens, bad, sizeof bad);
     outs[3].n_tokens = 6;
     outs[3].finish = FINISH_LENGTH;
-    outs[10] = make_output(" fine", FINISH_LENGTH, &g_jreq[10]);
-    outs[21] = make_output("<|channel|>commentary<|message|>c<|end|>loose", FINISH_LENGTH, &g_jreq[21]);
+    outs[10] = io_make_output(g_tok, " fine", FINISH_LENGTH, g_jreq[10].index);
+    outs[21] = io_make_output(g_tok, "<|channel|>commentary<|message|>c<|end|>loose", FINISH_LENGTH, g_jreq[21].index);
     g_jreq[21].kind = REQ_CHAT; // exercise other channels and loose text on a chat
     for (int i = 0; i < g_njreq; i++) {
         EXPECT(w->write(w, &g_jreq[i], &outs[i], &err) == GETP_OK, "write %d: %s", i, err.msg);
@@ -410,7 +316,7 @@ static void test_jsonl_writer(void) {
     EXPECT(w->close(w, &err) == GETP_OK, "close: %s", err.msg);
 
     int n = 0;
-    json_t **rows = read_lines(path_in("out.jsonl"), &n);
+    json_t **rows = io_read_lines(io_path_in("out.jsonl"), 0, &n);
     EXPECT(n == g_njreq, "%d output lines for %d requests", n, g_njreq);
     if (n == g_njreq) {
         json_t *r0 = rows[0];
@@ -454,19 +360,21 @@ static void test_batch_writer(void) {
     OutputWriter *w = NULL;
     int64_t done = -1;
     Err err = {{0}};
-    CHECK(jsonl_writer_open(path_in("batch_out.jsonl"), INPUT_BATCH, g_tok, 0, &w, &done, &err) == GETP_OK);
+    CHECK(jsonl_writer_open(io_path_in("batch_out.jsonl"), INPUT_BATCH, g_tok, 0, &w, &done, &err) == GETP_OK);
     Output outs[9];
-    for (int i = 0; i < g_nbreq; i++) outs[i] = make_output(NULL, FINISH_ERROR, &g_breq[i]);
-    outs[0] = make_output("<|channel|>analysis<|message|>Greet back.<|end|><|start|>assistant<|channel|>final"
-                          "<|message|>Hello, friend.<|return|>", FINISH_STOP, &g_breq[0]);
-    outs[1] = make_output(" a time\n", FINISH_STOP, &g_breq[1]);
-    outs[8] = make_output(" six", FINISH_LENGTH, &g_breq[8]);
+    for (int i = 0; i < g_nbreq; i++) outs[i] = io_make_output(g_tok, NULL, FINISH_ERROR, g_breq[i].index);
+    outs[0] = io_make_output(g_tok,
+                             "<|channel|>analysis<|message|>Greet back.<|end|><|start|>assistant<|channel|>final"
+                             "<|message|>Hello, friend.<|return|>",
+                             FINISH_STOP, g_breq[0].index);
+    outs[1] = io_make_output(g_tok, " a time\n", FINISH_STOP, g_breq[1].index);
+    outs[8] = io_make_output(g_tok, " six", FINISH_LENGTH, g_breq[8].index);
     outs[8].finish = FINISH_ERROR; // an engine failure without a line error
     for (int i = 0; i < g_nbreq; i++)
         EXPECT(w->write(w, &g_breq[i], i == 7 ? NULL : &outs[i], &err) == GETP_OK, "write %d: %s", i, err.msg);
     EXPECT(w->flush(w, &err) == GETP_OK && w->close(w, &err) == GETP_OK, "close: %s", err.msg);
     int n = 0;
-    json_t **rows = read_lines(path_in("batch_out.jsonl"), &n);
+    json_t **rows = io_read_lines(io_path_in("batch_out.jsonl"), 0, &n);
     EXPECT(n == g_nbreq, "%d batch output lines", n);
     if (n == g_nbreq) {
         json_t *r0 = rows[0];
@@ -511,7 +419,7 @@ static long file_size(const char *path) {
 }
 
 static void test_resume(void) {
-    const char *path = path_in("resume.jsonl");
+    const char *path = io_path_in("resume.jsonl");
     Err err = {{0}};
     OutputWriter *w = NULL;
     int64_t done = -1;
@@ -519,7 +427,7 @@ static void test_resume(void) {
     CHECK(jsonl_writer_open(path, INPUT_JSONL, g_tok, 1, &w, &done, &err) == GETP_OK);
     EXPECT(done == 0, "resume of a missing file: done %lld", (long long)done);
     for (int i = 0; i < 5; i++) {
-        Output o = make_output(" x", FINISH_LENGTH, &g_jreq[i]);
+        Output o = io_make_output(g_tok, " x", FINISH_LENGTH, g_jreq[i].index);
         EXPECT(w->write(w, &g_jreq[i], &o, &err) == GETP_OK, "write %d", i);
         output_free(&o);
     }
@@ -532,12 +440,12 @@ static void test_resume(void) {
     CHECK(jsonl_writer_open(path, INPUT_JSONL, g_tok, 1, &w, &done, &err) == GETP_OK);
     EXPECT(done == 5, "resume done %lld, expected 5", (long long)done);
     EXPECT(file_size(path) == five, "partial line cut: %ld bytes, expected %ld", file_size(path), five);
-    Output o = make_output(" y", FINISH_LENGTH, &g_jreq[5]);
+    Output o = io_make_output(g_tok, " y", FINISH_LENGTH, g_jreq[5].index);
     EXPECT(w->write(w, &g_jreq[5], &o, &err) == GETP_OK, "write after resume");
     output_free(&o);
     CHECK(w->close(w, &err) == GETP_OK);
     int n = 0;
-    json_t **rows = read_lines(path, &n);
+    json_t **rows = io_read_lines(path, 0, &n);
     EXPECT(n == 6 && jint(rows[5], "index") == 5 && streq(jstr(rows[3], "id"), "d"), "6 records after resume");
     for (int i = 0; i < n; i++) json_decref(rows[i]);
     free(rows);
@@ -555,21 +463,15 @@ static void test_resume(void) {
     EXPECT(jsonl_writer_open("/nonexistent-dir/x.jsonl", INPUT_JSONL, g_tok, 0, &w, &done, &err) == GETP_ERR &&
                strstr(err.msg, "/nonexistent-dir/x.jsonl"), "bad output path: %s", err.msg);
     RequestReader *r = NULL;
-    RequestDefaults d = defaults();
+    RequestDefaults d = io_defaults();
     EXPECT(jsonl_reader_open("/nonexistent-dir/in.jsonl", INPUT_JSONL, g_tok, &d, &r, &err) == GETP_ERR,
            "missing input is an error");
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_jsonl RANKS SCRATCH_DIR\n");
-        return 2;
-    }
-    if (access(argv[1], R_OK) != 0) return test_skip("tokenizer file missing (needs node: tools/make_tokenizer.mjs)");
-    snprintf(g_dir, sizeof g_dir, "%s", argv[2]);
     Tokenizer *t = NULL;
-    Err err;
-    if (tokenizer_load(argv[1], &t, &err) != GETP_OK) fatal("%s", err.msg);
+    int rc = io_test_begin(argc, argv, "test_jsonl", &t);
+    if (rc) return rc;
     g_tok = t;
     test_jsonl_reader();
     test_batch_reader();
@@ -581,5 +483,5 @@ int main(int argc, char **argv) {
     free(g_jreq);
     free(g_breq);
     tokenizer_free(t);
-    return test_finish();
+    return io_test_finish();
 }

@@ -15,50 +15,10 @@
 #include <float.h>
 #include <jansson.h>
 #include <math.h>
-#include <unistd.h>
 
 static const Tokenizer *g_tok;
-static char g_dir[900];
-
-static const char *path_in(const char *name) {
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
-
 
 /* ---------------------------------------------------------------- writers */
-
-static json_t *jget(json_t *o, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *cur = o;
-    for (char *t = strtok(buf, "."); t && cur; t = strtok(NULL, "."))
-        cur = (t[0] >= '0' && t[0] <= '9') ? json_array_get(cur, (size_t)atoi(t)) : json_object_get(cur, t);
-    return cur;
-}
-
-static json_t **read_lines(const char *path, int *n) {
-    FILE *f = fopen(path, "rb");
-    CHECK(f != NULL);
-    json_t **rows = NULL;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    *n = 0;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        json_error_t je;
-        json_t *j = json_loadb(line, (size_t)got, JSON_ALLOW_NUL, &je);
-        EXPECT(j != NULL, "%s line %d is not JSON: %s", path, *n + 1, je.text);
-        rows = xrealloc(rows, (size_t)(*n + 1) * sizeof *rows);
-        rows[(*n)++] = j;
-    }
-    free(line);
-    fclose(f);
-    return rows;
-}
 
 static void free_rows(json_t **rows, int n) {
     for (int i = 0; i < n; i++) json_decref(rows[i]);
@@ -71,10 +31,10 @@ static json_t **write_and_read(const char *name, InputFormat fmt, const Tokenize
     OutputWriter *w = NULL;
     int64_t done = -1;
     Err err = {{0}};
-    CHECK(jsonl_writer_open(path_in(name), fmt, tok, 0, &w, &done, &err) == GETP_OK);
+    CHECK(jsonl_writer_open(io_path_in(name), fmt, tok, 0, &w, &done, &err) == GETP_OK);
     for (int i = 0; i < n; i++) EXPECT(w->write(w, &q[i], &o[i], &err) == GETP_OK, "write %d: %s", i, err.msg);
     EXPECT(w->close(w, &err) == GETP_OK, "close: %s", err.msg);
-    return read_lines(path_in(name), n_rows);
+    return io_read_lines(io_path_in(name), JSON_ALLOW_NUL, n_rows);
 }
 
 /* The id whose bytes are exactly s. */
@@ -225,7 +185,7 @@ static void test_chat_shapes(void) {
         EXPECT(n == 5, "%d rows", n);
         if (n != 5) fatal("cannot go on");
         const char *what = batch ? "batch chat content" : "jsonl content";
-        json_t *lp = batch ? jget(rows[0], "response.body.choices.0.logprobs") : json_object_get(rows[0], "logprobs");
+        json_t *lp = batch ? io_jget(rows[0], "response.body.choices.0.logprobs") : json_object_get(rows[0], "logprobs");
         json_t *content = json_object_get(lp, "content");
         EXPECT(json_is_object(lp) && json_object_size(lp) == 1 && json_array_size(content) == (size_t)n_ids,
                "%s: %zu entries for %d ids", what, json_array_size(content), n_ids);
@@ -238,9 +198,9 @@ static void test_chat_shapes(void) {
             else
                 EXPECT(text_is_bytes(json_object_get(e, "token"), id), "%s[%d] token text of id %d", what, j, id);
         }
-        EXPECT(!strcmp(json_string_value(jget(content, "0.token")), "<|channel|>") &&
-                   !strcmp(json_string_value(jget(content, "14.token")), "<|return|>") &&
-                   !strcmp(json_string_value(jget(content, "10.token")), " Caf"),
+        EXPECT(!strcmp(json_string_value(io_jget(content, "0.token")), "<|channel|>") &&
+                   !strcmp(json_string_value(io_jget(content, "14.token")), "<|return|>") &&
+                   !strcmp(json_string_value(io_jget(content, "10.token")), " Caf"),
                "%s: specials by name, entries in generation order", what);
         /* 東京: its text, and its bytes written out here (not from the tokenizer) */
         json_t *cjk = json_array_get(content, 13), *cb = json_object_get(cjk, "bytes");
@@ -261,10 +221,10 @@ static void test_chat_shapes(void) {
             EXPECT(same, "jsonl: content[j].id is token_ids[j]");
         }
         /* asking for logprobs adds them and changes nothing else */
-        json_t *with = batch ? jget(rows[0], "response.body") : rows[0];
-        json_t *without = batch ? jget(rows[1], "response.body") : rows[1];
+        json_t *with = batch ? io_jget(rows[0], "response.body") : rows[0];
+        json_t *without = batch ? io_jget(rows[1], "response.body") : rows[1];
         if (batch) {
-            EXPECT(json_is_null(jget(without, "choices.0.logprobs")), "batch: logprobs null when not asked for");
+            EXPECT(json_is_null(io_jget(without, "choices.0.logprobs")), "batch: logprobs null when not asked for");
             json_object_set_new(json_array_get(json_object_get(with, "choices"), 0), "logprobs", json_null());
             json_object_del(with, "id");
             json_object_del(without, "id");
@@ -275,17 +235,17 @@ static void test_chat_shapes(void) {
             json_object_del(without, "index");
         }
         EXPECT(json_equal(with, without), "%s: the record with logprobs, less them, is the record without", what);
-        json_t *none = batch ? jget(rows[2], "response.body.choices.0.logprobs") : json_object_get(rows[2], "logprobs");
+        json_t *none = batch ? io_jget(rows[2], "response.body.choices.0.logprobs") : json_object_get(rows[2], "logprobs");
         EXPECT(none && json_is_null(none), "%s: asked for, none given -> null", what);
         EXPECT(batch ? json_is_null(json_object_get(rows[3], "response"))
                      : !json_object_get(rows[3], "logprobs") && json_object_get(rows[3], "error"),
                "%s: an error record carries no logprobs", what);
-        json_t *c4 = batch ? jget(rows[4], "response.body.choices.0.logprobs.content")
-                           : jget(rows[4], "logprobs.content");
+        json_t *c4 = batch ? io_jget(rows[4], "response.body.choices.0.logprobs.content")
+                           : io_jget(rows[4], "logprobs.content");
         int empty = json_array_size(c4) == (size_t)n_ids;
         for (size_t j = 0; empty && j < json_array_size(c4); j++)
-            empty = json_is_array(jget(json_array_get(c4, j), "top_logprobs")) &&
-                    json_array_size(jget(json_array_get(c4, j), "top_logprobs")) == 0;
+            empty = json_is_array(io_jget(json_array_get(c4, j), "top_logprobs")) &&
+                    json_array_size(io_jget(json_array_get(c4, j), "top_logprobs")) == 0;
         EXPECT(empty, "%s: top_logprobs 0 -> every entry has top_logprobs []", what);
         free_rows(rows, n);
     }
@@ -321,7 +281,7 @@ static void test_completion_shape(void) {
     json_t **rows = write_and_read("cmpl_batch.jsonl", INPUT_BATCH, g_tok, q, o, 3, &n);
     EXPECT(n == 3, "%d rows", n);
     if (n != 3) fatal("cannot go on");
-    json_t *ch = jget(rows[0], "response.body.choices.0");
+    json_t *ch = io_jget(rows[0], "response.body.choices.0");
     json_t *lpj = json_object_get(ch, "logprobs");
     const char *keys[] = {"tokens", "token_logprobs", "top_logprobs", "text_offset"};
     for (int i = 0; i < 4; i++)
@@ -392,28 +352,28 @@ static void test_completion_shape(void) {
                same_float(json_object_get(d5, "<|endoftext|>"), -0.3f),
            "top_logprobs[5]: byte 0 key");
     /* without logprobs: null, and the body otherwise the same */
-    json_t *with = jget(rows[0], "response.body"), *without = jget(rows[1], "response.body");
-    EXPECT(json_is_null(jget(without, "choices.0.logprobs")), "completion: logprobs null when not asked for");
+    json_t *with = io_jget(rows[0], "response.body"), *without = io_jget(rows[1], "response.body");
+    EXPECT(json_is_null(io_jget(without, "choices.0.logprobs")), "completion: logprobs null when not asked for");
     json_object_set_new(json_array_get(json_object_get(with, "choices"), 0), "logprobs", json_null());
     json_object_del(with, "id");
     json_object_del(without, "id");
     EXPECT(json_equal(with, without), "completion: the body with logprobs, less them, is the body without");
     /* finish length: every id is text, the last offset is where the cut é began */
-    json_t *off2 = jget(rows[2], "response.body.choices.0.logprobs.text_offset");
+    json_t *off2 = io_jget(rows[2], "response.body.choices.0.logprobs.text_offset");
     EXPECT(json_array_size(off2) == 5 && json_integer_value(json_array_get(off2, 4)) == 10, "length: offsets");
     free_rows(rows, n);
 
     /* no tokenizer: ids as "token_id:N", bytes null, offsets 0 */
     rows = write_and_read("cmpl_notok.jsonl", INPUT_BATCH, NULL, q, o, 1, &n);
-    json_t *lpn = n == 1 ? jget(rows[0], "response.body.choices.0.logprobs") : NULL;
+    json_t *lpn = n == 1 ? io_jget(rows[0], "response.body.choices.0.logprobs") : NULL;
     char want[32];
     snprintf(want, sizeof want, "token_id:%d", hello);
-    EXPECT(lpn && !strcmp(json_string_value(jget(lpn, "tokens.0")), want) &&
-               json_integer_value(jget(lpn, "text_offset.5")) == 0 && json_object_get(jget(lpn, "top_logprobs.0"), want),
+    EXPECT(lpn && !strcmp(json_string_value(io_jget(lpn, "tokens.0")), want) &&
+               json_integer_value(io_jget(lpn, "text_offset.5")) == 0 && json_object_get(io_jget(lpn, "top_logprobs.0"), want),
            "completion without a tokenizer");
     free_rows(rows, n);
     rows = write_and_read("chat_notok.jsonl", INPUT_JSONL, NULL, q, o, 1, &n);
-    json_t *e0 = n == 1 ? jget(rows[0], "logprobs.content.0") : NULL;
+    json_t *e0 = n == 1 ? io_jget(rows[0], "logprobs.content.0") : NULL;
     EXPECT(e0 && !strcmp(json_string_value(json_object_get(e0, "token")), want) &&
                json_is_null(json_object_get(e0, "bytes")) && json_integer_value(json_object_get(e0, "id")) == hello,
            "jsonl without a tokenizer");
@@ -459,7 +419,7 @@ static void test_number_round_trip(void) {
     Output o = synth(0, FINISH_LENGTH, ids, lp, N, NULL, NULL, 0);
     int rows_n = 0;
     json_t **rows = write_and_read("numbers.jsonl", INPUT_BATCH, g_tok, &q, &o, 1, &rows_n);
-    json_t *vals = rows_n == 1 ? jget(rows[0], "response.body.choices.0.logprobs.token_logprobs") : NULL;
+    json_t *vals = rows_n == 1 ? io_jget(rows[0], "response.body.choices.0.logprobs.token_logprobs") : NULL;
     int bad = 0, first = -1;
     for (int i = 0; i < N; i++) {
         json_t *v = json_array_get(vals, (size_t)i);
@@ -477,19 +437,13 @@ static void test_number_round_trip(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_logprobs_out RANKS SCRATCH_DIR\n");
-        return 2;
-    }
-    if (access(argv[1], R_OK) != 0) return test_skip("tokenizer file missing (needs node: tools/make_tokenizer.mjs)");
-    snprintf(g_dir, sizeof g_dir, "%s", argv[2]);
     Tokenizer *t = NULL;
-    Err err;
-    if (tokenizer_load(argv[1], &t, &err) != GETP_OK) fatal("%s", err.msg);
+    int rc = io_test_begin(argc, argv, "test_logprobs_out", &t);
+    if (rc) return rc;
     g_tok = t;
     test_chat_shapes();
     test_completion_shape();
     test_number_round_trip();
     tokenizer_free(t);
-    return test_finish();
+    return io_test_finish();
 }

@@ -11,43 +11,17 @@
 #include "io_test.h"
 #include "requests.h"
 
-#include <unistd.h>
-
 static const Tokenizer *g_tok;
-static char g_dir[900];
 
-static const char *path_in(const char *name) {
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
-
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    CHECK(fwrite(text, 1, strlen(text), f) == strlen(text));
-    fclose(f);
-}
-
-
-static RequestDefaults defaults(void) {
-    RequestDefaults d;
-    memset(&d, 0, sizeof d);
-    d.steps = 256;
-    d.max_seq_len = 4096;
-    d.vocab_size = 201088;
-    d.temperature = 0.5f; // non-trivial defaults, to see them kept or overridden
+/* Every request of path in one round, over non-trivial defaults, to see them
+ * kept or overridden. */
+static InputRequest *read_reqs(const char *path, InputFormat fmt, int *n) {
+    RequestDefaults d = io_defaults();
+    d.temperature = 0.5f;
     d.top_p = 0.9f;
     d.top_k = 7;
     d.min_p = 0.05f;
-    return d;
-}
-
-static InputRequest *read_reqs(const char *path, InputFormat fmt, int *n) {
-    RequestDefaults d = defaults();
+    d.date = NULL; // the reader's default, today: no prompt is checked here
     RequestReader *r = NULL;
     Err err = {{0}};
     if (jsonl_reader_open(path, fmt, g_tok, &d, &r, &err) != GETP_OK) fatal("%s", err.msg);
@@ -140,10 +114,10 @@ static void test_jsonl_options(void) {
         text[len++] = '\n';
         text[len] = '\0';
     }
-    write_file(path_in("options.jsonl"), text);
+    io_write_file(io_path_in("options.jsonl"), text);
     free(text);
     int n = 0;
-    InputRequest *q = read_reqs(path_in("options.jsonl"), INPUT_JSONL, &n);
+    InputRequest *q = read_reqs(io_path_in("options.jsonl"), INPUT_JSONL, &n);
     EXPECT(n == N, "%d requests for %d lines", n, N);
     if (n != N) fatal("cannot go on");
     expect_params(&q[0], 1, 0.5f, 0.9f, 7, 0.05f, -1); // the command line's defaults
@@ -197,25 +171,25 @@ static void test_batch_options(void) {
 #define CHAT "{\"custom_id\":\"c\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":" \
              "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]"
 #define CMPL "{\"custom_id\":\"p\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":\"Hi\""
-    write_file(path_in("options_batch.jsonl"),
-               CHAT ",\"logprobs\":true,\"top_logprobs\":4,\"top_k\":40,\"min_p\":0.02}}\n" // 1
-               CHAT ",\"logprobs\":true}}\n"                                               // 2
-               CHAT ",\"logprobs\":5}}\n"                                                  // 3
-               CHAT ",\"top_logprobs\":2}}\n"                                              // 4
-               CHAT ",\"logprobs\":true,\"top_logprobs\":21}}\n"                           // 5
-               CMPL ",\"logprobs\":5,\"temperature\":1,\"top_p\":0.5}}\n"                  // 6
-               CMPL ",\"logprobs\":0}}\n"                                                  // 7
-               CMPL ",\"logprobs\":true}}\n"                                               // 8
-               CMPL ",\"logprobs\":1,\"top_logprobs\":2}}\n"                               // 9
-               CMPL ",\"logprobs\":21}}\n"                                                 // 10
-               CMPL ",\"temperature\":-1}}\n"                                              // 11
-               CMPL ",\"top_k\":-5}}\n"                                                    // 12
-               CMPL ",\"logprobs\":false}}\n"                                              // 13
-               CMPL ",\"min_p\":0.3}}\n");                                                 // 14
+    io_write_file(io_path_in("options_batch.jsonl"),
+                  CHAT ",\"logprobs\":true,\"top_logprobs\":4,\"top_k\":40,\"min_p\":0.02}}\n" // 1
+                  CHAT ",\"logprobs\":true}}\n"                                               // 2
+                  CHAT ",\"logprobs\":5}}\n"                                                  // 3
+                  CHAT ",\"top_logprobs\":2}}\n"                                              // 4
+                  CHAT ",\"logprobs\":true,\"top_logprobs\":21}}\n"                           // 5
+                  CMPL ",\"logprobs\":5,\"temperature\":1,\"top_p\":0.5}}\n"                  // 6
+                  CMPL ",\"logprobs\":0}}\n"                                                  // 7
+                  CMPL ",\"logprobs\":true}}\n"                                               // 8
+                  CMPL ",\"logprobs\":1,\"top_logprobs\":2}}\n"                               // 9
+                  CMPL ",\"logprobs\":21}}\n"                                                 // 10
+                  CMPL ",\"temperature\":-1}}\n"                                              // 11
+                  CMPL ",\"top_k\":-5}}\n"                                                    // 12
+                  CMPL ",\"logprobs\":false}}\n"                                              // 13
+                  CMPL ",\"min_p\":0.3}}\n");                                                 // 14
 #undef CHAT
 #undef CMPL
     int n = 0;
-    InputRequest *q = read_reqs(path_in("options_batch.jsonl"), INPUT_BATCH, &n);
+    InputRequest *q = read_reqs(io_path_in("options_batch.jsonl"), INPUT_BATCH, &n);
     EXPECT(n == 14, "%d batch requests", n);
     if (n != 14) fatal("cannot go on");
     expect_params(&q[0], 1, 0.5f, 0.9f, 40, 0.02f, 4);
@@ -236,18 +210,12 @@ static void test_batch_options(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_sampling_options RANKS SCRATCH_DIR\n");
-        return 2;
-    }
-    if (access(argv[1], R_OK) != 0) return test_skip("tokenizer file missing (needs node: tools/make_tokenizer.mjs)");
-    snprintf(g_dir, sizeof g_dir, "%s", argv[2]);
     Tokenizer *t = NULL;
-    Err err;
-    if (tokenizer_load(argv[1], &t, &err) != GETP_OK) fatal("%s", err.msg);
+    int rc = io_test_begin(argc, argv, "test_sampling_options", &t);
+    if (rc) return rc;
     g_tok = t;
     test_jsonl_options();
     test_batch_options();
     tokenizer_free(t);
-    return test_finish();
+    return io_test_finish();
 }
