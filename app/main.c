@@ -67,9 +67,7 @@ static const char *USAGE =
 int cli_fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("getp: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vprint_error(fmt, ap);
     va_end(ap);
     return 1;
 }

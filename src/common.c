@@ -18,12 +18,16 @@ int err_set(Err *err, const char *fmt, ...) {
     return GETP_ERR;
 }
 
-void fatal(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+void vprint_error(const char *fmt, va_list ap) {
     fputs("getp: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+void fatal(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_error(fmt, ap);
     va_end(ap);
     fflush(stderr);
     if (g_abort_hook) g_abort_hook(1);

@@ -41,6 +41,9 @@ int err_set(Err *err, const char *fmt, ...)
 typedef void (*AbortHook)(int code);
 void set_abort_hook(AbortHook hook);
 
+/* "getp: <message>\n" on stderr (fatal's and the command line's errors). */
+void vprint_error(const char *fmt, va_list ap);
+
 /* Print "getp: <message>" to stderr and end the whole job. */
 void fatal(const char *fmt, ...)
 #if defined(__GNUC__)
