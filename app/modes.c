@@ -213,6 +213,7 @@ int run_generate(const Cli *c) {
     memset(&out, 0, sizeof out);
     double t0 = now_seconds();
     if (e->generate(e, &r, 1, &out, &err) != GETP_OK) rc = cli_fail("%s", err.msg);
+    else if (out.finish == FINISH_ERROR) rc = GETP_EXIT_PARTIAL; /* the engine said why, on stderr */
     double dt = now_seconds() - t0;
     putchar('\n');
     if (!rc)

@@ -165,6 +165,9 @@ check "F5 NaN weights: each request an error record, no tokens, exit 3, reported
 $T $getp nanw --backend cpu -n 8 --input-format ids -i r3.ids -o nan2.out > nan2.log 2>&1; rc=$?
 check "F5 NaN weights, course output: 3 empty lines (no tokens), exit 3" \
   "[ $rc = 3 ] && [ \$(wc -l < nan2.out) = 3 ] && [ -z \"\$(tr -d '\n' < nan2.out)\" ]" nan2.log
+$T $getp nanw -z tok.tiktoken --backend cpu -n 8 -m generate -i 12 > nang.log 2>&1; rc=$?
+check "F5 NaN weights, -m generate: no tokens, exit 3, reported" \
+  "[ $rc = 3 ] && grep -q 'not finite' nang.log && ! grep -q 'tok/s' nang.log" nang.log
 rm -rf nans && cp -r small nans && patch_st nans block.0.mlp.mlp1_weight.scales 7fff
 $T $getp nans --backend cpu -n 8 --input-format ids -i many.ids -o nans.out > nans.log 2>&1; rc=$?
 check "F5 MXFP4 scale byte 0xFF: refused at load, the tensor named" \
