@@ -175,12 +175,8 @@ if(GETP_BUILD_TESTS)
                "@__oclc_ISA_version = linkonce_odr protected local_unnamed_addr addrspace(4) constant i32 9402, align 4\n")
           execute_process(COMMAND ${GETP_LLVM_AS} ${_bc}/oclc_isa_version_942.ll -o ${_bc}/oclc_isa_version_942.bc)
         endif()
-        set(_all "")
-        foreach(f ${_gpu_src})
-          list(APPEND _all ${f})
-        endforeach()
         add_test(NAME gpu_resources_gfx942 COMMAND sh ${CMAKE_SOURCE_DIR}/tests/gpu/check_resources.sh
-                 ${GETP_HIP_CHECK_CLANG} gfx942 ${CMAKE_SOURCE_DIR} ${_all})
+                 ${GETP_HIP_CHECK_CLANG} gfx942 ${CMAKE_SOURCE_DIR} ${_gpu_src})
         set_tests_properties(gpu_resources_gfx942 PROPERTIES ENVIRONMENT
           "HIP_CHECK_FLAGS=-x hip --rocm-path=/usr --rocm-device-lib-path=${_bc}")
       else()

@@ -106,14 +106,13 @@ static void test_argmax(SelfTest *st, int S, int V) {
  * (the encoding may pick another but equal scale); one inexact value in a
  * call must raise the flag. */
 static void test_encode_mxfp4(SelfTest *st, int64_t G, int src_f32) {
-    static const float grid[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
     const size_t n = (size_t)G * 32;
     float *v = (float *)xmalloc(4 * n);
     for (int64_t g = 0; g < G; g++) {
         const int k = (int)st_uniform(st, -20, 20), zero = g % 17 == 5;
         for (int j = 0; j < 32; j++) {
             const int c = (int)st_uniform(st, 0, 16) & 15;
-            v[g * 32 + j] = zero ? 0.0f : ldexpf((c & 8) ? -grid[c & 7] : grid[c & 7], k);
+            v[g * 32 + j] = zero ? 0.0f : ldexpf(MXFP4_VALUES[c], k);
         }
     }
     uint16_t *vb = (uint16_t *)xmalloc(2 * n);
@@ -130,7 +129,7 @@ static void test_encode_mxfp4(SelfTest *st, int64_t G, int src_f32) {
     long bad = flag != 0;
     for (size_t i = 0; i < n; i++) {
         const int c = (blocks[i / 2] >> (4 * (i % 2))) & 15;
-        const float d = ldexpf((c & 8) ? -grid[c & 7] : grid[c & 7], (int)scales[i / 32] - 127);
+        const float d = ldexpf(MXFP4_VALUES[c], (int)scales[i / 32] - 127);
         bad += d != v[i];
     }
     /* one value off the grid: the flag goes up */
