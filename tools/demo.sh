@@ -49,6 +49,9 @@ build/getp -m tokenize -i out/demo_chat.jsonl -z data/o200k_harmony.tiktoken --d
 grep -v error out/demo_chat.ids | tr -d '[]' | tr ',' ' ' |
   build/getp -m decode -z data/o200k_harmony.tiktoken --json-lines
 echo "demo: running getp on out/demo_chat.jsonl (random weights: the records show the fields, not sense)"
+# exit status 3: the run finished and some requests failed (here the bad line, on purpose)
+rc=0
 mpirun --oversubscribe -np "$np" build/getp models/tiny-o200k -i out/demo_chat.jsonl \
-  -o out/demo_chat.out.jsonl -z data/o200k_harmony.tiktoken -n 512 --date 2025-08-05
+  -o out/demo_chat.out.jsonl -z data/o200k_harmony.tiktoken -n 512 --date 2025-08-05 || rc=$?
+[ "$rc" = 3 ] || { echo "demo: the chat run exited $rc, expected 3 (one bad line)" >&2; exit 1; }
 cat out/demo_chat.out.jsonl

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: build getp and run every test that needs no GPU (what CI runs).
 #
-#   tools/test.sh            CPU build + all ctest tests, ASan build of the
+#   tools/test.sh            CPU build + all ctest tests, tools/demo.sh, ASan build of the
 #                            file-reader tests, a short libFuzzer run of each
 #                            parser (fuzz/), gfx90a and CUDA compile checks
 #                            (each when its compiler is installed)
@@ -29,6 +29,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGETP_GPU=none >/dev/nu
 ninja -C build -j "$jobs"
 step "ctest (CPU backend)"
 ctest --test-dir build --output-on-failure -j "$jobs" || status=1
+step "the README's first command: tools/demo.sh (reuses the CPU build)"
+bash tools/demo.sh > build/demo.log 2>&1 || { tail -20 build/demo.log; echo "tools/demo.sh failed"; status=1; }
 
 step "AddressSanitizer build: model files and input parsing"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGETP_ASAN=ON -DGETP_GPU=none >/dev/null
