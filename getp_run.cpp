@@ -137,6 +137,13 @@ static Engine *build_engine(Getp *g, Err *err) {
     return engine_create(o, &g->model, use_gpu, device, err);
 }
 
+/* --resume found more results in the output than the input has requests
+ * (known up front for a counted file, at the end of a stream). */
+static int resume_overrun(const Getp *g, int64_t requests, Err *err) {
+    return err_set(err, "--resume: %s holds %lld results but %s has only %lld requests: the output of another "
+                        "input?", g->o->output_path, (long long)g->done, g->o->input_path, (long long)requests);
+}
+
 /* Rank 0: tokenizer, reader, writer. Nothing is created or written before the
  * input is open and known good (docs/io_formats.md "Files getp refuses"). */
 static int open_files(Getp *g, Err *err) {
@@ -166,10 +173,7 @@ static int open_files(Getp *g, Err *err) {
     if (output_lock(o->output_path, inputs, roles, 3, &g->lock_fd, err) != GETP_OK) return GETP_ERR;
     if (writer_open(o->output_path, g->fmt, g->tok, o->resume, &g->writer, &g->done, err) != GETP_OK)
         return GETP_ERR;
-    if (g->total >= 0 && g->done > g->total)
-        return err_set(err, "--resume: %s holds %lld results but %s has only %lld requests: the output of "
-                            "another input?", o->output_path, (long long)g->done, o->input_path,
-                       (long long)g->total);
+    if (g->total >= 0 && g->done > g->total) return resume_overrun(g, g->total, err);
     if (g->done > 0)
         fprintf(stderr, "getp: --resume: %lld requests already in %s, skipping them\n",
                 (long long)g->done, o->output_path);
@@ -228,10 +232,7 @@ static int read_round(Getp *g, int max, InputRequest *reqs, int *n, Err *err) {
     for (;;) {
         if (g->reader->next(g->reader, max, reqs, n, err) != GETP_OK) return GETP_ERR;
         g->n_read += *n;
-        if (*n == 0 && g->n_read < g->done)
-            return err_set(err, "--resume: %s holds %lld results but %s has only %lld requests: the output "
-                                "of another input?", g->o->output_path, (long long)g->done, g->o->input_path,
-                           (long long)g->n_read);
+        if (*n == 0 && g->n_read < g->done) return resume_overrun(g, g->n_read, err);
         if (*n == 0) return GETP_OK;
         int kept = 0;
         for (int i = 0; i < *n; i++) {
