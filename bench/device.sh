@@ -25,8 +25,8 @@
 #   playground:KERNEL        the kernel playground bench/kernels/bench_KERNEL.cu
 #   scaling:NAME[:ENV]       bench/scaling.sh with build NAME (ENV as for bench)
 #
-# Logs go to /tmp/device (one folder per step); a tarball of them (outputs left
-# out) goes to $OUT. Each step prints its elapsed time.
+# Logs go to /tmp/device (bench steps: bench_NAME.MODES.STEP.log, STEP its place in the list);
+# a tarball of them (outputs left out) goes to $OUT. Each step prints its elapsed time.
 set -u
 root=$(pwd)
 out=/tmp/device
@@ -63,7 +63,9 @@ run_env() { # "A=1,B=2" -> exported in a subshell by the caller
     for e in "${kv[@]}"; do [ -n "$e" ] && export "${e?}"; done
 }
 
+k=0 # step number: two bench steps of one build and mode keep both logs
 for step in "$@"; do
+    k=$((k + 1))
     IFS=: read -r kind a b c d <<<"$step"
     echo "######## $step ($(el))"
     case $kind in
@@ -100,8 +102,8 @@ for step in "$@"; do
         wait_for "build:$a"
         for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
         ( run_env "${c:-}"; OUT=$out/bench_$a BUILD=/tmp/b-$a SKIP_BUILD=1 bash bench/run_bench.sh ${b//,/ } \
-            >"$out/bench_$a.$b.log" 2>&1 )
-        sed -n '/^== summary/,$p' "$out/bench_$a.$b.log" ;;
+            >"$out/bench_$a.$b.$k.log" 2>&1 )
+        sed -n '/^== summary/,$p' "$out/bench_$a.$b.$k.log" ;;
     cli)
         wait_for "build:$a"
         for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
