@@ -47,38 +47,6 @@ constexpr size_t moe_mid_smem(void) {
     return (size_t)NS * KS * (MOE_MID_BM * 4 + MOE_MID_BN_OF(NT)) * sizeof(uint4);
 }
 
-/* moe_slot by one warp's scan of 32 experts at a time (every warp computes it). */
-__device__ __forceinline__ int moe_slot_warp(const MoeArgs &a, int s, int bm, int *e_out,
-                                             int *p0, int *p1) {
-    const int lane = threadIdx.x % 32;
-    for (int base = 0; base < a.E; base += 32) {
-        const int e = base + lane;
-        int lo = 0, hi = 0;
-        if (e < a.E) {
-            lo = a.offsets[e];
-            hi = a.offsets[e + 1];
-        }
-        const int t = (hi - lo + bm - 1) / bm;
-        int inc = t;
-#pragma unroll
-        for (int d = 1; d < 32; d <<= 1) {
-            int v = __shfl_up_sync(~0u, inc, d);
-            if (lane >= d) inc += v;
-        }
-        const int total = __shfl_sync(~0u, inc, 31);
-        if (s < total) {
-            const int L = __ffs(__ballot_sync(~0u, inc > s)) - 1;
-            const int before = __shfl_sync(~0u, inc - t, L);
-            *e_out = base + L;
-            *p0 = __shfl_sync(~0u, lo, L) + (s - before) * bm;
-            *p1 = __shfl_sync(~0u, hi, L);
-            return 1;
-        }
-        s -= total;
-    }
-    return 0;
-}
-
 template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
 __global__ void __launch_bounds__(MOE_MID_THREADS, MINB)
 moe_mid_mx(MoeArgs a) {
@@ -88,7 +56,7 @@ moe_mid_mx(MoeArgs a) {
     static_assert(KS <= 4 && NS >= 2, "KS scale bytes in a word");
     extern __shared__ uint4 smem[];                             // NS * ST
     int e, p0, p1;
-    if (!moe_slot_warp(a, blockIdx.x, BM, &e, &p0, &p1)) return;
+    if (!moe_slot(a, blockIdx.x, BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int n0 = blockIdx.y * BN;
     const int KG = a.K / 32, nst = KG / KS;

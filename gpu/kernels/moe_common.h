@@ -59,19 +59,40 @@ __device__ __forceinline__ uint4 mx_dequant8(uint32_t bytes, float sc) {
 /* ---- arguments shared by both expert GEMMs ---- */
 
 
-/* Slot s -> (expert, first sorted position, end). Returns 0 if s is spare. */
+/* Slot s -> (expert, first sorted position, end). Returns 0 if s is spare.
+ * Every lane of the wave must call it (kernel entry, same s across the wave).
+ * A wave reads GETP_WAVE experts' offsets at once and scans their tile counts
+ * with shuffles: E / GETP_WAVE rounds of one load each. (Each lane walking the
+ * experts in turn, as before, is a chain of E dependent loads before any work:
+ * at batch 1 the 120b's 128 experts made its MoE phases 4x the 20b's per
+ * layer, bench/RESULTS.md runs 24-25.) Same mapping as that walk: the slots
+ * of expert e follow those of experts 0..e-1, bm pairs each. */
 __device__ __forceinline__ int moe_slot(const MoeArgs &a, int s, int bm, int *e_out, int *p0,
                                         int *p1) {
-    for (int e = 0; e < a.E; e++) {
-        int lo = a.offsets[e], hi = a.offsets[e + 1];
-        int tiles = (hi - lo + bm - 1) / bm;
-        if (s < tiles) {
-            *e_out = e;
-            *p0 = lo + s * bm;
-            *p1 = hi;
+    const int lane = threadIdx.x % GETP_WAVE;
+    int base = 0; // slots of the experts before this round's
+    for (int e0 = 0; e0 < a.E; e0 += GETP_WAVE) {
+        const int e = e0 + lane;
+        const int lo = e < a.E ? a.offsets[e] : 0, hi = e < a.E ? a.offsets[e + 1] : 0;
+        const int t = (hi - lo + bm - 1) / bm;
+        int incl = t; // inclusive scan of the tile counts across the wave
+#pragma unroll
+        for (int d = 1; d < GETP_WAVE; d <<= 1) {
+            const int y = GETP_SHFL_UP(incl, d);
+            if (lane >= d) incl += y;
+        }
+        const int total = GETP_SHFL(incl, GETP_WAVE - 1);
+        if (s < base + total) {
+            int l = base + incl <= s; // lanes wholly before slot s: their count is the owner lane
+#pragma unroll
+            for (int o = GETP_WAVE / 2; o > 0; o >>= 1) l += GETP_SHFL_XOR(l, o);
+            const int lo_l = GETP_SHFL(lo, l), hi_l = GETP_SHFL(hi, l), excl_l = GETP_SHFL(incl - t, l);
+            *e_out = e0 + l;
+            *p0 = lo_l + (s - base - excl_l) * bm;
+            *p1 = hi_l;
             return 1;
         }
-        s -= tiles;
+        base += total;
     }
     return 0;
 }
