@@ -150,7 +150,8 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, in
 void selftest_moe_ops(SelfTest *st) {
     test_moe(st, 1, 32, 4, 2880, 2880, 1, 0);
     test_moe(st, 9, 32, 4, 2880, 2880, 1, 0);
-    test_moe(st, 1, 128, 4, 2880, 2880, 1, 0);  // 120b experts: slots past the first wave of experts
+    test_moe(st, 1, 128, 4, 224, 160, 1, 0);    // 120b expert count: slots past the first wave
+    test_moe(st, 5, 128, 4, 224, 160, 0, 0);    // the same, bf16 experts
     test_moe(st, 600, 128, 4, 224, 160, 1, 0);  // 120b experts, tiled
     test_moe(st, 130, 8, 4, 224, 160, 1, 0);
     test_moe(st, 19, 8, 2, 224, 160, 0, 0);
