@@ -74,7 +74,7 @@ for step in "$@"; do
         pid_of[build:$a]=$! ;;
     model)
         first=$(ls -d /tmp/b-* 2>/dev/null | head -1)
-        for k in "${!pid_of[@]}"; do [[ $k == build:* ]] && { wait_for "$k"; first=/tmp/b-${k#build:}; break; }; done
+        for key in "${!pid_of[@]}"; do [[ $key == build:* ]] && { wait_for "$key"; first=/tmp/b-${key#build:}; break; }; done
         layers=${b:+--layers $b}
         dir=/tmp
         if [ "$a" = 120b ]; then # 65 GB: a tmpfs (the disk is 64 GB)
@@ -100,13 +100,13 @@ for step in "$@"; do
         echo "getp --selftest rc=$?"; head -1 "$out/selftest_$a.log"; grep -E "FAIL|passed" "$out/selftest_$a.log" | head -20 ;;
     bench)
         wait_for "build:$a"
-        for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
+        for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
         ( run_env "${c:-}"; OUT=$out/bench_$a BUILD=/tmp/b-$a SKIP_BUILD=1 bash bench/run_bench.sh ${b//,/ } \
             >"$out/bench_$a.$b.$k.log" 2>&1 )
         sed -n '/^== summary/,$p' "$out/bench_$a.$b.$k.log" ;;
     cli)
         wait_for "build:$a"
-        for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
+        for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
         d=$out/cli_$a; mkdir -p "$d"; g=/tmp/b-$a/getp; z=(-z data/o200k_harmony.tiktoken)
         python3 tools/make_prompts.py --count 32 --seed 3 >/tmp/cli_course.txt
         python3 - >/tmp/cli.jsonl <<'PY'
@@ -178,7 +178,7 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
         echo "rc=$?"; grep -E "VALID|BITS|^[a-z]" "$out/playground_$a.log" | head -60 ;;
     scaling)
         wait_for "build:$a"
-        for k in "${!pid_of[@]}"; do [[ $k == model:* ]] && wait_for "$k"; done
+        for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
         ( run_env "${b:-}"; MODEL=${MODEL:-/tmp/m20b} GETP=/tmp/b-$a/getp OUTDIR=$out/scaling_$a \
             bash bench/scaling.sh ) 2>&1 | tee "$out/scaling_$a.log" | tail -30 ;;
     *) echo "device: unknown step $step" ;;

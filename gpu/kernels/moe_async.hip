@@ -212,7 +212,7 @@ static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
     const int P = a.M * a.k;
     if (!a.w.is_mxfp4) return false;
     if (P >= a.E * 4 && P <= a.E * MOE_MID_BM) {
-        dim3 grid((P + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + MOE_MID_BN - 1) / MOE_MID_BN);
+        dim3 grid(moe_grid_slots(P, MOE_MID_BM, a.E), (a.N + MOE_MID_BN - 1) / MOE_MID_BN);
         if ((a.K / 32) % 2 == 0 && (uintptr_t)a.w.scales % 2 == 0) moe_launch_mid<EPI, 2>(grid, a, stream);
         else moe_launch_mid<EPI, 1, MOE_MID_NT, MOE_MID_NS, 3>(grid, a, stream); // 4/SM spills
         return true;

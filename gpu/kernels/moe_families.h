@@ -10,6 +10,16 @@ enum { MOE_MLP1 = 1, MOE_MLP2 = 2 }; // which expert GEMM: its operand rows and 
 #define MOE_GEMV_THREADS 128
 #define MOE_GEMV_BM 16 // pairs per moe_gemv pass (TILE_M)
 
+/* Grid size over slots for P sorted pairs, bm pairs a slot, E experts: an
+ * upper bound that does not need the counts (ceil(P / bm) + E), and never
+ * more than P, since every slot holds at least one pair. At batch 1 that is
+ * 4 blocks a column range instead of E + 1 (129 for the 120b), the rest of
+ * which only found out they were spare. */
+static inline unsigned moe_grid_slots(int P, int bm, int E) {
+    const int bound = (P + bm - 1) / bm + E;
+    return (unsigned)(P < bound ? P : bound);
+}
+
 /* moe_tiles.hip (every build): few pairs per expert / 64- or 128-row tiles. */
 void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream);
 void moe_launch_tiled(const MoeArgs &a, int epi, int warps_m, hipStream_t stream);

@@ -279,7 +279,7 @@ template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr int NT = 2, U = MX ? 8 : 4;
     const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
-    dim3 grid((P + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
+    dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
     moe_gemv<EPI, MX, NT, U><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
 }
 
@@ -287,7 +287,7 @@ template <int EPI, bool MX, int WARPS_M>
 static void tiled_launch(const MoeArgs &a, hipStream_t stream) {
     typedef MoeTiled<WARPS_M, 4> C;
     const int P = a.M * a.k;
-    dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+    dim3 grid(moe_grid_slots(P, C::BM, a.E), (a.N + C::BN - 1) / C::BN);
     moe_tiled<EPI, MX, WARPS_M, 4><<<grid, C::THREADS, 0, stream>>>(a);
 }
 
@@ -299,7 +299,7 @@ static void staged_launch(const MoeArgs &a, hipStream_t stream) {
     const void *fn = (const void *)moe_staged_mx<EPI, WARPS_M, 4, MOE_KS>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int P = a.M * a.k;
-    dim3 grid((P + C::BM - 1) / C::BM + a.E, (a.N + C::BN - 1) / C::BN);
+    dim3 grid(moe_grid_slots(P, C::BM, a.E), (a.N + C::BN - 1) / C::BN);
     moe_staged_mx<EPI, WARPS_M, 4, MOE_KS><<<grid, C::THREADS, smem, stream>>>(a);
 }
 

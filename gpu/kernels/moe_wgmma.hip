@@ -128,7 +128,7 @@ static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr size_t smem = moe_wgmma_smem<BN>();
     const void *fn = (const void *)moe_wgmma_mx<EPI, BN, NFAST>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const unsigned slots = (unsigned)((a.M * a.k + 127) / 128 + a.E), cols = (unsigned)((a.N + BN - 1) / BN);
+    const unsigned slots = moe_grid_slots(a.M * a.k, 128, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
     moe_wgmma_mx<EPI, BN, NFAST><<<grid, 256, smem, stream>>>(a);
 }
