@@ -8,6 +8,7 @@
 #include "kernels.h" // the launchers under test
 
 #include <math.h>
+#include <string.h> // memcmp
 
 /* precise: x is fp32, given as hi + lo (matmul_pair_bf16_bf16w; TOL_PAIR). */
 static void test_matmul(SelfTest *st, int M, int N, int K, int bias, int resid, int precise) {
@@ -74,6 +75,44 @@ static void test_matmul_argmax(SelfTest *st, int M, int N, int K) {
     free(x), free(w), free(xf), free(ref), free(id);
 }
 
+/* Rows 0..2 computed in batches of 1, 3, 16 and 77 rows: the relay (M <= 4),
+ * the GEMV (M <= 16) and the tiled kernels must give the same bits. */
+static void test_matmul_batch_bits(SelfTest *st, int N, int K) {
+    const int MB = 77, Ms[] = {1, 3, 16, 77};
+    uint16_t *x = (uint16_t *)xmalloc(2 * (size_t)MB * K), *w = (uint16_t *)xmalloc(2 * (size_t)N * K);
+    float *b = (float *)xmalloc(4 * (size_t)N), *first = (float *)xmalloc(4 * (size_t)3 * N);
+    float *got = (float *)xmalloc(4 * (size_t)3 * N);
+    st_fill_bf16(st, x, NULL, (size_t)MB * K, 1.0f);
+    st_fill_bf16(st, w, NULL, (size_t)N * K, 1.0f);
+    st_fill_f32(st, b, N, 1.0f);
+    void *d_x = st_upload(x, 2 * (size_t)MB * K), *d_w = st_upload(w, 2 * (size_t)N * K);
+    void *d_b = st_upload(b, 4 * (size_t)N);
+    float *d_y = (float *)st_poisoned(4 * (size_t)MB * N);
+    long bad = 0;
+    for (int i = 0; i < 4; i++) {
+        const int M = Ms[i], rows = M < 3 ? M : 3;
+        matmul_bf16_bf16w(d_y, (const uint16_t *)d_x, (const uint16_t *)d_w, (const float *)d_b, NULL,
+                          M, N, K, st->stream);
+        GPU_CHECK(hipStreamSynchronize(st->stream));
+        st_download(i == 0 ? first : got, d_y, 4 * (size_t)rows * N);
+        if (i == 0) { // row 0 alone; rows 1, 2 alone too, for the later batches
+            for (int r = 1; r < 3; r++) {
+                matmul_bf16_bf16w(d_y, (const uint16_t *)d_x + (size_t)r * K, (const uint16_t *)d_w,
+                                  (const float *)d_b, NULL, 1, N, K, st->stream);
+                GPU_CHECK(hipStreamSynchronize(st->stream));
+                st_download(first + (size_t)r * N, d_y, 4 * (size_t)N);
+            }
+            continue;
+        }
+        bad += memcmp(got, first, 4 * (size_t)rows * N) != 0;
+    }
+    char name[96];
+    snprintf(name, sizeof name, "matmul N=%d K=%d: rows alone == in batches of 3/16/77 (bitwise)", N, K);
+    st_report(st, name, 0.0, TOL_EXACT, bad);
+    st_free(d_x), st_free(d_w), st_free(d_b), st_free(d_y);
+    free(x), free(w), free(b), free(first), free(got);
+}
+
 /* Random expert weights (E, R, C): MXFP4 (random codes, scales near 2^-5) or bf16. */
 void selftest_gemm_ops(SelfTest *st) {
     test_matmul(st, 1, 5120, 2880, 1, 0, 0);   // QKV shape, one token
@@ -84,6 +123,8 @@ void selftest_gemm_ops(SelfTest *st) {
     test_matmul(st, 3, 201088, 2880, 0, 0, 0); // LM head
     test_matmul(st, 33, 2880, 4096, 1, 1, 1);  // precise: O projection with residual
     test_matmul(st, 13, 1000, 224, 1, 0, 1);
+    test_matmul_batch_bits(st, 5120, 2880);    // QKV shape: relay, GEMV, tiles
+    test_matmul_batch_bits(st, 2880, 4096);    // O projection shape
     test_matmul_argmax(st, 1, 201088, 2880);
     test_matmul_argmax(st, 5, 1003, 224);
 }
