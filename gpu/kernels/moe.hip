@@ -87,14 +87,12 @@ __global__ void moe_combine_kernel(float *x, const float *ypair, const float *to
 
 /* ---- dispatch ---- */
 
-/* Batch <= 4: the relay; few pairs per expert: stream the weights
- * (moe_gemv); more: tiles. The
+/* Few pairs per expert: stream the weights (moe_gemv); more: tiles. The
  * vendor's extras choose first (extras_none.hip declines everything). */
 static void moe_gemm(const MoeArgs &a, int epi, hipStream_t stream) {
     const int P = a.M * a.k;
     if (!moe_gemm_extra(a, epi, stream)) {
-        if (moe_relay_fits(a)) moe_launch_relay(a, epi, stream);
-        else if (P <= a.E * MOE_GEMV_BM) moe_launch_gemv(a, epi, stream);
+        if (P <= a.E * MOE_GEMV_BM) moe_launch_gemv(a, epi, stream);
         else moe_launch_tiled(a, epi, P <= a.E * 64 ? 1 : 2, stream);
     }
     GPU_CHECK_LAUNCH();

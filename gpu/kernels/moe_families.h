@@ -20,13 +20,7 @@ static inline unsigned moe_grid_slots(int P, int bm, int E) {
     return (unsigned)(P < bound ? P : bound);
 }
 
-#define MOE_RELAY_BM 4   // pairs a moe_relay_mx slot; it runs for batches M <= 4 (each expert <= M pairs)
-#define MOE_RELAY_SPW 16 // k-steps a warp holds: K up to RELAY_W * 16 * 32 = 4096
-
-/* moe_tiles.hip (every build): the relay (M <= 4, MXFP4), few pairs per
- * expert, 64- or 128-row tiles. */
-int moe_relay_fits(const MoeArgs &a);
-void moe_launch_relay(const MoeArgs &a, int epi, hipStream_t stream);
+/* moe_tiles.hip (every build): few pairs per expert / 64- or 128-row tiles. */
 void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream);
 void moe_launch_tiled(const MoeArgs &a, int epi, int warps_m, hipStream_t stream);
 
