@@ -68,12 +68,4 @@ __device__ __forceinline__ float block_sum(float v, float *red) {
     return s;
 }
 
-/* The bytes [p, p + n) brought into L2 by one wave's lanes, a line each
- * (port_prefetch_l2: a hint; nothing where the target has no prefetch). */
-__device__ __forceinline__ void wave_prefetch_l2(const void *p, size_t n) {
-    const uintptr_t a0 = (uintptr_t)p & ~(uintptr_t)127, a1 = (uintptr_t)p + n;
-    for (uintptr_t a = a0 + (uintptr_t)(threadIdx.x % GETP_WAVE) * 128; a < a1; a += 128u * GETP_WAVE)
-        port_prefetch_l2((const void *)a);
-}
-
 #endif

@@ -110,18 +110,6 @@
 #define GETP_SHFL(v, l) __shfl_sync(~0u, (v), (l), GETP_WAVE)
 #define GETP_SHFL_UP(v, d) __shfl_up_sync(~0u, (v), (d), GETP_WAVE)
 
-/* ---- a hint: bring a line into L2 ahead of its loads ----
- * The small-batch GEMVs issue it over all the bytes their rows will read, at
- * entry: their rounds of loads then wait an L2 hit, not a DRAM round trip
- * (bench/RESULTS.md run 27). The portable build does what AMD does: nothing. */
-__device__ __forceinline__ void port_prefetch_l2(const void *p) {
-#if !defined(GETP_PORTABLE)
-    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
-#else
-    (void)p;
-#endif
-}
-
 /* ---- the matrix tile: mma.sync m16n8k16 bf16 ---- */
 /* c (16x8 fp32 fragment) += a (16x16 bf16) b (16x8 bf16), the PTX fragment
  * layout. Device code below sm_80 (and the host pass) traps: the launchers

@@ -36,11 +36,6 @@
 #define GETP_SHFL(v, l) __shfl((v), (l), GETP_WAVE)
 #define GETP_SHFL_UP(v, d) __shfl_up((v), (d), GETP_WAVE)
 
-/* ---- a hint: bring a line into L2 ahead of its loads: nothing here ----
- * gfx90a and gfx942 have no prefetch instruction (gfx950 and gfx12 have one);
- * a plain load in its place would hold a VGPR and a vmcnt slot until it lands. */
-__device__ __forceinline__ void port_prefetch_l2(const void *p) { (void)p; }
-
 /* ---- the matrix tile: v_mfma_f32_16x16x16bf16_1k ---- */
 #if (defined(GETP_CDNA2) || defined(GETP_CDNA3)) && !(defined(GETP_TILE_FALLBACK) && GETP_TILE_FALLBACK)
 /* MFMA 16x16x16 (AMD's CDNA ISA, "dense matrix layouts"): A lane = row + 16 *
