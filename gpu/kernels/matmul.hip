@@ -12,9 +12,6 @@
  *    streams NT tiles of W rows straight from global memory (16-byte loads,
  *    U k-steps in flight) and reads x (hot in L1/L2) the same way; grid.y
  *    walks 16-row groups; rows >= M are clamped reads whose results are dropped.
- *  - mm_relay (M <= 4, decode at batch 1..4): one column tile a block, its
- *    K split over the block's warps for the loads and chained through them in
- *    order for the sums (relay.h): all of W in flight at once, same bits;
  *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
  *    shared memory, double buffered through registers (KSUB k-steps a stage),
  *    16-byte chunks XOR-swizzled against bank conflicts.
@@ -25,7 +22,6 @@
  */
 #include "matmul_common.h" // MmArgs, MmTiled, mm_kstep, mm_epilogue
 #include "extras.h"        // mm_gemm_extra
-#include "relay.h"         // RELAY_W, relay_lo, relay_chain
 #include "gpu_check.h"
 
 /* ---- small M or small N: one warp = NT tiles of TILE_N weight rows x one
@@ -95,47 +91,6 @@ mm_gemv_bf16_bf16w(MmArgs a) {
         __syncthreads();
         if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
             atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
-    }
-}
-
-/* ---- a handful of rows: the relay (relay.h), one column tile a block ---- */
-
-#define MM_RELAY_SPW 16  // k-steps a warp holds: K up to RELAY_W * 16 * 32 = 4096
-#define MM_RELAY_MAX_M 4 // rows of x staged in shared memory (4 x 4096 bf16 = 32 KB)
-
-__global__ void __launch_bounds__(RELAY_W * GETP_WAVE)
-mm_relay_bf16_bf16w(MmArgs a) {
-    extern __shared__ uint4 xs[]; // (rows, K) bf16, 16-byte chunks
-    __shared__ TileC hand[GETP_WAVE];
-    const int warp = threadIdx.x / GETP_WAVE, S = a.K / TILE_K, koff = tile_k_off();
-    const int n0 = blockIdx.x * TILE_N, rows = min(a.M, MM_RELAY_MAX_M), cpr = a.K / 8;
-    const int lo = relay_lo(warp, S), hi = relay_lo(warp + 1, S);
-    const uint16_t *wrow = a.w + (size_t)min(n0 + tile_b_row(), a.N - 1) * a.K + koff;
-    TileB b[MM_RELAY_SPW]; // the warp's whole part of the W rows, in flight at once
-#pragma unroll
-    for (int i = 0; i < MM_RELAY_SPW; i++)
-        if (lo + i < hi) b[i].v = *(const uint4 *)(wrow + (size_t)(lo + i) * TILE_K);
-    for (int c = threadIdx.x; c < rows * cpr; c += blockDim.x) xs[c] = ((const uint4 *)a.x)[c];
-    __syncthreads();
-    int xr[TILE_A_ROWS]; // rows past M read row M - 1, as mm_gemv's clamp; their results are dropped
-#pragma unroll
-    for (int r = 0; r < TILE_A_ROWS; r++) xr[r] = min(tile_a_row(r), rows - 1) * cpr + koff / 8;
-    TileC acc[1];
-    relay_chain<1>(acc, hand, [&](TileC (&c)[1]) {
-#pragma unroll
-        for (int i = 0; i < MM_RELAY_SPW; i++)
-            if (lo + i < hi) {
-                TileA x;
-#pragma unroll
-                for (int r = 0; r < TILE_A_ROWS; r++) x.v[r] = xs[xr[r] + (lo + i) * 4];
-                tile_mma(&c[0], &x, &b[i]);
-            }
-    });
-    if (warp != RELAY_W - 1) return;
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int m = tile_c_row(i), n = n0 + tile_c_col(i);
-        if (m < a.M && n < a.N) mm_store(a, m, n, acc[0].c[i]);
     }
 }
 
@@ -241,12 +196,6 @@ static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK_LAUNCH();
 }
 
-static void mm_launch_relay(const MmArgs &a, hipStream_t stream) {
-    const size_t smem = (size_t)(a.M < MM_RELAY_MAX_M ? a.M : MM_RELAY_MAX_M) * a.K * 2;
-    mm_relay_bf16_bf16w<<<(a.N + TILE_N - 1) / TILE_N, RELAY_W * GETP_WAVE, smem, stream>>>(a);
-    GPU_CHECK_LAUNCH();
-}
-
 template <int NT, int U, bool ARGMAX>
 static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     int cols_per_block = (MM_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
@@ -275,9 +224,6 @@ static int mm_sm_count(void) {
 #define MM_GEMV_L2_BYTES (1 << 20)
 
 /* By how well a configuration fills the GPU (every one gives the same bits):
- *  - the relay for M <= 4 (K <= 4096), where the GEMV's warps are too few to
- *    keep enough bytes in flight (not for the argmax: the unembedding's
- *    201,088 columns fill the GPU as they are);
  *  - GEMV for M <= 16, and for small W (the routers) when 64-row tiles would
  *    leave SMs idle: 16-row groups x 32 columns give 8x the blocks;
  *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
@@ -288,8 +234,7 @@ static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     const int nsm = mm_sm_count();
     const long tiles64 = (long)((a.N + 127) / 128) * ((a.M + 63) / 64);
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
-    if (!ARGMAX && a.M <= MM_RELAY_MAX_M && relay_on() && a.K <= RELAY_W * MM_RELAY_SPW * TILE_K) mm_launch_relay(a, stream);
-    else if (a.M <= MM_GEMV_MAX_M || (small_w && tiles64 < nsm)) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
+    if (a.M <= MM_GEMV_MAX_M || (small_w && tiles64 < nsm)) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
     else if (mm_gemm_extra(a, ARGMAX, stream)) return;
     else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);

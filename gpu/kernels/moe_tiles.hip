@@ -1,8 +1,5 @@
 /* moe_tiles.hip: the portable MoE kernel families (every vendor; the AMD
  * dispatch uses only these), launched from moe.hip's dispatcher:
- *  - moe_relay_mx for batches of up to 4 tokens (MXFP4): a slot's K split over
- *    a block's warps for the loads, chained through them for the sums
- *    (relay.h);
  *  - moe_gemv for few pairs per expert (each expert's weights streamed once,
  *    16 pairs a pass);
  *  - moe_staged_mx for many, MXFP4 weights: BM x 128 tiles, the gathered A
@@ -20,7 +17,6 @@
  */
 #include "moe_common.h"
 #include "moe_families.h" // the launchers below
-#include "relay.h"        // RELAY_W, relay_lo, relay_chain
 #include "gpu_check.h"
 
 /* ---- few pairs per expert: GEMV over 16 pairs, weights streamed ---- */
@@ -92,67 +88,6 @@ moe_gemv(MoeArgs a) {
             float partner = tile_c_partner(&acc[t], i);
             int pos = p0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
             if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[t].c[i], partner);
-        }
-}
-
-/* ---- a handful of pairs per expert (batch <= 4), MXFP4: the relay ---- */
-
-/* relay.h: a block owns NT column tiles of one slot (<= MOE_RELAY_BM pairs,
- * their activation rows gathered into shared memory); warp w loads the raw
- * MXFP4 bytes and scales of its part of K at once, then the accumulators run
- * through the warps in k order: moe_gemv's chain, bit for bit. */
-template <int EPI, int NT>
-__global__ void __launch_bounds__(RELAY_W * GETP_WAVE)
-moe_relay_mx(MoeArgs a) {
-    extern __shared__ uint4 xs[]; // (rows, K) bf16 of the slot's pairs, 16-byte chunks
-    __shared__ TileC hand[NT * GETP_WAVE];
-    int e, p0, p1;
-    if (!moe_slot(a, blockIdx.x, MOE_RELAY_BM, &e, &p0, &p1)) return; // block-uniform
-    const int warp = threadIdx.x / GETP_WAVE, S = a.K / TILE_K, koff = tile_k_off();
-    const int n0 = blockIdx.y * NT * TILE_N, cpr = a.K / 8;
-    const int rows = min(p1 - p0, MOE_RELAY_BM);
-    const int lo = relay_lo(warp, S), hi = relay_lo(warp + 1, S);
-    uint32_t raw[MOE_RELAY_SPW][NT], scl[MOE_RELAY_SPW][NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) {
-        const size_t g0 = ((size_t)e * a.N + min(n0 + t * TILE_N + tile_b_row(), a.N - 1)) * (size_t)S;
-#pragma unroll
-        for (int i = 0; i < MOE_RELAY_SPW; i++)
-            if (lo + i < hi) {
-                raw[i][t] = *(const uint32_t *)(a.w.blocks + (g0 + lo + i) * 16 + koff / 2);
-                scl[i][t] = a.w.scales[g0 + lo + i];
-            }
-    }
-    for (int c = threadIdx.x; c < rows * cpr; c += blockDim.x)
-        xs[c] = ((const uint4 *)moe_act_row<EPI>(a, p0 + c / cpr))[c % cpr];
-    __syncthreads();
-    int xr[TILE_A_ROWS]; // rows past the slot's read its last row, as moe_gemv's clamp
-#pragma unroll
-    for (int r = 0; r < TILE_A_ROWS; r++) xr[r] = min(tile_a_row(r), rows - 1) * cpr + koff / 8;
-    TileC acc[NT];
-    relay_chain<NT>(acc, hand, [&](TileC (&c)[NT]) {
-#pragma unroll
-        for (int i = 0; i < MOE_RELAY_SPW; i++)
-            if (lo + i < hi) {
-                TileA x;
-#pragma unroll
-                for (int r = 0; r < TILE_A_ROWS; r++) x.v[r] = xs[xr[r] + (lo + i) * 4];
-#pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    TileB bt;
-                    bt.v = mx_dequant8(raw[i][t], mx_scale(scl[i][t]));
-                    tile_mma(&c[t], &x, &bt);
-                }
-            }
-    });
-    if (warp != RELAY_W - 1) return;
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const float partner = tile_c_partner(&acc[t], i);
-            const int r = tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
-            if (r < rows && n < a.N) moe_store<EPI>(a, e, p0 + r, n, acc[t].c[i], partner);
         }
 }
 
@@ -348,15 +283,6 @@ static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     moe_gemv<EPI, MX, NT, U><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
 }
 
-template <int EPI>
-static void relay_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr int NT = 2;
-    const int P = a.M * a.k, cols = NT * TILE_N;
-    const dim3 grid(moe_grid_slots(P, MOE_RELAY_BM, a.E), (a.N + cols - 1) / cols);
-    const size_t smem = (size_t)MOE_RELAY_BM * a.K * 2;
-    moe_relay_mx<EPI, NT><<<grid, RELAY_W * GETP_WAVE, smem, stream>>>(a);
-}
-
 template <int EPI, bool MX, int WARPS_M>
 static void tiled_launch(const MoeArgs &a, hipStream_t stream) {
     typedef MoeTiled<WARPS_M, 4> C;
@@ -381,14 +307,6 @@ void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream) {
     const bool mx = a.w.is_mxfp4;
     if (epi == MOE_MLP1) mx ? gemv_launch<MOE_MLP1, true>(a, stream) : gemv_launch<MOE_MLP1, false>(a, stream);
     else mx ? gemv_launch<MOE_MLP2, true>(a, stream) : gemv_launch<MOE_MLP2, false>(a, stream);
-}
-
-int moe_relay_fits(const MoeArgs &a) {
-    return relay_on() && a.w.is_mxfp4 && a.M <= MOE_RELAY_BM && a.K <= RELAY_W * MOE_RELAY_SPW * TILE_K;
-}
-
-void moe_launch_relay(const MoeArgs &a, int epi, hipStream_t stream) {
-    epi == MOE_MLP1 ? relay_launch<MOE_MLP1>(a, stream) : relay_launch<MOE_MLP2>(a, stream);
 }
 
 void moe_launch_tiled(const MoeArgs &a, int epi, int warps_m, hipStream_t stream) {

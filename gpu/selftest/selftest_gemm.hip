@@ -75,8 +75,8 @@ static void test_matmul_argmax(SelfTest *st, int M, int N, int K) {
     free(x), free(w), free(xf), free(ref), free(id);
 }
 
-/* Rows 0..2 computed in batches of 1, 3, 16 and 77 rows: the relay (M <= 4),
- * the GEMV (M <= 16) and the tiled kernels must give the same bits. */
+/* Rows 0..2 computed in batches of 1, 3, 16 and 77 rows: the GEMV's variants
+ * (M <= 8, M <= 16) and the tiled kernels must give the same bits. */
 static void test_matmul_batch_bits(SelfTest *st, int N, int K) {
     const int MB = 77, Ms[] = {1, 3, 16, 77};
     uint16_t *x = (uint16_t *)xmalloc(2 * (size_t)MB * K), *w = (uint16_t *)xmalloc(2 * (size_t)N * K);
@@ -123,7 +123,7 @@ void selftest_gemm_ops(SelfTest *st) {
     test_matmul(st, 3, 201088, 2880, 0, 0, 0); // LM head
     test_matmul(st, 33, 2880, 4096, 1, 1, 1);  // precise: O projection with residual
     test_matmul(st, 13, 1000, 224, 1, 0, 1);
-    test_matmul_batch_bits(st, 5120, 2880);    // QKV shape: relay, GEMV, tiles
+    test_matmul_batch_bits(st, 5120, 2880);    // QKV shape: GEMVs, tiles
     test_matmul_batch_bits(st, 2880, 4096);    // O projection shape
     test_matmul_argmax(st, 1, 201088, 2880);
     test_matmul_argmax(st, 5, 1003, 224);

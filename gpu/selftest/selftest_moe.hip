@@ -150,9 +150,9 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, in
 void selftest_moe_ops(SelfTest *st) {
     test_moe(st, 1, 32, 4, 2880, 2880, 1, 0);
     test_moe(st, 9, 32, 4, 2880, 2880, 1, 0);
-    test_moe(st, 4, 32, 4, 2880, 2880, 1, 0);   // the relay with up to 4 pairs a slot
-    test_moe(st, 1, 32, 4, 2880, 2880, 1, 1);   // precise through the relay
-    test_moe(st, 3, 128, 4, 224, 160, 1, 0);    // the relay, 120b expert count
+    test_moe(st, 4, 32, 4, 2880, 2880, 1, 0);   // a few pairs a slot
+    test_moe(st, 1, 32, 4, 2880, 2880, 1, 1);   // precise, one token
+    test_moe(st, 3, 128, 4, 224, 160, 1, 0);    // 120b expert count, a few tokens
     test_moe(st, 1, 128, 4, 224, 160, 1, 0);    // 120b expert count: slots past the first wave
     test_moe(st, 5, 128, 4, 224, 160, 0, 0);    // the same, bf16 experts
     test_moe(st, 600, 128, 4, 224, 160, 1, 0);  // 120b experts, tiled
