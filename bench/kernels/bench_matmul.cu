@@ -10,7 +10,8 @@
  *   v7..v10 async<WARPS_M,MT,KSUB,NS>: cp.async pipeline, NS stages of KSUB k-steps,
  *   row blocks fastest (blocks in flight share weights); v11, v12: columns fastest
  *   v13 auto: the dispatcher (mm_dispatch); v14 gemv<1,8> at any M (16-row groups on
- *   grid.y; W <= 64 MB only: it re-reads W per 16 rows); with v14 on small N the argmax
+ *   grid.y; W <= 64 MB only: it re-reads W per 16 rows); v15 / v16 gemv with one A row a lane
+ *   (M <= 8) and U = 16 / 8 k-steps in flight; with v14 on small N the argmax
  *   ids of the row-grouped GEMV are also checked against the 64x128 tiles'. For N <= 8192
  *   every version's output must equal the first one's bitwise ("BITS DIFFER" otherwise).
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
@@ -37,6 +38,8 @@ static const Ver vers[] = {
     {"v12 v7 n-fast", mm_launch_async<2, 4, 2, 3, false, false>, 1 << 30},
     {"v13 auto", mm_dispatch<false>, 1 << 30},
     {"v14 gemv rows", mm_launch_gemv<1, 8, false>, 1 << 30, (size_t)64 << 20},
+    {"v15 gemv half U16", mm_launch_gemv<1, 16, false, true>, 8},
+    {"v16 gemv half U8", mm_launch_gemv<1, 8, false, true>, 8},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */

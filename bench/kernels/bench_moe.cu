@@ -5,7 +5,8 @@
  * 1e-8) against a double reference, then times median of 20 after 5 warm-ups.
  * GB/s counts the MXFP4 bytes of the experts actually used once; the weights
  * (400 MB; 1.7 GB at E=128) exceed L2.
- *   v1 gemv<2,4> (16 pairs a pass, weights streamed)  v2 tiled 64x128
+ *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
+ *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
  *   v4 / v5 staged 128x128 (cp.async, decode once per block; MOE_KS k-steps a stage)
  *   v6 staged 64x128
@@ -49,7 +50,7 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     if (v == 1) {
         int cols = (MOE_GEMV_THREADS / GETP_WAVE) * 2 * TILE_N;
         dim3 grid((P + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
-        moe_gemv<EPI, true, 2, 4><<<grid, MOE_GEMV_THREADS>>>(a);
+        moe_gemv<EPI, true, 2, 8><<<grid, MOE_GEMV_THREADS>>>(a);
     } else if (v == 2) {
         dim3 grid((P + 63) / 64 + a.E, (a.N + 127) / 128);
         moe_tiled<EPI, true, 1, 4><<<grid, 256>>>(a);
@@ -122,7 +123,7 @@ int main(void) {
     GPU_CHECK(hipMalloc((void **)&doff, (E + 1) * 4)); GPU_CHECK(hipMalloc((void **)&dsorted, Mmax * k * 4));
     GPU_CHECK(hipMalloc((void **)&dscr, E * 4));
     GPU_CHECK(hipMalloc((void **)&dh, (size_t)Mmax * k * I * 2)); GPU_CHECK(hipMalloc((void **)&dyp, (size_t)Mmax * k * H * 4));
-    const char *vn[NVER] = {"auto", "v1 gemv<2,4>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
+    const char *vn[NVER] = {"auto", "v1 gemv<2,8>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
                         "v5 async128k2", "v6 async64k2", "v7 wgmma128", "v8 wgmma128nf", "v9 wgmma256",
                         "v10 wgmma256nf", "v11 mid", "v12 mid L2:256", "v13 mid L2:128",
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",

@@ -10,7 +10,7 @@
  * is computed by the small-M kernel or the tiled one, alone or in a batch.
  *  - mm_gemv (M <= 16, or small W at any M): bandwidth bound; each warp
  *    streams NT tiles of W rows straight from global memory (16-byte loads,
- *    U k-steps in flight) and reads x (hot in L1/L2) the same way; grid.y
+ *    U k-steps in flight: 16 when M <= 8 and a lane needs one A row, else 8) and reads x (hot in L1/L2) the same way; grid.y
  *    walks 16-row groups; rows >= M are clamped reads whose results are dropped.
  *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
  *    shared memory, double buffered through registers (KSUB k-steps a stage),
@@ -29,7 +29,11 @@
 
 #define MM_GEMV_THREADS 128
 
-template <int NT, int U, bool ARGMAX>
+/* HALF (M <= 8: rows 8..15 of the 16-row tile are past M and dropped): a lane
+ * loads only its first A row and passes it for the others too, which frees
+ * the registers for U = 16 k-steps of W in flight instead of 8 (a row's result
+ * depends on that row's A alone: the kept rows' bits do not change). */
+template <int NT, int U, bool ARGMAX, bool HALF = false>
 __global__ void __launch_bounds__(MM_GEMV_THREADS)
 mm_gemv_bf16_bf16w(MmArgs a) {
     __shared__ unsigned long long skey[TILE_M];
@@ -64,8 +68,10 @@ mm_gemv_bf16_bf16w(MmArgs a) {
                     for (int t = 0; t < NT; t++)
                         b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)(s0 + u) * TILE_K);
 #pragma unroll
-                    for (int r = 0; r < TILE_A_ROWS; r++)
+                    for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
                         x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)(s0 + u) * TILE_K);
+#pragma unroll
+                    for (int r = 1; r < (HALF ? TILE_A_ROWS : 1); r++) x[u].v[r] = x[u].v[0];
                 }
             }
 #pragma unroll
@@ -196,11 +202,12 @@ static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK_LAUNCH();
 }
 
-template <int NT, int U, bool ARGMAX>
+template <int NT, int U, bool ARGMAX, bool HALF = false>
 static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     int cols_per_block = (MM_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid((a.N + cols_per_block - 1) / cols_per_block, (a.M + TILE_M - 1) / TILE_M);
-    mm_gemv_bf16_bf16w<NT, U, ARGMAX><<<grid, MM_GEMV_THREADS, 0, stream>>>(a);
+    CHECK(!HALF || a.M <= TILE_M / 2);
+    mm_gemv_bf16_bf16w<NT, U, ARGMAX, HALF><<<grid, MM_GEMV_THREADS, 0, stream>>>(a);
     GPU_CHECK_LAUNCH();
 }
 
@@ -224,7 +231,8 @@ static int mm_sm_count(void) {
 #define MM_GEMV_L2_BYTES (1 << 20)
 
 /* By how well a configuration fills the GPU (every one gives the same bits):
- *  - GEMV for M <= 16, and for small W (the routers) when 64-row tiles would
+ *  - GEMV for M <= 16 (M <= 8: one A row a lane, 16 k-steps of W in flight;
+ *    not for the argmax, whose 201,088 columns fill the GPU as they are), and for small W (the routers) when 64-row tiles would
  *    leave SMs idle: 16-row groups x 32 columns give 8x the blocks;
  *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
  *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
@@ -234,7 +242,8 @@ static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     const int nsm = mm_sm_count();
     const long tiles64 = (long)((a.N + 127) / 128) * ((a.M + 63) / 64);
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
-    if (a.M <= MM_GEMV_MAX_M || (small_w && tiles64 < nsm)) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
+    if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);
+    else if (a.M <= MM_GEMV_MAX_M || (small_w && tiles64 < nsm)) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
     else if (mm_gemm_extra(a, ARGMAX, stream)) return;
     else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
