@@ -1,8 +1,7 @@
 /* moe_tiles.hip: the portable MoE kernel families (every vendor; the AMD
  * dispatch uses only these), launched from moe.hip's dispatcher:
  *  - moe_gemv for few pairs per expert (each expert's weights streamed once,
- *    16 pairs a pass; at batches of up to 8, one A row a lane and 16 MXFP4
- *    k-steps in flight);
+ *    16 pairs a pass);
  *  - moe_staged_mx for many, MXFP4 weights: BM x 128 tiles, the gathered A
  *    rows and the raw MXFP4 bytes staged through a MOE_NS-stage pipeline
  *    (MoeStages: cp.async on NVIDIA, registers on AMD and in the portable
@@ -24,10 +23,7 @@
 
 static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
 
-/* HALF (batches M <= 8: no expert has more than 8 pairs, so rows 8..15 of
- * the tile are always dropped): one A row a lane, passed for the others too,
- * and the registers saved go to twice the k-steps in flight (as mm_gemv). */
-template <int EPI, bool MX, int NT, int U, bool HALF = false>
+template <int EPI, bool MX, int NT, int U>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS)
 moe_gemv(MoeArgs a) {
     int e, p0, p1;
@@ -70,10 +66,8 @@ moe_gemv(MoeArgs a) {
                     }
                 }
 #pragma unroll
-                for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
+                for (int r = 0; r < TILE_A_ROWS; r++)
                     x[u].v[r] = *(const uint4 *)(arow[r] + (size_t)(s0 + u) * TILE_K);
-#pragma unroll
-                for (int r = 1; r < (HALF ? TILE_A_ROWS : 1); r++) x[u].v[r] = x[u].v[0];
             }
 #pragma unroll
         for (int u = 0; u < U; u++)
@@ -280,15 +274,13 @@ constexpr size_t moe_staged_smem(void) {
 
 /* ---- launchers ---- */
 
-/* MXFP4: 8 k-steps in flight (the weights stay raw until their mma), 16 at
- * batches of up to 8 (one A row a lane); bf16: 4. */
+/* MXFP4: 8 k-steps in flight (the weights stay raw until their mma); bf16: 4. */
 template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr int NT = 2, U = MX ? 8 : 4;
     const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    if (MX && a.M <= MOE_GEMV_BM / 2) moe_gemv<EPI, MX, NT, 2 * U, true><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
-    else moe_gemv<EPI, MX, NT, U><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
+    moe_gemv<EPI, MX, NT, U><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
 }
 
 template <int EPI, bool MX, int WARPS_M>
