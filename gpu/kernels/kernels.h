@@ -124,6 +124,13 @@ typedef struct {
 /* out(R) from logits (R, V) fp32 and rows(R). */
 void sample_rows_f32(SampleOut *out, const float *logits, const SampleRow *rows, int R, int V,
                      hipStream_t stream);
+/* The same with the split path's chunks per row forced (0: chosen from R, as
+ * sample_rows_f32 does; -1: every row by one block, the split path off) and,
+ * when fast_rows is set, the number of rows the split path decided (this
+ * synchronises the stream: tests and the playground only). The ids do not
+ * depend on chunks. */
+void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow *rows, int R, int V,
+                           int chunks, int *fast_rows, hipStream_t stream);
 
 /* ---- matmul.hip: the dense GEMMs (QKV, attention output, router, unembedding) ---- */
 

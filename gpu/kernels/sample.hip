@@ -1,7 +1,11 @@
 /* sample.hip: choosing tokens on the GPU from rows of full logits: the
  * sampler of docs/MODEL.md "Sampling" (sampler.c is its CPU reference), the
- * logprobs of OpenAI's API, and plain argmax. One block per row, every row
- * of a step in one launch; the host gets back one small record per row.
+ * logprobs of OpenAI's API, and plain argmax. Every row of a step in one
+ * round of launches; the host gets back one small record per row. A row with
+ * a filter (top_k, top_p, min_p) and no logprobs takes the split path (its
+ * section below: three streaming passes over C blocks per row, then one block
+ * that decides from a few thousand ids); every other row, and any the split
+ * path cannot finish, is done by one block (sample_one_row), as follows.
  *
  * The rule, and why this kernel gives exactly the ids of sampler.c: every
  * value that decides anything comes from sampler_math.h (the same source on
@@ -46,7 +50,7 @@
 #define SAMPLE_ALL ~0ull // r of a prefix that keeps every tied id
 
 #define SAMPLE_BINS SAMPLE_THREADS // the fast select's bins over the distance from the largest logit: one a thread
-#define SAMPLE_CAND 2048 // ids of one bin it sorts in shared memory
+#define SAMPLE_CAND 4096 // ids of one bin it sorts in shared memory (and the split path's candidates)
 
 struct SampleShared {
     unsigned long long hist[SAMPLE_BINS]; // radix select: its first 256; fast select: masses
@@ -62,6 +66,7 @@ struct SampleShared {
     uint32_t prefix;
     unsigned long long rem;
     int found;
+    int pos;
     int n_list;
     int list[SAMPLE_MAX_TOP];
 };
@@ -158,6 +163,22 @@ __device__ int row_argmax(const float *row, int V, SampleShared &sh) {
     __syncthreads();
     for (int i = 0; i < SAMPLE_NW; i++) best = sh.wsum[i] > best ? sh.wsum[i] : best;
     return (int)(0xffffffffu - (uint32_t)(best & 0xffffffffull));
+}
+
+/* Bitonic sort, ascending, of v[0, np) (np a power of two) by the whole
+ * block; callers synchronise before (v written) and it ends synchronised. */
+__device__ __forceinline__ void block_sort_u64(unsigned long long *v, int np) {
+    for (int k = 2; k <= np; k <<= 1)
+        for (int j = k >> 1; j > 0; j >>= 1) {
+            for (int i = threadIdx.x; i < np; i += SAMPLE_THREADS) {
+                const int o = i ^ j;
+                if (o > i) {
+                    const unsigned long long a = v[i], c = v[o];
+                    if ((a > c) == ((i & k) == 0)) v[i] = c, v[o] = a;
+                }
+            }
+            __syncthreads();
+        }
 }
 
 /* ---- prefixes of the order ---- */
@@ -267,17 +288,7 @@ __device__ int fast_select(const float *row, int V, float m, float inv_t, float 
     while (np < n) np <<= 1;
     for (int i = n + threadIdx.x; i < np; i += SAMPLE_THREADS) sh.cand[i] = ~0ull;
     __syncthreads();
-    for (int k = 2; k <= np; k <<= 1) // bitonic sort, ascending: key descending, id ascending
-        for (int j = k >> 1; j > 0; j >>= 1) {
-            for (int i = threadIdx.x; i < np; i += SAMPLE_THREADS) {
-                const int o = i ^ j;
-                if (o > i) {
-                    const unsigned long long a = sh.cand[i], c = sh.cand[o];
-                    if ((a > c) == ((i & k) == 0)) sh.cand[i] = c, sh.cand[o] = a;
-                }
-            }
-            __syncthreads();
-        }
+    block_sort_u64(sh.cand, np); // key descending, id ascending
     if (threadIdx.x == 0) {
         unsigned long long acc = 0;
         int j = 0;
@@ -323,14 +334,10 @@ __device__ unsigned long long prefix_value(const float *row, int V, float m, flo
     return gt + kept * v;
 }
 
-/* ---- the kernel ---- */
+/* ---- one row by one block: every case (the split path's fallback) ---- */
 
-__global__ void __launch_bounds__(SAMPLE_THREADS)
-f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int V) {
-    __shared__ SampleShared sh;
-    const SampleRow sr = rows[blockIdx.x];
-    const float *row = logits + (int64_t)blockIdx.x * V;
-    SampleOut *o = out + blockIdx.x;
+__device__ __forceinline__ void sample_one_row(SampleOut *o, const float *row, const SampleRow &sr, int V,
+                                               SampleShared &sh) {
     float m;
     int bad;
     row_max(row, V, &m, &bad, sh);
@@ -472,12 +479,452 @@ f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int 
     if (threadIdx.x == 0) o->id = id;
 }
 
+/* ---- the split path: a filtered row over C blocks, every pass a stream ----
+ *
+ * sample_one_row reads a filtered row about seven times, each pass at one
+ * block's pace: at R = 1 one SM works and waits on L2 latency, at R = 1,024
+ * every pass streams 0.8 GB from HBM. A filter keeps a prefix of the order,
+ * and in practice a short one, so the rows with a filter (and no logprobs)
+ * go through three streaming passes split over C blocks per row and one
+ * block that decides from a few thousand ids:
+ *   f32_split_max     per chunk of ids: the largest logit, any non-finite one;
+ *   f32_split_hist    per chunk: the count (and, for top_p without top_k, the
+ *                     integer mass) of the ids of each bin of d = -x (the
+ *                     bins of fast_select over [0, 32): each a segment of
+ *                     the order), added into the row's bins by integer atomics;
+ *   f32_split_select  every block reads the row's bins and finds the same
+ *                     last bin G that the kept prefix can reach (the top_k
+ *                     bin; without top_k the top_p bin or the min_p bin,
+ *                     whichever is first), then gathers the ids of the bins
+ *                     <= G: a prefix of the order, at most SAMPLE_CAND ids;
+ *   f32_sample_rows   one block per row sorts them (key descending, id
+ *                     ascending: an id's place is its rank in the whole row),
+ *                     takes the filters' prefix lengths as sampler.c states
+ *                     them (top_k: k; top_p: the shortest whose mass reaches
+ *                     ceil(top_p * z), z the mass of the first k, or of all;
+ *                     min_p: the ids with x >= log(min_p)), keeps the
+ *                     shortest, and draws in id order.
+ * What the split path cannot finish (greedy, logprobs, no filter with an
+ * effect, a non-finite logit, more than SAMPLE_CAND ids up to G, a top_k
+ * bin beyond d = 32 with top_p on) f32_sample_rows does by sample_one_row.
+ * Every value is an integer sum, a max or a sorted set: the ids do not depend
+ * on C, on R, on which rows share a launch, or on the order of atomics.
+ */
+
+#define SPLIT_THREADS 256
+#define SPLIT_NW (SPLIT_THREADS / GETP_WAVE)
+#define SPLIT_MAX_CHUNKS 128
+#define SPLIT_GROUP 1024  // rows per round of launches (the scratch holds that many)
+#define SPLIT_RANGE 32.0f // d past which every mass is 0 (sampler_exp)
+#define SPLIT_K_IN 1      // flags: the top_k prefix ends within the gathered ids
+#define SPLIT_M_IN 2      // the min_p prefix ends within them
+
+/* One row's scratch (global memory). */
+struct SplitRow {
+    float cmax[SPLIT_MAX_CHUNKS]; // f32_split_max: per chunk
+    int cbad[SPLIT_MAX_CHUNKS];
+    uint32_t cnt[SAMPLE_BINS];           // f32_split_hist
+    unsigned long long mass[SAMPLE_BINS];
+    unsigned long long z_total; // f32_split_select: the mass of all ids (top_p without top_k)
+    int mode;                   // 1: the gathered ids decide; 0: sample_one_row
+    int flags;
+    int n_cand;
+    unsigned long long cand[SAMPLE_CAND]; // (~key << 32 | id), in no order
+};
+
+__device__ __forceinline__ bool split_k_on(const SampleRow &sr, int V) {
+    return sr.top_k > 0 && sr.top_k < V;
+}
+
+__device__ __forceinline__ bool split_eligible(const SampleRow &sr, int V) {
+    return sr.inv_t > 0.0f && sr.n_top < 0 && (split_k_on(sr, V) || sr.top_p < 1.0f || sr.min_x > -INFINITY);
+}
+
+/* Masses are binned only for top_p without top_k (with top_k, z is the mass of
+ * the first k ids, which the gathered ids give). */
+__device__ __forceinline__ bool split_need_mass(const SampleRow &sr, int V) {
+    return sr.top_p < 1.0f && !split_k_on(sr, V);
+}
+
+/* Bin of a distance d in [0, SPLIT_RANGE): monotone in d. */
+__device__ __forceinline__ int split_bin(float d) {
+    return min(SAMPLE_BINS - 1, (int)(d * ((float)SAMPLE_BINS / SPLIT_RANGE)));
+}
+
+/* Chunk c of C of the ids [0, V). */
+__device__ __forceinline__ void split_chunk(int V, int c, int C, int *lo, int *hi) {
+    const int per = (V + C - 1) / C;
+    *lo = min(V, c * per);
+    *hi = min(V, *lo + per);
+}
+
+/* The row's largest logit and non-finite flag from the chunks' (every thread). */
+__device__ __forceinline__ void split_row_max(const SplitRow &g, int C, float *m, int *bad) {
+    float mx = -INFINITY;
+    int nf = 0;
+    for (int c = 0; c < C; c++) mx = fmaxf(mx, g.cmax[c]), nf |= g.cbad[c];
+    *m = mx;
+    *bad = nf;
+}
+
+__device__ __forceinline__ unsigned long long split_mass_of(uint32_t key, float m, float inv_t) {
+    return sampler_mass(sampler_x(key_logit(key), m, inv_t));
+}
+
+/* Exclusive prefix sum over the SPLIT_THREADS threads; *total gets the sum. */
+__device__ unsigned long long split_exscan(unsigned long long v, unsigned long long *total,
+                                           unsigned long long *red) {
+    const int lane = threadIdx.x % GETP_WAVE, w = threadIdx.x / GETP_WAVE;
+    unsigned long long inc = v;
+#pragma unroll
+    for (int o = 1; o < GETP_WAVE; o <<= 1) {
+        const unsigned long long t = GETP_SHFL_UP(inc, o);
+        if (lane >= o) inc += t;
+    }
+    __syncthreads();
+    if (lane == GETP_WAVE - 1) red[w] = inc;
+    __syncthreads();
+    unsigned long long before = 0, all = 0;
+    for (int i = 0; i < SPLIT_NW; i++) {
+        if (i < w) before += red[i];
+        all += red[i];
+    }
+    *total = all;
+    return before + inc - v;
+}
+
+__global__ void __launch_bounds__(SPLIT_THREADS)
+f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+    __shared__ float s_m[SPLIT_NW];
+    __shared__ int s_bad[SPLIT_NW];
+    const int r = blockIdx.y, c = blockIdx.x, C = gridDim.x;
+    SplitRow &g = scr[r];
+    if (c == 0 && threadIdx.x == 0) g.mode = 0; // until f32_split_select says otherwise
+    const SampleRow sr = rows[r];
+    if (!split_eligible(sr, V)) return;
+    const float *row = logits + (int64_t)r * V;
+    int lo, hi;
+    split_chunk(V, c, C, &lo, &hi);
+    float mx = -INFINITY;
+    int nf = 0;
+#pragma unroll 4
+    for (int i = lo + threadIdx.x; i < hi; i += SPLIT_THREADS) {
+        const float v = row[i];
+        nf |= !isfinite(v);
+        mx = fmaxf(mx, v); // NaN loses
+    }
+    mx = group_max<GETP_WAVE>(mx);
+#pragma unroll
+    for (int o = GETP_WAVE / 2; o > 0; o >>= 1) nf |= GETP_SHFL_XOR(nf, o);
+    const int lane = threadIdx.x % GETP_WAVE, w = threadIdx.x / GETP_WAVE;
+    if (lane == 0) s_m[w] = mx, s_bad[w] = nf;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int i = 1; i < SPLIT_NW; i++) mx = fmaxf(mx, s_m[i]), nf |= s_bad[i];
+        g.cmax[c] = mx;
+        g.cbad[c] = nf;
+    }
+    /* this chunk's share of the row's bins starts at zero (the next kernel adds) */
+    for (int b = c * SAMPLE_BINS / C + (int)threadIdx.x; b < (c + 1) * SAMPLE_BINS / C; b += SPLIT_THREADS)
+        g.cnt[b] = 0, g.mass[b] = 0;
+    if (c == 0 && threadIdx.x == 0) g.n_cand = 0;
+}
+
+__global__ void __launch_bounds__(SPLIT_THREADS)
+f32_split_hist(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+    __shared__ uint32_t cnt[SAMPLE_BINS];
+    __shared__ unsigned long long mass[SAMPLE_BINS];
+    const int r = blockIdx.y, c = blockIdx.x, C = gridDim.x;
+    const SampleRow sr = rows[r];
+    if (!split_eligible(sr, V)) return;
+    SplitRow &g = scr[r];
+    float m;
+    int bad;
+    split_row_max(g, C, &m, &bad);
+    if (bad) return;
+    const bool need_mass = split_need_mass(sr, V);
+    for (int b = threadIdx.x; b < SAMPLE_BINS; b += SPLIT_THREADS) cnt[b] = 0, mass[b] = 0;
+    __syncthreads();
+    const float *row = logits + (int64_t)r * V;
+    int lo, hi;
+    split_chunk(V, c, C, &lo, &hi);
+#pragma unroll 4
+    for (int i = lo + threadIdx.x; i < hi; i += SPLIT_THREADS) {
+        const float x = sampler_x(row[i], m, sr.inv_t), d = -x;
+        if (!(d < SPLIT_RANGE)) continue;
+        const int b = split_bin(d);
+        atomicAdd(&cnt[b], 1u);
+        if (need_mass) {
+            const unsigned long long w = sampler_mass(x);
+            if (w) atomicAdd(&mass[b], w);
+        }
+    }
+    __syncthreads();
+    for (int b = threadIdx.x; b < SAMPLE_BINS; b += SPLIT_THREADS) {
+        if (cnt[b]) atomicAdd(&g.cnt[b], cnt[b]);
+        if (mass[b]) atomicAdd(&g.mass[b], mass[b]);
+    }
+}
+
+__global__ void __launch_bounds__(SPLIT_THREADS)
+f32_split_select(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+    __shared__ unsigned long long s_c[SPLIT_NW], s_w[SPLIT_NW];
+    __shared__ int s_kbin, s_pbin;
+    __shared__ unsigned long long s_upto;
+    constexpr int BPT = SAMPLE_BINS / SPLIT_THREADS; // bins a thread owns, in order
+    static_assert(SAMPLE_BINS % SPLIT_THREADS == 0, "bins per thread");
+    const int r = blockIdx.y, c = blockIdx.x, C = gridDim.x;
+    const SampleRow sr = rows[r];
+    if (!split_eligible(sr, V)) return;
+    SplitRow &g = scr[r];
+    float m;
+    int bad;
+    split_row_max(g, C, &m, &bad);
+    const bool k_on = split_k_on(sr, V), p_on = sr.top_p < 1.0f, need_mass = split_need_mass(sr, V);
+    const unsigned long long k = k_on ? (unsigned long long)sr.top_k : 0ull;
+    /* every block finds the same bins from the row's histogram */
+    const int b0 = (int)threadIdx.x * BPT;
+    uint32_t cb[BPT];
+    unsigned long long mb[BPT], csum = 0, msum = 0;
+#pragma unroll
+    for (int j = 0; j < BPT; j++) {
+        cb[j] = bad ? 0u : g.cnt[b0 + j];
+        mb[j] = bad || !need_mass ? 0ull : g.mass[b0 + j];
+        csum += cb[j];
+        msum += mb[j];
+    }
+    unsigned long long c_all, m_all;
+    const unsigned long long c_before = split_exscan(csum, &c_all, s_c);
+    const unsigned long long m_before = split_exscan(msum, &m_all, s_w);
+    const unsigned long long need = need_mass ? sampler_top_p_need(sr.top_p, m_all) : 0ull;
+    if (threadIdx.x == 0) s_kbin = -1, s_pbin = -1;
+    __syncthreads();
+    {
+        unsigned long long cc = c_before, mc = m_before;
+#pragma unroll
+        for (int j = 0; j < BPT; j++) { // one bin holds the k-th id, one reaches need
+            if (k_on && cc < k && cc + cb[j] >= k) s_kbin = b0 + j;
+            if (need_mass && mc < need && mc + mb[j] >= need) s_pbin = b0 + j;
+            cc += cb[j];
+            mc += mb[j];
+        }
+    }
+    __syncthreads();
+    const int kbin = s_kbin, pbin = s_pbin; // -1: the k-th id lies at d >= 32 (top_k keeps all mass)
+    int mbin = -1, fast = !bad;
+    if (sr.min_x > -INFINITY) {
+        const float d0 = -sr.min_x; // min_p keeps d <= d0: bins <= split_bin(d0)
+        if (!(d0 >= 0.0f)) fast = 0;
+        else if (d0 < SPLIT_RANGE) mbin = split_bin(d0);
+    }
+    int G = -1; // the last bin the kept prefix can reach
+    if (p_on) {
+        if (k_on) { // z needs the whole top_k prefix
+            if (kbin < 0) fast = 0; // masses not binned: sample_one_row
+            else G = kbin;
+        } else {
+            G = pbin;
+            if (mbin >= 0 && mbin < G) G = mbin;
+        }
+    } else {
+        if (kbin >= 0) G = kbin;
+        if (mbin >= 0 && (G < 0 || mbin < G)) G = mbin;
+    }
+    if (G < 0) fast = 0; // no filter with an effect (or a bad row)
+    if (threadIdx.x == 0) s_upto = 0;
+    __syncthreads();
+    if (fast && G >= b0 && G < b0 + BPT) {
+        unsigned long long cc = c_before;
+#pragma unroll
+        for (int j = 0; j < BPT; j++)
+            if (b0 + j <= G) cc += cb[j];
+        s_upto = cc; // ids in the bins <= G
+    }
+    __syncthreads();
+    if (s_upto > SAMPLE_CAND) fast = 0;
+    if (c == 0 && threadIdx.x == 0) {
+        g.mode = fast;
+        g.flags = (kbin >= 0 && kbin <= G ? SPLIT_K_IN : 0) | (mbin >= 0 && mbin <= G ? SPLIT_M_IN : 0);
+        g.z_total = m_all;
+    }
+    if (!fast) return;
+    /* the ids of the bins <= G */
+    const float *row = logits + (int64_t)r * V;
+    int lo, hi;
+    split_chunk(V, c, C, &lo, &hi);
+#pragma unroll 4
+    for (int i = lo + threadIdx.x; i < hi; i += SPLIT_THREADS) {
+        const float l = row[i], d = -sampler_x(l, m, sr.inv_t);
+        if (!(d < SPLIT_RANGE) || split_bin(d) > G) continue;
+        const int at = atomicAdd(&g.n_cand, 1);
+        if (at < SAMPLE_CAND) g.cand[at] = ((unsigned long long)(~sampler_key(l)) << 32) | (uint32_t)i;
+    }
+}
+
+/* The draw from the gathered ids (mode 1); false (every thread) when they
+ * do not hold what they should: then sample_one_row decides. */
+__device__ __forceinline__ bool split_finish(SampleOut *o, const SampleRow &sr, int V, const SplitRow &g,
+                                             float m, SampleShared &sh) {
+    const int n = g.n_cand, flags = g.flags;
+    const bool k_in = flags & SPLIT_K_IN, m_in = flags & SPLIT_M_IN, p_on = sr.top_p < 1.0f;
+    if (n < 1 || n > SAMPLE_CAND || (k_in && sr.top_k > n) || (p_on && split_k_on(sr, V) && !k_in))
+        return false;
+    int np = 1;
+    while (np < n) np <<= 1;
+    for (int i = threadIdx.x; i < np; i += SAMPLE_THREADS) sh.cand[i] = i < n ? g.cand[i] : ~0ull;
+    __syncthreads();
+    block_sort_u64(sh.cand, np); // the first n ids of the row's order
+    /* thread t: places [i0, i1) */
+    const int per = (np + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
+    const int i0 = min(n, (int)threadIdx.x * per), i1 = min(n, i0 + per);
+    unsigned long long mine = 0, mine_k = 0, mine_m = 0;
+    for (int i = i0; i < i1; i++) {
+        const uint32_t key = ~(uint32_t)(sh.cand[i] >> 32);
+        const float x = sampler_x(key_logit(key), m, sr.inv_t);
+        const unsigned long long w = sampler_mass(x);
+        mine += w;
+        if (i < sr.top_k) mine_k += w;
+        mine_m += x >= sr.min_x;
+    }
+    unsigned long long all;
+    const unsigned long long before = block_exscan_u64(mine, &all, sh);
+    int L = 0x7fffffff; // the kept prefix: the shortest of the filters' that end here
+    if (k_in) L = sr.top_k;
+    if (m_in) L = min(L, (int)block_sum_u64(mine_m, sh));
+    if (p_on) {
+        const unsigned long long z = k_in ? block_sum_u64(mine_k, sh) : g.z_total;
+        const unsigned long long need = sampler_top_p_need(sr.top_p, z);
+        if (threadIdx.x == 0) sh.pos = 0x7fffffff;
+        __syncthreads();
+        unsigned long long run = before;
+        for (int i = i0; i < i1; i++) {
+            run += split_mass_of(~(uint32_t)(sh.cand[i] >> 32), m, sr.inv_t);
+            if (run >= need) {
+                atomicMin(&sh.pos, i + 1);
+                break;
+            }
+        }
+        __syncthreads();
+        L = min(L, sh.pos);
+    }
+    if (L < 1 || L > n) return false;
+    unsigned long long wk = 0;
+    for (int i = i0; i < i1 && i < L; i++) wk += split_mass_of(~(uint32_t)(sh.cand[i] >> 32), m, sr.inv_t);
+    const unsigned long long W = block_sum_u64(wk, sh); // (synchronised: every read of cand above is done)
+    const unsigned long long target = sampler_target(sr.u, W);
+    /* the kept ids into id order: (id << 32 | key) */
+    for (int i = threadIdx.x; i < np; i += SAMPLE_THREADS) {
+        const unsigned long long e = sh.cand[i];
+        const unsigned long long id = (uint32_t)e, key = ~(uint32_t)(e >> 32);
+        sh.cand[i] = i < L ? (id << 32) | key : ~0ull;
+    }
+    int nq = 1;
+    while (nq < L) nq <<= 1;
+    __syncthreads();
+    block_sort_u64(sh.cand, nq);
+    const int per2 = (nq + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
+    const int j0 = min(L, (int)threadIdx.x * per2), j1 = min(L, j0 + per2);
+    unsigned long long mw = 0;
+    for (int j = j0; j < j1; j++) mw += split_mass_of((uint32_t)sh.cand[j], m, sr.inv_t);
+    unsigned long long total;
+    const unsigned long long bw = block_exscan_u64(mw, &total, sh);
+    if (threadIdx.x == 0) sh.found = -1;
+    __syncthreads();
+    if (target >= bw && target < bw + mw) {
+        unsigned long long run = bw;
+        for (int j = j0; j < j1; j++) {
+            run += split_mass_of((uint32_t)sh.cand[j], m, sr.inv_t);
+            if (run > target) {
+                sh.found = (int)(sh.cand[j] >> 32);
+                break;
+            }
+        }
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) o->id = sh.found;
+    return true;
+}
+
+/* One block per row: the split path's draw where f32_split_select set mode
+ * 1 (scr given), sample_one_row otherwise. */
+__global__ void __launch_bounds__(SAMPLE_THREADS)
+f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int V, const SplitRow *scr,
+                int C) {
+    __shared__ SampleShared sh;
+    const SampleRow sr = rows[blockIdx.x];
+    SampleOut *o = out + blockIdx.x;
+    if (scr && split_eligible(sr, V) && scr[blockIdx.x].mode == 1) {
+        const SplitRow &g = scr[blockIdx.x];
+        float m;
+        int bad;
+        split_row_max(g, C, &m, &bad);
+        if (!bad && split_finish(o, sr, V, g, m, sh)) return;
+        __syncthreads();
+    }
+    sample_one_row(o, logits + (int64_t)blockIdx.x * V, sr, V, sh);
+}
+
+/* The split path's scratch, grown on demand to SPLIT_GROUP rows (~46 KB a
+ * row: 47 MB at most, inside the engine's 1 GB reserve). One device per
+ * process and one stream at a time use it, as the engine runs; the first call
+ * is not in graph capture (as matmul.hip's key scratch). */
+static SplitRow *split_scr = NULL;
+static int split_cap = 0;
+
+static int split_sm_count(void) {
+    static int n = 0;
+    if (!n) {
+        int dev = 0;
+        GPU_CHECK(hipGetDevice(&dev));
+        GPU_CHECK(hipDeviceGetAttribute(&n, hipDeviceAttributeMultiprocessorCount, dev));
+    }
+    return n;
+}
+
+void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow *rows, int R, int V,
+                           int chunks, int *fast_rows, hipStream_t stream) {
+    CHECK(R >= 0 && V > 0);
+    if (fast_rows) *fast_rows = 0;
+    if (R == 0) return;
+    if (chunks < 0) { // every row by sample_one_row
+        f32_sample_rows<<<R, SAMPLE_THREADS, 0, stream>>>(out, logits, rows, V, NULL, 1);
+        GPU_CHECK_LAUNCH();
+        return;
+    }
+    const int cap = R < SPLIT_GROUP ? R : SPLIT_GROUP;
+    if (cap > split_cap) {
+        if (split_scr) GPU_CHECK(hipFree(split_scr));
+        GPU_CHECK(hipMalloc((void **)&split_scr, sizeof(SplitRow) * (size_t)cap));
+        split_cap = cap;
+    }
+    int c_max = (V + 1023) / 1024; // chunks of at least 1,024 ids
+    if (c_max > SPLIT_MAX_CHUNKS) c_max = SPLIT_MAX_CHUNKS;
+    for (int r0 = 0; r0 < R; r0 += SPLIT_GROUP) {
+        const int n = R - r0 < SPLIT_GROUP ? R - r0 : SPLIT_GROUP;
+        /* about 4 blocks of 256 per SM in all: a whole GPU for one row */
+        int C = chunks > 0 ? chunks : (4 * split_sm_count() + n - 1) / n;
+        C = C < 1 ? 1 : C > c_max ? c_max : C;
+        const dim3 grid(C, n);
+        const float *l = logits + (size_t)r0 * V;
+        f32_split_max<<<grid, SPLIT_THREADS, 0, stream>>>(l, rows + r0, V, split_scr);
+        f32_split_hist<<<grid, SPLIT_THREADS, 0, stream>>>(l, rows + r0, V, split_scr);
+        f32_split_select<<<grid, SPLIT_THREADS, 0, stream>>>(l, rows + r0, V, split_scr);
+        f32_sample_rows<<<n, SAMPLE_THREADS, 0, stream>>>(out + r0, l, rows + r0, V, split_scr, C);
+        GPU_CHECK_LAUNCH();
+        if (fast_rows) { // tests: the rows the split path decided
+            GPU_CHECK(hipStreamSynchronize(stream));
+            for (int i = 0; i < n; i++) {
+                int mode = 0;
+                GPU_CHECK(hipMemcpy(&mode, &split_scr[i].mode, sizeof mode, hipMemcpyDeviceToHost));
+                *fast_rows += mode == 1;
+            }
+        }
+    }
+}
+
 void sample_rows_f32(SampleOut *out, const float *logits, const SampleRow *rows, int R, int V,
                      hipStream_t stream) {
-    CHECK(R >= 0 && V > 0);
-    if (R == 0) return;
-    f32_sample_rows<<<R, SAMPLE_THREADS, 0, stream>>>(out, logits, rows, V);
-    GPU_CHECK_LAUNCH();
+    sample_rows_f32_split(out, logits, rows, R, V, 0, NULL, stream);
 }
 
 /* ---- argmax of full rows (precise mode's greedy rows; the fused unembedding +
