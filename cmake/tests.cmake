@@ -32,6 +32,12 @@ add_executable(test_wave64 ${CMAKE_SOURCE_DIR}/tests/gpu/test_wave64.c)
 target_include_directories(test_wave64 PRIVATE ${CMAKE_SOURCE_DIR}/gpu/port)
 add_test(NAME wave64_layouts COMMAND test_wave64)
 
+# The integer MXFP4 decode of the portable MoE kernel over the byte permute of
+# both vendors (models of prmt and v_perm_b32), every scale byte and code.
+add_executable(test_mxint ${CMAKE_SOURCE_DIR}/tests/gpu/test_mxint.cpp)
+target_include_directories(test_mxint PRIVATE ${CMAKE_SOURCE_DIR}/gpu/port ${CMAKE_SOURCE_DIR}/gpu/kernels)
+add_test(NAME mxint_decode COMMAND test_mxint)
+
 # hwloc's PCI scan inside MPI_Init takes ~90 s per process under ASan on the CI machines;
 # no test needs the PCI topology. For every test of an ASan build and the ASan-labelled ones.
 set(_hwloc_env "HWLOC_COMPONENTS=-pci,-linuxio")

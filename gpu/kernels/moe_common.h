@@ -15,6 +15,7 @@
 #include "moe_families.h" // MOE_MLP1, MOE_MLP2
 #include "tile.h"     // TileA/B/C, tile_mma
 #include "gpu_util.h" // bf16 <-> f32
+#include "moe_mxint.h" // MxTable, the integer decode over PortBytes
 
 /* ---- MXFP4 ---- */
 
@@ -54,6 +55,26 @@ __device__ __forceinline__ uint32_t mx_bf16x2(uint32_t byte, float sc) {
 __device__ __forceinline__ uint4 mx_dequant8(uint32_t bytes, float sc) {
     return make_uint4(mx_bf16x2(bytes & 0xffu, sc), mx_bf16x2((bytes >> 8) & 0xffu, sc),
                       mx_bf16x2((bytes >> 16) & 0xffu, sc), mx_bf16x2(bytes >> 24, sc));
+}
+
+/* ---- MXFP4 by byte permutes (moe_mxint.h): the register-staged kernel ----
+ * A block's scale byte -> its 8-entry table: integer adds for 2 <= s <= 252,
+ * else (denormal or overflowing products: never in the checkpoints) the 8
+ * magnitudes by mx_bf16; the lookup is the same either way. */
+__device__ __forceinline__ MxTable mx_table(uint32_t s) {
+    if (__builtin_expect(mx_int_ok(s), 1)) return mx_table_int<PortBytes>(s);
+    const float sc = mx_scale(s);
+    uint32_t p[4];
+#pragma unroll
+    for (uint32_t j = 0; j < 4; j++) p[j] = mx_bf16(2 * j, sc) | mx_bf16(2 * j + 1, sc) << 16;
+    return mx_table_pairs<PortBytes>(p[0], p[1], p[2], p[3]);
+}
+
+/* 8 codes -> 8 bf16 by the block's table: the bits of mx_dequant8. */
+__device__ __forceinline__ uint4 mx_dequant8_t(uint32_t bytes, const MxTable &t) {
+    uint32_t o[4];
+    mx_lookup8<PortBytes>(bytes, t, o);
+    return make_uint4(o[0], o[1], o[2], o[3]);
 }
 
 /* ---- arguments shared by both expert GEMMs ---- */
@@ -155,11 +176,12 @@ struct MoeTiled {
 
 /* ---- MXFP4 decoded in bf16x2 arithmetic (the staged kernels) ---- */
 
-/* The staged kernels' pipeline (moe_staged_mx, moe_wgmma_mx): MOE_NS raw
- * stages of MOE_KS k-steps. cp.async (GETP_STAGE_ASYNC): 4 stages of 2,
- * stage s+1 landed while s is multiplied. Register staging (AMD, the portable
- * build): 3 stages of 1 (46 KB of LDS at 128 x 128 tiles, under a CU's 64 KB),
- * the loads of stage s+2 in registers while s is multiplied. */
+/* The cp.async stage kernels' pipeline (moe_staged_mx and moe_wgmma_mx in
+ * GETP_STAGE_ASYNC builds): MOE_NS raw stages of MOE_KS k-steps, 4 stages of
+ * 2, stage s+1 landed while s is multiplied. Register-staging builds (AMD, the
+ * portable build) run moe_tiles.hip's own pipeline instead (two k-steps of
+ * loads in registers, decoded by mx_dequant8_t when stored); MoeStages'
+ * register-staging branch (3 stages of 1) is not used by any kernel there. */
 #if GETP_STAGE_ASYNC
 #define MOE_NS 4
 #ifndef MOE_KS

@@ -2,14 +2,15 @@
  * dispatch uses only these), launched from moe.hip's dispatcher:
  *  - moe_gemv for few pairs per expert (each expert's weights streamed once,
  *    16 pairs a pass);
- *  - moe_staged_mx for many, MXFP4 weights: BM x 128 tiles, the gathered A
- *    rows and the raw MXFP4 bytes staged through a MOE_NS-stage pipeline
- *    (MoeStages: cp.async on NVIDIA, registers on AMD and in the portable
- *    build), the weight tile decoded ONCE per block into a double-buffered bf16
- *    tile in shared memory one stage ahead of the mma loop (each thread: 16
- *    codes of one row), so no two waves decode the same columns and the B
- *    fragments are plain 16-byte loads like A; one barrier per stage; 16-row
- *    sub-tiles past the expert's last pair skip their mma;
+ *  - moe_staged_mx for many, MXFP4 weights: BM x 128 tiles, the weight tile
+ *    decoded ONCE per block into bf16 in shared memory (each thread: 16 codes
+ *    of one row), so no two waves decode the same columns and the B fragments
+ *    are plain 16-byte loads like A; one barrier per stage; 16-row sub-tiles
+ *    past the expert's last pair skip their mma. Two pipelines: cp.async
+ *    builds stage the raw bytes through MoeStages and decode by bf16x2
+ *    arithmetic a stage ahead; register-staging builds (AMD, the portable
+ *    build) keep two k-steps of loads in registers and decode by byte
+ *    permutes (mx_dequant8_t) as they store;
  *  - moe_tiled for many, bf16 weights (operands double-buffered through
  *    registers).
  * The values are those of mx_dequant8 (exact) and the k-steps run in the same
@@ -182,6 +183,10 @@ moe_tiled(MoeArgs a) {
 
 /* ---- many pairs per expert, MXFP4: the staged kernel ---- */
 
+#if GETP_STAGE_ASYNC
+/* cp.async builds: MoeStages (MOE_NS stages of MOE_KS k-steps of raw bytes),
+ * the weight tile decoded by bf16x2 arithmetic one stage ahead. */
+
 template <int EPI, int WARPS_M, int MT, int KS>
 __global__ void __launch_bounds__(256, 2)
 moe_staged_mx(MoeArgs a) {
@@ -266,11 +271,150 @@ moe_staged_mx(MoeArgs a) {
             }
 }
 
-template <int WARPS_M, int MT, int KS>
+template <int WARPS_M, int MT>
 constexpr size_t moe_staged_smem(void) {
     typedef MoeTiled<WARPS_M, MT> C;
-    return (size_t)(MOE_NS * KS * (C::BM * 4 + C::BN) + 2 * KS * C::BN * 4) * sizeof(uint4);
+    return (size_t)(MOE_NS * MOE_KS * (C::BM * 4 + C::BN) + 2 * MOE_KS * C::BN * 4) * sizeof(uint4);
 }
+#define MOE_STAGED_KERNEL(EPI, WARPS_M, MT) moe_staged_mx<EPI, WARPS_M, MT, MOE_KS>
+
+#else
+/* Register staging (AMD, the portable build). Two k-steps of loads in flight
+ * in registers, two shared buffers, one barrier per k-step. Each thread loads,
+ * for k-step k: its PA chunks of the gathered A rows, 8 raw bytes (16 codes)
+ * of weight row tid / 2 and that row's scale byte, into register set k % 2,
+ * two k-steps before k is multiplied; at the end of k-step k - 1 it stores the
+ * A chunks and the DECODED weights (mx_dequant8_t: the block's scale as an
+ * 8-entry table, byte permutes) into buffer k % 2, which every warp finished
+ * reading at the barrier that opened k - 1. So the raw bytes never go through
+ * shared memory, each weight is decoded once per block, the loads have two
+ * k-steps of mma to arrive, and shared memory is 2 x (BM + BN) x 64 bytes:
+ * 32 KB at 128 x 128, two blocks in a CU's 64 KB. The set index is fixed by
+ * unrolling the k-loop by two (no dynamically indexed registers). */
+struct MoeRegB { // one k-step of one thread's weight loads
+    uint2 b; // 16 codes
+    uint32_t s; // their scale byte
+};
+
+template <int EPI, int WARPS_M, int MT>
+__global__ void __launch_bounds__(256, 2)
+moe_staged_mx(MoeArgs a) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP;
+    constexpr int SA = C::BM * 4, SR = SA + C::BN * 4; // uint4: A chunks, decoded B chunks
+    static_assert(C::BM % RPP == 0 && RPP % 8 == 0 && C::BN * 2 == C::THREADS, "loader split");
+    extern __shared__ uint4 smem[]; // 2 * SR (moe_staged_smem)
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, C::BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, warp = tid / GETP_WAVE;
+    const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+    const int n0 = blockIdx.y * C::BN;
+    const int nst = a.K / TILE_K, KG = a.K / 32;
+    /* loader roles: A rows p * RPP + tid / 4, chunk tid % 4; weight row tid / 2, half tid % 2 */
+    const int brow = tid / 2, bh = tid % 2;
+    /* 32-bit element offsets (moe_check: the operands are under 4 G elements) */
+    uint32_t offa[PA];
+#pragma unroll
+    for (int p = 0; p < PA; p++)
+        offa[p] = (uint32_t)(moe_act_row<EPI>(a, min(p0 + p * RPP + tid / 4, p1 - 1)) - a.act) + (tid % 4) * 8;
+    const uint32_t offs = (uint32_t)(((size_t)e * a.N + min(n0 + brow, a.N - 1)) * KG);
+    const int sta = moe_swz(tid / 4, tid % 4), stb0 = SA + moe_swz(brow, 2 * bh),
+              stb1 = SA + moe_swz(brow, 2 * bh + 1); // store slots (RPP rows: same swizzle)
+    uint4 ra[PA]; // A chunks of the next k-step
+    auto issue_a = [&](int k) {
+        if (k >= nst) return;
+#pragma unroll
+        for (int p = 0; p < PA; p++) ra[p] = *(const uint4 *)(a.act + (offa[p] + (uint32_t)k * TILE_K));
+    };
+    auto land_a = [&](int k) {
+        if (k >= nst) return;
+        uint4 *buf = smem + (k & 1) * SR;
+#pragma unroll
+        for (int p = 0; p < PA; p++) buf[p * RPP * 4 + sta] = ra[p];
+    };
+    auto issue_b = [&](MoeRegB &r, int k) {
+        if (k >= nst) return;
+        r.b = *(const uint2 *)(a.w.blocks + (size_t)(offs + (uint32_t)k) * 16 + bh * 8);
+        r.s = a.w.scales[offs + (uint32_t)k];
+    };
+    auto land_b = [&](const MoeRegB &r, int k) {
+        if (k >= nst) return;
+        uint4 *buf = smem + (k & 1) * SR;
+        const MxTable t = mx_table(r.s);
+        buf[stb0] = mx_dequant8_t(r.b.x, t);
+        buf[stb1] = mx_dequant8_t(r.b.y, t);
+    };
+
+    TileC acc[MT][C::NT];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+    const int kc = tile_k_off() / 8;
+    const int mrow0 = wm * (MT * TILE_M);
+    /* Fragment rows differ by multiples of 8, which moe_swz maps alike: one base each. */
+    const int aoff = moe_swz(mrow0 + tile_a_row(0), kc);
+    const int boff = SA + moe_swz(wn * (C::NT * TILE_N) + tile_b_row(), kc);
+    static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
+    auto mma = [&](int k) {
+        const uint4 *buf = smem + (k & 1) * SR;
+        TileB b[C::NT];
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) b[j].v = buf[boff + j * TILE_N * 4];
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+            if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
+            TileA x;
+#pragma unroll
+            for (int r = 0; r < TILE_A_ROWS; r++)
+                x.v[r] = buf[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
+#pragma unroll
+            for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+        }
+    };
+
+    MoeRegB r0, r1;
+    issue_a(0);
+    issue_b(r0, 0);
+    issue_b(r1, 1);
+    land_a(0);
+    land_b(r0, 0);
+    issue_a(1);
+    for (int k = 0; k < nst; k += 2) {
+        __syncthreads(); // k landed; every warp done with k - 1's buffer
+        land_a(k + 1);
+        issue_a(k + 2);
+        issue_b(r0, k + 2);
+        mma(k);
+        land_b(r1, k + 1);
+        if (k + 1 >= nst) break;
+        __syncthreads();
+        land_a(k + 2);
+        issue_a(k + 3);
+        issue_b(r1, k + 3);
+        mma(k + 1);
+        land_b(r0, k + 2);
+    }
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                float partner = tile_c_partner(&acc[i][j], q);
+                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
+            }
+}
+
+template <int WARPS_M, int MT>
+constexpr size_t moe_staged_smem(void) {
+    typedef MoeTiled<WARPS_M, MT> C;
+    return (size_t)(2 * (C::BM * 4 + C::BN * 4)) * sizeof(uint4);
+}
+#define MOE_STAGED_KERNEL(EPI, WARPS_M, MT) moe_staged_mx<EPI, WARPS_M, MT>
+#endif
 
 /* ---- launchers ---- */
 
@@ -295,12 +439,12 @@ static void tiled_launch(const MoeArgs &a, hipStream_t stream) {
 template <int EPI, int WARPS_M>
 static void staged_launch(const MoeArgs &a, hipStream_t stream) {
     typedef MoeTiled<WARPS_M, 4> C;
-    constexpr size_t smem = moe_staged_smem<WARPS_M, 4, MOE_KS>();
-    const void *fn = (const void *)moe_staged_mx<EPI, WARPS_M, 4, MOE_KS>;
+    constexpr size_t smem = moe_staged_smem<WARPS_M, 4>();
+    const void *fn = (const void *)MOE_STAGED_KERNEL(EPI, WARPS_M, 4);
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int P = a.M * a.k;
     dim3 grid(moe_grid_slots(P, C::BM, a.E), (a.N + C::BN - 1) / C::BN);
-    moe_staged_mx<EPI, WARPS_M, 4, MOE_KS><<<grid, C::THREADS, smem, stream>>>(a);
+    MOE_STAGED_KERNEL(EPI, WARPS_M, 4)<<<grid, C::THREADS, smem, stream>>>(a);
 }
 
 void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream) {

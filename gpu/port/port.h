@@ -21,6 +21,8 @@
  *               them (cp.async), plain copies elsewhere
  *   packing     port_pack_bf16x2(lo, hi): two floats to bf16x2, round to
  *               nearest even
+ *   bytes       PortBytes: a byte permute over 8 bytes with its selector
+ *               encodings (port_bytes.h; prmt / v_perm_b32)
  * Capability macros (0 or 1): GETP_HAS_MMA_SYNC (NVIDIA mma.sync, sm_80+
  * device code), GETP_HAS_ASYNC_COPY (cp.async), GETP_HAS_BF16X2_FMA,
  * GETP_F32_DENORMALS (fp32 arithmetic keeps denormals: the MXFP4 bit trick

@@ -182,6 +182,15 @@ __device__ __forceinline__ uint32_t port_bf16x2_mul(uint32_t x, uint32_t y) {
 }
 #endif
 
+/* ---- byte permute (port_bytes.h: meaning, encodings, host models) ---- */
+#include "port_bytes.h"
+struct PortPrmt {
+    __device__ static __forceinline__ uint32_t perm(uint32_t a, uint32_t b, uint32_t c) {
+        return __byte_perm(a, b, c); // prmt.b32
+    }
+};
+typedef BytesNv<PortPrmt> PortBytes;
+
 /* ---- warpgroup MMA (sm_90a; gpu/kernels/moe_wgmma.hip) ---- */
 #include "port_cuda_wgmma.h"
 

@@ -93,6 +93,15 @@ __device__ __forceinline__ void port_cp_commit(void) {}
 template <int N>
 __device__ __forceinline__ void port_cp_wait(void) {}
 
+/* ---- byte permute (port_bytes.h: meaning, encodings, host models) ---- */
+#include "port_bytes.h"
+struct PortVperm {
+    __device__ static __forceinline__ uint32_t perm(uint32_t s0, uint32_t s1, uint32_t sel) {
+        return __builtin_amdgcn_perm(s0, s1, sel); // v_perm_b32
+    }
+};
+typedef BytesAmd<PortVperm> PortBytes;
+
 /* ---- packing ---- */
 __device__ __forceinline__ uint32_t port_pack_bf16x2(float lo, float hi) {
     return port_pack_bf16x2_soft(lo, hi);

@@ -4,6 +4,7 @@
 #include "gpu_check.h"
 #include "ops_cpu.h" // cpu_matvec, cpu_expert_mlp
 #include "kernels.h" // the launchers under test
+#include "moe_common.h" // mx_table, mx_dequant8_t, mx_dequant8 (the decode check)
 
 #include <math.h>
 
@@ -147,7 +148,31 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, in
     free(ids), free(w), free(ref), free(got), free(y), free(scratch);
 }
 
+/* The integer MXFP4 decode of the register-staged kernel (mx_table +
+ * mx_dequant8_t: byte permutes, tests/gpu/test_mxint.cpp checks its algorithm
+ * on the host) against mx_dequant8 on this device: every scale byte (the
+ * fallback range included) times every 16-bit pattern of codes in the low half
+ * of a word (the high half an odd-multiplier bijection of it: every code at
+ * every position). Counts the words that differ. */
+__global__ void mx_decode_check_kernel(unsigned long long *bad) {
+    const uint32_t s = blockIdx.y, x = blockIdx.x * blockDim.x + threadIdx.x;
+    const uint32_t w = x | ((x * 0x9E37u + 0x1234u) & 0xFFFFu) << 16;
+    const uint4 got = mx_dequant8_t(w, mx_table(s)), want = mx_dequant8(w, mx_scale(s));
+    if (got.x != want.x || got.y != want.y || got.z != want.z || got.w != want.w) atomicAdd(bad, 1ull);
+}
+
+static void test_mx_decode(SelfTest *st) {
+    unsigned long long *d_bad = (unsigned long long *)st_poisoned(sizeof(unsigned long long)), bad = 0;
+    GPU_CHECK(hipMemsetAsync(d_bad, 0, sizeof bad, st->stream));
+    mx_decode_check_kernel<<<dim3(65536 / 256, 256), 256, 0, st->stream>>>(d_bad);
+    GPU_CHECK_LAUNCH();
+    st_download(&bad, d_bad, sizeof bad);
+    st_report(st, "mxfp4 table decode, 256 scales x 64K words", 0.0, 0.0, (long)bad);
+    st_free(d_bad);
+}
+
 void selftest_moe_ops(SelfTest *st) {
+    test_mx_decode(st);
     test_moe(st, 1, 32, 4, 2880, 2880, 1, 0);
     test_moe(st, 9, 32, 4, 2880, 2880, 1, 0);
     test_moe(st, 4, 32, 4, 2880, 2880, 1, 0);   // a few pairs a slot
