@@ -1,19 +1,17 @@
 /* attention_mma.hip: the NVIDIA extra of attention (extras.h; the fast
- * NVIDIA build only): flash-decoding on the tensor cores, described in
- * attention.hip's opening comment. */
+ * NVIDIA build only): flash decoding on the tensor cores, the algorithm of
+ * attention.hip's tile kernel written directly in mma.sync m16n8k16 fragments:
+ * 16-position tiles (S twice per tile), K and V both fetched a tile ahead.
+ * Lane (g = lane/4, q = lane%4): query head g (A rows g: hi, g + 8: lo). */
 #include "attention_common.h" // ATT_HD
 #include "extras.h"           // attention_extra
 #include "gpu_check.h"
 
+#include <stdlib.h> // getenv
+#include <string.h> // strcmp
+
 #define ATT_NW 4       // warps per (token, KV head) block; fixed: results never depend on it changing
 #define ATT_MT 16      // positions per warp tile
-
-/* x = hi + lo, both bf16 pairs: hi = bf16(x), lo = bf16(x - hi). */
-__device__ __forceinline__ void att_split2(float x0, float x1, uint32_t *hi, uint32_t *lo) {
-    *hi = port_pack_bf16x2(x0, x1);
-    const float r0 = x0 - __uint_as_float(*hi << 16), r1 = x1 - __uint_as_float(*hi & 0xffff0000u);
-    *lo = port_pack_bf16x2(r0, r1);
-}
 
 __device__ __forceinline__ uint32_t att_word(const uint4 &v, int w) {
     return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
@@ -168,10 +166,21 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
     }
 }
 
+/* GETP_NO_ATT_MMA=1 declines every shape, so the fast build runs the tile
+ * kernel of attention.hip (A/B runs of the two flash-decoding kernels). */
+static bool att_mma_on(void) {
+    static int on = -1;
+    if (on < 0) {
+        const char *env = getenv("GETP_NO_ATT_MMA");
+        on = !(env && *env && strcmp(env, "0") != 0);
+    }
+    return on != 0;
+}
+
 /* G <= 8 query heads per KV head, fast mode: the tensor-core kernel. */
 bool attention_extra(const AttnArgs *a, hipStream_t stream) {
     const int G = a->n_heads / a->n_kv_heads;
-    if (G > 8 || a->kv.k_lo || a->out_lo) return false;
+    if (G > 8 || a->kv.k_lo || a->out_lo || !att_mma_on()) return false;
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
     f32q_bf16kv_attention_mma<GG><<<grid, ATT_NW * GETP_WAVE, 0, stream>>>(                     \

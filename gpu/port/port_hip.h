@@ -41,6 +41,7 @@
 /* MFMA 16x16x16 (AMD's CDNA ISA, "dense matrix layouts"): A lane = row + 16 *
  * (k / 4); B lane = col + 16 * (k / 4); D lane = col + 16 * (row / 4), item
  * row % 4. A lane's 8 k of a 32-step are two instructions of 4. */
+#define GETP_TILE_LAYOUT_MFMA16 1 // port_tile_chain.h picks its conversions by layout
 #define TILE_N 16
 #define TILE_A_ROWS 1
 #include "port_tile_types.h"

@@ -6,6 +6,7 @@
 #ifndef GETP_PORT_TILE_NVLAYOUT_H
 #define GETP_PORT_TILE_NVLAYOUT_H
 
+#define GETP_TILE_LAYOUT_NV16X8 1 // port_tile_chain.h picks its conversions by layout
 #define TILE_N (8 * (GETP_WAVE / 32))
 #define TILE_A_ROWS 2
 #include "port_tile_types.h"

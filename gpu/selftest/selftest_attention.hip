@@ -7,6 +7,7 @@
 #include "gpu_check.h"
 #include "ops_cpu.h" // cpu_rope, cpu_attention, model_rope_table
 #include "kernels.h" // rope_qkv_kvwrite, attention_f32q_bf16kv
+#include "attention_common.h" // attention_f32q_bf16kv_by: each kernel by name
 
 static Config st_config(int n_heads, int n_kv) {
     Config c;
@@ -155,27 +156,34 @@ static void test_attention(SelfTest *st, const AttCase *ac, const char *what, in
                   precise ? (uint16_t *)st_upload(vcl, 2 * cache_n) : NULL};
     void *d_q = st_upload(q, 4 * (size_t)T * dq), *d_s = st_upload(sinks, 4 * (size_t)ac->n_heads);
     void *d_slot = st_upload(ac->slot, 4 * (size_t)T), *d_pos = st_upload(ac->pos, 4 * (size_t)T);
-    uint16_t *d_o = (uint16_t *)st_poisoned(2 * (size_t)T * dq);
-    uint16_t *d_ol = precise ? (uint16_t *)st_poisoned(2 * (size_t)T * dq) : NULL;
     const StepTokens tok = {(const int32_t *)d_slot, (const int32_t *)d_pos, T};
-    const AttnArgs aa = {d_o, d_ol, (const float *)d_q, kv, tok, (const float *)d_s, ac->window,
-                         ac->n_heads, ac->n_kv, hd};
-    attention_f32q_bf16kv(&aa, st->stream);
     uint16_t *o = (uint16_t *)xmalloc(2 * (size_t)T * dq), *ol = (uint16_t *)xmalloc(2 * (size_t)T * dq);
-    st_download(o, d_o, 2 * (size_t)T * dq);
-    if (precise) {
-        st_download(ol, d_ol, 2 * (size_t)T * dq);
-        st_pair_to_f32(got, o, ol, (size_t)T * dq);
-    } else {
-        st_bf16_to_f32(got, o, (size_t)T * dq);
+    /* every kernel the dispatcher can pick in this build (those that take the shape) */
+    static const struct { int which; const char *name; } kern[] = {
+        {ATT_EXTRA, "extra"}, {ATT_TILED, "tile"}, {ATT_SCALAR, "scalar"}};
+    for (size_t kk = 0; kk < sizeof kern / sizeof kern[0]; kk++) {
+        uint16_t *d_o = (uint16_t *)st_poisoned(2 * (size_t)T * dq);
+        uint16_t *d_ol = precise ? (uint16_t *)st_poisoned(2 * (size_t)T * dq) : NULL;
+        const AttnArgs aa = {d_o, d_ol, (const float *)d_q, kv, tok, (const float *)d_s, ac->window,
+                             ac->n_heads, ac->n_kv, hd};
+        if (attention_f32q_bf16kv_by(&aa, kern[kk].which, st->stream)) {
+            st_download(o, d_o, 2 * (size_t)T * dq);
+            if (precise) {
+                st_download(ol, d_ol, 2 * (size_t)T * dq);
+                st_pair_to_f32(got, o, ol, (size_t)T * dq);
+            } else {
+                st_bf16_to_f32(got, o, (size_t)T * dq);
+            }
+            char name[112];
+            snprintf(name, sizeof name, "attention[%s]%s %s T=%d win=%d cap=%d", kern[kk].name,
+                     precise ? " hi+lo" : "", what, T, ac->window, ac->cap);
+            st_report(st, name, st_nmse(got, ref, (size_t)T * dq), precise ? TOL_PAIR : TOL_BF16, 0);
+        }
+        st_free(d_o);
+        if (precise) st_free(d_ol);
     }
-    char name[96];
-    snprintf(name, sizeof name, "attention%s %s T=%d win=%d cap=%d", precise ? " hi+lo" : "", what,
-             T, ac->window, ac->cap);
-    st_report(st, name, st_nmse(got, ref, (size_t)T * dq), precise ? TOL_PAIR : TOL_BF16, 0);
     st_free(kv.k), st_free(kv.v), st_free(d_q), st_free(d_s), st_free(d_slot), st_free(d_pos);
-    st_free(d_o);
-    if (precise) st_free(kv.k_lo), st_free(kv.v_lo), st_free(d_ol);
+    if (precise) st_free(kv.k_lo), st_free(kv.v_lo);
     free(kl), free(vl), free(kll), free(vll), free(kf), free(vf), free(kc), free(vc), free(kcl);
     free(vcl), free(q), free(sinks), free(ref), free(got), free(o), free(ol);
 }
