@@ -1,4 +1,5 @@
-/* gpu_check.h: check macros for the GPU runtime (docs/CONTRIBUTING.md "Errors").
+/* gpu_check.h: check macros for the GPU runtime (docs/CONTRIBUTING.md "Errors"),
+ * and the one device query the launchers share (gpu_sm_count).
  *
  * A failing runtime call or kernel launch is a programmer error or a broken
  * device: print the expression, file:line, the device and the runtime's
@@ -30,5 +31,17 @@
 /* After every kernel launch: catches bad launch configurations at once
  * (asynchronous faults surface at the next synchronizing GPU_CHECK). */
 #define GPU_CHECK_LAUNCH() GPU_CHECK(hipGetLastError())
+
+/* Multiprocessors (SMs / CUs) of the current device, asked once per launcher
+ * file (one device per process). */
+static inline int gpu_sm_count(void) {
+    static int n = 0;
+    if (!n) {
+        int dev = 0;
+        GPU_CHECK(hipGetDevice(&dev));
+        GPU_CHECK(hipDeviceGetAttribute(&n, hipDeviceAttributeMultiprocessorCount, dev));
+    }
+    return n;
+}
 
 #endif

@@ -216,17 +216,6 @@ static void mm_check(const void *x, const void *w, int M, int N, int K) {
     CHECK(((uintptr_t)x % 16) == 0 && ((uintptr_t)w % 16) == 0);
 }
 
-/* SMs of the device, asked once (one device per process). */
-static int mm_sm_count(void) {
-    static int n = 0;
-    if (!n) {
-        int dev = 0;
-        GPU_CHECK(hipGetDevice(&dev));
-        GPU_CHECK(hipDeviceGetAttribute(&n, hipDeviceAttributeMultiprocessorCount, dev));
-    }
-    return n;
-}
-
 /* Weights this small stay in L2, so the GEMV may re-read them per 16 rows. */
 #define MM_GEMV_L2_BYTES (1 << 20)
 
@@ -239,7 +228,7 @@ static int mm_sm_count(void) {
  *    blocks did not pay: bench/RESULTS.md run 18). */
 template <bool ARGMAX>
 static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
-    const int nsm = mm_sm_count();
+    const int nsm = gpu_sm_count();
     const long tiles64 = (long)((a.N + 127) / 128) * ((a.M + 63) / 64);
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
     if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);

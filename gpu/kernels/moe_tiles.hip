@@ -183,6 +183,24 @@ moe_tiled(MoeArgs a) {
 
 /* ---- many pairs per expert, MXFP4: the staged kernel ---- */
 
+/* The staged kernels' epilogue: a warp's MT x NT tiles through moe_store
+ * (rows past the slot's pairs and columns past N dropped). */
+template <int EPI, class C, int MT>
+__device__ __forceinline__ void moe_staged_store(const MoeArgs &a, TileC (&acc)[MT][C::NT], int e,
+                                                 int p0, int p1, int mrow0, int n0, int wn) {
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < C::NT; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                float partner = tile_c_partner(&acc[i][j], q);
+                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
+                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
+            }
+}
+
 #if GETP_STAGE_ASYNC
 /* cp.async builds: MoeStages (MOE_NS stages of MOE_KS k-steps of raw bytes),
  * the weight tile decoded by bf16x2 arithmetic one stage ahead. */
@@ -258,17 +276,7 @@ moe_staged_mx(MoeArgs a) {
         }
         stages.land(st + MOE_NS - 1);
     }
-#pragma unroll
-    for (int i = 0; i < MT; i++)
-#pragma unroll
-        for (int j = 0; j < C::NT; j++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) {
-                float partner = tile_c_partner(&acc[i][j], q);
-                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
-                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
-                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
-            }
+    moe_staged_store<EPI, C>(a, acc, e, p0, p1, mrow0, n0, wn);
 }
 
 template <int WARPS_M, int MT>
@@ -395,17 +403,7 @@ moe_staged_mx(MoeArgs a) {
         mma(k + 1);
         land_b(r0, k + 2);
     }
-#pragma unroll
-    for (int i = 0; i < MT; i++)
-#pragma unroll
-        for (int j = 0; j < C::NT; j++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) {
-                float partner = tile_c_partner(&acc[i][j], q);
-                int pos = p0 + mrow0 + i * TILE_M + tile_c_row(q);
-                int n = n0 + wn * (C::NT * TILE_N) + j * TILE_N + tile_c_col(q);
-                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[i][j].c[q], partner);
-            }
+    moe_staged_store<EPI, C>(a, acc, e, p0, p1, mrow0, n0, wn);
 }
 
 template <int WARPS_M, int MT>

@@ -102,9 +102,11 @@ __device__ double block_sum_f64(double v, SampleShared &sh) {
     return s;
 }
 
-/* Exclusive prefix sum over the threads (thread order); *total gets the sum. */
-__device__ unsigned long long block_exscan_u64(unsigned long long v, unsigned long long *total,
-                                               SampleShared &sh) {
+/* Exclusive prefix sum over the NT threads of the block (thread order); *total
+ * gets the sum. red: NT / GETP_WAVE words of shared scratch. */
+template <int NT>
+__device__ unsigned long long exscan_u64(unsigned long long v, unsigned long long *total,
+                                         unsigned long long *red) {
     const int lane = threadIdx.x % GETP_WAVE, w = threadIdx.x / GETP_WAVE;
     unsigned long long inc = v;
 #pragma unroll
@@ -113,15 +115,21 @@ __device__ unsigned long long block_exscan_u64(unsigned long long v, unsigned lo
         if (lane >= o) inc += t;
     }
     __syncthreads();
-    if (lane == GETP_WAVE - 1) sh.wsum[w] = inc;
+    if (lane == GETP_WAVE - 1) red[w] = inc;
     __syncthreads();
     unsigned long long before = 0, all = 0;
-    for (int i = 0; i < SAMPLE_NW; i++) {
-        if (i < w) before += sh.wsum[i];
-        all += sh.wsum[i];
+    for (int i = 0; i < NT / GETP_WAVE; i++) {
+        if (i < w) before += red[i];
+        all += red[i];
     }
     *total = all;
     return before + inc - v;
+}
+
+__device__ __forceinline__ unsigned long long block_exscan_u64(unsigned long long v,
+                                                               unsigned long long *total,
+                                                               SampleShared &sh) {
+    return exscan_u64<SAMPLE_THREADS>(v, total, sh.wsum);
 }
 
 /* Largest logit (NaN ignored), and whether any value is not finite. */
@@ -571,27 +579,6 @@ __device__ __forceinline__ unsigned long long split_mass_of(uint32_t key, float 
     return sampler_mass(sampler_x(key_logit(key), m, inv_t));
 }
 
-/* Exclusive prefix sum over the SPLIT_THREADS threads; *total gets the sum. */
-__device__ unsigned long long split_exscan(unsigned long long v, unsigned long long *total,
-                                           unsigned long long *red) {
-    const int lane = threadIdx.x % GETP_WAVE, w = threadIdx.x / GETP_WAVE;
-    unsigned long long inc = v;
-#pragma unroll
-    for (int o = 1; o < GETP_WAVE; o <<= 1) {
-        const unsigned long long t = GETP_SHFL_UP(inc, o);
-        if (lane >= o) inc += t;
-    }
-    __syncthreads();
-    if (lane == GETP_WAVE - 1) red[w] = inc;
-    __syncthreads();
-    unsigned long long before = 0, all = 0;
-    for (int i = 0; i < SPLIT_NW; i++) {
-        if (i < w) before += red[i];
-        all += red[i];
-    }
-    *total = all;
-    return before + inc - v;
-}
 
 __global__ void __launch_bounds__(SPLIT_THREADS)
 f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
@@ -694,8 +681,8 @@ f32_split_select(const float *logits, const SampleRow *rows, int V, SplitRow *sc
         msum += mb[j];
     }
     unsigned long long c_all, m_all;
-    const unsigned long long c_before = split_exscan(csum, &c_all, s_c);
-    const unsigned long long m_before = split_exscan(msum, &m_all, s_w);
+    const unsigned long long c_before = exscan_u64<SPLIT_THREADS>(csum, &c_all, s_c);
+    const unsigned long long m_before = exscan_u64<SPLIT_THREADS>(msum, &m_all, s_w);
     const unsigned long long need = need_mass ? sampler_top_p_need(sr.top_p, m_all) : 0ull;
     if (threadIdx.x == 0) s_kbin = -1, s_pbin = -1;
     __syncthreads();
@@ -871,16 +858,6 @@ f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int 
 static SplitRow *split_scr = NULL;
 static int split_cap = 0;
 
-static int split_sm_count(void) {
-    static int n = 0;
-    if (!n) {
-        int dev = 0;
-        GPU_CHECK(hipGetDevice(&dev));
-        GPU_CHECK(hipDeviceGetAttribute(&n, hipDeviceAttributeMultiprocessorCount, dev));
-    }
-    return n;
-}
-
 void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow *rows, int R, int V,
                            int chunks, int *fast_rows, hipStream_t stream) {
     CHECK(R >= 0 && V > 0);
@@ -902,7 +879,7 @@ void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow 
     for (int r0 = 0; r0 < R; r0 += SPLIT_GROUP) {
         const int n = R - r0 < SPLIT_GROUP ? R - r0 : SPLIT_GROUP;
         /* about 4 blocks of 256 per SM in all: a whole GPU for one row */
-        int C = chunks > 0 ? chunks : (4 * split_sm_count() + n - 1) / n;
+        int C = chunks > 0 ? chunks : (4 * gpu_sm_count() + n - 1) / n;
         C = C < 1 ? 1 : C > c_max ? c_max : C;
         const dim3 grid(C, n);
         const float *l = logits + (size_t)r0 * V;
