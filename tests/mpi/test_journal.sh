@@ -46,10 +46,10 @@ kill_job() {
     wait "$pid" 2> /dev/null
 }
 finished() { grep -c 'finished request [0-9]' "$1" 2> /dev/null || true; }
-# wait_half LOG PID: until LOG counts N/2 finished requests (or PID ended)
+# wait_half LOG PID [D]: until LOG counts N/D finished requests (D = 2; or PID ended)
 wait_half() {
     for _ in $(seq 1200); do
-        [ "$(finished "$1")" -ge $((N / 2)) ] && return 0
+        [ "$(finished "$1")" -ge $((N / ${3:-2})) ] && return 0
         kill -0 "$2" 2> /dev/null || return 1
         sleep 0.1
     done
@@ -92,12 +92,19 @@ check "KILL: the output holds no line of the unfinished round" [ ! -s KILL.out ]
 resume_case KILL 0
 
 # ---- SIGTERM to mpirun (forwarded to the ranks)
-start TERM
-wait_half TERM.log $pid
-t0=$SECONDS
-kill -TERM $pid
-wait $pid 2> /dev/null
-dt=$((SECONDS - t0))
+# mpirun forwards the signal after a moment, and the tiny model's last requests take
+# less: signal at N/3, and if the whole run still finished first (nothing to
+# resume: the case says nothing), run it again, up to 3 times.
+for attempt in 1 2 3; do
+    start TERM
+    wait_half TERM.log $pid 3
+    t0=$SECONDS
+    kill -TERM $pid
+    wait $pid 2> /dev/null
+    dt=$((SECONDS - t0))
+    [ "$(finished TERM.log)" -lt $N ] && break
+    echo "note: TERM: all $N requests finished before SIGTERM arrived (attempt $attempt)"
+done
 check "TERM: the job ended ${dt} s after SIGTERM (at most 10)" [ $dt -le 10 ]
 check "TERM: a rank says what it kept" grep -q 'getp: SIGTERM: .*stopped' TERM.log
 resume_case TERM 0
