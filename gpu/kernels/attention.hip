@@ -336,20 +336,7 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
         if (att_state(it) == it && row < ATT_G && tile_c_col(it) == 0) m_s[w][row] = m[it], l_s[w][row] = l[it];
     }
     __syncthreads();
-    for (int e = threadIdx.x; e < ATT_G * ATT_HD; e += ATT_WAVES * GETP_WAVE) {
-        const int h = e / ATT_HD, d = e % ATT_HD;
-        float mm = m_s[0][h];
-#pragma unroll
-        for (int v = 1; v < ATT_WAVES; v++) mm = fmaxf(mm, m_s[v][h]);
-        float num = 0.0f, den = 0.0f;
-#pragma unroll
-        for (int v = 0; v < ATT_WAVES; v++) { // wave order: fixed
-            const float f = expf(m_s[v][h] - mm);
-            num += f * o_s[v][h][d];
-            den += f * l_s[v][h];
-        }
-        out[(int64_t)i * dq + ((int64_t)kvh * ATT_G + h) * ATT_HD + d] = f32_to_bf16_dev(num / den);
-    }
+    att_combine_waves<ATT_G, ATT_WAVES>(out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, o_s, m_s, l_s);
 }
 
 /* G <= 8 query heads per KV head, bf16 mode. */

@@ -30,4 +30,28 @@ __device__ __forceinline__ void att_split2(float x0, float x1, uint32_t *hi, uin
     *lo = port_pack_bf16x2(r0, r1);
 }
 
+/* The end of a flash-decoding block: the NW waves' partials (running max m,
+ * sum l, unnormalised output o of each of the G heads) combined in wave order,
+ * out = sum_v e^(m_v - M) o_v / sum_v e^(m_v - M) l_v, M the largest m_v, to
+ * the G heads' bf16 rows at out (a token's G x ATT_HD block). After the
+ * barrier that made the partials visible; every thread of the block calls it. */
+template <int G, int NW>
+__device__ __forceinline__ void att_combine_waves(uint16_t *out, const float (&o_s)[NW][G][ATT_HD],
+                                                  const float (&m_s)[NW][G], const float (&l_s)[NW][G]) {
+    for (int e = threadIdx.x; e < G * ATT_HD; e += NW * GETP_WAVE) {
+        const int h = e / ATT_HD, d = e % ATT_HD;
+        float mm = m_s[0][h];
+#pragma unroll
+        for (int v = 1; v < NW; v++) mm = fmaxf(mm, m_s[v][h]);
+        float num = 0.0f, den = 0.0f;
+#pragma unroll
+        for (int v = 0; v < NW; v++) { // wave order: fixed
+            const float f = expf(m_s[v][h] - mm);
+            num += f * o_s[v][h][d];
+            den += f * l_s[v][h];
+        }
+        out[h * ATT_HD + d] = f32_to_bf16_dev(num / den);
+    }
+}
+
 #endif

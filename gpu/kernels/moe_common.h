@@ -180,17 +180,11 @@ struct MoeTiled {
  * GETP_STAGE_ASYNC builds): MOE_NS raw stages of MOE_KS k-steps, 4 stages of
  * 2, stage s+1 landed while s is multiplied. Register-staging builds (AMD, the
  * portable build) run moe_tiles.hip's own pipeline instead (two k-steps of
- * loads in registers, decoded by mx_dequant8_t when stored); MoeStages'
- * register-staging branch (3 stages of 1) is not used by any kernel there. */
+ * loads in registers, decoded by mx_dequant8_t when stored). */
 #if GETP_STAGE_ASYNC
 #define MOE_NS 4
 #ifndef MOE_KS
 #define MOE_KS 2
-#endif
-#else
-#define MOE_NS 3
-#ifndef MOE_KS
-#define MOE_KS 1
 #endif
 #endif
 
@@ -231,17 +225,16 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
     return (s ? s << 7 : 0x40u) * 0x10001u;
 }
 
+#if GETP_STAGE_ASYNC
 static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
 
-/* The raw stages of the two MXFP4 stage kernels (moe_staged_mx,
+/* The raw stages of the two cp.async MXFP4 stage kernels (moe_staged_mx,
  * moe_wgmma_mx): MOE_NS stages of KS k-steps in shared memory, a k-step being
  * BM gathered A rows (4 swizzled 16-byte chunks each, moe_swz) followed by BN
  * raw weight rows (16 bytes = 32 codes each); plus the E8M0 scales of the
  * thread's decoder row, loaded a stage ahead. Stage st is multiplied while
- * st+1 is decoded and st+2 .. st+MOE_NS-1 are on their way: by cp.async
- * (GETP_STAGE_ASYNC), or in registers, stored by land() at the end of the
- * stage (register staging). Every kernel calls advance(st) at the top of
- * stage st and land(st) at its end. */
+ * st+1 is decoded and st+2 .. st+MOE_NS-1 are on their way by cp.async.
+ * Every kernel calls advance(st) at the top of stage st. */
 template <int EPI, int BM, int BN, int KS>
 struct MoeStages {
     static constexpr int THREADS = 256, RPP = THREADS / 4, PA = BM / RPP;
@@ -269,58 +262,30 @@ struct MoeStages {
     __device__ __forceinline__ uint4 *step(int st, int ks) const {
         return smem + (st % MOE_NS) * SR + ks * (SA + SB);
     }
-#if !GETP_STAGE_ASYNC
-    uint4 ra[KS][PA], rb[KS]; // register staging: the stage issued last, not yet landed
-#endif
     __device__ __forceinline__ void issue(int st) {
         const int tid = (int)threadIdx.x;
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
             const int k = st * KS + ks;
             if (k >= nsteps) break;
-#if GETP_STAGE_ASYNC
             uint4 *sa = step(st, ks), *sb = sa + SA;
 #pragma unroll
             for (int p = 0; p < PA; p++) // rows p * RPP + tid / 4: RPP is a multiple of 8, same swizzle
                 port_cp_async16(&sa[p * RPP * 4 + moe_swz(tid / 4, tid % 4)], srca[p] + (size_t)k * TILE_K);
             if (tid < BN) port_cp_async16(&sb[tid], srcb + (size_t)k * 16);
-#else
-#pragma unroll
-            for (int p = 0; p < PA; p++) ra[ks][p] = *(const uint4 *)(srca[p] + (size_t)k * TILE_K);
-            if (tid < BN) rb[ks] = *(const uint4 *)(srcb + (size_t)k * 16);
-#endif
         }
-    }
-    /* End of stage st - MOE_NS + 1 (register staging): the registers of stage
-     * st into its buffer, which every warp has finished with. */
-    __device__ __forceinline__ void land(int st) {
-#if !GETP_STAGE_ASYNC
-        if (st >= stages()) return;
-        const int tid = (int)threadIdx.x;
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++) {
-            if (st * KS + ks >= nsteps) break;
-            uint4 *sa = step(st, ks), *sb = sa + SA;
-#pragma unroll
-            for (int p = 0; p < PA; p++) sa[p * RPP * 4 + moe_swz(tid / 4, tid % 4)] = ra[ks][p];
-            if (tid < BN) sb[tid] = rb[ks];
-        }
-#else
-        (void)st;
-#endif
     }
     __device__ __forceinline__ void load_scales(int st) {
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
     }
-    /* Stages 0 .. MOE_NS-2 on their way (register staging: landed), scales of
-     * stage 0 loaded, stage 0 landed for all. */
+    /* Stages 0 .. MOE_NS-2 on their way, scales of stage 0 loaded, stage 0
+     * landed for all. */
     __device__ __forceinline__ void start(void) {
 #pragma unroll
         for (int st = 0; st < MOE_NS - 1; st++) {
             if (st < stages()) issue(st);
             port_cp_commit();
-            land(st);
         }
         load_scales(0);
         port_cp_wait<MOE_NS - 2>();
@@ -335,6 +300,7 @@ struct MoeStages {
         port_cp_commit();
     }
 };
+#endif // GETP_STAGE_ASYNC
 
 
 #endif

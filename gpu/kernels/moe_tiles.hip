@@ -183,6 +183,27 @@ moe_tiled(MoeArgs a) {
 
 /* ---- many pairs per expert, MXFP4: the staged kernel ---- */
 
+/* One k-step of the staged kernels: a warp's MT x NT tiles from a k-step's A
+ * chunks (sa + aoff, the lane's base) and decoded weight chunks (sb + boff) in
+ * shared memory, swizzled by moe_swz; 16-row sub-tiles from `live` on (the
+ * rows past the slot's pairs, counted from the warp's first) skip their mma. */
+template <class C, int MT>
+__device__ __forceinline__ void moe_staged_kstep(TileC (&acc)[MT][C::NT], const uint4 *sa,
+                                                 const uint4 *sb, int aoff, int boff, int live) {
+    TileB b[C::NT];
+#pragma unroll
+    for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
+#pragma unroll
+    for (int i = 0; i < MT; i++) {
+        if (i * TILE_M >= live) continue; // warp-uniform: no pairs left (a continue, not a break: hipcc then unrolls)
+        TileA x;
+#pragma unroll
+        for (int r = 0; r < TILE_A_ROWS; r++) x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
+#pragma unroll
+        for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
+    }
+}
+
 /* The staged kernels' epilogue: a warp's MT x NT tiles through moe_store
  * (rows past the slot's pairs and columns past N dropped). */
 template <int EPI, class C, int MT>
@@ -258,23 +279,9 @@ moe_staged_mx(MoeArgs a) {
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
             if (st * KS + ks >= stages.nsteps) break;
-            const uint4 *sa = stages.step(st, ks);
-            const uint4 *sb = sdec + (st & 1) * SD + ks * C::BN * 4;
-            TileB b[C::NT];
-#pragma unroll
-            for (int j = 0; j < C::NT; j++) b[j].v = sb[boff + j * TILE_N * 4];
-#pragma unroll
-            for (int i = 0; i < MT; i++) {
-                if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
-                TileA x;
-#pragma unroll
-                for (int r = 0; r < TILE_A_ROWS; r++)
-                    x.v[r] = sa[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
-#pragma unroll
-                for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
-            }
+            moe_staged_kstep<C>(acc, stages.step(st, ks), sdec + (st & 1) * SD + ks * C::BN * 4, aoff,
+                                boff, p1 - p0 - mrow0);
         }
-        stages.land(st + MOE_NS - 1);
     }
     moe_staged_store<EPI, C>(a, acc, e, p0, p1, mrow0, n0, wn);
 }
@@ -366,19 +373,7 @@ moe_staged_mx(MoeArgs a) {
     static_assert(TILE_N % 8 == 0 && TILE_M % 8 == 0, "swizzle period");
     auto mma = [&](int k) {
         const uint4 *buf = smem + (k & 1) * SR;
-        TileB b[C::NT];
-#pragma unroll
-        for (int j = 0; j < C::NT; j++) b[j].v = buf[boff + j * TILE_N * 4];
-#pragma unroll
-        for (int i = 0; i < MT; i++) {
-            if (p0 + mrow0 + i * TILE_M >= p1) break; // warp-uniform: no pairs left
-            TileA x;
-#pragma unroll
-            for (int r = 0; r < TILE_A_ROWS; r++)
-                x.v[r] = buf[aoff + (i * TILE_M + tile_a_row(r) - tile_a_row(0)) * 4];
-#pragma unroll
-            for (int j = 0; j < C::NT; j++) tile_mma(&acc[i][j], &x, &b[j]);
-        }
+        moe_staged_kstep<C>(acc, buf, buf, aoff, boff, p1 - p0 - mrow0);
     };
 
     MoeRegB r0, r1;

@@ -107,7 +107,6 @@ moe_wgmma_mx(MoeArgs a) {
             if (st + 2 < nst) stages.load_scales(st + 2);
         }
         wg_wait0();
-        stages.land(st + MOE_NS - 1); // register staging only (never in this build): no-op
     }
     if (!live) return;
 #pragma unroll

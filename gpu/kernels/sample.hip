@@ -132,11 +132,16 @@ __device__ __forceinline__ unsigned long long block_exscan_u64(unsigned long lon
     return exscan_u64<SAMPLE_THREADS>(v, total, sh.wsum);
 }
 
-/* Largest logit (NaN ignored), and whether any value is not finite. */
-__device__ void row_max(const float *row, int V, float *m, int *bad, SampleShared &sh) {
+/* Largest logit of row[lo, hi) over the NT threads of the block (NaN
+ * ignored), and whether any value is not finite; every thread gets both.
+ * fred, ired: NT / GETP_WAVE words of shared scratch. */
+template <int NT>
+__device__ void range_max(const float *row, int lo, int hi, float *m, int *bad, float *fred,
+                          int *ired) {
     float mx = -INFINITY;
     int nf = 0;
-    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+#pragma unroll 4
+    for (int i = lo + threadIdx.x; i < hi; i += NT) {
         const float v = row[i];
         nf |= !isfinite(v);
         mx = fmaxf(mx, v); // NaN loses
@@ -146,11 +151,15 @@ __device__ void row_max(const float *row, int V, float *m, int *bad, SampleShare
     for (int o = GETP_WAVE / 2; o > 0; o >>= 1) nf |= GETP_SHFL_XOR(nf, o);
     const int lane = threadIdx.x % GETP_WAVE, w = threadIdx.x / GETP_WAVE;
     __syncthreads();
-    if (lane == 0) sh.fval[w] = mx, sh.ival[w] = nf;
+    if (lane == 0) fred[w] = mx, ired[w] = nf;
     __syncthreads();
-    *m = sh.fval[0];
+    *m = fred[0];
     *bad = 0;
-    for (int i = 0; i < SAMPLE_NW; i++) *m = fmaxf(*m, sh.fval[i]), *bad |= sh.ival[i];
+    for (int i = 0; i < NT / GETP_WAVE; i++) *m = fmaxf(*m, fred[i]), *bad |= ired[i];
+}
+
+__device__ __forceinline__ void row_max(const float *row, int V, float *m, int *bad, SampleShared &sh) {
+    range_max<SAMPLE_THREADS>(row, 0, V, m, bad, sh.fval, sh.ival);
 }
 
 /* First id holding the largest key (argmax, ties to the lower id). */
@@ -592,22 +601,10 @@ f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr) 
     const float *row = logits + (int64_t)r * V;
     int lo, hi;
     split_chunk(V, c, C, &lo, &hi);
-    float mx = -INFINITY;
-    int nf = 0;
-#pragma unroll 4
-    for (int i = lo + threadIdx.x; i < hi; i += SPLIT_THREADS) {
-        const float v = row[i];
-        nf |= !isfinite(v);
-        mx = fmaxf(mx, v); // NaN loses
-    }
-    mx = group_max<GETP_WAVE>(mx);
-#pragma unroll
-    for (int o = GETP_WAVE / 2; o > 0; o >>= 1) nf |= GETP_SHFL_XOR(nf, o);
-    const int lane = threadIdx.x % GETP_WAVE, w = threadIdx.x / GETP_WAVE;
-    if (lane == 0) s_m[w] = mx, s_bad[w] = nf;
-    __syncthreads();
+    float mx;
+    int nf;
+    range_max<SPLIT_THREADS>(row, lo, hi, &mx, &nf, s_m, s_bad);
     if (threadIdx.x == 0) {
-        for (int i = 1; i < SPLIT_NW; i++) mx = fmaxf(mx, s_m[i]), nf |= s_bad[i];
         g.cmax[c] = mx;
         g.cbad[c] = nf;
     }
