@@ -13,6 +13,7 @@
 #            and -t 0.7 -k 50 -p 0.95, each at batch 1 (2 prompts), 64 (64
 #            prompts) and full (the quick workload), -n 256; and greedy with
 #            logprobs (top 5, JSONL input) at full batch
+#            (SAMPLED_AT: the batches, default "b1 b64 full")
 #   sweep    batch 1, 2, 4, ..., 256 (B prompts at --batch B, -n 256): tok/s,
 #            ms per step and % of the memory-bandwidth floor
 #   io1k     ISL/OSL 1024/1024 (TensorRT-LLM's published workload): COUNT prompts
@@ -142,12 +143,15 @@ for m in "${modes[@]}"; do
         sampled)
             for v in "greedy:" "t1p1:-t 1.0 -p 1.0" "t07k50p95:-t 0.7 -k 50 -p 0.95"; do
                 name=${v%%:*}; flags=${v#*:}
-                # shellcheck disable=SC2086
-                run_case "b1_$name" 2 "${STEPS:-256}" 1 "" $flags
-                # shellcheck disable=SC2086
-                run_case "b64_$name" 64 "${STEPS:-256}" 64 "" $flags
-                # shellcheck disable=SC2086
-                run_case "full_$name" "${COUNT:-1024}" "${STEPS:-256}" "${BATCH:-}" "" $flags
+                for at in ${SAMPLED_AT:-b1 b64 full}; do
+                    case $at in
+                        b1) n=2; bat=1 ;;
+                        b64) n=64; bat=64 ;;
+                        *) n=${COUNT:-1024}; bat=${BATCH:-} ;;
+                    esac
+                    # shellcheck disable=SC2086
+                    run_case "${at}_$name" "$n" "${STEPS:-256}" "$bat" "" $flags
+                done
             done
             [ -f "$tok" ] && run_case full_greedy_lp5 "${COUNT:-1024}" "${STEPS:-256}" "${BATCH:-}" "--logprobs 5" ;;
         sweep)

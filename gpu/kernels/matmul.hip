@@ -10,7 +10,8 @@
  * is computed by the small-M kernel or the tiled one, alone or in a batch.
  *  - mm_gemv (M <= 16, or small W at any M): bandwidth bound; each warp
  *    streams NT tiles of W rows straight from global memory (16-byte loads,
- *    U k-steps in flight: 16 when M <= 8 and a lane needs one A row, else 8) and reads x (hot in L1/L2) the same way; grid.y
+ *    a ring of U k-steps kept in flight: 16 when M <= 8 and a lane needs one
+ *    A row, else 8) and reads x (hot in L1/L2) the same way; grid.y
  *    walks 16-row groups; rows >= M are clamped reads whose results are dropped.
  *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
  *    shared memory, double buffered through registers (KSUB k-steps a stage),
@@ -58,29 +59,25 @@ mm_gemv_bf16_bf16w(MmArgs a) {
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
     if (n0 < a.N) {
-        for (int s0 = 0; s0 < nsteps; s0 += U) {
-            TileB b[U][NT];
-            TileA x[U];
+        /* A ring of U k-steps: step s's slot is refilled with step s + U right
+         * after s's mma, so U loads stay in flight while the chain runs (the
+         * chain, ~2 dependent MMAs a step, is as long as the loads' wait). */
+        TileB b[U][NT];
+        TileA x[U];
+        auto load = [&](int u, int s) {
 #pragma unroll
-            for (int u = 0; u < U; u++) {
-                if (s0 + u < nsteps) {
+            for (int t = 0; t < NT; t++) b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)s * TILE_K);
 #pragma unroll
-                    for (int t = 0; t < NT; t++)
-                        b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)(s0 + u) * TILE_K);
+            for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
+                x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)s * TILE_K);
+        };
+        auto step = [&](int u) {
 #pragma unroll
-                    for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
-                        x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)(s0 + u) * TILE_K);
+            for (int r = 1; r < (HALF ? TILE_A_ROWS : 1); r++) x[u].v[r] = x[u].v[0];
 #pragma unroll
-                    for (int r = 1; r < (HALF ? TILE_A_ROWS : 1); r++) x[u].v[r] = x[u].v[0];
-                }
-            }
-#pragma unroll
-            for (int u = 0; u < U; u++)
-                if (s0 + u < nsteps) {
-#pragma unroll
-                    for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
-                }
-        }
+            for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
+        };
+        tile_ring<U>(nsteps, load, step);
     }
 #pragma unroll
     for (int t = 0; t < NT; t++) {

@@ -25,7 +25,7 @@
 static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
 
 template <int EPI, bool MX, int NT, int U>
-__global__ void __launch_bounds__(MOE_GEMV_THREADS)
+__global__ void __launch_bounds__(MOE_GEMV_THREADS, 3)
 moe_gemv(MoeArgs a) {
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
@@ -46,42 +46,37 @@ moe_gemv(MoeArgs a) {
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
     const int KG = a.K / 32;
-    for (int s0 = 0; s0 < nsteps; s0 += U) {
-        /* U k-steps of loads in flight before the first mma; MXFP4 stays raw
-         * (4 code bytes and a scale per tile and k-step) until its mma, so a
-         * deep U costs few registers */
-        TileB b[MX ? 1 : U][NT];
-        uint32_t raw[MX ? U : 1][NT], scl[MX ? U : 1][NT];
-        TileA x[U];
+    /* A ring of U k-steps in flight: step s's slot is refilled with step
+     * s + U right after s's mma. MXFP4 stays raw (4 code bytes and a scale
+     * per tile and k-step) until its mma, so a deep U costs few registers. */
+    TileB b[MX ? 1 : U][NT];
+    uint32_t raw[MX ? U : 1][NT], scl[MX ? U : 1][NT];
+    TileA x[U];
+    auto load = [&](int u, int s) {
 #pragma unroll
-        for (int u = 0; u < U; u++)
-            if (s0 + u < nsteps) {
-#pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    if (MX) {
-                        const size_t g = brow[t] * (size_t)KG + s0 + u;
-                        raw[u][t] = *(const uint32_t *)(a.w.blocks + g * 16 + koff / 2);
-                        scl[u][t] = a.w.scales[g];
-                    } else {
-                        b[MX ? 0 : u][t].v = moe_load_b<false>(a, brow[t], s0 + u, koff);
-                    }
-                }
-#pragma unroll
-                for (int r = 0; r < TILE_A_ROWS; r++)
-                    x[u].v[r] = *(const uint4 *)(arow[r] + (size_t)(s0 + u) * TILE_K);
+        for (int t = 0; t < NT; t++) {
+            if (MX) {
+                const size_t g = brow[t] * (size_t)KG + s;
+                raw[MX ? u : 0][t] = *(const uint32_t *)(a.w.blocks + g * 16 + koff / 2);
+                scl[MX ? u : 0][t] = a.w.scales[g];
+            } else {
+                b[MX ? 0 : u][t].v = moe_load_b<false>(a, brow[t], s, koff);
             }
+        }
 #pragma unroll
-        for (int u = 0; u < U; u++)
-            if (s0 + u < nsteps) {
+        for (int r = 0; r < TILE_A_ROWS; r++)
+            x[u].v[r] = *(const uint4 *)(arow[r] + (size_t)s * TILE_K);
+    };
+    auto step = [&](int u) {
 #pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    TileB bt;
-                    if (MX) bt.v = mx_dequant8(raw[MX ? u : 0][t], mx_scale(scl[MX ? u : 0][t]));
-                    else bt = b[MX ? 0 : u][t];
-                    tile_mma(&acc[t], &x[u], &bt);
-                }
-            }
-    }
+        for (int t = 0; t < NT; t++) {
+            TileB bt;
+            if (MX) bt.v = mx_dequant8(raw[MX ? u : 0][t], mx_scale(scl[MX ? u : 0][t]));
+            else bt = b[MX ? 0 : u][t];
+            tile_mma(&acc[t], &x[u], &bt);
+        }
+    };
+    tile_ring<U>(nsteps, load, step);
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll

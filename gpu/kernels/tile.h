@@ -32,4 +32,31 @@ __device__ __forceinline__ void tile_zero(TileC *acc) {
     acc->c[0] = acc->c[1] = acc->c[2] = acc->c[3] = 0.0f;
 }
 
+/* The k-step loop of the streaming kernels (the GEMVs): a ring of U slots
+ * kept in flight. load(u, s) fills slot u with k-step s; step(u) consumes
+ * slot u; k-step s uses slot s % U and the slot is refilled with step s + U
+ * right after, so U loads are outstanding while the dependent MMA chain runs
+ * (steps in increasing order: the reduction order of tile.h). The last two
+ * rounds carry the bounds checks, the others none. */
+template <int U, class Load, class Step>
+__device__ __forceinline__ void tile_ring(int nsteps, Load &&load, Step &&step) {
+#pragma unroll
+    for (int u = 0; u < U; u++)
+        if (u < nsteps) load(u, u);
+    int s0 = 0;
+    for (; s0 + 2 * U <= nsteps; s0 += U)
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            step(u);
+            load(u, s0 + u + U);
+        }
+    for (; s0 < nsteps; s0 += U)
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (s0 + u < nsteps) {
+                step(u);
+                if (s0 + u + U < nsteps) load(u, s0 + u + U);
+            }
+}
+
 #endif
