@@ -24,11 +24,17 @@ typedef struct {
     int verbose;    // 1: warm-up time, memory, batch size to stderr
     int precise;    // 1: activations and KV as bf16 pairs hi + lo (gpu/kernels/kernels.h): fp32-grade
                     // logits at ~2x the GEMM work and twice the KV memory
+    int no_graph;   // 1: every step launch by launch, no GPU graph (engine_gpu_graph.hip; the same
+                    // bits either way); GETP_NO_GRAPH=1 in the environment sets it
 } GpuOptions;
 
 /* The model must outlive the engine. NULL + err on failure (no device, too
  * little memory, unsupported shapes). */
 Engine *engine_gpu_create(const Model *m, const GpuOptions *opt, Err *err);
+
+/* How many step graphs the engine captured and how many times it launched one
+ * (tests: the graph path did run). */
+void engine_gpu_graph_stats(const Engine *e, long *captures, long *replays);
 
 /* Number of usable GPUs (0 if none or no driver). */
 int gpu_device_count(void);

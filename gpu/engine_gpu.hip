@@ -141,6 +141,7 @@ int gpu_prepare(GpuEngine *g, int n_slots, int cap, int T_max, int S_max, int L_
     const int kv_ok = g->kv.base && g->kv.n_slots >= n_slots && g->kv.cap >= cap;
     const int act_ok =
         g->a.meta && g->a.T_max >= T_max && g->a.S_max >= S_max && g->a.L_max >= L_max;
+    if (!kv_ok || !act_ok) gpu_graph_clear(&g->graphs); // their pointers are baked in
     if (!kv_ok) free_kv(&g->kv);
     if (!act_ok) free_acts(&g->a);
     size_t free_b = 0, total_b = 0;
@@ -187,6 +188,8 @@ static void gpu_destroy(Engine *e) {
         GPU_CHECK(hipSetDevice(g->opt.device));
         GPU_CHECK(hipStreamSynchronize(g->stream));
         gpu_profile_report(&g->prof, stderr);
+        gpu_graph_report(g, stderr);
+        gpu_graph_clear(&g->graphs);
         free_kv(&g->kv);
         free_acts(&g->a);
         free_gpu_weights(&g->w);
@@ -226,6 +229,9 @@ extern "C" Engine *engine_gpu_create(const Model *m, const GpuOptions *opt, Err 
     g->chunk = (win > 0 && win < MAX_CHUNK) ? win : MAX_CHUNK;
     GPU_CHECK(hipStreamCreate(&g->stream));
     gpu_profile_init(&g->prof);
+    const char *ng = getenv("GETP_NO_GRAPH"); // A/B runs: the same bits either way
+    if (ng && *ng && strcmp(ng, "0") != 0) g->opt.no_graph = 1;
+    gpu_graph_init(g);
     size_t free0 = 0, total = 0;
     GPU_CHECK(hipMemGetInfo(&free0, &total));
     if (load_gpu_weights(&g->w, m, g->stream, opt->verbose, err) != GETP_OK) {

@@ -8,6 +8,15 @@
  * per-token attention), so a sequence's logits do not depend on what else
  * shares its step.
  *
+ * Graphs: forward_layers (meta up to the final norm) runs through
+ * gpu_graph_forward (engine_gpu_graph.hip): for T <= GPU_GRAPH_MAX_T tokens a
+ * (T, S) seen before is replayed as one GPU graph instead of ~290 launches.
+ * Off with GETP_PROFILE (its events sit between the phases) and with
+ * GETP_NO_GRAPH=1 (GpuOptions.no_graph; the same bits either way). So nothing
+ * forward_layers launches may depend on host data other than (T, S) and
+ * pointers fixed until gpu_prepare reallocates (engine_gpu_graph.hip lists
+ * what was checked). The head and the sampler stay outside the graph.
+ *
  * Precise mode (GpuOptions.precise, kernels.h): the *_lo buffers are set, the
  * bf16 activations are pairs hi + lo, each GEMM runs on both parts, mlp1's
  * SwiGLU moves out of the GEMM epilogue (it needs the whole sum), and the LM
@@ -83,12 +92,19 @@ static void moe_block(GpuEngine *g, int l, int T) {
 }
 
 /* Meta up (tok, slot, pos T_max apart, then the S sampling rows), embedding,
- * every layer, the final norm of the S sampling rows into a->ts. */
+ * every layer, the final norm of the S sampling rows into a->ts. Run through
+ * gpu_graph_forward: launches only, whose choices depend on (T, S) alone. */
 static void forward_layers(GpuEngine *g, int T, int S) {
     const Config *c = &g->m->cfg;
     GpuActs *a = &g->a;
     hipStream_t st = g->stream;
     gpu_profile_mark(g, PH_OTHER);
+    /* In a graph this copy is a memcpy node that reads the pinned h_meta when
+     * the graph runs, not when it was captured: right, because the host writes
+     * h_meta before it launches the step, and every step ends with a stream
+     * synchronize (gpu_forward_step, gpu_forward_logits) before the host
+     * writes h_meta again. The size depends on T_max (fixed until gpu_prepare
+     * reallocates, which destroys the graphs) and S (part of the key). */
     GPU_CHECK(hipMemcpyAsync(a->meta, a->h_meta, sizeof(int32_t) * (size_t)(3 * a->T_max + S),
                              hipMemcpyHostToDevice, st));
     embed_bf16w_f32out(a->x, g->w.emb, a->meta, T, c->hidden, st);
@@ -120,7 +136,7 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int R) {
     CHECK(T >= 1 && T <= a->T_max && S >= 0 && S <= a->S_max && R >= 0 && R <= S && R <= a->L_max &&
           (!a->ts_lo || S <= a->L_max));
     const double t0 = g->prof.on ? now_seconds() : 0.0;
-    forward_layers(g, T, S);
+    gpu_graph_forward(g, T, S, forward_layers);
     if (S > 0) {
         /* rows 0..R-1: logits, then the sampler; one small record each comes back */
         if (R > 0) {
@@ -148,7 +164,8 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int R) {
         }
         gpu_profile_mark(g, PH_HEAD);
     }
-    /* Always wait: the host rewrites h_meta for the next step right after. */
+    /* Always wait: the host rewrites h_meta for the next step right after (the
+     * graph's meta copy reads it when it runs). */
     GPU_CHECK(hipStreamSynchronize(st));
     gpu_profile_collect(g, T, S, t0);
 }
@@ -157,7 +174,7 @@ void gpu_forward_logits(GpuEngine *g, int T) {
     GpuActs *a = &g->a;
     CHECK(T >= 1 && T <= a->T_max && T <= a->S_max && T <= a->L_max);
     const double t0 = g->prof.on ? now_seconds() : 0.0;
-    forward_layers(g, T, T);
+    gpu_graph_forward(g, T, T, forward_layers);
     head_logits(g, 0, T);
     gpu_profile_mark(g, PH_HEAD);
     GPU_CHECK(hipStreamSynchronize(g->stream));

@@ -1,6 +1,7 @@
 /* engine_gpu_internal.h: the GPU engine's state, shared by its files
  * (engine_gpu.hip: create/destroy/logits, engine_gpu_load.hip: weight upload,
- * engine_gpu_forward.hip: one step, engine_gpu_generate.hip: scheduling).
+ * engine_gpu_forward.hip: one step, engine_gpu_graph.hip: the step as a GPU
+ * graph, engine_gpu_generate.hip: scheduling).
  * Every device pointer carries its shape and type.
  */
 #ifndef GETP_ENGINE_GPU_INTERNAL_H
@@ -27,6 +28,28 @@ typedef struct {
     double host_s;                        // wall time inside gpu_forward_step
     long steps, tokens, samples;
 } GpuProfile;
+
+/* The step's forward pass as GPU graphs, keyed by (T, S) (engine_gpu_graph.hip
+ * says what may be in a graph and why). Captured the second time a key is
+ * seen; destroyed whenever the activations or the KV cache are reallocated. */
+/* Steps of more tokens run launch by launch: their kernels run long enough
+ * (prefill chunks, large batches) that launch gaps are a small share of the
+ * step, and such shapes rarely repeat. */
+#define GPU_GRAPH_MAX_T 64
+#define GPU_GRAPH_KEEP 8  // graphs kept; the least recently used one is destroyed
+#define GPU_GRAPH_SEEN 32 // (T, S) keys remembered, with or without a graph
+typedef struct {
+    int T, S;
+    long used;           // tick of the last use (least recently used goes first)
+    hipGraphExec_t exec; // NULL: seen once, not captured yet
+} GpuGraphKey;
+typedef struct {
+    int on;              // 0: GpuOptions.no_graph (GETP_NO_GRAPH=1), GETP_PROFILE, or a failed capture
+    int n;               // keys in key[]
+    long tick;
+    GpuGraphKey key[GPU_GRAPH_SEEN];
+    long steps, captures, replays; // forward passes, graphs captured, graph launches
+} GpuGraphs;
 
 typedef struct {
     float *attn_norm;  // (H) fp32
@@ -104,6 +127,7 @@ typedef struct {
     GpuKv kv;
     int chunk;          // prefill tokens per slot per step (<= sliding window)
     GpuProfile prof;
+    GpuGraphs graphs;
 } GpuEngine;
 
 /* engine_gpu_load.hip */
@@ -119,6 +143,15 @@ void gpu_forward_step(GpuEngine *g, int T, int S, int R);
 /* Teacher forcing: the logits of every one of the T tokens into a->logits
  * (the sampling rows of h_meta must be 0..T-1). */
 void gpu_forward_logits(GpuEngine *g, int T);
+
+/* engine_gpu_graph.hip: gpu_graph_forward runs body(g, T, S) (the step's
+ * forward pass up to the final norm, all on g->stream) from a graph, capturing
+ * it when (T, S) is seen the second time, or launch by launch. */
+typedef void (*GpuStepBody)(GpuEngine *g, int T, int S);
+void gpu_graph_init(GpuEngine *g); // after gpu_profile_init
+void gpu_graph_forward(GpuEngine *g, int T, int S, GpuStepBody body);
+void gpu_graph_clear(GpuGraphs *gr); // destroy every graph (the stream idle)
+void gpu_graph_report(const GpuEngine *g, FILE *out); // verbose: steps replayed
 
 /* engine_gpu_profile.hip: GETP_PROFILE support */
 void gpu_profile_init(GpuProfile *p);

@@ -16,7 +16,12 @@
  *     relative logit error at least 10x under the bf16 design's;
  *   - greedy generate with batch sizes 1, 7 and 64: outputs identical (batch
  *     invariance and continuous batching), plus the docs/MODEL.md §5 edge cases; the
- *     same for precise mode.
+ *     same for precise mode;
+ *   - step graphs (gpu/engine_gpu_graph.hip) against launch by launch
+ *     (GpuOptions.no_graph): multi-step generation at batch 1 and 7, greedy
+ *     and sampled with logprobs, and teacher-forced logits, byte for byte; the
+ *     graph engine must have replayed graphs (unless GETP_NO_GRAPH or
+ *     GETP_PROFILE turn them off in the environment).
  */
 #include "engine.h"
 #include "engine_gpu.h"
@@ -47,12 +52,16 @@ static int run(const char *cmd) {
     return system(cmd);
 }
 
-static Engine *gpu_engine(const Model *m, int batch, int precise) {
-    GpuOptions o = {0, batch, 1, precise};
+static Engine *gpu_engine_opt(const Model *m, int batch, int precise, int no_graph) {
+    GpuOptions o = {0, batch, 1, precise, no_graph};
     Err err = {{0}};
     Engine *e = engine_gpu_create(m, &o, &err);
     if (!e) printf("engine_gpu_create: %s\n", err.msg);
     return e;
+}
+
+static Engine *gpu_engine(const Model *m, int batch, int precise) {
+    return gpu_engine_opt(m, batch, precise, 0);
 }
 
 /* Teacher-forced logits of the GPU engine against two CPU engines: the exact
@@ -250,6 +259,126 @@ static void check_generate(const Model *m, Engine *cpu, const char *name, int pr
     for (int i = 0; i < N_REQ; i++) free(s.prompts[i]);
 }
 
+/* Outputs a and b of n requests byte for byte: ids, finish, logprobs. */
+static int same_outputs(const Output *a, const Output *b, int n) {
+    int same = 1;
+    for (int i = 0; i < n; i++) {
+        const size_t nt = (size_t)a[i].n_tokens, nk = nt * (size_t)a[i].n_top;
+        same &= a[i].n_tokens == b[i].n_tokens && a[i].finish == b[i].finish &&
+                a[i].n_top == b[i].n_top && !a[i].logprobs == !b[i].logprobs;
+        if (!same) break;
+        if (nt) same &= !memcmp(a[i].tokens, b[i].tokens, nt * sizeof(int32_t));
+        if (nt && a[i].logprobs)
+            same &= !memcmp(a[i].logprobs, b[i].logprobs, nt * sizeof(float)) &&
+                    (!nk || (!memcmp(a[i].top_ids, b[i].top_ids, nk * sizeof(int32_t)) &&
+                             !memcmp(a[i].top_logprobs, b[i].top_logprobs, nk * sizeof(float))));
+    }
+    return same;
+}
+
+static int env_on(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Step graphs vs launch by launch. Batch 1: every decode step has the same
+ * key (T, S) = (1, 1), captured at its second step and replayed after. Batch
+ * 7 over 11 requests of different prompt lengths and lengths: T and S change
+ * as requests finish and as admitted ones prefill next to decoding ones, so
+ * keys repeat and change. Greedy and
+ * sampled (temperature, top-p, logprobs on some). Then teacher-forced logits
+ * (below: eviction and the invalidation by a KV reallocation). */
+#define N_GREQ 11
+static void check_graphs(const Model *m, const char *name, int precise) {
+    const int V = m->cfg.vocab_size;
+    const int expect_graphs = !env_on("GETP_NO_GRAPH") && !env_on("GETP_PROFILE");
+    Request r[N_GREQ];
+    int32_t *prompts[N_GREQ];
+    for (int i = 0; i < N_GREQ; i++) {
+        request_params_default(&r[i].p);
+        r[i].p.index = i;
+        r[i].p.n_prompt = 1 + rand_below(i == 6 ? 150 : 24);
+        r[i].p.steps = r[i].p.n_prompt + 4 + rand_below(30);
+        r[i].p.n_stop = 0;
+        prompts[i] = malloc(sizeof(int32_t) * (size_t)r[i].p.n_prompt);
+        for (int j = 0; j < r[i].p.n_prompt; j++) prompts[i][j] = rand_below(V);
+        r[i].prompt = prompts[i];
+    }
+    for (int sampled = 0; sampled < 2; sampled++) {
+        for (int i = 0; i < N_GREQ; i++) {
+            r[i].p.temperature = sampled ? 0.6f + 0.1f * (float)(i % 4) : 0.0f;
+            r[i].p.top_p = sampled && i % 2 ? 0.9f : 1.0f;
+            r[i].p.logprobs = i % 3 == 0 ? 3 : -1;
+            r[i].p.seed = 1234 + (uint64_t)sampled;
+        }
+        const int batches[2] = {1, 7};
+        for (int bi = 0; bi < 2; bi++) {
+            Output *o[2];
+            long cap[2], rep[2];
+            for (int ng = 0; ng < 2; ng++) {
+                Engine *gpu = gpu_engine_opt(m, batches[bi], precise, ng);
+                if (!gpu) { g_fail++; return; }
+                o[ng] = calloc(N_GREQ, sizeof(Output));
+                Err err = {{0}};
+                EXPECT(gpu->generate(gpu, r, N_GREQ, o[ng], &err) == GETP_OK, "%s", err.msg);
+                engine_gpu_graph_stats(gpu, &cap[ng], &rep[ng]);
+                gpu->destroy(gpu);
+            }
+            const int same = same_outputs(o[0], o[1], N_GREQ);
+            printf("%s%s: %s batch %d, graphs (%ld captured, %ld replays) vs launch by launch: %s\n",
+                   name, precise ? " (precise)" : "", sampled ? "sampled" : "greedy", batches[bi],
+                   cap[0], rep[0], same ? "identical" : "DIFFERENT");
+            EXPECT(same, "%s: graph replay changed the outputs (batch %d, sampled %d, precise %d)",
+                   name, batches[bi], sampled, precise);
+            EXPECT(cap[1] == 0 && rep[1] == 0, "%s: no_graph engine launched graphs", name);
+            if (expect_graphs)
+                EXPECT(cap[0] >= 1 && rep[0] > cap[0], "%s: graphs not replayed (%ld captures, %ld replays)",
+                       name, cap[0], rep[0]);
+            for (int ng = 0; ng < 2; ng++) {
+                for (int i = 0; i < N_GREQ; i++) output_free(&o[ng][i]);
+                free(o[ng]);
+            }
+        }
+    }
+    /* Teacher forcing, one engine each way side by side: ten sequence lengths
+     * <= 64 (one chunk each: ten keys, more than GPU_GRAPH_KEEP, so graphs are
+     * evicted and captured again) in five rounds, and between rounds 1 and 2 a
+     * sequence of 200 positions, which grows the KV cache: the graphs, whose
+     * KV pointers are stale then, must be dropped. */
+    static const int lens[10] = {1, 2, 3, 5, 8, 13, 21, 34, 47, 64};
+    const int n_long = 200;
+    Engine *eg = gpu_engine_opt(m, 0, precise, 0), *en = gpu_engine_opt(m, 0, precise, 1);
+    if (!eg || !en) {
+        g_fail++;
+    } else {
+        int32_t *tok = malloc(sizeof(int32_t) * (size_t)n_long);
+        for (int i = 0; i < n_long; i++) tok[i] = rand_below(V);
+        float *la = malloc(sizeof(float) * (size_t)n_long * V), *lb = malloc(sizeof(float) * (size_t)n_long * V);
+        int same = 1, calls = 0;
+        for (int round = 0; round < 5; round++)
+            for (int li = round == 2 ? -1 : 0; li < 10; li++) {
+                const int n = li < 0 ? n_long : lens[li];
+                Err err = {{0}};
+                EXPECT(eg->logits(eg, tok, n, la, &err) == GETP_OK, "%s", err.msg);
+                EXPECT(en->logits(en, tok, n, lb, &err) == GETP_OK, "%s", err.msg);
+                same &= !memcmp(la, lb, sizeof(float) * (size_t)n * V);
+                calls++;
+            }
+        long cap = 0, rep = 0, cap_n = 0, rep_n = 0;
+        engine_gpu_graph_stats(eg, &cap, &rep);
+        engine_gpu_graph_stats(en, &cap_n, &rep_n);
+        printf("%s%s: teacher-forced logits, %d calls, graphs (%ld captured, %ld replays) vs launch by "
+               "launch: %s\n", name, precise ? " (precise)" : "", calls, cap, rep, same ? "identical" : "DIFFERENT");
+        EXPECT(same, "%s: graph replay changed the teacher-forced logits (precise %d)", name, precise);
+        EXPECT(cap_n == 0 && rep_n == 0, "%s: no_graph engine launched graphs", name);
+        if (expect_graphs) EXPECT(cap > 10 && rep > cap, "%s: logits graphs not replayed", name);
+        free(la), free(lb), free(tok);
+    }
+    if (eg) eg->destroy(eg);
+    if (en) en->destroy(en);
+    for (int i = 0; i < N_GREQ; i++) free(prompts[i]);
+}
+
 static void test_model(const char *path, int n_logits, const char *name, float **keep) {
     Model m;
     Err err = {{0}};
@@ -268,6 +397,8 @@ static void test_model(const char *path, int n_logits, const char *name, float *
     gpu_precise->destroy(gpu_precise);
     check_generate(&m, cpu, name, 0);
     check_generate(&m, cpu, name, 1);
+    check_graphs(&m, name, 0);
+    check_graphs(&m, name, 1);
     cpu->destroy(cpu);
     model_free(&m);
 }
