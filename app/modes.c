@@ -149,11 +149,14 @@ static int decode_line(const Cli *c, const Tokenizer *t, char *line, size_t len,
 
 typedef struct {
     const Tokenizer *tok;
+    double t_first; // when the first generated id arrived (0: none yet)
+    int n;          // generated ids streamed
 } StreamCtx;
 
 static void stream_token(void *ctx, int64_t index, int32_t token) {
     (void)index;
-    const StreamCtx *s = ctx;
+    StreamCtx *s = ctx;
+    if (s->n++ == 0) s->t_first = now_seconds();
     size_t len;
     const char *bytes = tokenizer_token_bytes(s->tok, token, &len);
     if (bytes) fwrite(bytes, 1, len, stdout);
@@ -205,7 +208,7 @@ int run_generate(const Cli *c) {
         rc = cli_fail("%s", err.msg);
         goto cleanup;
     }
-    StreamCtx sc = {t};
+    StreamCtx sc = {t, 0.0, 0};
     e->on_token = stream_token;
     e->on_token_ctx = &sc;
     fwrite(prompt, 1, strlen(prompt), stdout);
@@ -214,11 +217,18 @@ int run_generate(const Cli *c) {
     double t0 = now_seconds();
     if (e->generate(e, &r, 1, &out, &err) != GETP_OK) rc = cli_fail("%s", err.msg);
     else if (out.finish == FINISH_ERROR) rc = GETP_EXIT_PARTIAL; /* the engine said why, on stderr */
-    double dt = now_seconds() - t0;
+    const double t1 = now_seconds(), dt = t1 - t0;
     putchar('\n');
-    if (!rc)
-        fprintf(stderr, "getp: %d tokens in %.3f s (%.2f tok/s)\n", out.n_tokens, dt,
+    if (!rc) {
+        /* time to first token: prompt read + first sample (engine already
+         * built); decode: the ids after the first, over the time after it */
+        fprintf(stderr, "getp: %d tokens in %.3f s (%.2f tok/s)", out.n_tokens, dt,
                 dt > 0 ? out.n_tokens / dt : 0.0);
+        if (sc.n > 0) fprintf(stderr, "; time to first token %.1f ms", 1e3 * (sc.t_first - t0));
+        if (sc.n > 1 && t1 > sc.t_first)
+            fprintf(stderr, "; decode %.2f tok/s", (sc.n - 1) / (t1 - sc.t_first));
+        fputc('\n', stderr);
+    }
     output_free(&out);
     e->destroy(e);
 cleanup:

@@ -97,6 +97,8 @@ check "-k / --min-p run; same seed, same output" \
   "[ $rc1 = 0 ] && [ $rc2 = 0 ] && [ \$(wc -l < smp1.out) = 4 ] && cmp -s smp1.out smp2.out"
 $G -m generate -i "Hello world" -n 12 -t 1.0 -k 5 --min-p 0.1 -s 3 > gen.out 2> gen.log; rc=$?
 check "generate mode takes -k / --min-p" "[ $rc = 0 ] && grep -q '^Hello world' gen.out && grep -q 'tok/s' gen.log"
+check "generate reports time to first token and decode rate" \
+  "grep -Eq 'time to first token [0-9]+[.][0-9] ms; decode [0-9]+[.][0-9]+ tok/s' gen.log" gen.log
 # A bad sampling flag: one error line naming the flag, nothing written.
 good=1
 for args in "-k -1" "-k 2.5" "-k x" "-k 99999999999" "--min-p 1.5" "--min-p -0.1" "--min-p nan" "--min-p x" \
