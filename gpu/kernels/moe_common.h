@@ -104,9 +104,7 @@ __device__ __forceinline__ int moe_slot(const MoeArgs &a, int s, int bm, int *e_
         }
         const int total = GETP_SHFL(incl, GETP_WAVE - 1);
         if (s < base + total) {
-            int l = base + incl <= s; // lanes wholly before slot s: their count is the owner lane
-#pragma unroll
-            for (int o = GETP_WAVE / 2; o > 0; o >>= 1) l += GETP_SHFL_XOR(l, o);
+            const int l = port_first_lane(base + incl > s); // the owner lane
             const int lo_l = GETP_SHFL(lo, l), hi_l = GETP_SHFL(hi, l), excl_l = GETP_SHFL(incl - t, l);
             *e_out = e0 + l;
             *p0 = lo_l + (s - base - excl_l) * bm;

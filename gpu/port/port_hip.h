@@ -35,6 +35,10 @@
 #define GETP_SHFL_XOR(v, m) __shfl_xor((v), (m), GETP_WAVE)
 #define GETP_SHFL(v, l) __shfl((v), (l), GETP_WAVE)
 #define GETP_SHFL_UP(v, d) __shfl_up((v), (d), GETP_WAVE)
+/* the lowest lane whose pred holds (it must hold on at least one lane) */
+__device__ __forceinline__ int port_first_lane(bool pred) {
+    return __ffsll((unsigned long long)__ballot(pred)) - 1;
+}
 
 /* ---- the matrix tile: v_mfma_f32_16x16x16bf16_1k ---- */
 #if (defined(GETP_CDNA2) || defined(GETP_CDNA3)) && !(defined(GETP_TILE_FALLBACK) && GETP_TILE_FALLBACK)
