@@ -27,7 +27,8 @@ set(GETP_GPU_ENGINE_SOURCES
   engine_gpu.hip engine_gpu_load.hip engine_gpu_forward.hip engine_gpu_generate.hip
   engine_gpu_profile.hip engine_gpu_graph.hip
   selftest/selftest.hip selftest/selftest_rows.hip selftest/selftest_attention.hip
-  selftest/selftest_gemm.hip selftest/selftest_moe.hip selftest/selftest_sample.hip)
+  selftest/selftest_gemm.hip selftest/selftest_moe.hip selftest/selftest_sample.hip
+  selftest/selftest_graph.hip)
 # Kernel families every build has (the portable algorithms).
 set(GETP_GPU_KERNEL_SOURCES
   embed.hip norm.hip rope.hip attention.hip router.hip sample.hip convert.hip

@@ -66,18 +66,40 @@ static int lru(const GpuGraphs *gr, int graphs) {
     return best;
 }
 
-/* The step's launches on g->stream as a graph; NULL if the runtime refused
- * (nothing has run then: the caller runs the step itself). */
-static hipGraphExec_t capture(GpuEngine *g, int T, int S, GpuStepBody body) {
+hipError_t gpu_graph_capture(hipStream_t stream, void (*body)(void *), void *ctx,
+                             hipGraphExec_t *exec) {
     hipGraph_t graph = NULL;
-    hipGraphExec_t exec = NULL;
-    GPU_CHECK(hipStreamBeginCapture(g->stream, hipStreamCaptureModeRelaxed));
-    body(g, T, S);
-    hipError_t e = hipStreamEndCapture(g->stream, &graph);
-    if (e == hipSuccess) e = hipGraphInstantiate(&exec, graph, NULL, NULL, 0);
+    *exec = NULL;
+    GPU_CHECK(hipStreamBeginCapture(stream, hipStreamCaptureModeRelaxed));
+    body(ctx);
+    hipError_t e = hipStreamEndCapture(stream, &graph);
+    if (e == hipSuccess) e = hipGraphInstantiate(exec, graph, NULL, NULL, 0);
     if (graph) GPU_CHECK(hipGraphDestroy(graph));
     if (e != hipSuccess) {
         (void)hipGetLastError();
+        *exec = NULL;
+    }
+    return e;
+}
+
+typedef struct {
+    GpuEngine *g;
+    int T, S;
+    GpuStepBody body;
+} StepCtx;
+
+static void run_step(void *ctx) {
+    const StepCtx *c = (const StepCtx *)ctx;
+    c->body(c->g, c->T, c->S);
+}
+
+/* The step's launches on g->stream as a graph; NULL if the runtime refused
+ * (nothing has run then: the caller runs the step itself). */
+static hipGraphExec_t capture(GpuEngine *g, int T, int S, GpuStepBody body) {
+    StepCtx c = {g, T, S, body};
+    hipGraphExec_t exec = NULL;
+    const hipError_t e = gpu_graph_capture(g->stream, run_step, &c, &exec);
+    if (e != hipSuccess) {
         fprintf(stderr, "getp: gpu %d: graph capture failed (%s): the steps run launch by launch\n",
                 g->opt.device, hipGetErrorString(e));
         gpu_graph_clear(&g->graphs);

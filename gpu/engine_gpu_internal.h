@@ -149,6 +149,11 @@ void gpu_forward_logits(GpuEngine *g, int T);
  * it when (T, S) is seen the second time, or launch by launch. */
 typedef void (*GpuStepBody)(GpuEngine *g, int T, int S);
 void gpu_graph_init(GpuEngine *g); // after gpu_profile_init
+/* body(ctx)'s work on `stream` captured (relaxed mode) into *exec; the
+ * runtime's error if it refused (then *exec is NULL and nothing ran). Also
+ * what the selftest's graph case uses (selftest_graph.hip). */
+hipError_t gpu_graph_capture(hipStream_t stream, void (*body)(void *), void *ctx,
+                             hipGraphExec_t *exec);
 void gpu_graph_forward(GpuEngine *g, int T, int S, GpuStepBody body);
 void gpu_graph_clear(GpuGraphs *gr); // destroy every graph (the stream idle)
 void gpu_graph_report(const GpuEngine *g, FILE *out); // verbose: steps replayed

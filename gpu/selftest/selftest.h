@@ -63,5 +63,6 @@ void selftest_attention_ops(SelfTest *st); // rope + KV write, attention
 void selftest_gemm_ops(SelfTest *st);      // dense GEMMs, GEMM + argmax
 void selftest_moe_ops(SelfTest *st);       // the MoE block
 void selftest_sample_ops(SelfTest *st);    // the sampler and logprobs
+void selftest_graph_ops(SelfTest *st);     // a decode layer replayed as a GPU graph
 
 #endif

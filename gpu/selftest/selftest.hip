@@ -1,7 +1,7 @@
 /* selftest.hip: gpu_selftest() (`getp --selftest`, tests/gpu/test_gpu_ops)
  * and its harness (selftest.h). The cases are in one file per op family:
  * selftest_rows.hip, selftest_attention.hip, selftest_gemm.hip,
- * selftest_moe.hip, selftest_sample.hip.
+ * selftest_moe.hip, selftest_sample.hip, selftest_graph.hip.
  */
 #include "selftest.h"
 #include "engine_gpu.h" // gpu_selftest
@@ -122,6 +122,7 @@ extern "C" int gpu_selftest(FILE *out) {
     selftest_gemm_ops(&st);
     selftest_moe_ops(&st);
     selftest_sample_ops(&st);
+    selftest_graph_ops(&st);
     GPU_CHECK(hipStreamDestroy(st.stream));
     fprintf(out, "%d passed, %d failed\n", st.pass, st.fail);
     return st.fail;
