@@ -24,6 +24,8 @@
 #                            --batch 1 vs 64, greedy and -t 1.0 -p 0.9 -k 50
 #   playground:KERNEL        the kernel playground bench/kernels/bench_KERNEL.cu
 #   scaling:NAME[:ENV]       bench/scaling.sh with build NAME (ENV as for bench)
+#   batchinv:NAME            greedy outputs of 2,048 prompts at --batch 2048 vs 8 of them at
+#                            --batch 1 on /tmp/m20b (issue #18's batch invariance)
 #
 # Logs go to /tmp/device (bench steps: bench_NAME.MODES.STEP.log, STEP its place in the list);
 # a tarball of them (outputs left out) goes to $OUT. Each step prints its elapsed time.
@@ -176,6 +178,28 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
             >"$out/playground_$a.build.log" 2>&1 || { tail -5 "$out/playground_$a.build.log"; continue; }
         ( run_env "${b:-}"; timeout 300 "/tmp/bench_$a" ) >"$out/playground_$a.log" 2>&1
         echo "rc=$?"; grep -E "VALID|BITS|^[a-z]" "$out/playground_$a.log" | head -60 ;;
+    batchinv)
+        # #18: a batch of 2,048 against batch 1 on the 20b shape (greedy: a sampled
+        # request's stream depends on its index in the file): 2,048 prompts at
+        # --batch 2048, then 8 of them, a file of their own, at --batch 1
+        wait_for "build:$a"
+        for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
+        g=/tmp/b-$a/getp
+        python3 -c "
+import random
+r = random.Random(17); n = 2048; rows = [' '.join(str(r.randrange(200000)) for _ in range(r.randint(4, 64))) for _ in range(n)]
+open('/tmp/bi_all.ids', 'w').write('%d\n%s\n' % (n, '\n'.join(rows)))
+pick = [0, 1, 255, 1000, 1023, 1024, 1777, 2047]
+open('/tmp/bi_pick.ids', 'w').write('%d\n%s\n' % (len(pick), '\n'.join(rows[i] for i in pick)))
+open('/tmp/bi_pick.idx', 'w').write(' '.join(map(str, pick)))"
+        { "$g" /tmp/m20b --input-format ids -i /tmp/bi_all.ids -n 48 --ignore-eos --batch 2048 -o /tmp/bi_all.out &&
+          "$g" /tmp/m20b --input-format ids -i /tmp/bi_pick.ids -n 48 --ignore-eos --batch 1 -o /tmp/bi_pick.out; } \
+            >"$out/batchinv_$a.log" 2>&1 || { echo "batchinv: a run failed"; tail -5 "$out/batchinv_$a.log"; }
+        python3 -c "
+idx = list(map(int, open('/tmp/bi_pick.idx').read().split()))
+full = open('/tmp/bi_all.out').read().split('\n'); one = open('/tmp/bi_pick.out').read().split('\n')
+bad = [i for j, i in enumerate(idx) if full[i] != one[j]]
+print('%s batch 2048 vs batch 1 (20b, %d prompts alone): %s' % ('FAIL' if bad else 'PASS', len(idx), bad or 'identical'))" ;;
     scaling)
         wait_for "build:$a"
         for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
