@@ -229,8 +229,7 @@ extern "C" Engine *engine_gpu_create(const Model *m, const GpuOptions *opt, Err 
     g->chunk = (win > 0 && win < MAX_CHUNK) ? win : MAX_CHUNK;
     GPU_CHECK(hipStreamCreate(&g->stream));
     gpu_profile_init(&g->prof);
-    const char *ng = getenv("GETP_NO_GRAPH"); // A/B runs: the same bits either way
-    if (ng && *ng && strcmp(ng, "0") != 0) g->opt.no_graph = 1;
+    if (env_flag("GETP_NO_GRAPH")) g->opt.no_graph = 1; // A/B runs: the same bits either way
     gpu_graph_init(g);
     size_t free0 = 0, total = 0;
     GPU_CHECK(hipMemGetInfo(&free0, &total));

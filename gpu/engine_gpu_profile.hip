@@ -14,8 +14,7 @@ void gpu_profile_mark(GpuEngine *g, int ph) {
 
 void gpu_profile_init(GpuProfile *p) {
     memset(p, 0, sizeof *p);
-    const char *env = getenv("GETP_PROFILE");
-    p->on = env && *env && strcmp(env, "0") != 0;
+    p->on = env_flag("GETP_PROFILE");
     if (p->on)
         for (int i = 0; i < GPU_PROF_MAX_MARKS; i++) GPU_CHECK(hipEventCreate(&p->ev[i]));
 }

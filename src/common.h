@@ -84,6 +84,10 @@ static inline void round_to_bf16(float *x, size_t n) {
 /* Seconds on a monotonic clock. */
 double now_seconds(void);
 
+/* A switch in the environment (GETP_PROFILE, GETP_NO_GRAPH, ...): 1 when the
+ * variable is set to something other than "" or "0". */
+int env_flag(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,8 +7,6 @@
 #include "extras.h"           // attention_extra
 #include "gpu_check.h"
 
-#include <stdlib.h> // getenv
-#include <string.h> // strcmp
 
 #define ATT_NW 4       // warps per (token, KV head) block; fixed: results never depend on it changing
 #define ATT_MT 16      // positions per warp tile
@@ -157,10 +155,7 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
  * kernel of attention.hip (A/B runs of the two flash-decoding kernels). */
 static bool att_mma_on(void) {
     static int on = -1;
-    if (on < 0) {
-        const char *env = getenv("GETP_NO_ATT_MMA");
-        on = !(env && *env && strcmp(env, "0") != 0);
-    }
+    if (on < 0) on = !env_flag("GETP_NO_ATT_MMA");
     return on != 0;
 }
 

@@ -10,9 +10,6 @@
 #include "extras.h"       // moe_gemm_extra
 #include "gpu_check.h"
 
-#include <stdlib.h> // getenv
-#include <string.h>
-
 /* ---- NVIDIA, MXFP4, a few to 32 pairs per expert: weights streamed once ----
  * moe_mid_mx: a block owns up to MID_BM = 32 sorted pairs of one expert (two
  * 16-row sub-tiles; the second is skipped when empty) and BN = 64 * NT output
@@ -193,10 +190,7 @@ static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
 /* GETP_NO_WGMMA=1 turns the warpgroup kernel off (A/B runs; same bits either way). */
 static bool moe_wgmma_on(void) {
     static int on = -1;
-    if (on < 0) {
-        const char *env = getenv("GETP_NO_WGMMA");
-        on = !(env && *env && strcmp(env, "0") != 0);
-    }
+    if (on < 0) on = !env_flag("GETP_NO_WGMMA");
     return on != 0;
 }
 #endif

@@ -276,11 +276,6 @@ static int same_outputs(const Output *a, const Output *b, int n) {
     return same;
 }
 
-static int env_on(const char *name) {
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 /* Step graphs vs launch by launch. Batch 1: every decode step has the same
  * key (T, S) = (1, 1), captured at its second step and replayed after. Batch
  * 7 over 11 requests of different prompt lengths and lengths: T and S change
@@ -291,7 +286,7 @@ static int env_on(const char *name) {
 #define N_GREQ 11
 static void check_graphs(const Model *m, const char *name, int precise) {
     const int V = m->cfg.vocab_size;
-    const int expect_graphs = !env_on("GETP_NO_GRAPH") && !env_on("GETP_PROFILE");
+    const int expect_graphs = !env_flag("GETP_NO_GRAPH") && !env_flag("GETP_PROFILE");
     Request r[N_GREQ];
     int32_t *prompts[N_GREQ];
     for (int i = 0; i < N_GREQ; i++) {
