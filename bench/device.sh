@@ -145,7 +145,7 @@ for i, l in enumerate(sys.stdin):
             done
             continue
         fi
-        for f in "$out/bench_$a/$c".*out "$out/bench_$a/$c.out"; do
+        for f in "$out/bench_$a/$c"*.out; do
             [ -f "$f" ] || continue
             g=$out/bench_$b/$(basename "$f")
             if cmp -s "$f" "$g"; then echo "SAME $c: $(basename "$f") identical ($a, $b)"
@@ -192,8 +192,8 @@ open('/tmp/bi_all.ids', 'w').write('%d\n%s\n' % (n, '\n'.join(rows)))
 pick = [0, 1, 255, 1000, 1023, 1024, 1777, 2047]
 open('/tmp/bi_pick.ids', 'w').write('%d\n%s\n' % (len(pick), '\n'.join(rows[i] for i in pick)))
 open('/tmp/bi_pick.idx', 'w').write(' '.join(map(str, pick)))"
-        { "$g" /tmp/m20b --input-format ids -i /tmp/bi_all.ids -n 48 --ignore-eos --batch 2048 -o /tmp/bi_all.out &&
-          "$g" /tmp/m20b --input-format ids -i /tmp/bi_pick.ids -n 48 --ignore-eos --batch 1 -o /tmp/bi_pick.out; } \
+        { "$g" /tmp/m20b --input-format ids -i /tmp/bi_all.ids -n 112 --ignore-eos --batch 2048 -o /tmp/bi_all.out &&
+          "$g" /tmp/m20b --input-format ids -i /tmp/bi_pick.ids -n 112 --ignore-eos --batch 1 -o /tmp/bi_pick.out; } \
             >"$out/batchinv_$a.log" 2>&1 || { echo "batchinv: a run failed"; tail -5 "$out/batchinv_$a.log"; }
         python3 -c "
 idx = list(map(int, open('/tmp/bi_pick.idx').read().split()))

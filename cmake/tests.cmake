@@ -53,3 +53,9 @@ if(GETP_ASAN)
     endif()
   endforeach()
 endif()
+
+# Every kernel launch through port_launch and every kernel entered by port_dep_enter()
+# (gpu/port/port.h "launching": programmatic dependent launch on Hopper), with a
+# self-test that each rule can fail.
+add_test(NAME gpu_launch_contract
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/gpu/check_launches.sh --selftest ${CMAKE_SOURCE_DIR}/gpu/kernels)

@@ -15,8 +15,9 @@
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM, v15 KS=3 (K=2880 has 90
  *   k-steps: KS=4 does not divide), v17 NT=2 4 blocks/SM (production since run 18).
- *   Retired after run 18 (no gain): v12 / v13 cp.async L2::256B / 128B size hint on the
- *   weights, v16 one bf16 multiply per decoded pair, v18, v19. (NT=4 at 3 blocks/SM
+ *   Retired after run 18 (no gain): cp.async L2 size hints on the weights, v16 one bf16
+ *   multiply per decoded pair, v18, v19. v12 / v13: moe_gemv with one tile a warp (NT = 1,
+ *   twice v1's warps) and U = 8 / 16; v1, v12 and v13 must give auto's bits. (NT=4 at 3 blocks/SM
  *   spills.) v14.. must give v11's bits (compared bytewise: "BITS DIFFER" otherwise).
  * Env: BENCH_E experts (32), BENCH_M / BENCH_V comma lists of M / versions (all).
  * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
@@ -36,6 +37,14 @@ static void mid(const MoeArgs &a) {
 }
 #define NVER 20
 
+/* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8). */
+template <int EPI, int NT, int U>
+static void gemv(const MoeArgs &a) {
+    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
+    moe_gemv<EPI, true, NT, U><<<grid, MOE_GEMV_THREADS>>>(a);
+}
+
 template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     const int P = a.M * a.k;
     if (v == 0) { moe_gemm(a, EPI, 0); return; }
@@ -44,6 +53,8 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 14: mid<EPI, 2, 2, 4, 3>(a); break;
     case 15: mid<EPI, 3, 4, 4, 2>(a); break;
     case 17: mid<EPI, 2, 2, 4, 4>(a); break;
+    case 12: gemv<EPI, 1, 8>(a); break;
+    case 13: gemv<EPI, 1, 16>(a); break;
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -125,7 +136,7 @@ int main(void) {
     GPU_CHECK(hipMalloc((void **)&dh, (size_t)Mmax * k * I * 2)); GPU_CHECK(hipMalloc((void **)&dyp, (size_t)Mmax * k * H * 4));
     const char *vn[NVER] = {"auto", "v1 gemv<2,8>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
                         "v5 async128k2", "v6 async64k2", "v7 wgmma128", "v8 wgmma128nf", "v9 wgmma256",
-                        "v10 wgmma256nf", "v11 mid", "v12 mid L2:256", "v13 mid L2:128",
+                        "v10 wgmma256nf", "v11 mid", "v12 gemv<1,8>", "v13 gemv<1,16>",
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
                         "v18 v17+L2", "v19 v14+L2+fold"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
@@ -139,13 +150,14 @@ int main(void) {
         float ms_sort = bu_time([&](int) { moe_sort(dids, M, k, E, doff, dsorted, dscr, 0); }, 3, 20);
         printf("%-5s %5d %-14s %9.4f\n", "sort", M, "", ms_sort);
         std::vector<int32_t> off = bu_host(doff, E + 1), sorted = bu_host(dsorted, P);
-        std::vector<uint16_t> h11; std::vector<float> yp11;  // v11's outputs
+        std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
-            if (v >= 11 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
+            if ((v == 12 || v == 13) && P > E * 64) continue;  // as v1
+            if (v >= 11 && v != 12 && v != 13 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
-            if (v == 12 || v == 13 || v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
+            if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
             MoeArgs a1 = {dt, {1, db1, ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
             MoeArgs a2 = {dh, {1, db2, ds2, NULL}, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f, NULL, 0};
             GPU_CHECK(hipMemset(dh, 0xff, (size_t)P * I * 2)); GPU_CHECK(hipMemset(dyp, 0xff, (size_t)P * H * 4));
@@ -169,6 +181,10 @@ int main(void) {
                 e2.add(yp[(size_t)pair * H + n], acc);
             }
             if (!e1.ok(2e-5) || !e2.ok(1e-8)) printf("VALIDATION FAILED M=%d %s %g %g\n", M, vn[v], e1.nmse(), e2.nmse());
+            if (v == 0) { h0 = h; yp0 = yp; }
+            else if ((v == 1 || v == 12 || v == 13) && !h0.empty() &&
+                     (memcmp(h.data(), h0.data(), h.size() * 2) || memcmp(yp.data(), yp0.data(), yp.size() * 4)))
+                printf("BITS DIFFER M=%d %s vs auto\n", M, vn[v]);
             if (v == 11) { h11 = h; yp11 = yp; }
             else if (v > 11 && !h11.empty() &&
                      (memcmp(h.data(), h11.data(), h.size() * 2) || memcmp(yp.data(), yp11.data(), yp.size() * 4)))

@@ -46,6 +46,7 @@ f32q_bf16kv_attention(uint16_t *out, uint16_t *out_lo, const float *q, const uin
                       const uint16_t *v_cache, const uint16_t *k_lo, const uint16_t *v_lo,
                       int cap, const int32_t *slot, const int32_t *pos, const float *sinks,
                       int window, int n_heads, int n_kv) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     constexpr int ATT_THREADS = ATT_G * ATT_TPH;
     __shared__ float q_s[ATT_G][ATT_HD];
     __shared__ float k_s[ATT_TILE][ATT_HD + 1]; // +1: conflict-free column reads
@@ -196,6 +197,7 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
                            const uint16_t *v_cache, int cap, const int32_t *slot,
                            const int32_t *pos, const float *sinks, int window, int n_heads,
                            int n_kv) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads sit in A rows 0..7 (hi) and 8..15 (lo)");
     constexpr int NS = TILE_CHAIN_NS;
     __shared__ float o_s[ATT_WAVES][ATT_G][ATT_HD];
@@ -345,7 +347,7 @@ static bool att_tile_launch(const AttnArgs *a, hipStream_t stream) {
     if (G > 8 || a->kv.k_lo || a->out_lo) return false;
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_TILE_LAUNCH(GG)                                                                      \
-    f32q_bf16kv_attention_tile<GG><<<grid, ATT_WAVES * GETP_WAVE, 0, stream>>>(                 \
+    port_launch(f32q_bf16kv_attention_tile<GG>, grid, ATT_WAVES * GETP_WAVE, 0, stream,                  \
         a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->tok.slot, a->tok.pos, a->sinks, a->window,  \
         a->n_heads, a->n_kv_heads)
     switch (G) {
@@ -364,7 +366,7 @@ static bool att_scalar_launch(const AttnArgs *a, hipStream_t stream) {
     const int G = a->n_heads / a->n_kv_heads;
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_LAUNCH(GG)                                                                           \
-    f32q_bf16kv_attention<GG><<<grid, GG * ATT_TPH, 0, stream>>>(                              \
+    port_launch(f32q_bf16kv_attention<GG>, grid, GG * ATT_TPH, 0, stream,                               \
         a->out, a->out_lo, a->q, kv.k, kv.v, kv.k_lo, kv.v_lo, kv.cap, a->tok.slot, a->tok.pos,   \
         a->sinks, a->window, a->n_heads, a->n_kv_heads)
     switch (G) {

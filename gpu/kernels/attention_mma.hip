@@ -51,6 +51,7 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
                           const uint16_t *v_cache, int cap, const int32_t *slot,
                           const int32_t *pos, const float *sinks, int window, int n_heads,
                           int n_kv) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads per KV head sit in rows 0..7");
     __shared__ float o_s[ATT_NW][ATT_G][ATT_HD];
     __shared__ float m_s[ATT_NW][ATT_G], l_s[ATT_NW][ATT_G];
@@ -165,7 +166,7 @@ bool attention_extra(const AttnArgs *a, hipStream_t stream) {
     if (G > 8 || a->kv.k_lo || a->out_lo || !att_mma_on()) return false;
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
-    f32q_bf16kv_attention_mma<GG><<<grid, ATT_NW * GETP_WAVE, 0, stream>>>(                     \
+    port_launch(f32q_bf16kv_attention_mma<GG>, grid, ATT_NW * GETP_WAVE, 0, stream,                      \
         a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->tok.slot, a->tok.pos, a->sinks, a->window,  \
         a->n_heads, a->n_kv_heads)
     switch (G) {

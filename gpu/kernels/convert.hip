@@ -17,12 +17,14 @@
 #define CONVERT_THREADS 256
 
 __global__ void f32_to_bf16_kernel(uint16_t *dst, const float *src, int64_t n) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     for (int64_t i = blockIdx.x * (int64_t)CONVERT_THREADS + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * CONVERT_THREADS)
         dst[i] = f32_to_bf16_dev(src[i]);
 }
 
 __global__ void bf16_to_f32_kernel(float *dst, const uint16_t *src, int64_t n) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     for (int64_t i = blockIdx.x * (int64_t)CONVERT_THREADS + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * CONVERT_THREADS)
         dst[i] = bf16_to_f32_dev(src[i]);
@@ -39,6 +41,7 @@ __device__ __forceinline__ int mxfp4_code(float a) {
 
 __global__ void encode_mxfp4_kernel(uint8_t *blocks, uint8_t *scales, const void *src,
                                     int src_is_f32, int64_t n_groups, int *bad) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     for (int64_t gi = blockIdx.x * (int64_t)CONVERT_THREADS + threadIdx.x; gi < n_groups;
          gi += (int64_t)gridDim.x * CONVERT_THREADS) {
         /* fully unrolled, no early exit: v and out stay in registers (no scratch) */
@@ -95,20 +98,20 @@ static int convert_grid(int64_t n) {
 
 void convert_f32_to_bf16(uint16_t *dst, const float *src, int64_t n, hipStream_t stream) {
     if (n <= 0) return;
-    f32_to_bf16_kernel<<<convert_grid(n), CONVERT_THREADS, 0, stream>>>(dst, src, n);
+    port_launch(f32_to_bf16_kernel, convert_grid(n), CONVERT_THREADS, 0, stream, dst, src, n);
     GPU_CHECK_LAUNCH();
 }
 
 void convert_bf16_to_f32(float *dst, const uint16_t *src, int64_t n, hipStream_t stream) {
     if (n <= 0) return;
-    bf16_to_f32_kernel<<<convert_grid(n), CONVERT_THREADS, 0, stream>>>(dst, src, n);
+    port_launch(bf16_to_f32_kernel, convert_grid(n), CONVERT_THREADS, 0, stream, dst, src, n);
     GPU_CHECK_LAUNCH();
 }
 
 void encode_mxfp4(uint8_t *blocks, uint8_t *scales, const void *src, int src_is_f32,
                   int64_t n_groups, int *bad, hipStream_t stream) {
     if (n_groups <= 0) return;
-    encode_mxfp4_kernel<<<convert_grid(n_groups), CONVERT_THREADS, 0, stream>>>(
+    port_launch(encode_mxfp4_kernel, convert_grid(n_groups), CONVERT_THREADS, 0, stream,
         blocks, scales, src, src_is_f32, n_groups, bad);
     GPU_CHECK_LAUNCH();
 }

@@ -10,6 +10,7 @@
 #define EMBED_THREADS 256
 
 __global__ void bf16w_embed_f32out(float *x, const uint16_t *emb, const int32_t *tok, int H) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     const int i = blockIdx.x;
     const uint16_t *src = emb + (int64_t)tok[i] * H; // (H) bf16
     float *dst = x + (int64_t)i * H;                 // (H) fp32
@@ -29,6 +30,6 @@ void embed_bf16w_f32out(float *x, const uint16_t *emb, const int32_t *tok, int T
                         hipStream_t stream) {
     CHECK(H % 8 == 0 && T >= 0);
     if (T == 0) return;
-    bf16w_embed_f32out<<<T, EMBED_THREADS, 0, stream>>>(x, emb, tok, H);
+    port_launch(bf16w_embed_f32out, T, EMBED_THREADS, 0, stream, x, emb, tok, H);
     GPU_CHECK_LAUNCH();
 }

@@ -7,7 +7,7 @@
  * under MPI). Never compiled out.
  *
  *   GPU_CHECK(hipMalloc(&p, n));
- *   my_kernel<<<grid, block, 0, stream>>>(...);
+ *   port_launch(my_kernel, grid, block, 0, stream, args...);
  *   GPU_CHECK_LAUNCH();
  */
 #ifndef GETP_GPU_CHECK_H

@@ -42,10 +42,6 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     const int n0 = (blockIdx.x * (MM_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
     const int m0 = blockIdx.y * TILE_M;
     const int nsteps = a.K / TILE_K, koff = tile_k_off();
-    if (ARGMAX) {
-        if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
-        __syncthreads();
-    }
     const uint16_t *xrow[TILE_A_ROWS];
 #pragma unroll
     for (int r = 0; r < TILE_A_ROWS; r++)
@@ -58,18 +54,39 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     TileC acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
-    if (n0 < a.N) {
-        /* A ring of U k-steps: step s's slot is refilled with step s + U right
-         * after s's mma, so U loads stay in flight while the chain runs (the
-         * chain, ~2 dependent MMAs a step, is as long as the loads' wait). */
-        TileB b[U][NT];
-        TileA x[U];
+    /* A ring of U k-steps: step s's slot is refilled with step s + U right
+     * after s's mma, so U loads stay in flight while the chain runs (the
+     * chain, ~2 dependent MMAs a step, is as long as the loads' wait). The
+     * weights' first U steps are fetched before port_dep_enter (no kernel
+     * writes them), so they arrive while the kernel before this one ends. */
+    TileB b[U][NT];
+    TileA x[U];
+    auto load_w = [&](int u, int s) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)s * TILE_K);
+    };
+    auto load_x = [&](int u, int s) {
+#pragma unroll
+        for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
+            x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)s * TILE_K);
+    };
+    const bool live = n0 < a.N;
+    if (live)
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (u < nsteps) load_w(u, u);
+    port_dep_enter(); // port.h "launching": the activations and every write after it
+    if (ARGMAX) {
+        if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
+        __syncthreads();
+    }
+    if (live) {
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (u < nsteps) load_x(u, u);
         auto load = [&](int u, int s) {
-#pragma unroll
-            for (int t = 0; t < NT; t++) b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)s * TILE_K);
-#pragma unroll
-            for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
-                x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)s * TILE_K);
+            load_w(u, s);
+            load_x(u, s);
         };
         auto step = [&](int u) {
 #pragma unroll
@@ -77,7 +94,7 @@ mm_gemv_bf16_bf16w(MmArgs a) {
 #pragma unroll
             for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
         };
-        tile_ring<U>(nsteps, load, step);
+        tile_ring_loaded<U>(nsteps, load, step);
     }
 #pragma unroll
     for (int t = 0; t < NT; t++) {
@@ -102,6 +119,7 @@ mm_gemv_bf16_bf16w(MmArgs a) {
 template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
 __global__ void __launch_bounds__(256, (MmTiled<WARPS_M, MT, KSUB>::MINB))
 mm_tiled_bf16_bf16w(MmArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MmTiled<WARPS_M, MT, KSUB> C;
     extern __shared__ uint4 smem[];
     const int tid = threadIdx.x, warp = tid / GETP_WAVE;
@@ -173,6 +191,7 @@ mm_tiled_bf16_bf16w(MmArgs a) {
 }
 
 __global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, int M) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     int m = blockIdx.x * blockDim.x + threadIdx.x;
     if (m >= M) return;
     ids[m] = (uint32_t)(keys[m] >> 32) == MM_KEY_BAD ? -1
@@ -195,7 +214,7 @@ static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
         attr_set = true;
     }
     dim3 grid((a.N + C::BN - 1) / C::BN, (a.M + C::BM - 1) / C::BM);
-    mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX><<<grid, C::THREADS, C::SMEM, stream>>>(a);
+    port_launch(mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX>, grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
 }
 
@@ -204,7 +223,7 @@ static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     int cols_per_block = (MM_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid((a.N + cols_per_block - 1) / cols_per_block, (a.M + TILE_M - 1) / TILE_M);
     CHECK(!HALF || a.M <= TILE_M / 2);
-    mm_gemv_bf16_bf16w<NT, U, ARGMAX, HALF><<<grid, MM_GEMV_THREADS, 0, stream>>>(a);
+    port_launch(mm_gemv_bf16_bf16w<NT, U, ARGMAX, HALF>, grid, MM_GEMV_THREADS, 0, stream, a);
     GPU_CHECK_LAUNCH();
 }
 
@@ -265,6 +284,6 @@ void matmul_argmax_bf16_bf16w(int32_t *ids, const uint16_t *x, const uint16_t *w
     GPU_CHECK(hipMemsetAsync(mm_keys, 0, (size_t)M * sizeof(unsigned long long), stream));
     MmArgs a = {NULL, x, w, NULL, NULL, mm_keys, M, N, K};
     mm_dispatch<true>(a, stream);
-    mm_argmax_finish<<<(M + 255) / 256, 256, 0, stream>>>(ids, mm_keys, M);
+    port_launch(mm_argmax_finish, (M + 255) / 256, 256, 0, stream, ids, mm_keys, M);
     GPU_CHECK_LAUNCH();
 }

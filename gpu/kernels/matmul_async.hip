@@ -21,6 +21,7 @@ struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
 template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST>
 __global__ void __launch_bounds__(256, (MmAsync<WARPS_M, MT, KSUB, NS>::MINB))
 mm_async_bf16_bf16w(MmArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
     extern __shared__ uint4 smem[];
     const int tid = threadIdx.x, warp = tid / GETP_WAVE;
@@ -90,8 +91,8 @@ static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM));
     const unsigned nb = (unsigned)((a.N + C::BN - 1) / C::BN), mb = (unsigned)((a.M + C::BM - 1) / C::BM);
     const dim3 grid = MFAST ? dim3(mb, nb) : dim3(nb, mb);
-    mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST>
-        <<<grid, C::THREADS, C::SMEM, stream>>>(a);
+    port_launch(mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST>,
+        grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
 }
 

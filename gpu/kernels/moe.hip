@@ -30,6 +30,7 @@
  * (rank inside a wave by shuffles, across waves by per-wave counts). */
 __global__ void __launch_bounds__(MOE_SORT_THREADS)
 moe_sort_kernel(const int32_t *ids, int P, int E, int32_t *offsets, int32_t *sorted) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     constexpr int NW = MOE_SORT_THREADS / GETP_WAVE;
     __shared__ int cnt[MOE_SORT_MAX_E], run[MOE_SORT_MAX_E];
     __shared__ int wcnt[NW][MOE_SORT_MAX_E];
@@ -77,6 +78,7 @@ moe_sort_kernel(const int32_t *ids, int P, int E, int32_t *offsets, int32_t *sor
 
 __global__ void moe_combine_kernel(float *x, const float *ypair, const float *topk_w, int M,
                                    int k, int H) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)M * H) return;
     size_t m = i / H, c = i % H;
@@ -104,7 +106,7 @@ void moe_sort(const int32_t *topk_ids, int M, int k, int E, int32_t *expert_offs
               int32_t *sorted_pairs, int32_t *scratch_counts, hipStream_t stream) {
     (void)scratch_counts;
     CHECK(M >= 1 && k >= 1 && E >= 1 && E <= MOE_SORT_MAX_E);
-    moe_sort_kernel<<<1, MOE_SORT_THREADS, 0, stream>>>(topk_ids, M * k, E, expert_offsets,
+    port_launch(moe_sort_kernel, 1, MOE_SORT_THREADS, 0, stream, topk_ids, M * k, E, expert_offsets,
                                                           sorted_pairs);
     GPU_CHECK_LAUNCH();
 }
@@ -133,6 +135,7 @@ void moe_mlp1_linear(const MoeArgs *a, hipStream_t stream) {
 /* The SwiGLU of moe_store, from y1 (bias included) to h = hi + lo. */
 __global__ void moe_swiglu_split_kernel(uint16_t *h, uint16_t *h_lo, const float *y1, size_t n,
                                         float limit) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     float g = y1[2 * i], l = y1[2 * i + 1];
@@ -147,7 +150,7 @@ void moe_swiglu_split(uint16_t *h, uint16_t *h_lo, const float *y1, int P, int I
     CHECK(P >= 0 && I >= 1);
     const size_t n = (size_t)P * I;
     if (n == 0) return;
-    moe_swiglu_split_kernel<<<(unsigned)((n + 255) / 256), 256, 0, stream>>>(h, h_lo, y1, n, limit);
+    port_launch(moe_swiglu_split_kernel, (unsigned)((n + 255) / 256), 256, 0, stream, h, h_lo, y1, n, limit);
     GPU_CHECK_LAUNCH();
 }
 
@@ -159,7 +162,7 @@ void moe_mlp2(const MoeArgs *a, hipStream_t stream) {
 void moe_combine(float *x, const float *ypair, const float *topk_w, int M, int k, int H,
                  hipStream_t stream) {
     size_t n = (size_t)M * H;
-    moe_combine_kernel<<<(unsigned)((n + 255) / 256), 256, 0, stream>>>(x, ypair, topk_w, M, k,
+    port_launch(moe_combine_kernel, (unsigned)((n + 255) / 256), 256, 0, stream, x, ypair, topk_w, M, k,
                                                                       H);
     GPU_CHECK_LAUNCH();
 }

@@ -47,6 +47,7 @@ constexpr size_t moe_mid_smem(void) {
 template <int EPI, int KS, int NT = MOE_MID_NT, int NS = MOE_MID_NS, int MINB = MOE_MID_MINB>
 __global__ void __launch_bounds__(MOE_MID_THREADS, MINB)
 moe_mid_mx(MoeArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     constexpr int BM = MOE_MID_BM, BN = MOE_MID_BN_OF(NT);
     constexpr int MT = BM / TILE_M;
     constexpr int SA = KS * BM * 4, SB = KS * BN, ST = SA + SB; // uint4 per stage
@@ -184,7 +185,7 @@ static void moe_launch_mid(dim3 grid, const MoeArgs &a, hipStream_t stream) {
     constexpr size_t smem = moe_mid_smem<KS, NT, NS>();
     const void *fn = (const void *)moe_mid_mx<EPI, KS, NT, NS, MINB>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    moe_mid_mx<EPI, KS, NT, NS, MINB><<<grid, MOE_MID_THREADS, smem, stream>>>(a);
+    port_launch(moe_mid_mx<EPI, KS, NT, NS, MINB>, grid, MOE_MID_THREADS, smem, stream, a);
 }
 #if defined(GETP_WGMMA)
 /* GETP_NO_WGMMA=1 turns the warpgroup kernel off (A/B runs; same bits either way). */

@@ -27,6 +27,7 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
 template <int EPI, bool MX, int NT, int U>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, 3)
 moe_gemv(MoeArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
     const int warp = threadIdx.x / GETP_WAVE;
@@ -93,6 +94,7 @@ moe_gemv(MoeArgs a) {
 template <int EPI, bool MX, int WARPS_M, int MT>
 __global__ void __launch_bounds__(256, 2)
 moe_tiled(MoeArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MoeTiled<WARPS_M, MT> C;
     __shared__ uint4 smem[2 * C::STAGE];
     int e, p0, p1;
@@ -224,6 +226,7 @@ __device__ __forceinline__ void moe_staged_store(const MoeArgs &a, TileC (&acc)[
 template <int EPI, int WARPS_M, int MT, int KS>
 __global__ void __launch_bounds__(256, 2)
 moe_staged_mx(MoeArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MoeTiled<WARPS_M, MT> C;
     typedef MoeStages<EPI, C::BM, C::BN, KS> S;
     constexpr int SD = KS * C::BN * 4;          // uint4 per decoded bf16 B stage
@@ -309,6 +312,7 @@ struct MoeRegB { // one k-step of one thread's weight loads
 template <int EPI, int WARPS_M, int MT>
 __global__ void __launch_bounds__(256, 2)
 moe_staged_mx(MoeArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MoeTiled<WARPS_M, MT> C;
     constexpr int RPP = C::THREADS / 4, PA = C::BM / RPP;
     constexpr int SA = C::BM * 4, SR = SA + C::BN * 4; // uint4: A chunks, decoded B chunks
@@ -412,7 +416,7 @@ static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr int NT = 2, U = MX ? 8 : 4;
     const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    moe_gemv<EPI, MX, NT, U><<<grid, MOE_GEMV_THREADS, 0, stream>>>(a);
+    port_launch(moe_gemv<EPI, MX, NT, U>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
 
 template <int EPI, bool MX, int WARPS_M>
@@ -420,7 +424,7 @@ static void tiled_launch(const MoeArgs &a, hipStream_t stream) {
     typedef MoeTiled<WARPS_M, 4> C;
     const int P = a.M * a.k;
     dim3 grid(moe_grid_slots(P, C::BM, a.E), (a.N + C::BN - 1) / C::BN);
-    moe_tiled<EPI, MX, WARPS_M, 4><<<grid, C::THREADS, 0, stream>>>(a);
+    port_launch(moe_tiled<EPI, MX, WARPS_M, 4>, grid, C::THREADS, 0, stream, a);
 }
 
 /* Past 48 KB of dynamic shared memory a kernel needs its limit raised. */
@@ -432,7 +436,7 @@ static void staged_launch(const MoeArgs &a, hipStream_t stream) {
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const int P = a.M * a.k;
     dim3 grid(moe_grid_slots(P, C::BM, a.E), (a.N + C::BN - 1) / C::BN);
-    MOE_STAGED_KERNEL(EPI, WARPS_M, 4)<<<grid, C::THREADS, smem, stream>>>(a);
+    port_launch(MOE_STAGED_KERNEL(EPI, WARPS_M, 4), grid, C::THREADS, smem, stream, a);
 }
 
 void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream) {

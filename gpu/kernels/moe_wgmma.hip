@@ -36,6 +36,7 @@ constexpr size_t moe_wgmma_smem(void) {
 template <int EPI, int BN, bool NFAST>
 __global__ void __launch_bounds__(256, BN == 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     constexpr int BM = 128, KS = MOE_KS, THREADS = 256, CPT = BN * 4 / THREADS;
     static_assert(BN == 128 || BN == 256, "wgmma n128 / n256");
     typedef MoeStages<EPI, BM, BN, KS> S;
@@ -129,7 +130,7 @@ static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const unsigned slots = moe_grid_slots(a.M * a.k, 128, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
-    moe_wgmma_mx<EPI, BN, NFAST><<<grid, 256, smem, stream>>>(a);
+    port_launch(moe_wgmma_mx<EPI, BN, NFAST>, grid, 256, smem, stream, a);
 }
 
 void moe_launch_wgmma(const MoeArgs &a, int epi, hipStream_t stream) {

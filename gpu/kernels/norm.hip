@@ -13,6 +13,7 @@
 
 __global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,
                                     const int32_t *rows, int H, float eps) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ float red[NORM_THREADS / GETP_WAVE];
     const int i = blockIdx.x;
     const int src_row = rows ? rows[i] : i;
@@ -51,6 +52,6 @@ void rmsnorm_f32_bf16out(uint16_t *out, uint16_t *lo, const float *x, const floa
                          const int32_t *rows, int T, int H, float eps, hipStream_t stream) {
     CHECK(H % 4 == 0 && T >= 0);
     if (T == 0) return;
-    f32_rmsnorm_bf16out<<<T, NORM_THREADS, 0, stream>>>(out, lo, x, w, rows, H, eps);
+    port_launch(f32_rmsnorm_bf16out, T, NORM_THREADS, 0, stream, out, lo, x, w, rows, H, eps);
     GPU_CHECK_LAUNCH();
 }

@@ -17,6 +17,7 @@ __global__ void f32_rope_qkv_bf16kv(float *q, const float *qkv, uint16_t *k_cach
                                     const int32_t *slot,
                                     const int32_t *pos, const float *inv_freq, float conc,
                                     int n_heads, int n_kv, int hd) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ float cs[ROPE_MAX_HALF], sn[ROPE_MAX_HALF];
     const int i = blockIdx.x, half = hd / 2;
     const int dq = n_heads * hd, dkv = n_kv * hd;
@@ -54,7 +55,7 @@ void rope_qkv_kvwrite(const RopeArgs *a, hipStream_t stream) {
     const int T = a->tok.T;
     CHECK(a->head_dim % 2 == 0 && a->head_dim / 2 <= ROPE_MAX_HALF && kv.cap > 0 && T >= 0);
     if (T == 0) return;
-    f32_rope_qkv_bf16kv<<<T, ROPE_THREADS, 0, stream>>>(a->q, a->qkv, kv.k, kv.v, kv.k_lo, kv.v_lo,
+    port_launch(f32_rope_qkv_bf16kv, T, ROPE_THREADS, 0, stream, a->q, a->qkv, kv.k, kv.v, kv.k_lo, kv.v_lo,
                                                         kv.cap, a->tok.slot, a->tok.pos, a->inv_freq,
                                                         a->concentration, a->n_heads, a->n_kv_heads,
                                                         a->head_dim);

@@ -22,6 +22,7 @@ __device__ __forceinline__ unsigned long long router_key(float v, int e) {
 
 __global__ void __launch_bounds__(ROUTER_THREADS)
 f32_router_topk(int32_t *ids, float *w, const float *logits, int T, int E, int k) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     const int lane = threadIdx.x % GETP_WAVE;
     const int i = blockIdx.x * (ROUTER_THREADS / GETP_WAVE) + threadIdx.x / GETP_WAVE;
     if (i >= T) return; // whole waves leave together
@@ -66,7 +67,7 @@ void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, 
     CHECK(E <= ROUTER_MAX_PER_LANE * GETP_WAVE);
     if (T == 0) return;
     const int per_block = ROUTER_THREADS / GETP_WAVE;
-    f32_router_topk<<<(T + per_block - 1) / per_block, ROUTER_THREADS, 0, stream>>>(ids, w, logits,
+    port_launch(f32_router_topk, (T + per_block - 1) / per_block, ROUTER_THREADS, 0, stream, ids, w, logits,
                                                                                     T, E, k);
     GPU_CHECK_LAUNCH();
 }

@@ -591,6 +591,7 @@ __device__ __forceinline__ unsigned long long split_mass_of(uint32_t key, float 
 
 __global__ void __launch_bounds__(SPLIT_THREADS)
 f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ float s_m[SPLIT_NW];
     __shared__ int s_bad[SPLIT_NW];
     const int r = blockIdx.y, c = blockIdx.x, C = gridDim.x;
@@ -616,6 +617,7 @@ f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr) 
 
 __global__ void __launch_bounds__(SPLIT_THREADS)
 f32_split_hist(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ uint32_t cnt[SAMPLE_BINS];
     __shared__ unsigned long long mass[SAMPLE_BINS];
     const int r = blockIdx.y, c = blockIdx.x, C = gridDim.x;
@@ -652,6 +654,7 @@ f32_split_hist(const float *logits, const SampleRow *rows, int V, SplitRow *scr)
 
 __global__ void __launch_bounds__(SPLIT_THREADS)
 f32_split_select(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ unsigned long long s_c[SPLIT_NW], s_w[SPLIT_NW];
     __shared__ int s_kbin, s_pbin;
     __shared__ unsigned long long s_upto;
@@ -834,6 +837,7 @@ __device__ __forceinline__ bool split_finish(SampleOut *o, const SampleRow &sr, 
 __global__ void __launch_bounds__(SAMPLE_THREADS)
 f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int V, const SplitRow *scr,
                 int C) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ SampleShared sh;
     const SampleRow sr = rows[blockIdx.x];
     SampleOut *o = out + blockIdx.x;
@@ -861,7 +865,7 @@ void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow 
     if (fast_rows) *fast_rows = 0;
     if (R == 0) return;
     if (chunks < 0) { // every row by sample_one_row
-        f32_sample_rows<<<R, SAMPLE_THREADS, 0, stream>>>(out, logits, rows, V, NULL, 1);
+        port_launch(f32_sample_rows, R, SAMPLE_THREADS, 0, stream, out, logits, rows, V, NULL, 1);
         GPU_CHECK_LAUNCH();
         return;
     }
@@ -880,10 +884,10 @@ void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow 
         C = C < 1 ? 1 : C > c_max ? c_max : C;
         const dim3 grid(C, n);
         const float *l = logits + (size_t)r0 * V;
-        f32_split_max<<<grid, SPLIT_THREADS, 0, stream>>>(l, rows + r0, V, split_scr);
-        f32_split_hist<<<grid, SPLIT_THREADS, 0, stream>>>(l, rows + r0, V, split_scr);
-        f32_split_select<<<grid, SPLIT_THREADS, 0, stream>>>(l, rows + r0, V, split_scr);
-        f32_sample_rows<<<n, SAMPLE_THREADS, 0, stream>>>(out + r0, l, rows + r0, V, split_scr, C);
+        port_launch(f32_split_max, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr);
+        port_launch(f32_split_hist, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr);
+        port_launch(f32_split_select, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr);
+        port_launch(f32_sample_rows, n, SAMPLE_THREADS, 0, stream, out + r0, l, rows + r0, V, split_scr, C);
         GPU_CHECK_LAUNCH();
         if (fast_rows) { // tests: the rows the split path decided
             GPU_CHECK(hipStreamSynchronize(stream));
@@ -911,6 +915,7 @@ __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
 }
 
 __global__ void f32_argmax_rows(int32_t *ids, const float *logits, int V) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ float red_v[ARGMAX_THREADS / GETP_WAVE];
     __shared__ int red_i[ARGMAX_THREADS / GETP_WAVE], red_bad[ARGMAX_THREADS / GETP_WAVE];
     const float *row = logits + (int64_t)blockIdx.x * V; // (V) fp32
@@ -942,6 +947,6 @@ __global__ void f32_argmax_rows(int32_t *ids, const float *logits, int V) {
 void argmax_rows_f32(int32_t *ids, const float *logits, int S, int V, hipStream_t stream) {
     CHECK(S >= 0 && V > 0);
     if (S == 0) return;
-    f32_argmax_rows<<<S, ARGMAX_THREADS, 0, stream>>>(ids, logits, V);
+    port_launch(f32_argmax_rows, S, ARGMAX_THREADS, 0, stream, ids, logits, V);
     GPU_CHECK_LAUNCH();
 }

@@ -37,12 +37,11 @@ __device__ __forceinline__ void tile_zero(TileC *acc) {
  * slot u; k-step s uses slot s % U and the slot is refilled with step s + U
  * right after, so U loads are outstanding while the dependent MMA chain runs
  * (steps in increasing order: the reduction order of tile.h). The last two
- * rounds carry the bounds checks, the others none. */
+ * rounds carry the bounds checks, the others none. tile_ring_loaded: the
+ * ring once the caller has loaded slots 0 .. U - 1 itself (tile_ring below
+ * does that first). */
 template <int U, class Load, class Step>
-__device__ __forceinline__ void tile_ring(int nsteps, Load &&load, Step &&step) {
-#pragma unroll
-    for (int u = 0; u < U; u++)
-        if (u < nsteps) load(u, u);
+__device__ __forceinline__ void tile_ring_loaded(int nsteps, Load &&load, Step &&step) {
     int s0 = 0;
     for (; s0 + 2 * U <= nsteps; s0 += U)
 #pragma unroll
@@ -57,6 +56,13 @@ __device__ __forceinline__ void tile_ring(int nsteps, Load &&load, Step &&step) 
                 step(u);
                 if (s0 + u + U < nsteps) load(u, s0 + u + U);
             }
+}
+template <int U, class Load, class Step>
+__device__ __forceinline__ void tile_ring(int nsteps, Load &&load, Step &&step) {
+#pragma unroll
+    for (int u = 0; u < U; u++)
+        if (u < nsteps) load(u, u);
+    tile_ring_loaded<U>(nsteps, load, step);
 }
 
 #endif

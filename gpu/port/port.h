@@ -20,12 +20,21 @@
  *   staging     port_cp_async16 / port_cp_commit / port_cp_wait<N>: 16-byte
  *               global -> shared copies, asynchronous where the hardware has
  *               them (cp.async), plain copies elsewhere
+ *   launching   port_launch(kernel, grid, block, smem, stream, args...): every
+ *               kernel launch of gpu/kernels; on Hopper a programmatic
+ *               dependent launch (the kernel may start while the one before
+ *               it in the stream ends), elsewhere a plain launch. A kernel
+ *               launched so calls port_dep_enter() before it reads anything an
+ *               earlier kernel wrote or writes anything at all; only reads of
+ *               what no kernel writes (the weights) may come before it.
+ *               port_dep_wait(): the kernel before has finished, its writes
+ *               are visible (a no-op where launches are plain)
  *   packing     port_pack_bf16x2(lo, hi): two floats to bf16x2, round to
  *               nearest even
  *   bytes       PortBytes: a byte permute over 8 bytes with its selector
  *               encodings (port_bytes.h; prmt / v_perm_b32)
- * Capability macros (0 or 1): GETP_HAS_MMA_SYNC (NVIDIA mma.sync, sm_80+
- * device code), GETP_HAS_ASYNC_COPY (cp.async), GETP_HAS_BF16X2_FMA,
+ * Capability macros (0 or 1): GETP_HAS_PDL (programmatic dependent launch),
+ * GETP_HAS_MMA_SYNC (NVIDIA mma.sync, sm_80+ device code), GETP_HAS_ASYNC_COPY (cp.async), GETP_HAS_BF16X2_FMA,
  * GETP_F32_DENORMALS (fp32 arithmetic keeps denormals: the MXFP4 bit trick
  * of gpu/kernels/moe_common.h needs it), GETP_HAS_WGMMA (sm_90a warpgroup MMA),
  * GETP_STAGE_ASYNC (the pipelined kernels' staging: cp.async stages, or
@@ -44,5 +53,8 @@
 #else
 #include "port_hip.h"
 #endif
+
+/* A kernel's entry under port_launch (see "launching" above). */
+__device__ __forceinline__ void port_dep_enter(void) { port_dep_wait(); }
 
 #endif

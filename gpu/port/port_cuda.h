@@ -16,6 +16,7 @@
 #define GETP_WAVE 32
 
 #include "port_bf16.h" // port_pack_bf16x2_soft
+#include "common.h"    // env_flag
 
 /* ---- runtime names ---- */
 #define hipError_t cudaError_t
@@ -106,6 +107,58 @@
 #else
 #define GETP_HAS_WGMMA 0
 #endif
+
+/* Programmatic dependent launch (Hopper): a kernel launched by port_launch is
+ * launched as the blocks of the kernel before it in the stream exit, not after
+ * the whole grid has drained; port_dep_wait() blocks until that kernel has
+ * finished and its writes are visible. (Letting the next kernel launch earlier,
+ * griddepcontrol.launch_dependents at a kernel's start, cost 2.6% at batch 1:
+ * bench/RESULTS.md run 37.) Not in the portable build (the AMD structure: AMD
+ * has no such launch). */
+#if !defined(GETP_PORTABLE)
+#define GETP_HAS_PDL 1
+#else
+#define GETP_HAS_PDL 0
+#endif
+__device__ __forceinline__ void port_dep_wait(void) {
+#if GETP_HAS_PDL && defined(GETP_SM90)
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+/* Whether launches carry the attribute: compute capability >= 9 and no
+ * GETP_NO_PDL=1 (A/B runs: the same bits either way). Read once a file. */
+static inline int port_pdl_enabled(void) {
+    static int on = -1;
+    if (on < 0) {
+        int dev = 0, major = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
+            major = 0;
+        on = major >= 9 && !env_flag("GETP_NO_PDL");
+    }
+    return on;
+}
+template <typename... P, typename... A>
+static inline void port_launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem,
+                               cudaStream_t stream, A... args) {
+#if GETP_HAS_PDL
+    if (port_pdl_enabled()) {
+        cudaLaunchAttribute at[1];
+        at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        at[0].val.programmaticStreamSerializationAllowed = 1;
+        cudaLaunchConfig_t c = {};
+        c.gridDim = grid;
+        c.blockDim = block;
+        c.dynamicSmemBytes = smem;
+        c.stream = stream;
+        c.attrs = at;
+        c.numAttrs = 1;
+        (void)cudaLaunchKernelEx(&c, kernel, ((P)args)...); // errors: GPU_CHECK_LAUNCH after
+        return;
+    }
+#endif
+    kernel<<<grid, block, smem, stream>>>(((P)args)...);
+}
 
 /* ---- shuffles over the whole wave ---- */
 #define GETP_SHFL_XOR(v, m) __shfl_xor_sync(~0u, (v), (m), GETP_WAVE)

@@ -31,6 +31,16 @@
  * mode has not been checked on a device here. */
 #define GETP_F32_DENORMALS 0
 
+/* No programmatic dependent launch on AMD: kernels start when the one before
+ * them has finished, and the port's calls are no-ops. */
+#define GETP_HAS_PDL 0
+__device__ __forceinline__ void port_dep_wait(void) {}
+template <typename... P, typename... A>
+static inline void port_launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem,
+                               hipStream_t stream, A... args) {
+    kernel<<<grid, block, smem, stream>>>(((P)args)...);
+}
+
 /* ---- shuffles over the whole wave ---- */
 #define GETP_SHFL_XOR(v, m) __shfl_xor((v), (m), GETP_WAVE)
 #define GETP_SHFL(v, l) __shfl((v), (l), GETP_WAVE)
