@@ -13,9 +13,10 @@
  *   grid.y; W <= 64 MB only: it re-reads W per 16 rows); v15 / v16 gemv with one A row a lane
  *   (M <= 8) and U = 16 / 8 k-steps in flight; with v14 on small N the argmax
  *   ids of the row-grouped GEMV are also checked against the 64x128 tiles'.
- *   v17..v24 gemv_cp<NT=1, U, WARPS>: the GEMV with its ring of U k-steps in shared memory fed
+ *   v17..v26 gemv_cp<NT=1, U, WARPS>: the GEMV with its ring of U k-steps in shared memory fed
  *   by cp.async (U - 1 in flight), WARPS warps a block; "half": one A row a lane (M <= 8);
- *   "ef": W with the L2 evict-first hint, "pf": with the L2 256-byte prefetch; v21 (all 16
+ *   "ef": W with the L2 evict-first hint, "pf": with the L2 256-byte prefetch, "la": step s + 1
+ *   read from shared memory before step s's MMAs (off the chain); v21 (all 16
  *   A rows) also checks its argmax ids against gemv<1,8>'s. For N <= 8192
  *   every version's output must equal the first one's bitwise ("BITS DIFFER" otherwise).
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
@@ -56,6 +57,8 @@ static const Ver vers[] = {
     {"v22 cp half U16ef", mm_launch_gemv_cp<1, 16, 4, false, true, PORT_CP_EVICT_FIRST>, 8},
     {"v23 cp half U16pf", mm_launch_gemv_cp<1, 16, 4, false, true, PORT_CP_PREFETCH256>, 8},
     {"v24 cp half U32w1", mm_launch_gemv_cp<1, 32, 1, false, true>, 8},
+    {"v25 cp half U16la", mm_launch_gemv_cp<1, 16, 4, false, true, 0, true>, 8},
+    {"v26 cp half U32w1la", mm_launch_gemv_cp<1, 32, 1, false, true, 0, true>, 8},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */

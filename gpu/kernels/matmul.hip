@@ -107,8 +107,10 @@ mm_gemv_bf16_bf16w(MmArgs a) {
  * step s alone, so U - 1 k-steps stay in flight. A lane reads back only the
  * chunks it copied itself: no barrier. Same operands, same tile_mma chain in
  * the same order as mm_gemv: bit-identical rows. HINT: port_cp_async16_hint's
- * L2 hints for W. AMD and the portable build: plain copies (no gain there; on
- * AMD's 64-lane waves keep WARPS * U * SLOT * 16 bytes within 64 KB of LDS). */
+ * L2 hints for W. LA (look-ahead): step s + 1's operands are read from shared
+ * memory before step s's MMAs, off the chain (waits for U - 3 groups, U >= 3).
+ * AMD and the portable build: plain copies (no gain there; on AMD's 64-lane
+ * waves keep WARPS * U * SLOT * 16 bytes within 64 KB of LDS). */
 template <int NT, int U, int WARPS, bool HALF>
 struct MmGemvCp {
     static constexpr int THREADS = WARPS * GETP_WAVE;
@@ -120,12 +122,13 @@ struct MmGemvCp {
     static_assert(U >= 2, "a ring of at least two slots");
 };
 
-template <int NT, int U, int WARPS, bool ARGMAX, bool HALF = false, int HINT = 0>
+template <int NT, int U, int WARPS, bool ARGMAX, bool HALF = false, int HINT = 0, bool LA = false>
 __global__ void __launch_bounds__(WARPS * GETP_WAVE)
 mm_gemv_cp_bf16_bf16w(MmArgs a) {
     typedef MmGemvCp<NT, U, WARPS, HALF> C;
     constexpr int AR = HALF ? 1 : TILE_A_ROWS;
     static_assert(AR <= C::AR, "slot size");
+    static_assert(!LA || U >= 3, "look-ahead needs three slots");
     extern __shared__ uint4 smem[];
     __shared__ unsigned long long skey[TILE_M];
     const int warp = threadIdx.x / GETP_WAVE;
@@ -165,23 +168,37 @@ mm_gemv_cp_bf16_bf16w(MmArgs a) {
             if (u < nsteps) issue(u, u);
             port_cp_commit();
         }
+        /* the operands of the step in slot u (HALF: A row 0 for both rows, as mm_gemv) */
+        auto fetch = [&](int u, TileA &x, TileB(&b)[NT]) {
+            const uint4 *d = ring + u * C::SLOT;
+#pragma unroll
+            for (int r = 0; r < TILE_A_ROWS; r++) x.v[r] = d[(NT + (r < AR ? r : 0)) * GETP_WAVE];
+#pragma unroll
+            for (int t = 0; t < NT; t++) b[t].v = d[t * GETP_WAVE];
+        };
+        TileA x, xn;
+        TileB b[NT], bn[NT];
+        if (LA) {
+            port_cp_wait_own<U - 2>();
+            fetch(0, x, b);
+        }
         for (int s0 = 0; s0 < nsteps; s0 += U) {
 #pragma unroll
             for (int u = 0; u < U; u++) {
                 const int s = s0 + u;
                 if (s >= nsteps) break;
-                port_cp_wait_own<U - 2>(); // steps 0..s landed (U - 2 younger groups may not)
+                /* steps 0..s landed (LA: 0..s + 1); the younger groups may not have */
+                port_cp_wait_own<(LA ? U - 3 : U - 2)>();
                 if (s + U - 1 < nsteps) issue((u + U - 1) % U, s + U - 1); // step s - 1's slot
                 port_cp_commit(); // empty near the end: the group count stays exact
-                const uint4 *d = ring + u * C::SLOT;
-                TileA x;
+                if (!LA) fetch(u, x, b);
+                else if (s + 1 < nsteps) fetch((u + 1) % U, xn, bn);
 #pragma unroll
-                for (int r = 0; r < TILE_A_ROWS; r++) x.v[r] = d[(NT + (r < AR ? r : 0)) * GETP_WAVE];
+                for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x, &b[t]);
+                if (LA) {
+                    x = xn;
 #pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    TileB b;
-                    b.v = d[t * GETP_WAVE];
-                    tile_mma(&acc[t], &x, &b);
+                    for (int t = 0; t < NT; t++) b[t] = bn[t];
                 }
             }
         }
@@ -317,19 +334,19 @@ static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
 }
 
 /* WARPS warps a block, each NT tiles of TILE_N rows (mm_gemv_cp_bf16_bf16w). */
-template <int NT, int U, int WARPS, bool ARGMAX, bool HALF = false, int HINT = 0>
+template <int NT, int U, int WARPS, bool ARGMAX, bool HALF = false, int HINT = 0, bool LA = false>
 static void mm_launch_gemv_cp(const MmArgs &a, hipStream_t stream) {
     typedef MmGemvCp<NT, U, WARPS, HALF> C;
     static bool attr_set = false;
     if (!attr_set) {
-        const void *fn = (const void *)mm_gemv_cp_bf16_bf16w<NT, U, WARPS, ARGMAX, HALF, HINT>;
+        const void *fn = (const void *)mm_gemv_cp_bf16_bf16w<NT, U, WARPS, ARGMAX, HALF, HINT, LA>;
         GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM));
         attr_set = true;
     }
     int cols_per_block = WARPS * NT * TILE_N;
     dim3 grid((a.N + cols_per_block - 1) / cols_per_block, (a.M + TILE_M - 1) / TILE_M);
     CHECK(!HALF || a.M <= TILE_M / 2);
-    mm_gemv_cp_bf16_bf16w<NT, U, WARPS, ARGMAX, HALF, HINT><<<grid, C::THREADS, C::SMEM, stream>>>(a);
+    mm_gemv_cp_bf16_bf16w<NT, U, WARPS, ARGMAX, HALF, HINT, LA><<<grid, C::THREADS, C::SMEM, stream>>>(a);
     GPU_CHECK_LAUNCH();
 }
 
