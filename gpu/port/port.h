@@ -19,7 +19,9 @@
  *               shuffle fallback (port_tile_fallback.h)
  *   staging     port_cp_async16 / port_cp_commit / port_cp_wait<N>: 16-byte
  *               global -> shared copies, asynchronous where the hardware has
- *               them (cp.async), plain copies elsewhere
+ *               them (cp.async), plain copies elsewhere; port_cp_wait_own<N>
+ *               for a lane that reads back only its own copies (no barrier);
+ *               port_cp_async16_hint<HINT> with L2 hints for streamed data
  *   launching   port_launch(kernel, grid, block, smem, stream, args...): every
  *               kernel launch of gpu/kernels; on Hopper a programmatic
  *               dependent launch (the kernel may start while the one before
