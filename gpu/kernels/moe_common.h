@@ -57,7 +57,7 @@ __device__ __forceinline__ uint4 mx_dequant8(uint32_t bytes, float sc) {
                       mx_bf16x2((bytes >> 16) & 0xffu, sc), mx_bf16x2(bytes >> 24, sc));
 }
 
-/* ---- MXFP4 by byte permutes (moe_mxint.h): the register-staged kernel ----
+/* ---- MXFP4 by byte permutes (moe_mxint.h): moe_gemv, the register-staged kernel ----
  * A block's scale byte -> its 8-entry table: integer adds for 2 <= s <= 252,
  * else (denormal or overflowing products: never in the checkpoints) the 8
  * magnitudes by mx_bf16; the lookup is the same either way. */

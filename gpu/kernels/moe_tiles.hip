@@ -1,7 +1,9 @@
 /* moe_tiles.hip: the portable MoE kernel families (every vendor; the AMD
  * dispatch uses only these), launched from moe.hip's dispatcher:
  *  - moe_gemv for few pairs per expert (each expert's weights streamed once,
- *    16 pairs a pass);
+ *    16 pairs a pass; MXFP4 decoded by byte permutes, mx_dequant8_t, with a
+ *    rerun by the float decode for a wave that meets a scale outside
+ *    mx_int_ok);
  *  - moe_staged_mx for many, MXFP4 weights: BM x 128 tiles, the weight tile
  *    decoded ONCE per block into bf16 in shared memory (each thread: 16 codes
  *    of one row), so no two waves decode the same columns and the B fragments
@@ -21,6 +23,19 @@
 #include "gpu_check.h"
 
 /* ---- few pairs per expert: GEMV over 16 pairs, weights streamed ---- */
+
+/* A lane's piece of A row r (8 bf16 at p) into x->v[r]. With two rows a tile
+ * (mma.sync) as four 4-byte loads: the instruction takes the rows' pairs
+ * interleaved (v[0].x, v[1].x, v[0].y, v[1].y in consecutive registers), so a
+ * 16-byte load per row costs register moves to rebuild them at every mma. */
+__device__ __forceinline__ void moe_gemv_load_a(TileA *x, int r, const uint16_t *p) {
+    if (TILE_A_ROWS > 1) {
+        const uint32_t *q = (const uint32_t *)p;
+        x->v[r] = make_uint4(q[0], q[1], q[2], q[3]);
+    } else {
+        x->v[r] = *(const uint4 *)p;
+    }
+}
 
 static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
 
@@ -43,10 +58,16 @@ moe_gemv(MoeArgs a) {
     for (int t = 0; t < NT; t++)
         brow[t] = (size_t)e * a.N + min(n0 + t * TILE_N + tile_b_row(), a.N - 1);
 
-    TileC acc[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
     const int KG = a.K / 32;
+    /* MXFP4 by pointer, set up once: tile t's codes (16 bytes a k-step, the
+     * lane's 4 at koff / 2) and its scale bytes (one a k-step). */
+    const uint8_t *pb[NT], *ps[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        const size_t g0 = MX ? brow[t] * (size_t)KG : 0;
+        pb[t] = MX ? a.w.blocks + g0 * 16 + koff / 2 : NULL;
+        ps[t] = MX ? a.w.scales + g0 : NULL;
+    }
     /* A ring of U k-steps in flight: step s's slot is refilled with step
      * s + U right after s's mma. MXFP4 stays raw (4 code bytes and a scale
      * per tile and k-step) until its mma, so a deep U costs few registers. */
@@ -57,27 +78,55 @@ moe_gemv(MoeArgs a) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             if (MX) {
-                const size_t g = brow[t] * (size_t)KG + s;
-                raw[MX ? u : 0][t] = *(const uint32_t *)(a.w.blocks + g * 16 + koff / 2);
-                scl[MX ? u : 0][t] = a.w.scales[g];
+                raw[MX ? u : 0][t] = *(const uint32_t *)(pb[t] + (size_t)s * 16);
+                scl[MX ? u : 0][t] = ps[t][s];
             } else {
                 b[MX ? 0 : u][t].v = moe_load_b<false>(a, brow[t], s, koff);
             }
         }
 #pragma unroll
-        for (int r = 0; r < TILE_A_ROWS; r++)
-            x[u].v[r] = *(const uint4 *)(arow[r] + (size_t)s * TILE_K);
+        for (int r = 0; r < TILE_A_ROWS; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
     };
+    /* MXFP4 decode by the block's table (mx_dequant8_t: byte permutes; per
+     * tile and k-step about 24 instructions on sm_90a against 52 for the
+     * float decode, a third of it on gfx90a), the table built by integer adds,
+     * which hold for scale bytes 2..252 (mx_int_ok): every scale of the
+     * checkpoints. A lane that meets another scale sets `bad`, and if any lane
+     * of the wave did, the wave runs its k-steps again with the float decode
+     * (mx_dequant8: the same bits where both hold), so the fast path pays a
+     * range check per scale and no branch. */
+    bool bad = false;
+    TileC acc[NT];
     auto step = [&](int u) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             TileB bt;
-            if (MX) bt.v = mx_dequant8(raw[MX ? u : 0][t], mx_scale(scl[MX ? u : 0][t]));
-            else bt = b[MX ? 0 : u][t];
+            if (MX) {
+                const uint32_t sc = scl[MX ? u : 0][t];
+                bad |= !mx_int_ok(sc);
+                bt.v = mx_dequant8_t(raw[MX ? u : 0][t], mx_table_int<PortBytes>(sc));
+            } else {
+                bt = b[MX ? 0 : u][t];
+            }
             tile_mma(&acc[t], &x[u], &bt);
         }
     };
+    auto step_exact = [&](int u) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            TileB bt;
+            bt.v = mx_dequant8(raw[MX ? u : 0][t], mx_scale(scl[MX ? u : 0][t]));
+            tile_mma(&acc[t], &x[u], &bt);
+        }
+    };
+#pragma unroll
+    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
     tile_ring<U>(nsteps, load, step);
+    if (MX && port_any(bad)) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
+        tile_ring<U>(nsteps, load, step_exact);
+    }
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll

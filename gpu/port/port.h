@@ -11,7 +11,8 @@
  *   GETP_WAVE   lanes per wave: 64 on AMD CDNA, 32 on NVIDIA. Never write
  *               32/64 (or 0xffffffff masks) in a kernel.
  *   GETP_SHFL, GETP_SHFL_XOR, GETP_SHFL_UP   shuffles over the whole wave;
- *               port_first_lane(pred): the lowest lane where pred holds (ballot)
+ *               port_first_lane(pred): the lowest lane where pred holds (ballot);
+ *               port_any(pred): whether it holds on any lane (vote)
  *   the matrix tile (tile.h's contract): TILE_N, TILE_A_ROWS, the lane maps
  *               tile_a_row/tile_b_row/tile_k_off/tile_c_row/tile_c_col,
  *               tile_c_partner and tile_mma, on the vendor's matrix unit

@@ -166,6 +166,8 @@ static inline void port_launch(void (*kernel)(P...), dim3 grid, dim3 block, size
 #define GETP_SHFL_UP(v, d) __shfl_up_sync(~0u, (v), (d), GETP_WAVE)
 /* the lowest lane whose pred holds (it must hold on at least one lane) */
 __device__ __forceinline__ int port_first_lane(bool pred) { return __ffs(__ballot_sync(~0u, pred)) - 1; }
+/* whether pred holds on any lane of the wave (the same answer on every lane) */
+__device__ __forceinline__ bool port_any(bool pred) { return __any_sync(~0u, pred) != 0; }
 
 /* ---- the matrix tile: mma.sync m16n8k16 bf16 ---- */
 /* c (16x8 fp32 fragment) += a (16x16 bf16) b (16x8 bf16), the PTX fragment

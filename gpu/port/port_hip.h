@@ -49,6 +49,8 @@ static inline void port_launch(void (*kernel)(P...), dim3 grid, dim3 block, size
 __device__ __forceinline__ int port_first_lane(bool pred) {
     return __ffsll((unsigned long long)__ballot(pred)) - 1;
 }
+/* whether pred holds on any lane of the wave (the same answer on every lane) */
+__device__ __forceinline__ bool port_any(bool pred) { return __any(pred) != 0; }
 
 /* ---- the matrix tile: v_mfma_f32_16x16x16bf16_1k ---- */
 #if (defined(GETP_CDNA2) || defined(GETP_CDNA3)) && !(defined(GETP_TILE_FALLBACK) && GETP_TILE_FALLBACK)

@@ -148,12 +148,12 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, in
     free(ids), free(w), free(ref), free(got), free(y), free(scratch);
 }
 
-/* The integer MXFP4 decode of the register-staged kernel (mx_table +
- * mx_dequant8_t: byte permutes, tests/gpu/test_mxint.cpp checks its algorithm
- * on the host) against mx_dequant8 on this device: every scale byte (the
- * fallback range included) times every 16-bit pattern of codes in the low half
- * of a word (the high half an odd-multiplier bijection of it: every code at
- * every position). Counts the words that differ. */
+/* The integer MXFP4 decode of moe_gemv and the register-staged kernel
+ * (mx_table + mx_dequant8_t: byte permutes, tests/gpu/test_mxint.cpp checks
+ * its algorithm on the host) against mx_dequant8 on this device: every scale
+ * byte (the fallback range included) times every 16-bit pattern of codes in
+ * the low half of a word (the high half an odd-multiplier bijection of it:
+ * every code at every position). Counts the words that differ. */
 __global__ void mx_decode_check_kernel(unsigned long long *bad) {
     const uint32_t s = blockIdx.y, x = blockIdx.x * blockDim.x + threadIdx.x;
     const uint32_t w = x | ((x * 0x9E37u + 0x1234u) & 0xFFFFu) << 16;
