@@ -24,6 +24,7 @@
  * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
 #include "../../gpu/kernels/matmul.hip"
 #include "../../gpu/kernels/matmul_async.hip"
+#include "gemv_cp.h"
 #include "bench_util.h"
 
 typedef void (*Launch)(const MmArgs &, hipStream_t);
