@@ -18,7 +18,9 @@
  * barrier each (token, expert) logit = ((part 0 + part 1) + ... + part KS-1)
  * + bias; precise mode sums the t_lo parts the same way and adds them after
  * (y = W t + b, then y += W t_lo, as matmul_pair_bf16_bf16w). Then the
- * top-k above, one warp per token, from the shared logits.
+ * top-k above, one warp per token, from the shared logits. router_fused_sort:
+ * when the batch fits one block (T <= 16, or 8 for E = 128), the block also
+ * writes moe_sort's outputs, saving that launch at small batches.
  */
 #include "kernels.h"
 #include "gpu_check.h"
@@ -96,6 +98,7 @@ typedef struct {
     const uint16_t *t, *t_lo, *W;
     const float *bias;
     int T, E, H, k, rb;
+    int32_t *offsets, *sorted; // not NULL: T <= rb (one block), moe_sort's outputs too
 } RouterArgs;
 
 /* One part's partial logits for the block's rows, every expert: part[(p * rb
@@ -194,6 +197,40 @@ __device__ __forceinline__ float router_sum_parts(const float *part, int rb, int
     return s;
 }
 
+/* moe_sort's outputs (moe.hip) from the one block's ids: offsets (E+1) the
+ * exclusive scan of the counts, sorted (T k) the pair ids grouped by expert,
+ * in increasing pair id within an expert (the stable counting sort: the same
+ * array moe_sort writes). sh: (E + 1 + T k) ints of shared memory no longer read. */
+__device__ __forceinline__ void router_sort(const RouterArgs &a, int *sh) {
+    const int P = a.T * a.k, tid = threadIdx.x;
+    int *run = sh, *sid = sh + a.E + 1;
+    __syncthreads(); // the top-k's ids are written (global, this block) and the logits read
+    for (int q = tid; q < P; q += ROUTER_FUSED_THREADS) sid[q] = a.ids[q];
+    __syncthreads();
+    for (int e = tid; e < a.E; e += ROUTER_FUSED_THREADS) {
+        int c = 0;
+        for (int q = 0; q < P; q++) c += sid[q] == e;
+        run[e] = c;
+    }
+    __syncthreads();
+    if (tid == 0) {
+        int acc = 0;
+        for (int e = 0; e < a.E; e++) {
+            const int c = run[e];
+            a.offsets[e] = run[e] = acc;
+            acc += c;
+        }
+        a.offsets[a.E] = acc;
+    }
+    __syncthreads();
+    for (int q = tid; q < P; q += ROUTER_FUSED_THREADS) {
+        const int e = sid[q];
+        int r = 0;
+        for (int j = 0; j < q; j++) r += sid[j] == e;
+        a.sorted[run[e] + r] = q;
+    }
+}
+
 template <int U, bool HALF>
 __global__ void __launch_bounds__(ROUTER_FUSED_THREADS)
 router_fused_kernel(RouterArgs a) {
@@ -234,6 +271,7 @@ router_fused_kernel(RouterArgs a) {
     for (int m = tid / GETP_WAVE; m < a.rb && m0 + m < a.T; m += ROUTER_KS)
         router_topk_row(a.ids + (size_t)(m0 + m) * a.k, a.w + (size_t)(m0 + m) * a.k, part + m * a.E,
                         a.E, a.k, lane);
+    if (a.offsets) router_sort(a, (int *)part); // block-uniform
 }
 
 void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
@@ -255,17 +293,20 @@ static int router_rows(int E) {
     return rb;
 }
 
-void router_fused(int32_t *ids, float *w, float *logits, const uint16_t *t, const uint16_t *t_lo,
-                  const uint16_t *W, const float *bias, int T, int E, int H, int k, hipStream_t st) {
+static int router_launch(int32_t *ids, float *w, float *logits, const uint16_t *t,
+                         const uint16_t *t_lo, const uint16_t *W, const float *bias, int T, int E,
+                         int H, int k, int32_t *offsets, int32_t *sorted, hipStream_t st) {
     CHECK(k >= 1 && k <= ROUTER_MAX_K && k <= E && T >= 0 && bias);
     CHECK(E <= ROUTER_MAX_PER_LANE * GETP_WAVE);
     CHECK(H >= TILE_K && H % TILE_K == 0);
     CHECK(((uintptr_t)t % 16) == 0 && ((uintptr_t)W % 16) == 0 && ((uintptr_t)t_lo % 16) == 0);
-    if (T == 0) return;
+    if (T == 0) return 0;
     const int rb = router_rows(E);
+    const int sort = offsets && sorted && T <= rb;
     CHECK(rb * E <= ROUTER_OWN * ROUTER_FUSED_THREADS);
     const size_t smem = (size_t)ROUTER_KS * rb * E * sizeof(float);
-    const RouterArgs a = {ids, w, logits, t, t_lo, W, bias, T, E, H, k, rb};
+    const RouterArgs a = {ids, w, logits, t, t_lo, W, bias, T, E, H, k, rb,
+                          sort ? offsets : NULL, sort ? sorted : NULL};
     const int grid = (T + rb - 1) / rb;
     /* rows 8..15 of every tile dropped (rb <= 8) or past T: one A row a lane, U = 8 */
     if (rb <= TILE_M / 2 || T <= TILE_M / 2)
@@ -273,4 +314,17 @@ void router_fused(int32_t *ids, float *w, float *logits, const uint16_t *t, cons
     else
         port_launch(router_fused_kernel<4, false>, grid, ROUTER_FUSED_THREADS, smem, st, a);
     GPU_CHECK_LAUNCH();
+    return sort;
+}
+
+void router_fused(int32_t *ids, float *w, float *logits, const uint16_t *t, const uint16_t *t_lo,
+                  const uint16_t *W, const float *bias, int T, int E, int H, int k, hipStream_t st) {
+    router_launch(ids, w, logits, t, t_lo, W, bias, T, E, H, k, NULL, NULL, st);
+}
+
+int router_fused_sort(int32_t *ids, float *w, float *logits, const uint16_t *t, const uint16_t *t_lo,
+                      const uint16_t *W, const float *bias, int T, int E, int H, int k,
+                      int32_t *expert_offsets, int32_t *sorted_pairs, hipStream_t st) {
+    return router_launch(ids, w, logits, t, t_lo, W, bias, T, E, H, k, expert_offsets, sorted_pairs,
+                         st);
 }

@@ -86,8 +86,11 @@ static void test_router(SelfTest *st, int T, int E, int k) {
 }
 
 /* router_fused on a batch of rows of t (T, H), row i of the batch = token
- * rows[i] of the pool: ids, w, logits downloaded into (T, .) arrays. */
-static void router_fused_run(SelfTest *st, const uint16_t *hi, const uint16_t *lo, const int *rows,
+ * rows[i] of the pool: ids, w, logits downloaded into (T, .) arrays. Returns
+ * the mismatches of router_fused_sort (T <= 16; it must sort when T <= 8):
+ * its ids and w against router_fused's, bitwise, and its expert offsets and
+ * sorted pairs against moe_sort's on the same ids. */
+static long router_fused_run(SelfTest *st, const uint16_t *hi, const uint16_t *lo, const int *rows,
                              int T, int E, int H, int k, const void *d_W, const void *d_b,
                              int32_t *id, float *w, float *lg) {
     uint16_t *bh = (uint16_t *)xmalloc(2 * (size_t)T * H), *bl = (uint16_t *)xmalloc(2 * (size_t)T * H);
@@ -103,9 +106,40 @@ static void router_fused_run(SelfTest *st, const uint16_t *hi, const uint16_t *l
     st_download(id, d_id, 4 * (size_t)T * k);
     st_download(w, d_w, 4 * (size_t)T * k);
     st_download(lg, d_lg, 4 * (size_t)T * E);
+    long bad = 0;
+    if (T <= TILE_M) {
+        const size_t P = (size_t)T * k;
+        int32_t *d_id2 = (int32_t *)st_poisoned(4 * P), *d_off = (int32_t *)st_poisoned(4 * (size_t)(E + 1));
+        int32_t *d_srt = (int32_t *)st_poisoned(4 * P), *d_off2 = (int32_t *)st_poisoned(4 * (size_t)(E + 1));
+        int32_t *d_srt2 = (int32_t *)st_poisoned(4 * P), *d_cnt = (int32_t *)st_poisoned(4 * (size_t)E);
+        float *d_w2 = (float *)st_poisoned(4 * P);
+        const int sorted = router_fused_sort(d_id2, d_w2, NULL, (const uint16_t *)d_t, (const uint16_t *)d_lo,
+                                             (const uint16_t *)d_W, (const float *)d_b, T, E, H, k, d_off,
+                                             d_srt, st->stream);
+        bad += T <= TILE_M / 2 && !sorted;
+        int32_t *v = (int32_t *)xmalloc(4 * (P + E + 1)), *v2 = (int32_t *)xmalloc(4 * (P + E + 1));
+        float *w2 = (float *)xmalloc(4 * P);
+        st_download(v, d_id2, 4 * P);
+        st_download(w2, d_w2, 4 * P);
+        bad += memcmp(v, id, 4 * P) != 0;
+        bad += memcmp(w2, w, 4 * P) != 0;
+        if (sorted) {
+            moe_sort(d_id2, T, k, E, d_off2, d_srt2, d_cnt, st->stream);
+            st_download(v, d_off, 4 * (size_t)(E + 1));
+            st_download(v2, d_off2, 4 * (size_t)(E + 1));
+            bad += memcmp(v, v2, 4 * (size_t)(E + 1)) != 0;
+            st_download(v, d_srt, 4 * P);
+            st_download(v2, d_srt2, 4 * P);
+            bad += memcmp(v, v2, 4 * P) != 0;
+        }
+        st_free(d_id2), st_free(d_off), st_free(d_srt), st_free(d_off2), st_free(d_srt2);
+        st_free(d_cnt), st_free(d_w2);
+        free(v), free(v2), free(w2);
+    }
     st_free(d_t), st_free(d_id), st_free(d_w), st_free(d_lg);
     if (d_lo) st_free(d_lo);
     free(bh), free(bl);
+    return bad;
 }
 
 /* router_fused (the GEMM + top-k in one launch) on a pool of NP tokens:
@@ -118,7 +152,8 @@ static void router_fused_run(SelfTest *st, const uint16_t *hi, const uint16_t *l
  *      the ids picked;
  *  (2) batch invariance, bitwise: every row of T = 1, 5, 16, 17 (tokens
  *      taken from the pool at shifted positions, wrapping) equals the row of
- *      the same token in the T = NP run (logits, ids, weights). */
+ *      the same token in the T = NP run (logits, ids, weights);
+ *  (3) router_fused_sort at T <= 16: see router_fused_run. */
 static void test_router_fused(SelfTest *st, int E, int H, int k, int precise) {
     const int NP = 300;
     const size_t n = (size_t)NP * H;
@@ -156,7 +191,7 @@ static void test_router_fused(SelfTest *st, int E, int H, int k, int precise) {
     float *lg0 = (float *)xmalloc(4 * (size_t)NP * E), *lg = (float *)xmalloc(4 * (size_t)NP * E);
     float *rf = (float *)xmalloc(4 * (size_t)NP * E);
     for (int i = 0; i < NP; i++) rows[i] = i;
-    router_fused_run(st, hi, precise ? lo : NULL, rows, NP, E, H, k, d_W, d_b, id0, w0, lg0);
+    long sortbad = router_fused_run(st, hi, precise ? lo : NULL, rows, NP, E, H, k, d_W, d_b, id0, w0, lg0);
     for (size_t i = 0; i < (size_t)NP * E; i++) rf[i] = (float)ref[i];
     const double nmse = st_nmse(lg0, rf, (size_t)NP * E);
     long bad = 0, ties = 0;
@@ -199,7 +234,7 @@ static void test_router_fused(SelfTest *st, int E, int H, int k, int precise) {
     for (int c = 0; c < 4; c++) {
         const int T = Ts[c];
         for (int i = 0; i < T; i++) rows[i] = (start[c] + i) % NP;
-        router_fused_run(st, hi, precise ? lo : NULL, rows, T, E, H, k, d_W, d_b, id, w, lg);
+        sortbad += router_fused_run(st, hi, precise ? lo : NULL, rows, T, E, H, k, d_W, d_b, id, w, lg);
         for (int i = 0; i < T; i++) {
             const int r = rows[i];
             diff += memcmp(lg + (size_t)i * E, lg0 + (size_t)r * E, 4 * (size_t)E) != 0;
@@ -207,10 +242,11 @@ static void test_router_fused(SelfTest *st, int E, int H, int k, int precise) {
             diff += memcmp(w + (size_t)i * k, w0 + (size_t)r * k, 4 * (size_t)k) != 0;
         }
     }
-    char name[128];
-    snprintf(name, sizeof name, "router_fused%s E=%d H=%d k=%d T=1,5,16,17,%d (%ld near-ties, %ld not invariant)",
-             precise ? " precise" : "", E, H, k, NP, ties, diff);
-    st_report(st, name, nmse, TOL_F32, bad + diff);
+    char name[192];
+    snprintf(name, sizeof name,
+             "router_fused%s E=%d H=%d k=%d T=1,5,16,17,%d (%ld near-ties, %ld not invariant, %ld sort)",
+             precise ? " precise" : "", E, H, k, NP, ties, diff, sortbad);
+    st_report(st, name, nmse, TOL_F32, bad + diff + sortbad);
     st_free(d_W), st_free(d_b);
     free(tf), free(Wf), free(hi), free(lo), free(W), free(bias), free(ref), free(bound), free(rows);
     free(id0), free(id), free(w0), free(w), free(lg0), free(lg), free(rf), free(sorted);
