@@ -58,9 +58,10 @@ static void moe_block(GpuEngine *g, int l, int T) {
     const int H = c->hidden, E = c->n_experts, k = c->experts_per_token, I = c->intermediate;
     rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->mlp_norm, NULL, T, H, MODEL_RMS_EPS, st);
     gpu_profile_mark(g, PH_OTHER);
-    if (!router_fused_sort(a->topk_ids, a->topk_w, NULL, a->t, a->t_lo, w->w_gate, w->b_gate, T, E,
-                           H, k, a->offsets, a->sorted, st))
-        moe_sort(a->topk_ids, T, k, E, a->offsets, a->sorted, a->counts, st);
+    matmul_pair_bf16_bf16w(a->glog, a->t, a->t_lo, w->w_gate, w->b_gate, NULL, T, E, H, st);
+    gpu_profile_mark(g, PH_DENSE);
+    router_topk_f32(a->topk_ids, a->topk_w, a->glog, T, E, k, st);
+    moe_sort(a->topk_ids, T, k, E, a->offsets, a->sorted, a->counts, st);
     gpu_profile_mark(g, PH_ROUTE);
     /* mlp1: (T*k pairs) x (2I) from t by token; mlp2: x (H) from h by sorted position */
     MoeArgs m1 = {a->t, w->w1, w->b1, a->offsets, a->sorted, a->h, NULL, T, k, E, 2 * I, H,

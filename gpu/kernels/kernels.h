@@ -98,20 +98,6 @@ void attention_f32q_bf16kv(const AttnArgs *a, hipStream_t stream);
 void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
                      hipStream_t stream);
 
-/* The router fused (router.hip): logits (T, E) = W (E, H) bf16 . t (T, H) bf16
- * + bias, precise mode (t_lo not NULL) then += W . t_lo; then the top-k as
- * router_topk_f32, in one launch. Its own fixed reduction order (K in 8 fixed
- * parts summed in order), used at every T: a token's logits, ids and w are
- * the same bits whatever T or its row. logits may be NULL (written for tests). */
-void router_fused(int32_t *ids, float *w, float *logits, const uint16_t *t, const uint16_t *t_lo,
-                  const uint16_t *W, const float *bias, int T, int E, int H, int k, hipStream_t st);
-/* The same, and when the batch fits one block (returns 1; T <= 16, fewer for
- * E > 96) also moe_sort's expert_offsets and sorted_pairs (the same arrays);
- * returns 0 where the caller must run moe_sort. */
-int router_fused_sort(int32_t *ids, float *w, float *logits, const uint16_t *t, const uint16_t *t_lo,
-                      const uint16_t *W, const float *bias, int T, int E, int H, int k,
-                      int32_t *expert_offsets, int32_t *sorted_pairs, hipStream_t st);
-
 /* ids(S) = argmax of each row of logits (S, V) fp32; ties to the lower id; -1
  * for a row that holds a NaN or an infinity. */
 void argmax_rows_f32(int32_t *ids, const float *logits, int S, int V, hipStream_t stream);

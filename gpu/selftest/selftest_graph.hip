@@ -4,8 +4,8 @@
  *
  * The body is a small decode layer's MoE half on M = 3 tokens, the shapes
  * where the engine uses graphs (few tokens: the GEMV paths): a copy up from
- * pinned host memory (the engine's meta copy), rmsnorm, the fused router
- * (GEMV + top-k + the sort at this M), mlp1 + SwiGLU and mlp2 (MXFP4 experts), the combine into
+ * pinned host memory (the engine's meta copy), rmsnorm, the router GEMV,
+ * top-k, the sort, mlp1 + SwiGLU and mlp2 (MXFP4 experts), the combine into
  * the residual. Run directly, then as a graph; then the host input changes
  * and both run again. Every output float must match bit for bit (a graph
  * holds the same kernels with the same arguments). This is the check of the
@@ -37,9 +37,9 @@ static void layer(void *ctx) {
     GPU_CHECK(hipMemcpyAsync(b->x, b->h_x, sizeof(float) * (size_t)M * H, hipMemcpyHostToDevice,
                              b->st));
     rmsnorm_f32_bf16out(b->t, NULL, b->x, b->norm_w, NULL, M, H, 1e-5f, b->st);
-    if (!router_fused_sort(b->topk_ids, b->topk_w, b->glog, b->t, NULL, b->w_gate, b->b_gate, M, E, H,
-                           k, b->offsets, b->sorted, b->st))
-        moe_sort(b->topk_ids, M, k, E, b->offsets, b->sorted, b->counts, b->st);
+    matmul_pair_bf16_bf16w(b->glog, b->t, NULL, b->w_gate, b->b_gate, NULL, M, E, H, b->st);
+    router_topk_f32(b->topk_ids, b->topk_w, b->glog, M, E, k, b->st);
+    moe_sort(b->topk_ids, M, k, E, b->offsets, b->sorted, b->counts, b->st);
     MoeArgs m1 = {b->t, b->w1, b->b1, b->offsets, b->sorted, b->h, NULL, M, k, E, 2 * I, H,
                   7.0f, NULL, 0};
     MoeArgs m2 = {b->h, b->w2, b->b2, b->offsets, b->sorted, NULL, b->ypair, M, k, E, H, I,
