@@ -115,22 +115,7 @@ mm_gemv_cp_bf16_bf16w(MmArgs a) {
         }
         port_cp_wait_own<0>();
     }
-#pragma unroll
-    for (int t = 0; t < NT; t++) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int m = m0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
-            if (m < a.M && n < a.N) {
-                if (ARGMAX) atomicMax(&skey[m - m0], mm_argmax_key(acc[t].c[i], n));
-                else mm_store(a, m, n, acc[t].c[i]);
-            }
-        }
-    }
-    if (ARGMAX) {
-        __syncthreads();
-        if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
-            atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
-    }
+    mm_gemv_epilogue<NT, ARGMAX>(a, acc, skey, m0, n0);
 }
 
 /* WARPS warps a block, each NT tiles of TILE_N rows (mm_gemv_cp_bf16_bf16w). */
