@@ -8,12 +8,19 @@
 
 #include <math.h>
 
-static Tensor make_experts(SelfTest *st, int mx, int E, int R, int C, void **data, uint8_t **sc) {
+/* lo_every > 0: about one scale byte in lo_every is 0 or 1, outside the
+ * integer table's range (mx_int_ok): moe_gemv's waves that meet one redo their
+ * k-steps with the float decode (a broken vote would decode garbage there). */
+static Tensor make_experts(SelfTest *st, int mx, int E, int R, int C, void **data, uint8_t **sc,
+                           int lo_every) {
     const size_t n = (size_t)E * R * C;
     if (mx) {
         uint8_t *blk = (uint8_t *)xmalloc(n / 2), *s = (uint8_t *)xmalloc(n / 32);
         for (size_t i = 0; i < n / 2; i++) blk[i] = (uint8_t)st_uniform(st, 0, 256);
         for (size_t i = 0; i < n / 32; i++) s[i] = (uint8_t)(118 + (int)st_uniform(st, 0, 4));
+        if (lo_every > 0)
+            for (size_t i = 0; i < n / 32; i++)
+                if ((int)st_uniform(st, 0, (float)lo_every) == 0) s[i] = (uint8_t)((int)st_uniform(st, 0, 2) & 1);
         *data = blk, *sc = s;
         Tensor t = st_tensor(DT_MXFP4, blk, 3, E, R, C);
         t.scales = s;
@@ -62,7 +69,8 @@ static void random_routes(SelfTest *st, int M, int k, int E, int32_t *ids, float
  * the residual's change with sum_j w_j * cpu_expert_mlp(e_j). precise: t is
  * fp32 as hi + lo, and the chain is precise mode's (moe_mlp1_linear twice,
  * moe_swiglu_split, moe_mlp2 twice); bound TOL_PAIR. */
-static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, int precise) {
+static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, int precise,
+                     int lo_every = 0) {
     Config c;
     memset(&c, 0, sizeof c);
     c.hidden = H, c.intermediate = I, c.n_experts = E, c.experts_per_token = k;
@@ -71,8 +79,8 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, in
     memset(&lw, 0, sizeof lw);
     void *w1d, *w2d;
     uint8_t *w1s, *w2s;
-    lw.w1 = make_experts(st, mx, E, 2 * I, H, &w1d, &w1s);
-    lw.w2 = make_experts(st, mx, E, H, I, &w2d, &w2s);
+    lw.w1 = make_experts(st, mx, E, 2 * I, H, &w1d, &w1s, lo_every);
+    lw.w2 = make_experts(st, mx, E, H, I, &w2d, &w2s, lo_every);
     float *b1 = (float *)xmalloc(4 * (size_t)E * 2 * I), *b2 = (float *)xmalloc(4 * (size_t)E * H);
     st_fill_f32(st, b1, (size_t)E * 2 * I, 0.5f);
     st_fill_f32(st, b2, (size_t)E * H, 0.5f);
@@ -135,8 +143,8 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, in
     st_download(got, d_x, 4 * (size_t)M * H);
     for (size_t i = 0; i < (size_t)M * H; i++) got[i] -= x[i]; // the MoE's contribution
     char name[96];
-    snprintf(name, sizeof name, "moe%s %s M=%d E=%d k=%d H=%d I=%d", precise ? " hi+lo" : "",
-             mx ? "mxfp4" : "bf16", M, E, k, H, I);
+    snprintf(name, sizeof name, "moe%s %s%s M=%d E=%d k=%d H=%d I=%d", precise ? " hi+lo" : "",
+             mx ? "mxfp4" : "bf16", lo_every ? " (scales 0/1)" : "", M, E, k, H, I);
     st_report(st, name, st_nmse(got, ref, (size_t)M * H), precise ? TOL_PAIR : TOL_MOE, 0);
     if (precise) st_free(d_tl), st_free(d_hl), st_free(d_y1);
     st_free((void *)(mx ? (const void *)e1.blocks : (const void *)e1.bf16));
@@ -185,4 +193,6 @@ void selftest_moe_ops(SelfTest *st) {
     test_moe(st, 19, 8, 2, 224, 160, 0, 0);
     test_moe(st, 9, 32, 4, 2880, 2880, 1, 1);  // precise, few pairs per expert
     test_moe(st, 130, 8, 4, 224, 160, 1, 1);   // precise, tiled
+    test_moe(st, 1, 32, 4, 2880, 2880, 1, 0, 96); // scale bytes 0/1: moe_gemv's float-decode redo
+    test_moe(st, 5, 128, 4, 224, 160, 1, 0, 24);  // the same, 120b expert count
 }
