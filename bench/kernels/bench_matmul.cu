@@ -12,27 +12,17 @@
  *   v13 auto: the dispatcher (mm_dispatch); v14 gemv<1,8> at any M (16-row groups on
  *   grid.y; W <= 64 MB only: it re-reads W per 16 rows); v15 / v16 gemv with one A row a lane
  *   (M <= 8) and U = 16 / 8 k-steps in flight; with v14 on small N the argmax
- *   ids of the row-grouped GEMV are also checked against the 64x128 tiles'.
- *   v17..v26 gemv_cp<NT=1, U, WARPS>: the GEMV with its ring of U k-steps in shared memory fed
- *   by cp.async (U - 1 in flight), WARPS warps a block; "half": one A row a lane (M <= 8);
- *   "ef": W with the L2 evict-first hint, "pf": with the L2 256-byte prefetch, "la": step s + 1
- *   read from shared memory before step s's MMAs (off the chain); v21 (all 16
- *   A rows) also checks its argmax ids against gemv<1,8>'s. For N <= 8192
+ *   ids of the row-grouped GEMV are also checked against the 64x128 tiles'. For N <= 8192
  *   every version's output must equal the first one's bitwise ("BITS DIFFER" otherwise).
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
  * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096).
  * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
 #include "../../gpu/kernels/matmul.hip"
 #include "../../gpu/kernels/matmul_async.hip"
-#include "gemv_cp.h"
 #include "bench_util.h"
 
 typedef void (*Launch)(const MmArgs &, hipStream_t);
-struct Ver {
-    const char *name; Launch f; int max_m; size_t max_w = (size_t)1 << 62;
-    Launch am = NULL;  // its argmax twin, checked against gemv<1,8>'s ids (N <= 8192)
-};
-#define BIG_W ((size_t)1 << 62)
+struct Ver { const char *name; Launch f; int max_m; size_t max_w = (size_t)1 << 62; };
 static const Ver vers[] = {
     {"v1 gemv<1,8>", mm_launch_gemv<1, 8, false>, 16},
     {"v2 gemv<2,4>", mm_launch_gemv<2, 4, false>, 16},
@@ -50,16 +40,6 @@ static const Ver vers[] = {
     {"v14 gemv rows", mm_launch_gemv<1, 8, false>, 1 << 30, (size_t)64 << 20},
     {"v15 gemv half U16", mm_launch_gemv<1, 16, false, true>, 8},
     {"v16 gemv half U8", mm_launch_gemv<1, 8, false, true>, 8},
-    {"v17 cp half U16", mm_launch_gemv_cp<1, 16, 4, false, true>, 8},
-    {"v18 cp half U32w2", mm_launch_gemv_cp<1, 32, 2, false, true>, 8},
-    {"v19 cp half U8", mm_launch_gemv_cp<1, 8, 4, false, true>, 8},
-    {"v20 cp half U16w1", mm_launch_gemv_cp<1, 16, 1, false, true>, 8},
-    {"v21 cp U16", mm_launch_gemv_cp<1, 16, 4, false>, 16, BIG_W, mm_launch_gemv_cp<1, 16, 4, true>},
-    {"v22 cp half U16ef", mm_launch_gemv_cp<1, 16, 4, false, true, PORT_CP_EVICT_FIRST>, 8},
-    {"v23 cp half U16pf", mm_launch_gemv_cp<1, 16, 4, false, true, PORT_CP_PREFETCH256>, 8},
-    {"v24 cp half U32w1", mm_launch_gemv_cp<1, 32, 1, false, true>, 8},
-    {"v25 cp half U16la", mm_launch_gemv_cp<1, 16, 4, false, true, 0, true>, 8},
-    {"v26 cp half U32w1la", mm_launch_gemv_cp<1, 32, 1, false, true, 0, true>, 8},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */
@@ -128,9 +108,6 @@ int main(int argc, char **argv) {
                         argmax_ids(mm_launch_gemv<1, 8, true>, a, dkeys, dids) !=
                             argmax_ids(mm_launch_async<1, 4, 2, 4, true>, a, dkeys, dids))
                         printf("ARGMAX DIFFERS %s M=%d gemv rows vs tiled\n", sh.name, M);
-                    if (v.am && N <= 8192 &&
-                        argmax_ids(v.am, a, dkeys, dids) != argmax_ids(mm_launch_gemv<1, 8, true>, a, dkeys, dids))
-                        printf("ARGMAX DIFFERS %s M=%d %s vs gemv<1,8>\n", sh.name, M, v.name);
                 }
                 float ms = bu_time([&](int i) {
                     MmArgs b = a; b.w = dw[i % ncopy];

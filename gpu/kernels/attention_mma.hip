@@ -7,7 +7,6 @@
 #include "extras.h"           // attention_extra
 #include "gpu_check.h"
 
-
 #define ATT_NW 4       // warps per (token, KV head) block; fixed: results never depend on it changing
 #define ATT_MT 16      // positions per warp tile
 

@@ -30,29 +30,6 @@
 
 #define MM_GEMV_THREADS 128
 
-/* The GEMVs' epilogue: each lane's C elements stored (bias, residual) or, for
- * the argmax, folded into the block's per-row keys and then the global ones. */
-template <int NT, bool ARGMAX>
-__device__ __forceinline__ void mm_gemv_epilogue(const MmArgs &a, const TileC (&acc)[NT],
-                                                 unsigned long long *skey, int m0, int n0) {
-#pragma unroll
-    for (int t = 0; t < NT; t++) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int m = m0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
-            if (m < a.M && n < a.N) {
-                if (ARGMAX) atomicMax(&skey[m - m0], mm_argmax_key(acc[t].c[i], n));
-                else mm_store(a, m, n, acc[t].c[i]);
-            }
-        }
-    }
-    if (ARGMAX) {
-        __syncthreads();
-        if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
-            atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
-    }
-}
-
 /* HALF (M <= 8: rows 8..15 of the 16-row tile are past M and dropped): a lane
  * loads only its first A row and passes it for the others too, which frees
  * the registers for U = 16 k-steps of W in flight instead of 8 (a row's result
@@ -119,7 +96,22 @@ mm_gemv_bf16_bf16w(MmArgs a) {
         };
         tile_ring_loaded<U>(nsteps, load, step);
     }
-    mm_gemv_epilogue<NT, ARGMAX>(a, acc, skey, m0, n0);
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int m = m0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
+            if (m < a.M && n < a.N) {
+                if (ARGMAX) atomicMax(&skey[m - m0], mm_argmax_key(acc[t].c[i], n));
+                else mm_store(a, m, n, acc[t].c[i]);
+            }
+        }
+    }
+    if (ARGMAX) {
+        __syncthreads();
+        if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
+            atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
+    }
 }
 
 /* ---- larger M: BM x BN block tiles, operands double-buffered through registers ---- */

@@ -20,9 +20,7 @@
  *               shuffle fallback (port_tile_fallback.h)
  *   staging     port_cp_async16 / port_cp_commit / port_cp_wait<N>: 16-byte
  *               global -> shared copies, asynchronous where the hardware has
- *               them (cp.async), plain copies elsewhere; port_cp_wait_own<N>
- *               for a lane that reads back only its own copies (no barrier);
- *               port_cp_async16_hint<HINT> with L2 hints for streamed data
+ *               them (cp.async), plain copies elsewhere
  *   launching   port_launch(kernel, grid, block, smem, stream, args...): every
  *               kernel launch of gpu/kernels; on Hopper a programmatic
  *               dependent launch (the kernel may start while the one before
@@ -37,7 +35,8 @@
  *   bytes       PortBytes: a byte permute over 8 bytes with its selector
  *               encodings (port_bytes.h; prmt / v_perm_b32)
  * Capability macros (0 or 1): GETP_HAS_PDL (programmatic dependent launch),
- * GETP_HAS_MMA_SYNC (NVIDIA mma.sync, sm_80+ device code), GETP_HAS_ASYNC_COPY (cp.async), GETP_HAS_BF16X2_FMA,
+ * GETP_HAS_MMA_SYNC (NVIDIA mma.sync, sm_80+ device code), GETP_HAS_ASYNC_COPY
+ * (cp.async), GETP_HAS_BF16X2_FMA,
  * GETP_F32_DENORMALS (fp32 arithmetic keeps denormals: the MXFP4 bit trick
  * of gpu/kernels/moe_common.h needs it), GETP_HAS_WGMMA (sm_90a warpgroup MMA),
  * GETP_STAGE_ASYNC (the pipelined kernels' staging: cp.async stages, or

@@ -219,43 +219,6 @@ __device__ __forceinline__ void port_cp_wait(void) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 #endif
 }
-/* port_cp_wait<N> for a thread that reads back only the chunks it copied
- * itself (a ring per lane: no barrier follows to order the reads): the memory
- * clobber keeps the compiler from moving those reads above the wait, or the
- * reads of a slot below a later refill of it. */
-template <int N>
-__device__ __forceinline__ void port_cp_wait_own(void) {
-#if GETP_HAS_ASYNC_COPY
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-#endif
-}
-/* port_cp_async16 for data read once (streamed weights); HINT bits:
- * PORT_CP_EVICT_FIRST (L2 evict-first policy: the line goes before others),
- * PORT_CP_PREFETCH256 (L2 also fetches the 256-byte block around it). */
-#define PORT_CP_EVICT_FIRST 1
-#define PORT_CP_PREFETCH256 2
-template <int HINT>
-__device__ __forceinline__ void port_cp_async16_hint(void *smem, const void *gmem) {
-#if GETP_HAS_ASYNC_COPY
-    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
-    if (HINT == 0) {
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
-    } else if (HINT == PORT_CP_PREFETCH256) {
-        asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
-    } else {
-        uint64_t pol;
-        asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
-        if (HINT & PORT_CP_PREFETCH256)
-            asm volatile("cp.async.cg.shared.global.L2::cache_hint.L2::256B [%0], [%1], 16, %2;\n" ::"r"(s),
-                         "l"(gmem), "l"(pol));
-        else
-            asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem),
-                         "l"(pol));
-    }
-#else
-    *(uint4 *)smem = *(const uint4 *)gmem;
-#endif
-}
 
 /* ---- packing and bf16x2 arithmetic ---- */
 /* bf16x2 of (lo -> bits 0..15, hi -> bits 16..31), round to nearest even. */

@@ -109,14 +109,6 @@ __device__ __forceinline__ void port_cp_async16(void *smem, const void *gmem) {
 __device__ __forceinline__ void port_cp_commit(void) {}
 template <int N>
 __device__ __forceinline__ void port_cp_wait(void) {}
-template <int N>
-__device__ __forceinline__ void port_cp_wait_own(void) {}
-#define PORT_CP_EVICT_FIRST 1 // hints of port_cp_async16_hint (port_cuda.h); none here
-#define PORT_CP_PREFETCH256 2
-template <int HINT>
-__device__ __forceinline__ void port_cp_async16_hint(void *smem, const void *gmem) {
-    *(uint4 *)smem = *(const uint4 *)gmem;
-}
 
 /* ---- byte permute (port_bytes.h: meaning, encodings, host models) ---- */
 #include "port_bytes.h"
