@@ -14,12 +14,69 @@
  *   (M <= 8) and U = 16 / 8 k-steps in flight; with v14 on small N the argmax
  *   ids of the row-grouped GEMV are also checked against the 64x128 tiles'. For N <= 8192
  *   every version's output must equal the first one's bitwise ("BITS DIFFER" otherwise).
+ *   v17..v22 split-K GEMV (session 8): S = ceil(K/32 / KP) warps per 8-row tile, each a
+ *   part of KP k-steps, parts summed in order (other bits than v1: a different order)
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
  * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096).
  * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
 #include "../../gpu/kernels/matmul.hip"
 #include "../../gpu/kernels/matmul_async.hip"
 #include "bench_util.h"
+
+/* Split-K experiment (session 8): one block per 8-row tile and 16-row group,
+ * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
+ * own chain from zero; the block sums the parts in part order through shared
+ * memory (sum = 0; sum += part 0; sum += part 1; ...), the order a tiled
+ * kernel could reproduce with a second accumulator. S times the warps of mm_gemv. */
+template <int KP, int U, bool HALF>
+__global__ void __launch_bounds__(512)
+mm_gemv_split(MmArgs a) {
+    extern __shared__ float sred[];  // [S][4][wave]
+    port_dep_enter();
+    const int warp = threadIdx.x / GETP_WAVE, lane = tile_lane(), S = blockDim.x / GETP_WAVE;
+    const int n0 = blockIdx.x * TILE_N, m0 = blockIdx.y * TILE_M;
+    const int s0 = warp * KP, nsteps = min(KP, a.K / TILE_K - s0), koff = tile_k_off() + s0 * TILE_K;
+    const uint16_t *xrow[TILE_A_ROWS];
+#pragma unroll
+    for (int r = 0; r < TILE_A_ROWS; r++)
+        xrow[r] = a.x + (size_t)min(m0 + tile_a_row(r), a.M - 1) * a.K + koff;
+    const uint16_t *wrow = a.w + (size_t)min(n0 + tile_b_row(), a.N - 1) * a.K + koff;
+    TileC acc;
+    tile_zero(&acc);
+    TileB b[U];
+    TileA x[U];
+    auto load = [&](int u, int s) {
+        b[u].v = *(const uint4 *)(wrow + (size_t)s * TILE_K);
+#pragma unroll
+        for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
+            x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)s * TILE_K);
+    };
+    auto step = [&](int u) {
+#pragma unroll
+        for (int r = 1; r < (HALF ? TILE_A_ROWS : 1); r++) x[u].v[r] = x[u].v[0];
+        tile_mma(&acc, &x[u], &b[u]);
+    };
+    tile_ring<U>(nsteps, load, step);
+#pragma unroll
+    for (int i = 0; i < 4; i++) sred[(warp * 4 + i) * GETP_WAVE + lane] = acc.c[i];
+    __syncthreads();
+    if (warp) return;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float v = 0.0f;
+        for (int p = 0; p < S; p++) v += sred[(p * 4 + i) * GETP_WAVE + lane];
+        const int m = m0 + tile_c_row(i), n = n0 + tile_c_col(i);
+        if (m < a.M && n < a.N) mm_store(a, m, n, v);
+    }
+}
+
+template <int KP, int U, bool HALF>
+static void mm_launch_split(const MmArgs &a, hipStream_t stream) {
+    const int S = (a.K / TILE_K + KP - 1) / KP;
+    dim3 grid((a.N + TILE_N - 1) / TILE_N, (a.M + TILE_M - 1) / TILE_M);
+    mm_gemv_split<KP, U, HALF><<<grid, S * GETP_WAVE, S * 4 * GETP_WAVE * 4, stream>>>(a);
+    GPU_CHECK_LAUNCH();
+}
 
 typedef void (*Launch)(const MmArgs &, hipStream_t);
 struct Ver { const char *name; Launch f; int max_m; size_t max_w = (size_t)1 << 62; };
@@ -40,6 +97,12 @@ static const Ver vers[] = {
     {"v14 gemv rows", mm_launch_gemv<1, 8, false>, 1 << 30, (size_t)64 << 20},
     {"v15 gemv half U16", mm_launch_gemv<1, 16, false, true>, 8},
     {"v16 gemv half U8", mm_launch_gemv<1, 8, false, true>, 8},
+    {"v17 split24 U8h", mm_launch_split<24, 8, true>, 8},
+    {"v18 split12 U8h", mm_launch_split<12, 8, true>, 8},
+    {"v19 split8 U8h", mm_launch_split<8, 8, true>, 8},
+    {"v20 split12 U12h", mm_launch_split<12, 12, true>, 8},
+    {"v21 split24 U8", mm_launch_split<24, 8, false>, 16},
+    {"v22 split12 U8", mm_launch_split<12, 8, false>, 16},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */

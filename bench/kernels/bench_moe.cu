@@ -17,7 +17,8 @@
  *   k-steps: KS=4 does not divide), v17 NT=2 4 blocks/SM (production since run 18).
  *   Retired after run 18 (no gain): cp.async L2 size hints on the weights, v16 one bf16
  *   multiply per decoded pair, v18, v19. v12 / v13: moe_gemv with one tile a warp (NT = 1,
- *   twice v1's warps) and U = 8 / 16; v1, v12 and v13 must give auto's bits. (NT=4 at 3 blocks/SM
+ *   twice v1's warps) and U = 8 / 16; v20..v23 split-K moe_gemv (session 8: S = ceil(K/32 /
+ *   KP) warps per 8-column tile, parts summed in order: other bits than auto); v1, v12 and v13 must give auto's bits. (NT=4 at 3 blocks/SM
  *   spills.) v14.. must give v11's bits (compared bytewise: "BITS DIFFER" otherwise).
  * Env: BENCH_E experts (32), BENCH_M / BENCH_V comma lists of M / versions (all).
  * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
@@ -35,7 +36,79 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 20
+#define NVER 24
+
+/* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
+ * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
+ * own chain from zero; the parts summed in order through shared memory. */
+template <int EPI, int KP, int U>
+__global__ void __launch_bounds__(512)
+moe_gemv_split(MoeArgs a) {
+    extern __shared__ float sred[];  // [S][4][wave]
+    port_dep_enter();
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
+    const int warp = threadIdx.x / GETP_WAVE, lane = tile_lane(), S = blockDim.x / GETP_WAVE;
+    const int n0 = blockIdx.y * TILE_N;
+    const int s0 = warp * KP, nsteps = min(KP, a.K / TILE_K - s0), koff = tile_k_off();
+    const uint16_t *arow[TILE_A_ROWS];
+#pragma unroll
+    for (int r = 0; r < TILE_A_ROWS; r++)
+        arow[r] = moe_act_row<EPI>(a, min(p0 + tile_a_row(r), p1 - 1)) + koff + s0 * TILE_K;
+    const size_t brow = (size_t)e * a.N + min(n0 + tile_b_row(), a.N - 1);
+    const size_t g0 = brow * (size_t)(a.K / 32) + s0;
+    const uint8_t *pb = a.w.blocks + g0 * 16 + koff / 2, *ps = a.w.scales + g0;
+    uint32_t raw[U], scl[U];
+    TileA x[U];
+    auto load = [&](int u, int s) {
+        raw[u] = *(const uint32_t *)(pb + (size_t)s * 16);
+        scl[u] = ps[s];
+#pragma unroll
+        for (int r = 0; r < TILE_A_ROWS; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
+    };
+    bool bad = false;
+    TileC acc;
+    auto step = [&](int u) {
+        TileB bt;
+        bad |= !mx_int_ok(scl[u]);
+        bt.v = mx_dequant8_t(raw[u], mx_table_int<PortBytes>(scl[u]));
+        tile_mma(&acc, &x[u], &bt);
+    };
+    auto step_exact = [&](int u) {
+        TileB bt;
+        bt.v = mx_dequant8(raw[u], mx_scale(scl[u]));
+        tile_mma(&acc, &x[u], &bt);
+    };
+    tile_zero(&acc);
+    tile_ring<U>(nsteps, load, step);
+    if (port_any(bad)) {
+        tile_zero(&acc);
+        tile_ring<U>(nsteps, load, step_exact);
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) sred[(warp * 4 + i) * GETP_WAVE + lane] = acc.c[i];
+    __syncthreads();
+    if (warp) return;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float v = 0.0f;
+        for (int p = 0; p < S; p++) v += sred[(p * 4 + i) * GETP_WAVE + lane];
+        acc.c[i] = v;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const float partner = tile_c_partner(&acc, i);
+        const int pos = p0 + tile_c_row(i), n = n0 + tile_c_col(i);
+        if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc.c[i], partner);
+    }
+}
+
+template <int EPI, int KP, int U>
+static void gemv_split(const MoeArgs &a) {
+    const int S = (a.K / TILE_K + KP - 1) / KP;
+    dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + TILE_N - 1) / TILE_N);
+    moe_gemv_split<EPI, KP, U><<<grid, S * GETP_WAVE, S * 4 * GETP_WAVE * 4>>>(a);
+}
 
 /* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8). */
 template <int EPI, int NT, int U>
@@ -55,6 +128,10 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 17: mid<EPI, 2, 2, 4, 4>(a); break;
     case 12: gemv<EPI, 1, 8>(a); break;
     case 13: gemv<EPI, 1, 16>(a); break;
+    case 20: gemv_split<EPI, 24, 8>(a); break;
+    case 21: gemv_split<EPI, 12, 8>(a); break;
+    case 22: gemv_split<EPI, 8, 8>(a); break;
+    case 23: gemv_split<EPI, 6, 6>(a); break;
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -138,7 +215,8 @@ int main(void) {
                         "v5 async128k2", "v6 async64k2", "v7 wgmma128", "v8 wgmma128nf", "v9 wgmma256",
                         "v10 wgmma256nf", "v11 mid", "v12 gemv<1,8>", "v13 gemv<1,16>",
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
-                        "v18 v17+L2", "v19 v14+L2+fold"};
+                        "v18 v17+L2", "v19 v14+L2+fold", "v20 split24", "v21 split12",
+                        "v22 split8", "v23 split6"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -154,8 +232,8 @@ int main(void) {
         for (int v = 0; v < NVER; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
-            if ((v == 12 || v == 13) && P > E * 64) continue;  // as v1
-            if (v >= 11 && v != 12 && v != 13 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
+            if ((v == 12 || v == 13 || v >= 20) && P > E * 64) continue;  // as v1
+            if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
             if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
             MoeArgs a1 = {dt, {1, db1, ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
@@ -186,7 +264,7 @@ int main(void) {
                      (memcmp(h.data(), h0.data(), h.size() * 2) || memcmp(yp.data(), yp0.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs auto\n", M, vn[v]);
             if (v == 11) { h11 = h; yp11 = yp; }
-            else if (v > 11 && !h11.empty() &&
+            else if (v > 11 && v < 20 && !h11.empty() &&
                      (memcmp(h.data(), h11.data(), h.size() * 2) || memcmp(yp.data(), yp11.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs v11 mid\n", M, vn[v]);
             float ms1 = bu_time([&](int) { run_ver<MOE_MLP1>(v, a1); }, 5, 20);
