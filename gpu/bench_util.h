@@ -58,10 +58,25 @@ static std::vector<int> bu_env_list(const char *name, std::vector<int> def) {
     for (char *end; *s; s = *end ? end + 1 : end) r.push_back((int)strtol(s, &end, 10));
     return r;
 }
-/* Median of `reps` timed calls after `warm` untimed ones, in ms. */
+/* Median of `reps` timed calls after `warm` untimed ones, in ms: each call
+ * alone between two events, so the figure includes the launch's latency
+ * (the GPU idles until the launch arrives). BENCH_TIMING=queue: the reps
+ * back to back between one pair of events, the mean (the host runs ahead,
+ * so a kernel of more than a few us is timed as it runs in a stream or
+ * graph, launch latency hidden). */
 template <class F> static float bu_time(F f, int warm, int reps) {
     for (int i = 0; i < warm; i++) f(i);
     hipEvent_t a, b; GPU_CHECK(hipEventCreate(&a)); GPU_CHECK(hipEventCreate(&b));
+    const char *mode = getenv("BENCH_TIMING");
+    if (mode && !strcmp(mode, "queue")) {
+        float ms = 0.0f;
+        GPU_CHECK(hipEventRecord(a, 0));
+        for (int i = 0; i < reps; i++) f(i);
+        GPU_CHECK(hipEventRecord(b, 0));
+        GPU_CHECK(hipEventSynchronize(b)); GPU_CHECK(hipEventElapsedTime(&ms, a, b));
+        GPU_CHECK(hipEventDestroy(a)); GPU_CHECK(hipEventDestroy(b));
+        return ms / reps;
+    }
     std::vector<float> t(reps);
     for (int i = 0; i < reps; i++) {
         GPU_CHECK(hipEventRecord(a, 0)); f(i); GPU_CHECK(hipEventRecord(b, 0));

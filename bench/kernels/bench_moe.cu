@@ -106,7 +106,7 @@ moe_gemv_split(MoeArgs a) {
 template <int EPI, int KP, int U>
 static void gemv_split(const MoeArgs &a) {
     const int S = (a.K / TILE_K + KP - 1) / KP;
-    dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + TILE_N - 1) / TILE_N);
+    dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + TILE_N - 1) / TILE_N);
     moe_gemv_split<EPI, KP, U><<<grid, S * GETP_WAVE, S * 4 * GETP_WAVE * 4>>>(a);
 }
 
