@@ -26,6 +26,8 @@
 #include "gpu_check.h"
 #include "kernels.h" // every launcher
 
+/* Layer l > 0 finds its input norm done: the previous layer's combine
+ * wrote it (moe_block). */
 static void attention_block(GpuEngine *g, int l, int T) {
     const Config *c = &g->m->cfg;
     const GpuLayer *w = &g->w.layers[l];
@@ -33,7 +35,7 @@ static void attention_block(GpuEngine *g, int l, int T) {
     hipStream_t st = g->stream;
     const int H = c->hidden, Dq = cfg_q_dim(c), QKV = cfg_qkv_dim(c);
     const int32_t *slot = a->meta + a->T_max, *pos = a->meta + 2 * a->T_max;
-    rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->attn_norm, NULL, T, H, MODEL_RMS_EPS, st);
+    if (l == 0) rmsnorm_f32_bf16out(a->t, a->t_lo, a->x, w->attn_norm, NULL, T, H, MODEL_RMS_EPS, st);
     gpu_profile_mark(g, PH_OTHER);
     matmul_pair_bf16_bf16w(a->qkv, a->t, a->t_lo, w->w_qkv, w->b_qkv, NULL, T, QKV, H, st);
     gpu_profile_mark(g, PH_DENSE);
@@ -60,8 +62,7 @@ static void moe_block(GpuEngine *g, int l, int T) {
     gpu_profile_mark(g, PH_OTHER);
     matmul_pair_bf16_bf16w(a->glog, a->t, a->t_lo, w->w_gate, w->b_gate, NULL, T, E, H, st);
     gpu_profile_mark(g, PH_DENSE);
-    router_topk_f32(a->topk_ids, a->topk_w, a->glog, T, E, k, st);
-    moe_sort(a->topk_ids, T, k, E, a->offsets, a->sorted, a->counts, st);
+    route_topk_sort(a->topk_ids, a->topk_w, a->glog, T, E, k, a->offsets, a->sorted, a->counts, st);
     gpu_profile_mark(g, PH_ROUTE);
     /* mlp1: (T*k pairs) x (2I) from t by token; mlp2: x (H) from h by sorted position */
     MoeArgs m1 = {a->t, w->w1, w->b1, a->offsets, a->sorted, a->h, NULL, T, k, E, 2 * I, H,
@@ -87,7 +88,13 @@ static void moe_block(GpuEngine *g, int l, int T) {
         moe_mlp2(&m2, st);
     }
     gpu_profile_mark(g, PH_MLP2);
-    moe_combine(a->x, a->ypair, a->topk_w, T, k, H, st);
+    /* x += the experts' outputs; then, but for the last layer, the next
+     * layer's input norm in the same launch */
+    if (l + 1 < c->n_layers)
+        combine_rmsnorm_f32_bf16out(a->x, a->ypair, a->topk_w, k, a->t, a->t_lo,
+                                    g->w.layers[l + 1].attn_norm, T, H, MODEL_RMS_EPS, st);
+    else
+        moe_combine(a->x, a->ypair, a->topk_w, T, k, H, st);
     gpu_profile_mark(g, PH_COMBINE);
 }
 

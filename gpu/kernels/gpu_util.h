@@ -68,4 +68,13 @@ __device__ __forceinline__ float block_sum(float v, float *red) {
     return s;
 }
 
+/* x + the k experts' outputs of token m at column c, weighted: moe_combine's
+ * arithmetic, shared with the fused combine + norm (norm.hip) so both give
+ * the same bits. */
+__device__ __forceinline__ float moe_combine_at(float x, const float *ypair, const float *topk_w,
+                                                size_t m, int k, int H, size_t c) {
+    for (int j = 0; j < k; j++) x += topk_w[m * k + j] * ypair[(m * k + j) * H + c];
+    return x;
+}
+
 #endif

@@ -41,6 +41,11 @@ void embed_bf16w_f32out(float *x, const uint16_t *emb, const int32_t *tok, int T
  * lo(T, H) bf16 (or NULL) = the remainder. */
 void rmsnorm_f32_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,
                          const int32_t *rows, int T, int H, float eps, hipStream_t stream);
+/* moe_combine (x += sum_j topk_w ypair, below) then rmsnorm_f32_bf16out of
+ * every row of x, in one launch: the same bits as the two calls. */
+void combine_rmsnorm_f32_bf16out(float *x, const float *ypair, const float *topk_w, int k,
+                                 uint16_t *out, uint16_t *lo, const float *w, int T, int H, float eps,
+                                 hipStream_t stream);
 
 /* ---- rope.hip, attention.hip ---- */
 
@@ -97,6 +102,11 @@ void attention_f32q_bf16kv(const AttnArgs *a, hipStream_t stream);
  * w (T, k) = softmax over the k picked logits. */
 void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
                      hipStream_t stream);
+/* router_topk_f32 then moe_sort (below), as one launch (one block) for
+ * T <= ROUTE_FUSED_MAX_T tokens, the two launches past it: the same outputs. */
+#define ROUTE_FUSED_MAX_T 64
+void route_topk_sort(int32_t *ids, float *w, const float *logits, int T, int E, int k,
+                     int32_t *offsets, int32_t *sorted, int32_t *counts, hipStream_t stream);
 
 /* ids(S) = argmax of each row of logits (S, V) fp32; ties to the lower id; -1
  * for a row that holds a NaN or an infinity. */

@@ -19,61 +19,16 @@
 #include "extras.h"        // moe_gemm_extra
 #include "tile.h"          // TILE_K
 #include "gpu_check.h"
-#include "gpu_util.h"      // bf16_store_pair_dev
+#include "gpu_util.h"      // bf16_store_pair_dev, moe_combine_at
+#include "moe_sort.h"      // moe_sort_block
 
 /* ---- sort and combine ---- */
 
-#define MOE_SORT_THREADS 1024
-#define MOE_SORT_MAX_E 256
-
-/* One block: counts, exclusive scan, then a stable scatter chunk by chunk
- * (rank inside a wave by shuffles, across waves by per-wave counts). */
+/* One block (moe_sort.h's moe_sort_block). */
 __global__ void __launch_bounds__(MOE_SORT_THREADS)
 moe_sort_kernel(const int32_t *ids, int P, int E, int32_t *offsets, int32_t *sorted) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
-    constexpr int NW = MOE_SORT_THREADS / GETP_WAVE;
-    __shared__ int cnt[MOE_SORT_MAX_E], run[MOE_SORT_MAX_E];
-    __shared__ int wcnt[NW][MOE_SORT_MAX_E];
-    const int tid = threadIdx.x, lane = tid % GETP_WAVE, wv = tid / GETP_WAVE;
-    for (int e = tid; e < E; e += MOE_SORT_THREADS) cnt[e] = 0;
-    __syncthreads();
-    for (int p = tid; p < P; p += MOE_SORT_THREADS) atomicAdd(&cnt[ids[p]], 1);
-    __syncthreads();
-    if (tid == 0) {
-        int acc = 0;
-        for (int e = 0; e < E; e++) {
-            offsets[e] = acc;
-            run[e] = acc;
-            acc += cnt[e];
-        }
-        offsets[E] = acc;
-    }
-    __syncthreads();
-    for (int base = 0; base < P; base += MOE_SORT_THREADS) {
-        for (int i = tid; i < NW * E; i += MOE_SORT_THREADS) wcnt[i / E][i % E] = 0;
-        __syncthreads();
-        const int p = base + tid;
-        const int e = p < P ? ids[p] : -1;
-        int rank = 0;
-        for (int l = 0; l < GETP_WAVE; l++) {
-            int o = GETP_SHFL(e, l);
-            rank += (l < lane && o == e) ? 1 : 0;
-        }
-        if (e >= 0) atomicAdd(&wcnt[wv][e], 1);
-        __syncthreads();
-        if (e >= 0) {
-            int before = 0;
-            for (int w = 0; w < wv; w++) before += wcnt[w][e];
-            sorted[run[e] + before + rank] = p;
-        }
-        __syncthreads();
-        for (int x = tid; x < E; x += MOE_SORT_THREADS) {
-            int tot = 0;
-            for (int w = 0; w < NW; w++) tot += wcnt[w][x];
-            run[x] += tot;
-        }
-        __syncthreads();
-    }
+    moe_sort_block(ids, P, E, offsets, sorted);
 }
 
 __global__ void moe_combine_kernel(float *x, const float *ypair, const float *topk_w, int M,
@@ -81,10 +36,7 @@ __global__ void moe_combine_kernel(float *x, const float *ypair, const float *to
     port_dep_enter(); // port.h "launching": nothing read or written before it
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)M * H) return;
-    size_t m = i / H, c = i % H;
-    float s = x[i];
-    for (int j = 0; j < k; j++) s += topk_w[m * k + j] * ypair[(m * k + j) * H + c];
-    x[i] = s;
+    x[i] = moe_combine_at(x[i], ypair, topk_w, i / H, k, H, i % H);
 }
 
 /* ---- dispatch ---- */

@@ -50,9 +50,18 @@ moe_gemv(MoeArgs a) {
     if (n0 >= a.N) return;
     const int nsteps = a.K / TILE_K, koff = tile_k_off();
     const uint16_t *arow[TILE_A_ROWS];
+    /* A rows past the slot's pairs give results that are dropped, and an
+     * MMA's output row depends on its own A row alone: a wave none of whose
+     * lanes holds a live row r skips its loads (a uniform branch, so the
+     * instructions go too: at batch 1 each slot holds one pair, and on
+     * mma.sync row 1 of every lane, 8 + lane / 4, is past it), the registers
+     * keep their zeros. */
+    bool need[TILE_A_ROWS];
 #pragma unroll
-    for (int r = 0; r < TILE_A_ROWS; r++)
+    for (int r = 0; r < TILE_A_ROWS; r++) {
         arow[r] = moe_act_row<EPI>(a, min(p0 + tile_a_row(r), p1 - 1)) + koff;
+        need[r] = port_any(p0 + tile_a_row(r) < p1);
+    }
     size_t brow[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++)
@@ -74,6 +83,10 @@ moe_gemv(MoeArgs a) {
     TileB b[MX ? 1 : U][NT];
     uint32_t raw[MX ? U : 1][NT], scl[MX ? U : 1][NT];
     TileA x[U];
+#pragma unroll
+    for (int u = 0; u < U; u++)
+#pragma unroll
+        for (int r = 0; r < TILE_A_ROWS; r++) x[u].v[r] = make_uint4(0u, 0u, 0u, 0u);
     auto load = [&](int u, int s) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
@@ -85,7 +98,8 @@ moe_gemv(MoeArgs a) {
             }
         }
 #pragma unroll
-        for (int r = 0; r < TILE_A_ROWS; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
+        for (int r = 0; r < TILE_A_ROWS; r++)
+            if (need[r]) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
     };
     /* MXFP4 decode by the block's table (mx_dequant8_t: byte permutes; per
      * tile and k-step about 24 instructions on sm_90a against 52 for the

@@ -4,6 +4,8 @@
  * strided partials, then waves, then the block), so a row's result depends on
  * that row alone (batch invariance). `rows` lets the final norm gather only
  * the tokens that sample. Precise mode also writes the bf16 remainder `lo`.
+ * combine_rmsnorm_f32_bf16out: moe_combine and the next layer's norm in one
+ * launch (the same bits as the two: moe_combine_at, the same reduction).
  */
 #include "kernels.h"
 #include "gpu_check.h"
@@ -11,21 +13,16 @@
 
 #define NORM_THREADS 256
 
-__global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,
-                                    const int32_t *rows, int H, float eps) {
-    port_dep_enter(); // port.h "launching": nothing read or written before it
-    __shared__ float red[NORM_THREADS / GETP_WAVE];
-    const int i = blockIdx.x;
-    const int src_row = rows ? rows[i] : i;
-    const float *xr = x + (int64_t)src_row * H; // (H) fp32
-    uint16_t *o = out + (int64_t)i * H;         // (H) bf16
-    float ss = 0.0f;
-    for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) {
-        float4 v = *(const float4 *)(xr + c);
-        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-    }
-    ss = block_sum<NORM_THREADS>(ss, red);
-    const float scale = 1.0f / sqrtf(ss / (float)H + eps);
+/* The sum of squares of a row, fixed order: each thread's strided float4
+ * partials (the x values given by `at`), then block_sum. */
+__device__ __forceinline__ float norm_ss4(float ss, const float4 &v) {
+    return ss + (v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w);
+}
+
+/* out (and lo) of row i from the fp32 row xr and its scale. */
+__device__ __forceinline__ void norm_store_row(uint16_t *out, uint16_t *lo, const float *xr, const float *w,
+                                               float scale, int64_t i, int H) {
+    uint16_t *o = out + i * H; // (H) bf16
     for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) {
         float4 v = *(const float4 *)(xr + c);
         float4 g = *(const float4 *)(w + c);
@@ -43,9 +40,45 @@ __global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x,
             q.y = bf16_rem_dev(y[1], r.y);
             q.z = bf16_rem_dev(y[2], r.z);
             q.w = bf16_rem_dev(y[3], r.w);
-            *(ushort4 *)(lo + (int64_t)i * H + c) = q;
+            *(ushort4 *)(lo + i * H + c) = q;
         }
     }
+}
+
+__global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,
+                                    const int32_t *rows, int H, float eps) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
+    __shared__ float red[NORM_THREADS / GETP_WAVE];
+    const int i = blockIdx.x;
+    const int src_row = rows ? rows[i] : i;
+    const float *xr = x + (int64_t)src_row * H; // (H) fp32
+    float ss = 0.0f;
+    for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) ss = norm_ss4(ss, *(const float4 *)(xr + c));
+    ss = block_sum<NORM_THREADS>(ss, red);
+    norm_store_row(out, lo, xr, w, 1.0f / sqrtf(ss / (float)H + eps), i, H);
+}
+
+/* moe_combine, then the next layer's rmsnorm of the row, in one block a row:
+ * each thread writes the x values whose squares it sums and reads back only
+ * those (its own writes) when it normalizes, so no barrier beyond block_sum's. */
+__global__ void f32_combine_rmsnorm_bf16out(float *x, const float *ypair, const float *topk_w, int k,
+                                            uint16_t *out, uint16_t *lo, const float *w, int H, float eps) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
+    __shared__ float red[NORM_THREADS / GETP_WAVE];
+    const int i = blockIdx.x;
+    float *xr = x + (int64_t)i * H; // (H) fp32
+    float ss = 0.0f;
+    for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) {
+        float4 v = *(const float4 *)(xr + c);
+        v.x = moe_combine_at(v.x, ypair, topk_w, i, k, H, c);
+        v.y = moe_combine_at(v.y, ypair, topk_w, i, k, H, c + 1);
+        v.z = moe_combine_at(v.z, ypair, topk_w, i, k, H, c + 2);
+        v.w = moe_combine_at(v.w, ypair, topk_w, i, k, H, c + 3);
+        *(float4 *)(xr + c) = v;
+        ss = norm_ss4(ss, v);
+    }
+    ss = block_sum<NORM_THREADS>(ss, red);
+    norm_store_row(out, lo, xr, w, 1.0f / sqrtf(ss / (float)H + eps), i, H);
 }
 
 void rmsnorm_f32_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,
@@ -53,5 +86,15 @@ void rmsnorm_f32_bf16out(uint16_t *out, uint16_t *lo, const float *x, const floa
     CHECK(H % 4 == 0 && T >= 0);
     if (T == 0) return;
     port_launch(f32_rmsnorm_bf16out, T, NORM_THREADS, 0, stream, out, lo, x, w, rows, H, eps);
+    GPU_CHECK_LAUNCH();
+}
+
+void combine_rmsnorm_f32_bf16out(float *x, const float *ypair, const float *topk_w, int k,
+                                 uint16_t *out, uint16_t *lo, const float *w, int T, int H, float eps,
+                                 hipStream_t stream) {
+    CHECK(H % 4 == 0 && T >= 0 && k >= 1);
+    if (T == 0) return;
+    port_launch(f32_combine_rmsnorm_bf16out, T, NORM_THREADS, 0, stream, x, ypair, topk_w, k, out, lo, w, H,
+                eps);
     GPU_CHECK_LAUNCH();
 }

@@ -5,10 +5,13 @@
  * of a wave-wide max over 64-bit keys (order-preserving float bits << 32 |
  * ~id, so equal logits go to the lower id; -0 counts as +0 as `>` does), the
  * winner's lane marks it taken. Lane 0 writes ids and weights.
+ * route_topk_sort: the top-k and moe_sort in one launch up to
+ * ROUTE_FUSED_MAX_T tokens (kernels.h), the two kernels past it.
  */
 #include "kernels.h"
 #include "gpu_check.h"
 #include "gpu_util.h"
+#include "moe_sort.h" // moe_sort_block, MOE_SORT_THREADS
 
 #define ROUTER_THREADS 128
 #define ROUTER_MAX_K 16
@@ -20,12 +23,10 @@ __device__ __forceinline__ unsigned long long router_key(float v, int e) {
     return ((unsigned long long)ord << 32) | (unsigned long long)(0xffffffffu - (uint32_t)e);
 }
 
-__global__ void __launch_bounds__(ROUTER_THREADS)
-f32_router_topk(int32_t *ids, float *w, const float *logits, int T, int E, int k) {
-    port_dep_enter(); // port.h "launching": nothing read or written before it
+/* Token i's top-k by one whole wave. */
+__device__ __forceinline__ void router_topk_row(int32_t *ids, float *w, const float *logits, int i, int E,
+                                                int k) {
     const int lane = threadIdx.x % GETP_WAVE;
-    const int i = blockIdx.x * (ROUTER_THREADS / GETP_WAVE) + threadIdx.x / GETP_WAVE;
-    if (i >= T) return; // whole waves leave together
     const float *g = logits + (int64_t)i * E; // (E) fp32
     unsigned long long key[ROUTER_MAX_PER_LANE];
 #pragma unroll
@@ -33,7 +34,7 @@ f32_router_topk(int32_t *ids, float *w, const float *logits, int T, int E, int k
         const int e = lane + j * GETP_WAVE;
         key[j] = e < E ? router_key(g[e], e) : 0ull;
     }
-    int32_t pick[ROUTER_MAX_K];
+    int32_t *idr = ids + (int64_t)i * k; // lane 0 writes the picks as they come
     for (int r = 0; r < k; r++) {
         unsigned long long best = 0ull;
 #pragma unroll
@@ -44,21 +45,38 @@ f32_router_topk(int32_t *ids, float *w, const float *logits, int T, int E, int k
             best = other > best ? other : best;
         }
         const int e = (int)(0xffffffffu - (uint32_t)(best & 0xffffffffull));
-        pick[r] = e;
+        if (lane == 0) idr[r] = e;
 #pragma unroll
         for (int j = 0; j < ROUTER_MAX_PER_LANE; j++)
             if (lane + j * GETP_WAVE == e) key[j] = 0ull; // taken
     }
     if (lane != 0) return;
-    double mx = g[pick[0]], sum = 0.0, ex[ROUTER_MAX_K];
-    for (int j = 0; j < k; j++) {
-        ex[j] = exp((double)g[pick[j]] - mx);
-        sum += ex[j];
-    }
-    for (int j = 0; j < k; j++) {
-        ids[(int64_t)i * k + j] = pick[j];
-        w[(int64_t)i * k + j] = (float)(ex[j] / sum);
-    }
+    /* softmax over the picks (its own writes, read back: no arrays of k) */
+    const double mx = g[idr[0]];
+    double sum = 0.0;
+    for (int j = 0; j < k; j++) sum += exp((double)g[idr[j]] - mx);
+    for (int j = 0; j < k; j++) w[(int64_t)i * k + j] = (float)(exp((double)g[idr[j]] - mx) / sum);
+}
+
+__global__ void __launch_bounds__(ROUTER_THREADS)
+f32_router_topk(int32_t *ids, float *w, const float *logits, int T, int E, int k) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
+    const int i = blockIdx.x * (ROUTER_THREADS / GETP_WAVE) + threadIdx.x / GETP_WAVE;
+    if (i >= T) return; // whole waves leave together
+    router_topk_row(ids, w, logits, i, E, k);
+}
+
+/* Small batches: the top-k of every token (a wave a token in turn), then,
+ * after a barrier, the sort of moe_sort (moe_sort.h), in one block: one launch
+ * instead of two, the same ids, weights, offsets and order. */
+__global__ void __launch_bounds__(MOE_SORT_THREADS)
+f32_route_fused(int32_t *ids, float *w, const float *logits, int T, int E, int k, int32_t *offsets,
+                int32_t *sorted) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
+    for (int i = threadIdx.x / GETP_WAVE; i < T; i += MOE_SORT_THREADS / GETP_WAVE)
+        router_topk_row(ids, w, logits, i, E, k);
+    __syncthreads(); // the block's global writes of ids are visible to it after the barrier
+    moe_sort_block(ids, T * k, E, offsets, sorted);
 }
 
 void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
@@ -69,5 +87,18 @@ void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, 
     const int per_block = ROUTER_THREADS / GETP_WAVE;
     port_launch(f32_router_topk, (T + per_block - 1) / per_block, ROUTER_THREADS, 0, stream, ids, w, logits,
                                                                                     T, E, k);
+    GPU_CHECK_LAUNCH();
+}
+
+void route_topk_sort(int32_t *ids, float *w, const float *logits, int T, int E, int k,
+                     int32_t *offsets, int32_t *sorted, int32_t *counts, hipStream_t stream) {
+    if (T > ROUTE_FUSED_MAX_T) {
+        router_topk_f32(ids, w, logits, T, E, k, stream);
+        moe_sort(ids, T, k, E, offsets, sorted, counts, stream);
+        return;
+    }
+    CHECK(k >= 1 && k <= ROUTER_MAX_K && k <= E && T >= 1);
+    CHECK(E <= ROUTER_MAX_PER_LANE * GETP_WAVE && E <= MOE_SORT_MAX_E);
+    port_launch(f32_route_fused, 1, MOE_SORT_THREADS, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
     GPU_CHECK_LAUNCH();
 }

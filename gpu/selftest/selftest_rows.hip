@@ -7,6 +7,7 @@
 #include "sampler.h"  // argmax_f32
 
 #include <math.h>
+#include <string.h>
 
 static void test_embed(SelfTest *st, int T, int V, int H) {
     uint16_t *emb = (uint16_t *)xmalloc(2 * (size_t)V * H);
@@ -84,6 +85,103 @@ static void test_router(SelfTest *st, int T, int E, int k) {
     free(g), free(ref_id), free(id), free(ref_w), free(w);
 }
 
+/* route_topk_sort's one-launch path (T <= ROUTE_FUSED_MAX_T) against the two
+ * kernels it replaces: ids, weights, expert offsets and the sorted pairs
+ * equal bit for bit (the order inside an expert too). Coarse logits: ties. */
+static void test_route_fused(SelfTest *st, int T, int E, int k) {
+    const size_t TE = (size_t)T * E, P = (size_t)T * k;
+    float *g = (float *)xmalloc(4 * TE);
+    for (size_t i = 0; i < TE; i++) g[i] = (i % 3 == 0) ? floorf(st_uniform(st, -4, 4)) : st_uniform(st, -4, 4);
+    void *d_g = st_upload(g, 4 * TE);
+    int32_t *d_id[2], *d_off[2], *d_sorted[2], *d_cnt = (int32_t *)st_poisoned(4 * (size_t)E);
+    float *d_w[2];
+    for (int r = 0; r < 2; r++) {
+        d_id[r] = (int32_t *)st_poisoned(4 * P), d_w[r] = (float *)st_poisoned(4 * P);
+        d_off[r] = (int32_t *)st_poisoned(4 * (size_t)(E + 1)), d_sorted[r] = (int32_t *)st_poisoned(4 * P);
+    }
+    router_topk_f32(d_id[0], d_w[0], (const float *)d_g, T, E, k, st->stream);
+    moe_sort(d_id[0], T, k, E, d_off[0], d_sorted[0], d_cnt, st->stream);
+    route_topk_sort(d_id[1], d_w[1], (const float *)d_g, T, E, k, d_off[1], d_sorted[1], d_cnt, st->stream);
+    const size_t bytes[4] = {4 * P, 4 * P, 4 * (size_t)(E + 1), 4 * P};
+    void *const dev[2][4] = {{d_id[0], d_w[0], d_off[0], d_sorted[0]}, {d_id[1], d_w[1], d_off[1], d_sorted[1]}};
+    long bad = 0;
+    for (int b = 0; b < 4; b++) {
+        char *h0 = (char *)xmalloc(bytes[b]), *h1 = (char *)xmalloc(bytes[b]);
+        st_download(h0, dev[0][b], bytes[b]);
+        st_download(h1, dev[1][b], bytes[b]);
+        for (size_t i = 0; i < bytes[b]; i += 4) bad += memcmp(h0 + i, h1 + i, 4) != 0;
+        free(h0), free(h1);
+    }
+    char name[96];
+    snprintf(name, sizeof name, "route_topk_sort T=%d E=%d k=%d vs topk + sort (bitwise)", T, E, k);
+    st_report(st, name, 0.0, TOL_EXACT, bad);
+    st_free(d_g), st_free(d_cnt);
+    for (int r = 0; r < 2; r++) st_free(d_id[r]), st_free(d_w[r]), st_free(d_off[r]), st_free(d_sorted[r]);
+    free(g);
+}
+
+/* combine_rmsnorm_f32_bf16out against moe_combine then rmsnorm_f32_bf16out:
+ * x, the norm's output (and lo) equal bit for bit; and the norm against the
+ * CPU oracle on the combined x (TOL_BF16 / TOL_PAIR). */
+static void test_combine_norm(SelfTest *st, int T, int H, int k, int precise) {
+    const size_t TH = (size_t)T * H;
+    float *x = (float *)xmalloc(4 * TH), *y = (float *)xmalloc(4 * TH * k), *tw = (float *)xmalloc(4 * (size_t)T * k);
+    float *w = (float *)xmalloc(4 * (size_t)H);
+    st_fill_f32(st, x, TH, 3.0f);
+    st_fill_f32(st, y, TH * k, 2.0f);
+    st_fill_f32(st, tw, (size_t)T * k, 1.0f);
+    st_fill_f32(st, w, H, 2.0f);
+    void *d_y = st_upload(y, 4 * TH * k), *d_tw = st_upload(tw, 4 * (size_t)T * k), *d_w = st_upload(w, 4 * (size_t)H);
+    float *d_x[2];
+    uint16_t *d_o[2], *d_lo[2];
+    for (int r = 0; r < 2; r++) {
+        d_x[r] = (float *)st_upload(x, 4 * TH);
+        d_o[r] = (uint16_t *)st_poisoned(2 * TH);
+        d_lo[r] = precise ? (uint16_t *)st_poisoned(2 * TH) : NULL;
+    }
+    moe_combine(d_x[0], (const float *)d_y, (const float *)d_tw, T, k, H, st->stream);
+    rmsnorm_f32_bf16out(d_o[0], d_lo[0], d_x[0], (const float *)d_w, NULL, T, H, MODEL_RMS_EPS, st->stream);
+    combine_rmsnorm_f32_bf16out(d_x[1], (const float *)d_y, (const float *)d_tw, k, d_o[1], d_lo[1],
+                                (const float *)d_w, T, H, MODEL_RMS_EPS, st->stream);
+    float *xs[2] = {(float *)xmalloc(4 * TH), (float *)xmalloc(4 * TH)};
+    uint16_t *os[2] = {(uint16_t *)xmalloc(2 * TH), (uint16_t *)xmalloc(2 * TH)};
+    uint16_t *los[2] = {(uint16_t *)xmalloc(2 * TH), (uint16_t *)xmalloc(2 * TH)};
+    for (int r = 0; r < 2; r++) {
+        st_download(xs[r], d_x[r], 4 * TH);
+        st_download(os[r], d_o[r], 2 * TH);
+        if (precise) st_download(los[r], d_lo[r], 2 * TH);
+    }
+    long bad = 0;
+    for (size_t i = 0; i < TH; i++)
+        bad += memcmp(&xs[0][i], &xs[1][i], 4) != 0 || os[0][i] != os[1][i] || (precise && los[0][i] != los[1][i]);
+    /* the oracle on the combined rows (the fused kernel's own x) */
+    float *ref = (float *)xmalloc(4 * TH), *got = (float *)xmalloc(4 * TH);
+    Tensor wt = st_tensor(DT_F32, w, 1, H, 0, 0);
+    for (int i = 0; i < T; i++) cpu_rmsnorm(ref + (size_t)i * H, xs[1] + (size_t)i * H, &wt, H);
+    if (precise) st_pair_to_f32(got, os[1], los[1], TH);
+    else st_bf16_to_f32(got, os[1], TH);
+    /* and x itself against x + sum_j w_j y_j in double */
+    double ex = 0.0, ss = 0.0;
+    for (int i = 0; i < T; i++)
+        for (int c = 0; c < H; c++) {
+            double v = x[(size_t)i * H + c];
+            for (int j = 0; j < k; j++) v += (double)tw[(size_t)i * k + j] * y[((size_t)i * k + j) * H + c];
+            ex += (xs[1][(size_t)i * H + c] - v) * (xs[1][(size_t)i * H + c] - v), ss += v * v;
+        }
+    char name[112];
+    snprintf(name, sizeof name, "combine+rmsnorm%s T=%d H=%d k=%d vs combine, rmsnorm (bitwise; norm vs oracle)",
+             precise ? " hi+lo" : "", T, H, k);
+    const double nmse = st_nmse(got, ref, TH);
+    st_report(st, name, nmse > ex / ss ? nmse : ex / ss, precise ? TOL_PAIR : TOL_BF16, bad);
+    st_free(d_y), st_free(d_tw), st_free(d_w);
+    for (int r = 0; r < 2; r++) {
+        st_free(d_x[r]), st_free(d_o[r]);
+        if (d_lo[r]) st_free(d_lo[r]);
+        free(xs[r]), free(os[r]), free(los[r]);
+    }
+    free(x), free(y), free(tw), free(w), free(ref), free(got);
+}
+
 static void test_argmax(SelfTest *st, int S, int V) {
     float *l = (float *)xmalloc(4 * (size_t)S * V);
     for (size_t i = 0; i < (size_t)S * V; i++) l[i] = floorf(st_uniform(st, -1000, 1000)); // ties
@@ -158,6 +256,15 @@ void selftest_row_ops(SelfTest *st) {
     test_router(st, 1, 32, 4);
     test_router(st, 77, 32, 4);
     test_router(st, 33, 128, 4);
+    test_route_fused(st, 1, 32, 4);
+    test_route_fused(st, 7, 128, 4);
+    test_route_fused(st, ROUTE_FUSED_MAX_T, 32, 4);
+    test_route_fused(st, ROUTE_FUSED_MAX_T, 128, 4);
+    test_route_fused(st, ROUTE_FUSED_MAX_T + 1, 32, 4); // past it: the two kernels themselves
+    test_combine_norm(st, 1, 2880, 4, 0);
+    test_combine_norm(st, 37, 2880, 4, 0);
+    test_combine_norm(st, 5, 100, 4, 1);
+    test_combine_norm(st, 3, 2880, 4, 1);
     test_argmax(st, 1, 201088);
     test_argmax(st, 3, 1001);
     test_encode_mxfp4(st, 4099, 1);
