@@ -68,13 +68,22 @@ __device__ __forceinline__ float block_sum(float v, float *red) {
     return s;
 }
 
-/* x + the k experts' outputs of token m at column c, weighted: moe_combine's
- * arithmetic, shared with the fused combine + norm (norm.hip) so both give
- * the same bits. */
-__device__ __forceinline__ float moe_combine_at(float x, const float *ypair, const float *topk_w,
-                                                size_t m, int k, int H, size_t c) {
-    for (int j = 0; j < k; j++) x += topk_w[m * k + j] * ypair[(m * k + j) * H + c];
-    return x;
+/* x + the k experts' outputs of token m at columns c .. c + 3 (4-aligned),
+ * weighted, one fused multiply-add per expert in expert order: moe_combine's
+ * arithmetic (moe.hip), shared with the fused combine + norm (norm.hip) so
+ * both give the same bits. */
+__device__ __forceinline__ float4 moe_combine_at4(float4 v, const float *__restrict__ ypair,
+                                                  const float *__restrict__ topk_w, size_t m, int k, int H,
+                                                  size_t c) {
+    for (int j = 0; j < k; j++) {
+        const float w = topk_w[m * k + j];
+        const float4 y = *(const float4 *)(ypair + (m * k + j) * H + c);
+        v.x = fmaf(w, y.x, v.x);
+        v.y = fmaf(w, y.y, v.y);
+        v.z = fmaf(w, y.z, v.z);
+        v.w = fmaf(w, y.w, v.w);
+    }
+    return v;
 }
 
 #endif

@@ -19,7 +19,7 @@
 #include "extras.h"        // moe_gemm_extra
 #include "tile.h"          // TILE_K
 #include "gpu_check.h"
-#include "gpu_util.h"      // bf16_store_pair_dev, moe_combine_at
+#include "gpu_util.h"      // bf16_store_pair_dev, moe_combine_at4
 #include "moe_sort.h"      // moe_sort_block
 
 /* ---- sort and combine ---- */
@@ -31,12 +31,14 @@ moe_sort_kernel(const int32_t *ids, int P, int E, int32_t *offsets, int32_t *sor
     moe_sort_block(ids, P, E, offsets, sorted);
 }
 
+/* Four columns a thread (H % 4 == 0, moe_combine checks). */
 __global__ void moe_combine_kernel(float *x, const float *ypair, const float *topk_w, int M,
                                    int k, int H) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const size_t i = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * 4;
     if (i >= (size_t)M * H) return;
-    x[i] = moe_combine_at(x[i], ypair, topk_w, i / H, k, H, i % H);
+    float4 *p = (float4 *)(x + i);
+    *p = moe_combine_at4(*p, ypair, topk_w, i / H, k, H, i % H);
 }
 
 /* ---- dispatch ---- */
@@ -113,7 +115,8 @@ void moe_mlp2(const MoeArgs *a, hipStream_t stream) {
 
 void moe_combine(float *x, const float *ypair, const float *topk_w, int M, int k, int H,
                  hipStream_t stream) {
-    size_t n = (size_t)M * H;
+    CHECK(H % 4 == 0);
+    const size_t n = (size_t)M * H / 4;
     port_launch(moe_combine_kernel, (unsigned)((n + 255) / 256), 256, 0, stream, x, ypair, topk_w, M, k,
                                                                       H);
     GPU_CHECK_LAUNCH();

@@ -5,7 +5,7 @@
  * that row alone (batch invariance). `rows` lets the final norm gather only
  * the tokens that sample. Precise mode also writes the bf16 remainder `lo`.
  * combine_rmsnorm_f32_bf16out: moe_combine and the next layer's norm in one
- * launch (the same bits as the two: moe_combine_at, the same reduction).
+ * launch (the same bits as the two: moe_combine_at4, the same reduction).
  */
 #include "kernels.h"
 #include "gpu_check.h"
@@ -61,7 +61,8 @@ __global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x,
 /* moe_combine, then the next layer's rmsnorm of the row, in one block a row:
  * each thread writes the x values whose squares it sums and reads back only
  * those (its own writes) when it normalizes, so no barrier beyond block_sum's. */
-__global__ void f32_combine_rmsnorm_bf16out(float *x, const float *ypair, const float *topk_w, int k,
+__global__ void f32_combine_rmsnorm_bf16out(float *__restrict__ x, const float *__restrict__ ypair,
+                                            const float *__restrict__ topk_w, int k,
                                             uint16_t *out, uint16_t *lo, const float *w, int H, float eps) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ float red[NORM_THREADS / GETP_WAVE];
@@ -69,11 +70,7 @@ __global__ void f32_combine_rmsnorm_bf16out(float *x, const float *ypair, const 
     float *xr = x + (int64_t)i * H; // (H) fp32
     float ss = 0.0f;
     for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) {
-        float4 v = *(const float4 *)(xr + c);
-        v.x = moe_combine_at(v.x, ypair, topk_w, i, k, H, c);
-        v.y = moe_combine_at(v.y, ypair, topk_w, i, k, H, c + 1);
-        v.z = moe_combine_at(v.z, ypair, topk_w, i, k, H, c + 2);
-        v.w = moe_combine_at(v.w, ypair, topk_w, i, k, H, c + 3);
+        const float4 v = moe_combine_at4(*(const float4 *)(xr + c), ypair, topk_w, i, k, H, c);
         *(float4 *)(xr + c) = v;
         ss = norm_ss4(ss, v);
     }
