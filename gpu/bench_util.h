@@ -86,4 +86,21 @@ template <class F> static float bu_time(F f, int warm, int reps) {
     GPU_CHECK(hipEventDestroy(a)); GPU_CHECK(hipEventDestroy(b));
     return t[reps / 2];
 }
+/* The split-K experiments' reduction (bench_matmul v17-v22, bench_moe v20-v23):
+ * each wave of the block leaves its part's tile in sred ([waves][4][wave]
+ * floats); wave 0 sums the parts in part order into *acc and returns true,
+ * the others return false. */
+__device__ __forceinline__ bool bu_split_sum(TileC *acc, float *sred) {
+    const int warp = threadIdx.x / GETP_WAVE, lane = threadIdx.x % GETP_WAVE, S = blockDim.x / GETP_WAVE;
+    for (int i = 0; i < 4; i++) sred[(warp * 4 + i) * GETP_WAVE + lane] = acc->c[i];
+    __syncthreads();
+    if (warp) return false;
+    for (int i = 0; i < 4; i++) {
+        float v = 0.0f;
+        for (int p = 0; p < S; p++) v += sred[(p * 4 + i) * GETP_WAVE + lane];
+        acc->c[i] = v;
+    }
+    return true;
+}
+
 #endif

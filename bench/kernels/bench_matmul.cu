@@ -33,7 +33,7 @@ __global__ void __launch_bounds__(512)
 mm_gemv_split(MmArgs a) {
     extern __shared__ float sred[];  // [S][4][wave]
     port_dep_enter();
-    const int warp = threadIdx.x / GETP_WAVE, lane = tile_lane(), S = blockDim.x / GETP_WAVE;
+    const int warp = threadIdx.x / GETP_WAVE;
     const int n0 = blockIdx.x * TILE_N, m0 = blockIdx.y * TILE_M;
     const int s0 = warp * KP, nsteps = min(KP, a.K / TILE_K - s0), koff = tile_k_off() + s0 * TILE_K;
     const uint16_t *xrow[TILE_A_ROWS];
@@ -57,16 +57,11 @@ mm_gemv_split(MmArgs a) {
         tile_mma(&acc, &x[u], &b[u]);
     };
     tile_ring<U>(nsteps, load, step);
-#pragma unroll
-    for (int i = 0; i < 4; i++) sred[(warp * 4 + i) * GETP_WAVE + lane] = acc.c[i];
-    __syncthreads();
-    if (warp) return;
+    if (!bu_split_sum(&acc, sred)) return;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        float v = 0.0f;
-        for (int p = 0; p < S; p++) v += sred[(p * 4 + i) * GETP_WAVE + lane];
         const int m = m0 + tile_c_row(i), n = n0 + tile_c_col(i);
-        if (m < a.M && n < a.N) mm_store(a, m, n, v);
+        if (m < a.M && n < a.N) mm_store(a, m, n, acc.c[i]);
     }
 }
 

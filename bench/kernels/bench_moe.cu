@@ -48,7 +48,7 @@ moe_gemv_split(MoeArgs a) {
     port_dep_enter();
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
-    const int warp = threadIdx.x / GETP_WAVE, lane = tile_lane(), S = blockDim.x / GETP_WAVE;
+    const int warp = threadIdx.x / GETP_WAVE;
     const int n0 = blockIdx.y * TILE_N;
     const int s0 = warp * KP, nsteps = min(KP, a.K / TILE_K - s0), koff = tile_k_off();
     const uint16_t *arow[TILE_A_ROWS];
@@ -85,16 +85,7 @@ moe_gemv_split(MoeArgs a) {
         tile_zero(&acc);
         tile_ring<U>(nsteps, load, step_exact);
     }
-#pragma unroll
-    for (int i = 0; i < 4; i++) sred[(warp * 4 + i) * GETP_WAVE + lane] = acc.c[i];
-    __syncthreads();
-    if (warp) return;
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        float v = 0.0f;
-        for (int p = 0; p < S; p++) v += sred[(p * 4 + i) * GETP_WAVE + lane];
-        acc.c[i] = v;
-    }
+    if (!bu_split_sum(&acc, sred)) return;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         const float partner = tile_c_partner(&acc, i);
