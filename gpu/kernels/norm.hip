@@ -13,15 +13,18 @@
 
 #define NORM_THREADS 256
 
-/* The sum of squares of a row, fixed order: each thread's strided float4
- * partials (the x values given by `at`), then block_sum. */
+/* A thread's partial sum of squares, one float4 of its strided columns at a
+ * time (fixed order; norm_finish reduces over the block). */
 __device__ __forceinline__ float norm_ss4(float ss, const float4 &v) {
     return ss + (v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w);
 }
 
-/* out (and lo) of row i from the fp32 row xr and its scale. */
-__device__ __forceinline__ void norm_store_row(uint16_t *out, uint16_t *lo, const float *xr, const float *w,
-                                               float scale, int64_t i, int H) {
+/* The block's sum of the threads' partials ss, then out (and lo) of row i
+ * from the fp32 row xr (each thread reads only the columns it summed). */
+__device__ __forceinline__ void norm_finish(float ss, float *red, uint16_t *out, uint16_t *lo, const float *xr,
+                                            const float *w, int64_t i, int H, float eps) {
+    ss = block_sum<NORM_THREADS>(ss, red);
+    const float scale = 1.0f / sqrtf(ss / (float)H + eps);
     uint16_t *o = out + i * H; // (H) bf16
     for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) {
         float4 v = *(const float4 *)(xr + c);
@@ -54,8 +57,7 @@ __global__ void f32_rmsnorm_bf16out(uint16_t *out, uint16_t *lo, const float *x,
     const float *xr = x + (int64_t)src_row * H; // (H) fp32
     float ss = 0.0f;
     for (int c = threadIdx.x * 4; c < H; c += NORM_THREADS * 4) ss = norm_ss4(ss, *(const float4 *)(xr + c));
-    ss = block_sum<NORM_THREADS>(ss, red);
-    norm_store_row(out, lo, xr, w, 1.0f / sqrtf(ss / (float)H + eps), i, H);
+    norm_finish(ss, red, out, lo, xr, w, i, H, eps);
 }
 
 /* moe_combine, then the next layer's rmsnorm of the row, in one block a row:
@@ -74,8 +76,7 @@ __global__ void f32_combine_rmsnorm_bf16out(float *__restrict__ x, const float *
         *(float4 *)(xr + c) = v;
         ss = norm_ss4(ss, v);
     }
-    ss = block_sum<NORM_THREADS>(ss, red);
-    norm_store_row(out, lo, xr, w, 1.0f / sqrtf(ss / (float)H + eps), i, H);
+    norm_finish(ss, red, out, lo, xr, w, i, H, eps);
 }
 
 void rmsnorm_f32_bf16out(uint16_t *out, uint16_t *lo, const float *x, const float *w,

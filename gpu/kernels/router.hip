@@ -79,10 +79,14 @@ f32_route_fused(int32_t *ids, float *w, const float *logits, int T, int E, int k
     moe_sort_block(ids, T * k, E, offsets, sorted);
 }
 
-void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
-                     hipStream_t stream) {
+static void router_check(int T, int E, int k) {
     CHECK(k >= 1 && k <= ROUTER_MAX_K && k <= E && T >= 0);
     CHECK(E <= ROUTER_MAX_PER_LANE * GETP_WAVE);
+}
+
+void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
+                     hipStream_t stream) {
+    router_check(T, E, k);
     if (T == 0) return;
     const int per_block = ROUTER_THREADS / GETP_WAVE;
     port_launch(f32_router_topk, (T + per_block - 1) / per_block, ROUTER_THREADS, 0, stream, ids, w, logits,
@@ -97,8 +101,8 @@ void route_topk_sort(int32_t *ids, float *w, const float *logits, int T, int E, 
         moe_sort(ids, T, k, E, offsets, sorted, counts, stream);
         return;
     }
-    CHECK(k >= 1 && k <= ROUTER_MAX_K && k <= E && T >= 1);
-    CHECK(E <= ROUTER_MAX_PER_LANE * GETP_WAVE && E <= MOE_SORT_MAX_E);
+    router_check(T, E, k);
+    CHECK(T >= 1 && E <= MOE_SORT_MAX_E); // moe_sort's bounds
     port_launch(f32_route_fused, 1, MOE_SORT_THREADS, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
     GPU_CHECK_LAUNCH();
 }
