@@ -1,9 +1,8 @@
 /* moe_tiles.hip: the portable MoE kernel families (every vendor; the AMD
  * dispatch uses only these), launched from moe.hip's dispatcher:
  *  - moe_gemv for few pairs per expert (each expert's weights streamed once,
- *    16 pairs a pass; MXFP4 decoded by byte permutes, mx_dequant8_t, with a
- *    rerun by the float decode for a wave that meets a scale outside
- *    mx_int_ok);
+ *    16 pairs a pass; MXFP4 decoded by byte permutes, mx_dequant8_t, through
+ *    the block's shared table of every scale byte's 8 entries);
  *  - moe_staged_mx for many, MXFP4 weights: BM x 128 tiles, the weight tile
  *    decoded ONCE per block into bf16 in shared memory (each thread: 16 codes
  *    of one row), so no two waves decode the same columns and the B fragments
@@ -39,29 +38,35 @@ __device__ __forceinline__ void moe_gemv_load_a(TileA *x, int r, const uint16_t 
 
 static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
 
-template <int EPI, bool MX, int NT, int U>
+/* HALF (M <= 8 tokens, so no slot holds more than 8 pairs: rows 8..15 of
+ * the 16-row tile are past every slot's pairs and dropped): a lane loads only
+ * its first A row and passes it for the others too (an MMA's output row
+ * depends on its own A row alone), which halves the A ring's registers. */
+template <int EPI, bool MX, int NT, int U, bool HALF = false>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, 3)
 moe_gemv(MoeArgs a) {
-    port_dep_enter(); // port.h "launching": nothing read or written before it
+    /* MXFP4: every scale byte's 8-entry table (mx_table: integer adds in
+     * 2..252, the float decode outside, so exact for all 256), built by the
+     * block before it waits for the kernel before it (it depends on no data). */
+    __shared__ uint4 stab[MX ? 256 : 1];
+    if (MX) {
+        for (uint32_t sc = threadIdx.x; sc < 256; sc += MOE_GEMV_THREADS) {
+            const MxTable t = mx_table(sc);
+            stab[sc] = make_uint4(t.lo0, t.lo1, t.hi0, t.hi1);
+        }
+        __syncthreads();
+    }
+    port_dep_enter(); // port.h "launching": the activations and every write after it
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
     const int warp = threadIdx.x / GETP_WAVE;
     const int n0 = (blockIdx.y * (MOE_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
     if (n0 >= a.N) return;
     const int nsteps = a.K / TILE_K, koff = tile_k_off();
-    const uint16_t *arow[TILE_A_ROWS];
-    /* A rows past the slot's pairs give results that are dropped, and an
-     * MMA's output row depends on its own A row alone: a wave none of whose
-     * lanes holds a live row r skips its loads (a uniform branch, so the
-     * instructions go too: at batch 1 each slot holds one pair, and on
-     * mma.sync row 1 of every lane, 8 + lane / 4, is past it), the registers
-     * keep their zeros. */
-    bool need[TILE_A_ROWS];
+    constexpr int AR = HALF ? 1 : TILE_A_ROWS; // A rows a lane loads
+    const uint16_t *arow[AR];
 #pragma unroll
-    for (int r = 0; r < TILE_A_ROWS; r++) {
-        arow[r] = moe_act_row<EPI>(a, min(p0 + tile_a_row(r), p1 - 1)) + koff;
-        need[r] = port_any(p0 + tile_a_row(r) < p1);
-    }
+    for (int r = 0; r < AR; r++) arow[r] = moe_act_row<EPI>(a, min(p0 + tile_a_row(r), p1 - 1)) + koff;
     size_t brow[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++)
@@ -83,10 +88,6 @@ moe_gemv(MoeArgs a) {
     TileB b[MX ? 1 : U][NT];
     uint32_t raw[MX ? U : 1][NT], scl[MX ? U : 1][NT];
     TileA x[U];
-#pragma unroll
-    for (int u = 0; u < U; u++)
-#pragma unroll
-        for (int r = 0; r < TILE_A_ROWS; r++) x[u].v[r] = make_uint4(0u, 0u, 0u, 0u);
     auto load = [&](int u, int s) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
@@ -98,49 +99,33 @@ moe_gemv(MoeArgs a) {
             }
         }
 #pragma unroll
-        for (int r = 0; r < TILE_A_ROWS; r++)
-            if (need[r]) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
+        for (int r = 0; r < AR; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
     };
-    /* MXFP4 decode by the block's table (mx_dequant8_t: byte permutes; per
-     * tile and k-step about 24 instructions on sm_90a against 52 for the
-     * float decode, a third of it on gfx90a), the table built by integer adds,
-     * which hold for scale bytes 2..252 (mx_int_ok): every scale of the
-     * checkpoints. A lane that meets another scale sets `bad`, and if any lane
-     * of the wave did, the wave runs its k-steps again with the float decode
-     * (mx_dequant8: the same bits where both hold), so the fast path pays a
-     * range check per scale and no branch. */
-    bool bad = false;
+    /* MXFP4 decode by the scale's table (mx_dequant8_t: byte permutes, the
+     * same bits as the float decode mx_dequant8), read from shared memory:
+     * one 16-byte load per tile and k-step instead of building it (9
+     * instructions on sm_90a) and checking its range with a redo for scales
+     * outside it. */
     TileC acc[NT];
     auto step = [&](int u) {
+#pragma unroll
+        for (int r = AR; r < TILE_A_ROWS; r++) x[u].v[r] = x[u].v[0];
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             TileB bt;
             if (MX) {
-                const uint32_t sc = scl[MX ? u : 0][t];
-                bad |= !mx_int_ok(sc);
-                bt.v = mx_dequant8_t(raw[MX ? u : 0][t], mx_table_int<PortBytes>(sc));
+                const uint4 tv = stab[scl[MX ? u : 0][t]];
+                const MxTable tb = {tv.x, tv.y, tv.z, tv.w};
+                bt.v = mx_dequant8_t(raw[MX ? u : 0][t], tb);
             } else {
                 bt = b[MX ? 0 : u][t];
             }
             tile_mma(&acc[t], &x[u], &bt);
         }
     };
-    auto step_exact = [&](int u) {
-#pragma unroll
-        for (int t = 0; t < NT; t++) {
-            TileB bt;
-            bt.v = mx_dequant8(raw[MX ? u : 0][t], mx_scale(scl[MX ? u : 0][t]));
-            tile_mma(&acc[t], &x[u], &bt);
-        }
-    };
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
     tile_ring<U>(nsteps, load, step);
-    if (MX && port_any(bad)) {
-#pragma unroll
-        for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
-        tile_ring<U>(nsteps, load, step_exact);
-    }
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll
@@ -473,13 +458,15 @@ constexpr size_t moe_staged_smem(void) {
 
 /* ---- launchers ---- */
 
-/* MXFP4: 8 k-steps in flight (the weights stay raw until their mma); bf16: 4. */
+/* MXFP4: 8 k-steps in flight (the weights stay raw until their mma); bf16: 4.
+ * Up to 8 tokens no expert has more than 8 pairs: one A row a lane (HALF). */
 template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr int NT = 2, U = MX ? 8 : 4;
     const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    port_launch(moe_gemv<EPI, MX, NT, U>, grid, MOE_GEMV_THREADS, 0, stream, a);
+    if (a.M <= MOE_GEMV_BM / 2) port_launch(moe_gemv<EPI, MX, NT, U, true>, grid, MOE_GEMV_THREADS, 0, stream, a);
+    else port_launch(moe_gemv<EPI, MX, NT, U>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
 
 template <int EPI, bool MX, int WARPS_M>

@@ -9,8 +9,9 @@
 #include <math.h>
 
 /* lo_every > 0: about one scale byte in lo_every is 0 or 1, outside the
- * integer table's range (mx_int_ok): moe_gemv's waves that meet one redo their
- * k-steps with the float decode (a broken vote would decode garbage there). */
+ * integer table's range (mx_int_ok): moe_gemv's shared table holds the float
+ * decode's entries for those (a table built by integer adds there would
+ * decode garbage). */
 static Tensor make_experts(SelfTest *st, int mx, int E, int R, int C, void **data, uint8_t **sc,
                            int lo_every) {
     const size_t n = (size_t)E * R * C;
@@ -193,6 +194,6 @@ void selftest_moe_ops(SelfTest *st) {
     test_moe(st, 19, 8, 2, 224, 160, 0, 0);
     test_moe(st, 9, 32, 4, 2880, 2880, 1, 1);  // precise, few pairs per expert
     test_moe(st, 130, 8, 4, 224, 160, 1, 1);   // precise, tiled
-    test_moe(st, 1, 32, 4, 2880, 2880, 1, 0, 96); // scale bytes 0/1: moe_gemv's float-decode redo
+    test_moe(st, 1, 32, 4, 2880, 2880, 1, 0, 96); // scale bytes 0/1: moe_gemv's float-decoded table entries
     test_moe(st, 5, 128, 4, 224, 160, 1, 0, 24);  // the same, 120b expert count
 }
