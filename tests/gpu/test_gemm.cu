@@ -197,15 +197,22 @@ static MoeOut moe_run(MoeCase &c, const std::vector<uint16_t> &t, const std::vec
     return o;
 }
 
+/* skew: expert e drawn with weight (e + 1)^2, so the experts' pair counts
+ * spread from a few to most tokens (the slot kinds of moe_wgmma_mx). */
 static void moe_inputs(MoeCase &c, int M, std::vector<uint16_t> &t, std::vector<int32_t> &ids,
-                       std::vector<float> &tw, std::vector<float> &x0) {
+                       std::vector<float> &tw, std::vector<float> &x0, bool skew = false) {
     t.resize((size_t)M * c.H); bu_fill_bf16(t, 1.0f);
     ids.resize((size_t)M * c.k); tw.resize((size_t)M * c.k); x0.resize((size_t)M * c.H);
+    const double wsum = (double)c.E * (c.E + 1) * (2 * c.E + 1) / 6;
     for (int m = 0; m < M; m++)
         for (int j = 0; j < c.k; j++) {
             int e, dup;
             do {
                 e = (int)(bu_u32() % c.E); dup = 0;
+                if (skew) {
+                    double u = bu_uniform() * 0.5 + 0.5, acc = 0; // bu_uniform: [-1, 1)
+                    for (e = 0; e < c.E - 1; e++) if ((acc += (double)(e + 1) * (e + 1) / wsum) > u) break;
+                }
                 for (int q = 0; q < j; q++) dup |= ids[(size_t)m * c.k + q] == e;
             } while (dup);
             ids[(size_t)m * c.k + j] = e; tw[(size_t)m * c.k + j] = bu_uniform() * 0.5f + 0.5f;
@@ -213,10 +220,10 @@ static void moe_inputs(MoeCase &c, int M, std::vector<uint16_t> &t, std::vector<
     for (auto &v : x0) v = bu_uniform();
 }
 
-static void test_moe(MoeCase &c, int M) {
+static void test_moe(MoeCase &c, int M, bool skew = false) {
     const int P = M * c.k, E = c.E, H = c.H, I = c.I;
     std::vector<uint16_t> t; std::vector<int32_t> ids; std::vector<float> tw, x0;
-    moe_inputs(c, M, t, ids, tw, x0);
+    moe_inputs(c, M, t, ids, tw, x0, skew);
     MoeOut o = moe_run(c, t, ids, tw, x0, M, true);
     char what[128];
     // sort: stable counting sort
@@ -269,9 +276,20 @@ static void test_moe(MoeCase &c, int M) {
     MoeOut ob = moe_run(c, t, ids, tw, x0, M, false);
     snprintf(what, sizeof what, "moe bf16-weight path == MXFP4 path M=%d (bitwise)", M);
     report(ob.h == o.h && ob.ypair == o.ypair, what, 0);
-    // batch invariance: tokens computed alone give the same bits
+    if (skew) { // the 128-pair slots of moe_wgmma_mx: a tail of 1..64 after full slots, a
+        // last slot of 65..127 pairs, an expert with 1..64 pairs only
+        int kinds = 0;
+        for (int e = 0; e < E; e++) {
+            const int n = off[e + 1] - off[e], r = n % 128;
+            kinds |= (n > 128 && r >= 1 && r <= 64) << 0 | (r > 64) << 1 | (n >= 1 && n <= 64) << 2;
+        }
+        snprintf(what, sizeof what, "moe skewed routing M=%d reaches every slot kind (mask 7)", M);
+        report(kinds == 7, what, kinds);
+    }
+    // batch invariance: tokens computed alone give the same bits (skew: every token)
     long bad = 0;
-    const int toks[] = {0, M / 2, M - 1};
+    std::vector<int> toks = {0, M / 2, M - 1};
+    if (skew) for (int tk = 1; tk < M - 1; tk++) if (tk != M / 2) toks.push_back(tk);
     for (int tk : toks) {
         std::vector<uint16_t> t1(t.begin() + (size_t)tk * H, t.begin() + (size_t)(tk + 1) * H);
         std::vector<int32_t> id1(ids.begin() + (size_t)tk * c.k, ids.begin() + (size_t)(tk + 1) * c.k);
@@ -318,6 +336,10 @@ int main(void) {
     MoeCase cl; moe_case_init(cl, 8, 4, 320, 288, 96);
     const int Ml[] = {1, 5, 40};
     for (int M : Ml) test_moe(cl, M);
+    // skewed routing past 64 pairs an expert, k-steps even for both GEMMs: the
+    // warpgroup kernel's full and tail slots (sm_90a), every token against M = 1
+    MoeCase cs; moe_case_init(cs, 8, 4, 320, 320);
+    test_moe(cs, 300, true);
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }
