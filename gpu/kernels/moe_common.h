@@ -87,22 +87,7 @@ __device__ __forceinline__ uint4 mx_dequant8_t(uint32_t bytes, const MxTable &t)
  * experts in turn, as before, is a chain of E dependent loads before any work:
  * at batch 1 the 120b's 128 experts made its MoE phases 4x the 20b's per
  * layer, bench/RESULTS.md runs 24-25.) Same mapping as that walk: the slots
- * of expert e follow those of experts 0..e-1, bm pairs each.
- * KIND splits an expert's slots between two kernels (moe_wgmma_mx, whose dead
- * rows cost as much as live ones): MOE_SLOTS_FULL, the slots with more than
- * bm / 2 pairs; MOE_SLOTS_TAIL, the expert's last slot when it has 1 .. bm / 2
- * pairs (at most one an expert). FULL and TAIL together are ALL's slots. */
-enum { MOE_SLOTS_ALL, MOE_SLOTS_FULL, MOE_SLOTS_TAIL };
-
-template <int KIND>
-__device__ __forceinline__ int moe_slot_count(int n, int bm) {
-    const int r = n % bm;
-    if (KIND == MOE_SLOTS_ALL) return (n + bm - 1) / bm;
-    if (KIND == MOE_SLOTS_FULL) return n / bm + (r > bm / 2);
-    return r != 0 && r <= bm / 2;
-}
-
-template <int KIND = MOE_SLOTS_ALL>
+ * of expert e follow those of experts 0..e-1, bm pairs each. */
 __device__ __forceinline__ int moe_slot(const MoeArgs &a, int s, int bm, int *e_out, int *p0,
                                         int *p1) {
     const int lane = threadIdx.x % GETP_WAVE;
@@ -110,7 +95,7 @@ __device__ __forceinline__ int moe_slot(const MoeArgs &a, int s, int bm, int *e_
     for (int e0 = 0; e0 < a.E; e0 += GETP_WAVE) {
         const int e = e0 + lane;
         const int lo = e < a.E ? a.offsets[e] : 0, hi = e < a.E ? a.offsets[e + 1] : 0;
-        const int t = moe_slot_count<KIND>(hi - lo, bm);
+        const int t = (hi - lo + bm - 1) / bm;
         int incl = t; // inclusive scan of the tile counts across the wave
 #pragma unroll
         for (int d = 1; d < GETP_WAVE; d <<= 1) {
@@ -122,7 +107,7 @@ __device__ __forceinline__ int moe_slot(const MoeArgs &a, int s, int bm, int *e_
             const int l = port_first_lane(base + incl > s); // the owner lane
             const int lo_l = GETP_SHFL(lo, l), hi_l = GETP_SHFL(hi, l), excl_l = GETP_SHFL(incl - t, l);
             *e_out = e0 + l;
-            *p0 = lo_l + (KIND == MOE_SLOTS_TAIL ? (hi_l - lo_l) / bm : s - base - excl_l) * bm;
+            *p0 = lo_l + (s - base - excl_l) * bm;
             *p1 = hi_l;
             return 1;
         }
@@ -239,20 +224,20 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
 }
 
 #if GETP_STAGE_ASYNC
+static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
 
 /* The raw stages of the two cp.async MXFP4 stage kernels (moe_staged_mx,
- * moe_wgmma_mx): NS (default MOE_NS) stages of KS k-steps in shared memory, a k-step being
+ * moe_wgmma_mx): MOE_NS stages of KS k-steps in shared memory, a k-step being
  * BM gathered A rows (4 swizzled 16-byte chunks each, moe_swz) followed by BN
  * raw weight rows (16 bytes = 32 codes each); plus the E8M0 scales of the
  * thread's decoder row, loaded a stage ahead. Stage st is multiplied while
- * st+1 is decoded and st+2 .. st+NS-1 are on their way by cp.async.
+ * st+1 is decoded and st+2 .. st+MOE_NS-1 are on their way by cp.async.
  * Every kernel calls advance(st) at the top of stage st. */
-template <int EPI, int BM, int BN, int KS, int NS = MOE_NS>
+template <int EPI, int BM, int BN, int KS>
 struct MoeStages {
     static constexpr int THREADS = 256, RPP = THREADS / 4, PA = BM / RPP;
     static constexpr int SA = BM * 4, SB = BN; // uint4 per k-step: A rows x 4, raw B rows x 1
     static constexpr int SR = KS * (SA + SB);  // uint4 per stage
-    static_assert(NS >= 3, "decode one step ahead needs 3 raw stages or more");
     static_assert(BM % RPP == 0 && RPP % 8 == 0 && BN <= THREADS, "loader split, swizzle period");
     uint4 *smem;
     const uint16_t *srca[PA];
@@ -273,7 +258,7 @@ struct MoeStages {
     __device__ __forceinline__ int stages(void) const { return (nsteps + KS - 1) / KS; }
     /* k-step ks of stage st: A chunks at [0, SA), raw weight rows at [SA, SA + SB). */
     __device__ __forceinline__ uint4 *step(int st, int ks) const {
-        return smem + (st % NS) * SR + ks * (SA + SB);
+        return smem + (st % MOE_NS) * SR + ks * (SA + SB);
     }
     __device__ __forceinline__ void issue(int st) {
         const int tid = (int)threadIdx.x;
@@ -292,24 +277,24 @@ struct MoeStages {
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
     }
-    /* Stages 0 .. NS-2 on their way, scales of stage 0 loaded, stage 0
+    /* Stages 0 .. MOE_NS-2 on their way, scales of stage 0 loaded, stage 0
      * landed for all. */
     __device__ __forceinline__ void start(void) {
 #pragma unroll
-        for (int st = 0; st < NS - 1; st++) {
+        for (int st = 0; st < MOE_NS - 1; st++) {
             if (st < stages()) issue(st);
             port_cp_commit();
         }
         load_scales(0);
-        port_cp_wait<NS - 2>();
+        port_cp_wait<MOE_NS - 2>();
         __syncthreads();
     }
     /* Top of stage st: stage st+1 has landed (and st was decoded) for every
-     * thread, every warp is done with stage st-1, whose buffer takes st+NS-1. */
+     * thread, every warp is done with stage st-1, whose buffer takes st+MOE_NS-1. */
     __device__ __forceinline__ void advance(int st) {
-        port_cp_wait<NS - 3>();
+        port_cp_wait<(MOE_NS >= 3 ? MOE_NS - 3 : 0)>();
         __syncthreads();
-        if (st + NS - 1 < stages()) issue(st + NS - 1);
+        if (st + MOE_NS - 1 < stages()) issue(st + MOE_NS - 1);
         port_cp_commit();
     }
 };

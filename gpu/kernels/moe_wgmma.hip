@@ -25,50 +25,30 @@
 #define MOE_WG_BN 128
 #endif
 
-/* TAIL: an expert's last slot when it holds 1..64 pairs (moe_slot's
- * MOE_SLOTS_TAIL). A 128-row block would run its second warpgroup's wgmma
- * chain on clamped rows (no branch around the chain, below) and cost a full
- * slot; the tail block takes 64 rows x 2 BN columns instead, warpgroup g
- * columns g BN .. g BN + BN - 1, so a tail costs half a slot's MMAs. Same
- * instruction, fragments and k order per output: the same bits. 3 raw stages
- * keep its shared memory that of the 128-row block (2 blocks an SM). */
-template <int KIND>
-struct MoeWgTile {
-    static constexpr bool TAIL = KIND == MOE_SLOTS_TAIL;
-    static constexpr int BM = TAIL ? 64 : 128, NS = TAIL ? 3 : MOE_NS;
-};
-
-template <int BN, int KIND>
+template <int BN>
 constexpr size_t moe_wgmma_smem(void) {
-    typedef MoeWgTile<KIND> T;
-    constexpr int BNB = T::TAIL ? 2 * BN : BN;
-    return (size_t)(T::NS * MOE_KS * (T::BM * 4 + BNB) + 2 * MOE_KS * BNB * 4) * sizeof(uint4);
+    return (size_t)(MOE_NS * MOE_KS * (128 * 4 + BN) + 2 * MOE_KS * BN * 4) * sizeof(uint4);
 }
 
-/* BN = 128 or 256 columns a warpgroup; NFAST: blockIdx.x walks the columns, so
- * the blocks in flight share their A rows (gathered activations, read by
- * every column block) in L2 instead of streaming all A once per column wave. */
-template <int EPI, int BN, bool NFAST, int KIND>
+/* BN = 128 or 256 columns; NFAST: blockIdx.x walks the columns, so the blocks
+ * in flight share their A rows (gathered activations, read by every column
+ * block) in L2 instead of streaming all A once per column wave. */
+template <int EPI, int BN, bool NFAST>
 __global__ void __launch_bounds__(256, BN == 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
-    typedef MoeWgTile<KIND> T;
-    constexpr bool TAIL = T::TAIL;
-    constexpr int BM = T::BM, BNB = TAIL ? 2 * BN : BN; // block rows, block columns
-    constexpr int KS = MOE_KS, THREADS = 256, CPT = BNB * 4 / THREADS;
+    constexpr int BM = 128, KS = MOE_KS, THREADS = 256, CPT = BN * 4 / THREADS;
     static_assert(BN == 128 || BN == 256, "wgmma n128 / n256");
-    static_assert(BNB <= THREADS, "one decoder row a thread at least");
-    typedef MoeStages<EPI, BM, BNB, KS, T::NS> S;
-    constexpr int SD = KS * BNB * 4;      // uint4 per decoded stage
-    extern __shared__ uint4 smem[];       // T::NS * S::SR + 2 * SD (moe_wgmma_smem)
-    uint4 *sdec = smem + T::NS * S::SR;
+    typedef MoeStages<EPI, BM, BN, KS> S;
+    constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
+    extern __shared__ uint4 smem[];       // MOE_NS * S::SR + 2 * SD (moe_wgmma_smem)
+    uint4 *sdec = smem + MOE_NS * S::SR;
     int e, p0, p1;
-    if (!moe_slot<KIND>(a, NFAST ? blockIdx.y : blockIdx.x, 128, &e, &p0, &p1)) return;
+    if (!moe_slot(a, NFAST ? blockIdx.y : blockIdx.x, BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4;
-    const int n0 = (NFAST ? blockIdx.x : blockIdx.y) * BNB;
-    if (n0 >= a.N) return; // block-uniform, before any barrier
-    /* Decoder: thread -> row tid % BNB, chunks CPT * h .. + CPT - 1 (h = tid / BNB). */
-    const int drow = tid % BNB, dh = tid / BNB;
+    const int n0 = (NFAST ? blockIdx.x : blockIdx.y) * BN;
+    /* Decoder: thread -> row tid % BN, chunks CPT * h .. + CPT - 1 (h = tid / BN). */
+    const int drow = tid % BN, dh = tid / BN;
     S stages(a, smem, e, p0, p1, n0, drow);
     const int nst = stages.stages();
     auto decode = [&](int st) {
@@ -85,7 +65,7 @@ moe_wgmma_mx(MoeArgs a) {
                 const uint32_t lo = __byte_perm(raw.x, raw.y, (uint32_t)(c | (c + 4) << 4));
                 const uint32_t hi = __byte_perm(raw.z, raw.w, (uint32_t)(c | (c + 4) << 4));
                 const uint32_t w = __byte_perm(lo, hi, 0x5410);
-                d[ks * BNB * 4 + (c >> 1) * BNB * 2 + (drow >> 3) * 16 + (c & 1) * 8 + (drow & 7)] =
+                d[ks * BN * 4 + (c >> 1) * BN * 2 + (drow >> 3) * 16 + (c & 1) * 8 + (drow & 7)] =
                     mx_dequant8_b(w, sc2);
             }
         }
@@ -98,11 +78,9 @@ moe_wgmma_mx(MoeArgs a) {
     float d[BN / 2];
 #pragma unroll
     for (int i = 0; i < BN / 2; i++) d[i] = 0.0f;
-    const int row0 = TAIL ? 0 : wg * 64;     // my warpgroup's first row of the block
-    const int bcol = TAIL ? wg * BN : 0;     // and first column
-    const bool live = p0 + row0 < p1;        // warpgroup-uniform: any pair in my 64 rows
+    const bool live = p0 + wg * 64 < p1; // warpgroup-uniform: any pair in my 64 rows
     const int kc = tile_k_off() / 8;
-    const int arow = row0 + (warp % 4) * 16 + tile_a_row(0);
+    const int arow = wg * 64 + (warp % 4) * 16 + tile_a_row(0);
     const int aoff0 = moe_swz(arow, kc), aoff1 = moe_swz(arow + 8, kc);
     for (int st = 0; st < nst; st++) {
         stages.advance(st);
@@ -120,9 +98,9 @@ moe_wgmma_mx(MoeArgs a) {
         wg_fence();
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
-            const uint4 *sb = sdec + (st & 1) * SD + ks * BNB * 4 + bcol * 2;
+            const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4;
             wg_mma<BN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
-            wg_mma<BN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BNB * 2, 128, 256));
+            wg_mma<BN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
         }
         wg_commit();
         if (st + 1 < nst) {
@@ -137,44 +115,25 @@ moe_wgmma_mx(MoeArgs a) {
 #pragma unroll
         for (int q = 0; q < 4; q++) {
             const float v = d[4 * j + q], partner = d[4 * j + (q ^ 1)];
-            const int pos = p0 + row0 + (warp % 4) * 16 + tile_c_row(q);
-            const int n = n0 + bcol + j * 8 + tile_c_col(q);
+            const int pos = p0 + wg * 64 + (warp % 4) * 16 + tile_c_row(q);
+            const int n = n0 + j * 8 + tile_c_col(q);
             if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, v, partner);
         }
 }
 
 /* ---- launcher ---- */
 
-template <int EPI, int BN, bool NFAST, int KIND>
+template <int EPI, int BN, bool NFAST>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr bool TAIL = KIND == MOE_SLOTS_TAIL;
-    constexpr size_t smem = moe_wgmma_smem<BN, KIND>();
-    const void *fn = (const void *)moe_wgmma_mx<EPI, BN, NFAST, KIND>;
+    constexpr size_t smem = moe_wgmma_smem<BN>();
+    const void *fn = (const void *)moe_wgmma_mx<EPI, BN, NFAST>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const int P = a.M * a.k, bnb = TAIL ? 2 * BN : BN;
-    /* at most one tail an expert; the full slots within ALL's bound */
-    const unsigned slots = TAIL ? (unsigned)(P < a.E ? P : a.E) : moe_grid_slots(P, 128, a.E);
-    const unsigned cols = (unsigned)((a.N + bnb - 1) / bnb);
+    const unsigned slots = moe_grid_slots(a.M * a.k, 128, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
-    port_launch(moe_wgmma_mx<EPI, BN, NFAST, KIND>, grid, 256, smem, stream, a);
-}
-
-/* Two launches: the full slots, then the tails (disjoint pairs; the second
- * waits on the first as every launch does, port.h). GETP_NO_WGMMA_TAIL=1 runs
- * every slot as a full one (A/B runs: the same bits either way). */
-template <int EPI, bool NFAST>
-static void wgmma_launch_all(const MoeArgs &a, hipStream_t stream) {
-    static int tails = -1;
-    if (tails < 0) tails = !env_flag("GETP_NO_WGMMA_TAIL");
-    if (!tails) {
-        wgmma_launch<EPI, MOE_WG_BN, NFAST, MOE_SLOTS_ALL>(a, stream);
-        return;
-    }
-    wgmma_launch<EPI, MOE_WG_BN, NFAST, MOE_SLOTS_FULL>(a, stream);
-    wgmma_launch<EPI, MOE_WG_BN, NFAST, MOE_SLOTS_TAIL>(a, stream);
+    port_launch(moe_wgmma_mx<EPI, BN, NFAST>, grid, 256, smem, stream, a);
 }
 
 void moe_launch_wgmma(const MoeArgs &a, int epi, hipStream_t stream) {
-    if (epi == MOE_MLP1) wgmma_launch_all<MOE_MLP1, false>(a, stream);
-    else wgmma_launch_all<MOE_MLP2, true>(a, stream);
+    if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, MOE_WG_BN, false>(a, stream);
+    else wgmma_launch<MOE_MLP2, MOE_WG_BN, true>(a, stream);
 }

@@ -197,5 +197,5 @@ void selftest_moe_ops(SelfTest *st) {
     test_moe(st, 1, 32, 4, 2880, 2880, 1, 0, 96); // scale bytes 0/1: moe_gemv's float-decoded table entries
     test_moe(st, 5, 128, 4, 224, 160, 1, 0, 24);  // the same, 120b expert count
     test_moe(st, 300, 8, 4, 256, 256, 1, 0);    // ~150 pairs an expert, even k-steps: sm_90a's
-                                                // warpgroup kernel, full and tail slots
+                                                // warpgroup kernel, full and part-filled slots
 }

@@ -276,8 +276,8 @@ static void test_moe(MoeCase &c, int M, bool skew = false) {
     MoeOut ob = moe_run(c, t, ids, tw, x0, M, false);
     snprintf(what, sizeof what, "moe bf16-weight path == MXFP4 path M=%d (bitwise)", M);
     report(ob.h == o.h && ob.ypair == o.ypair, what, 0);
-    if (skew) { // the 128-pair slots of moe_wgmma_mx: a tail of 1..64 after full slots, a
-        // last slot of 65..127 pairs, an expert with 1..64 pairs only
+    if (skew) { // the 128-pair slots of moe_wgmma_mx: a last slot of 1..64 pairs after full
+        // ones (its second warpgroup's rows all clamped), of 65..127, an expert of 1..64 only
         int kinds = 0;
         for (int e = 0; e < E; e++) {
             const int n = off[e + 1] - off[e], r = n % 128;
@@ -337,7 +337,7 @@ int main(void) {
     const int Ml[] = {1, 5, 40};
     for (int M : Ml) test_moe(cl, M);
     // skewed routing past 64 pairs an expert, k-steps even for both GEMMs: the
-    // warpgroup kernel's full and tail slots (sm_90a), every token against M = 1
+    // warpgroup kernel's full and part-filled slots (sm_90a), every token against M = 1
     MoeCase cs; moe_case_init(cs, 8, 4, 320, 320);
     test_moe(cs, 300, true);
     printf("%d passed, %d failed\n", n_pass, n_fail);
