@@ -4,7 +4,7 @@
  *
  * Each step's token list is built on the host: first one token for every
  * decoding slot (its last sampled id at position fed), then prefill chunks
- * (<= chunk prompt tokens per slot, GPU_PREFILL_TOKENS in all) for slots still
+ * (<= chunk prompt tokens per slot, g->prefill in all) for slots still
  * reading their prompt. A slot samples when the step feeds its position
  * n_prompt-1 or later; a finished slot takes the next request at once. The
  * result of a request depends on nothing but the request: every kernel is
@@ -43,7 +43,8 @@ static int pick_batch(GpuEngine *g, int runnable, int cap, int sampled, Err *err
         size_t free_b = 0, total_b = 0;
         GPU_CHECK(hipMemGetInfo(&free_b, &total_b));
         const size_t reserve = (size_t)1 << 30; // runtime, fragmentation
-        const size_t fixed = gpu_act_bytes(&g->m->cfg, GPU_PREFILL_TOKENS, 0, 0, g->opt.precise) + reserve;
+        /* the most prefill rows any batch takes: the batch is what is sized here */
+        const size_t fixed = gpu_act_bytes(&g->m->cfg, GPU_PREFILL_MAX, 0, 0, g->opt.precise) + reserve;
         /* logits row: non-greedy only (precise mode: every row, its argmax reads logits) */
         const size_t per = gpu_bytes_per_slot(g, cap, sampled > 0 || g->opt.precise);
         B = free_b > fixed ? (int)((free_b - fixed) / per) : 0;
@@ -72,7 +73,7 @@ static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S
     GpuActs *a = &g->a;
     int T = 0;
     *S = 0;
-    int budget = GPU_PREFILL_TOKENS;
+    int budget = g->prefill;
     for (int pass = 0; pass < 2; pass++) // pass 0: decoding slots, pass 1: prefill
         for (int b = 0; b < B; b++) {
             chunk_n[b] = pass == 0 ? 0 : chunk_n[b];
@@ -209,7 +210,8 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
      * (precise mode: every sampling row, greedy ones included: their argmax reads
      * logits). */
     const int L_max = g->opt.precise ? S_max : sampled < B ? sampled : B;
-    if (B < 0 || gpu_prepare(g, B, cap, B + GPU_PREFILL_TOKENS, S_max, L_max, err) != GETP_OK) {
+    if (B > 0) g->prefill = gpu_prefill_budget(B);
+    if (B < 0 || gpu_prepare(g, B, cap, B + g->prefill, S_max, L_max, err) != GETP_OK) {
         for (int i = 0; i < n; i++) output_free(&outs[i]);
         return GETP_ERR;
     }

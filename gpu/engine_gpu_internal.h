@@ -11,7 +11,18 @@
 #include "port.h"
 #include "kernels.h" // KvLayer, ExpertWeights, the launchers
 
-#define GPU_PREFILL_TOKENS 512 // prompt tokens per step on top of one per decoding slot
+/* Prompt tokens per step on top of one per decoding slot: 4 per slot of the
+ * batch, within [GPU_PREFILL_MIN, GPU_PREFILL_MAX] (gpu_prefill_budget). A step
+ * costs a fixed part (~11 ms for the 20b at batch 1,024 on the H200: every
+ * weight read, the launches) plus a part per row: a fixed 512 made 1,024 prompts
+ * of 1,024 tokens take 2,048 steps to read, while the first slots, done, decode
+ * and then sit empty (bench/RESULTS.md run 50). */
+#define GPU_PREFILL_MIN 512
+#define GPU_PREFILL_MAX 4096
+static inline int gpu_prefill_budget(int B) {
+    const long n = 4L * B;
+    return n < GPU_PREFILL_MIN ? GPU_PREFILL_MIN : n > GPU_PREFILL_MAX ? GPU_PREFILL_MAX : (int)n;
+}
 #define GPU_MAX_SLOTS 4096     // default batch cap (free memory usually decides first)
 
 /* GETP_PROFILE=1: events between the phases of every step, summed per phase
@@ -126,6 +137,7 @@ typedef struct {
     GpuActs a;
     GpuKv kv;
     int chunk;          // prefill tokens per slot per step (<= sliding window)
+    int prefill;        // prompt tokens per step in all (gpu_prefill_budget of the batch)
     GpuProfile prof;
     GpuGraphs graphs;
 } GpuEngine;
