@@ -75,13 +75,15 @@ static void test_matmul_argmax(SelfTest *st, int M, int N, int K) {
     free(x), free(w), free(xf), free(ref), free(id);
 }
 
-/* Rows 0..2 computed in batches of 1, 3, 16 and 77 rows: the GEMV's variants
- * (M <= 8, M <= 16) and the tiled kernels must give the same bits. */
+/* Rows 0..2 computed in batches of 1, 3, 16, 77 and 300 rows, and row 299
+ * alone and in the batch of 300: the GEMV's variants (M <= 8, M <= 16), the
+ * tiled kernels (64-row tiles up to M = 256, 128-row tiles past it; a row
+ * block cut by M) must give the same bits. */
 static void test_matmul_batch_bits(SelfTest *st, int N, int K) {
-    const int MB = 77, Ms[] = {1, 3, 16, 77};
+    const int MB = 300, Ms[] = {1, 3, 16, 77, 300};
     uint16_t *x = (uint16_t *)xmalloc(2 * (size_t)MB * K), *w = (uint16_t *)xmalloc(2 * (size_t)N * K);
     float *b = (float *)xmalloc(4 * (size_t)N), *first = (float *)xmalloc(4 * (size_t)3 * N);
-    float *got = (float *)xmalloc(4 * (size_t)3 * N);
+    float *got = (float *)xmalloc(4 * (size_t)3 * N), *last = (float *)xmalloc(4 * (size_t)N);
     st_fill_bf16(st, x, NULL, (size_t)MB * K, 1.0f);
     st_fill_bf16(st, w, NULL, (size_t)N * K, 1.0f);
     st_fill_f32(st, b, N, 1.0f);
@@ -89,7 +91,7 @@ static void test_matmul_batch_bits(SelfTest *st, int N, int K) {
     void *d_b = st_upload(b, 4 * (size_t)N);
     float *d_y = (float *)st_poisoned(4 * (size_t)MB * N);
     long bad = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         const int M = Ms[i], rows = M < 3 ? M : 3;
         matmul_bf16_bf16w(d_y, (const uint16_t *)d_x, (const uint16_t *)d_w, (const float *)d_b, NULL,
                           M, N, K, st->stream);
@@ -106,11 +108,18 @@ static void test_matmul_batch_bits(SelfTest *st, int N, int K) {
         }
         bad += memcmp(got, first, 4 * (size_t)rows * N) != 0;
     }
+    /* d_y holds the batch of 300: its last row (a row block cut by M) against that row alone */
+    st_download(last, d_y + (size_t)(MB - 1) * N, 4 * (size_t)N);
+    matmul_bf16_bf16w(d_y, (const uint16_t *)d_x + (size_t)(MB - 1) * K, (const uint16_t *)d_w,
+                      (const float *)d_b, NULL, 1, N, K, st->stream);
+    GPU_CHECK(hipStreamSynchronize(st->stream));
+    st_download(got, d_y, 4 * (size_t)N);
+    bad += memcmp(got, last, 4 * (size_t)N) != 0;
     char name[96];
-    snprintf(name, sizeof name, "matmul N=%d K=%d: rows alone == in batches of 3/16/77 (bitwise)", N, K);
+    snprintf(name, sizeof name, "matmul N=%d K=%d: rows alone == in batches of 3/16/77/300 (bitwise)", N, K);
     st_report(st, name, 0.0, TOL_EXACT, bad);
     st_free(d_x), st_free(d_w), st_free(d_b), st_free(d_y);
-    free(x), free(w), free(b), free(first), free(got);
+    free(x), free(w), free(b), free(first), free(got), free(last);
 }
 
 /* Random expert weights (E, R, C): MXFP4 (random codes, scales near 2^-5) or bf16. */
@@ -118,6 +127,7 @@ void selftest_gemm_ops(SelfTest *st) {
     test_matmul(st, 1, 5120, 2880, 1, 0, 0);   // QKV shape, one token
     test_matmul(st, 77, 5120, 2880, 1, 0, 0);  // QKV shape, many tokens
     test_matmul(st, 33, 2880, 4096, 1, 1, 0);  // O projection with residual
+    test_matmul(st, 300, 640, 2880, 1, 1, 0);  // past M = 256: the tiles for many rows
     test_matmul(st, 7, 32, 2880, 1, 0, 0);     // router
     test_matmul(st, 13, 1000, 224, 0, 0, 0);   // M, N not multiples of a tile; K = 7 k-steps
     test_matmul(st, 3, 201088, 2880, 0, 0, 0); // LM head
@@ -127,4 +137,5 @@ void selftest_gemm_ops(SelfTest *st) {
     test_matmul_batch_bits(st, 2880, 4096);    // O projection shape
     test_matmul_argmax(st, 1, 201088, 2880);
     test_matmul_argmax(st, 5, 1003, 224);
+    test_matmul_argmax(st, 300, 1003, 256);  // past M = 256
 }
