@@ -15,7 +15,8 @@
 #   selftest:NAME            getp --selftest of build NAME (what users run)
 #   bench:NAME:MODES[:ENV]   bench/run_bench.sh MODES (commas) with build NAME on
 #                            /tmp/m20b (ENV: VAR=value pairs, commas, e.g.
-#                            MODEL=/tmp/m120b,COUNT=512)
+#                            MODEL=/tmp/m120b,COUNT=512; a list inside a value takes
+#                            another separator: BENCH_M=1024/2048)
 #   cli:NAME                 getp jobs on /tmp/m20b as users run them: course text,
 #                            JSONL and Batch files, greedy and sampled (32 prompts, -n 128)
 #   same:A:B:MODE            byte comparison of the outputs of MODE run by the
@@ -34,7 +35,11 @@ root=$(pwd)
 out=/tmp/device
 res=${OUT:-/tmp}
 mkdir -p "$out"
-export LD_LIBRARY_PATH=$root/deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+# deps/ (tools/fetch_deps.sh): this tree's, else its parent's (device.sh run from a
+# carried baseline tree inside the checkout, e.g. `cd build-basesrc && bash bench/device.sh`)
+deps=$root/deps
+[ -d "$deps/usr" ] || deps=$(dirname "$root")/deps
+export LD_LIBRARY_PATH=$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 t0=$(date +%s)
 el() { echo "$(( $(date +%s) - t0 )) s"; }
@@ -53,7 +58,7 @@ build_tree() { # NAME SRC FLAGS
     local name=$1 src=$2 flags=${3//,/ } b=/tmp/b-$1
     # shellcheck disable=SC2086
     (cd "$src" && cmake -S . -B "$b" -G Ninja -DGETP_GPU=cuda -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_PREFIX_PATH="$root/deps/usr" $flags >"$out/build_$name.cmake.log" 2>&1 &&
+        -DCMAKE_PREFIX_PATH="$deps/usr" $flags >"$out/build_$name.cmake.log" 2>&1 &&
         ninja -C "$b" >"$out/build_$name.log" 2>&1) ||
         { echo "BUILD $name FAILED"; grep -E "error|FAILED" "$out/build_$name".*log "$out/build_$name.log" | head -20; return 1; }
     echo "build $name done ($(el))"
