@@ -24,6 +24,10 @@
 #   mpi:NAME                 invariance on the GPU: -np 1 vs -np 3 --share-gpu and
 #                            --batch 1 vs 64, greedy and -t 1.0 -p 0.9 -k 50
 #   playground:KERNEL        the kernel playground bench/kernels/bench_KERNEL.cu
+#   ncu:KERNEL:NAME[:ENV]    Nsight Compute on that playground (ENV as for bench, e.g.
+#                            BENCH_M=2048,BENCH_V=7): the 2nd launch of kernels whose name
+#                            contains NAME, clocks left alone (--clock-control none, METHOD.md);
+#                            throughput, warp states, memory; full report under $OUT
 #   scaling:NAME[:ENV]       bench/scaling.sh with build NAME (ENV as for bench)
 #   batchinv:NAME            greedy outputs of 2,048 prompts at --batch 2048 vs 8 of them at
 #                            --batch 1 on /tmp/m20b (issue #18's batch invariance)
@@ -62,6 +66,14 @@ build_tree() { # NAME SRC FLAGS
         ninja -C "$b" >"$out/build_$name.log" 2>&1) ||
         { echo "BUILD $name FAILED"; grep -E "error|FAILED" "$out/build_$name".*log "$out/build_$name.log" | head -20; return 1; }
     echo "build $name done ($(el))"
+}
+
+build_playground() { # KERNEL: bench/kernels/bench_KERNEL.cu -> /tmp/bench_KERNEL
+    gcc -c -O2 -Isrc src/common.c -o /tmp/pcommon.o &&
+        timeout 300 nvcc -gencode=arch=compute_90a,code=sm_90a -O2 -Igpu -Igpu/kernels -Igpu/port -Isrc \
+            -DGETP_WGMMA=1 -x cu "bench/kernels/bench_$1.cu" -Xlinker /tmp/pcommon.o -o "/tmp/bench_$1" \
+            >"$out/playground_$1.build.log" 2>&1 ||
+        { tail -5 "$out/playground_$1.build.log"; return 1; }
 }
 
 run_env() { # "A=1,B=2" -> exported in a subshell by the caller
@@ -177,12 +189,18 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
             cmp -s "/tmp/inv_np1_$tag" "/tmp/inv_b64_$tag" && echo "PASS $tag: --batch 64 == default batch" || echo "FAIL $tag: --batch 64 differs from the default"
         done ;;
     playground)
-        gcc -c -O2 -Isrc src/common.c -o /tmp/pcommon.o
-        timeout 300 nvcc -gencode=arch=compute_90a,code=sm_90a -O2 -Igpu -Igpu/kernels -Igpu/port -Isrc \
-            -DGETP_WGMMA=1 -x cu "bench/kernels/bench_$a.cu" -Xlinker /tmp/pcommon.o -o "/tmp/bench_$a" \
-            >"$out/playground_$a.build.log" 2>&1 || { tail -5 "$out/playground_$a.build.log"; continue; }
+        build_playground "$a" || continue
         ( run_env "${b:-}"; timeout 300 "/tmp/bench_$a" ) >"$out/playground_$a.log" 2>&1
         echo "rc=$?"; grep -E "VALID|BITS|^[a-z]" "$out/playground_$a.log" | head -60 ;;
+    ncu)
+        build_playground "$a" || continue
+        ( run_env "${c:-}"; timeout 300 ncu --clock-control none -k "regex:$b" --launch-skip 1 --launch-count 1 \
+            --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+            --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
+            "/tmp/bench_$a" ) >"$out/ncu_${a}_$b.log" 2>&1
+        echo "ncu rc=$?"; cp "$out/ncu_${a}_$b.log" "$res/" 2>/dev/null
+        grep -E "Duration|Throughput|Busy|Eligible|Issued Warp|Active Warps|Stall|No Eligible|Achieved Occupancy|Registers|Shared Memory Config|==PROF==|==ERROR==" \
+            "$out/ncu_${a}_$b.log" | head -50 ;;
     batchinv)
         # #18: a batch of 2,048 against batch 1 on the 20b shape (greedy: a sampled
         # request's stream depends on its index in the file): 2,048 prompts at
