@@ -4,7 +4,7 @@
  *
  * Each step's token list is built on the host: first one token for every
  * decoding slot (its last sampled id at position fed), then prefill chunks
- * (<= chunk prompt tokens per slot, g->prefill in all) for slots still
+ * (<= chunk prompt tokens per slot, gpu_prefill_budget(B) in all) for slots still
  * reading their prompt. A slot samples when the step feeds its position
  * n_prompt-1 or later; a finished slot takes the next request at once. The
  * result of a request depends on nothing but the request: every kernel is
@@ -73,7 +73,7 @@ static int build_step(GpuEngine *g, const Request *reqs, Slot *sl, int B, int *S
     GpuActs *a = &g->a;
     int T = 0;
     *S = 0;
-    int budget = g->prefill;
+    int budget = gpu_prefill_budget(B);
     for (int pass = 0; pass < 2; pass++) // pass 0: decoding slots, pass 1: prefill
         for (int b = 0; b < B; b++) {
             chunk_n[b] = pass == 0 ? 0 : chunk_n[b];
@@ -210,8 +210,7 @@ int gpu_generate(Engine *e, const Request *reqs, int n, Output *outs, Err *err) 
      * (precise mode: every sampling row, greedy ones included: their argmax reads
      * logits). */
     const int L_max = g->opt.precise ? S_max : sampled < B ? sampled : B;
-    if (B > 0) g->prefill = gpu_prefill_budget(B);
-    if (B < 0 || gpu_prepare(g, B, cap, B + g->prefill, S_max, L_max, err) != GETP_OK) {
+    if (B < 0 || gpu_prepare(g, B, cap, B + gpu_prefill_budget(B), S_max, L_max, err) != GETP_OK) {
         for (int i = 0; i < n; i++) output_free(&outs[i]);
         return GETP_ERR;
     }

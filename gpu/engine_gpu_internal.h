@@ -137,7 +137,6 @@ typedef struct {
     GpuActs a;
     GpuKv kv;
     int chunk;          // prefill tokens per slot per step (<= sliding window)
-    int prefill;        // prompt tokens per step in all (gpu_prefill_budget of the batch)
     GpuProfile prof;
     GpuGraphs graphs;
 } GpuEngine;
