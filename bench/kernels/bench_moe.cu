@@ -12,9 +12,6 @@
  *   v6 staged 64x128
  *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
- *   v24 / v25: 128x256 tiles of four warpgroups (64 rows x 128 columns each, 512 threads),
- *   slot / column fastest; v26 / v27 the same with 6 raw stages (v7..v10 and v24.. must
- *   give auto's bits)
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM, v15 KS=3 (K=2880 has 90
  *   k-steps: KS=4 does not divide), v17 NT=2 4 blocks/SM (production since run 18).
@@ -39,7 +36,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 28
+#define NVER 24
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -126,9 +123,9 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 21: gemv_split<EPI, 12, 8>(a); break;
     case 22: gemv_split<EPI, 8, 8>(a); break;
     case 23: gemv_split<EPI, 6, 6>(a); break;
-    default: if (v >= 11 && v < 24) return; // retired knobs (run 18): L2 size hint, FOLD
+    default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
-    if (v >= 11 && v < 24) { GPU_CHECK_LAUNCH(); return; }
+    if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
     if (v == 1) {
         int cols = (MOE_GEMV_THREADS / GETP_WAVE) * 2 * TILE_N;
         dim3 grid((P + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
@@ -150,11 +147,7 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
         if (v == 7) wgmma_launch<EPI, 128, false>(a, 0);
         else if (v == 8) wgmma_launch<EPI, 128, true>(a, 0);
         else if (v == 9) wgmma_launch<EPI, 256, false>(a, 0);
-        else if (v == 10) wgmma_launch<EPI, 256, true>(a, 0);
-        else if (v == 24) wgmma_launch<EPI, 256, false, 2>(a, 0);
-        else if (v == 25) wgmma_launch<EPI, 256, true, 2>(a, 0);
-        else if (v == 26) wgmma_launch<EPI, 256, false, 2, 6>(a, 0);
-        else wgmma_launch<EPI, 256, true, 2, 6>(a, 0);
+        else wgmma_launch<EPI, 256, true>(a, 0);
 #endif
     }
     GPU_CHECK_LAUNCH();
@@ -214,8 +207,7 @@ int main(void) {
                         "v10 wgmma256nf", "v11 mid", "v12 gemv<1,8>", "v13 gemv<1,16>",
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
                         "v18 v17+L2", "v19 v14+L2+fold", "v20 split24", "v21 split12",
-                        "v22 split8", "v23 split6", "v24 wg4x256", "v25 wg4x256nf",
-                        "v26 wg4x256s6", "v27 wg4x256s6nf"};
+                        "v22 split8", "v23 split6"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -230,8 +222,8 @@ int main(void) {
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
-            if (((v >= 4 && v <= 10) || v >= 24) && P < E * 16) continue;  // tiles for many pairs per expert
-            if ((v == 12 || v == 13 || (v >= 20 && v < 24)) && P > E * 64) continue;  // as v1
+            if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
+            if ((v == 12 || v == 13 || v >= 20) && P > E * 64) continue;  // as v1
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
             if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
@@ -259,7 +251,7 @@ int main(void) {
             }
             if (!e1.ok(2e-5) || !e2.ok(1e-8)) printf("VALIDATION FAILED M=%d %s %g %g\n", M, vn[v], e1.nmse(), e2.nmse());
             if (v == 0) { h0 = h; yp0 = yp; }
-            else if ((v == 1 || v == 12 || v == 13 || (v >= 7 && v <= 10) || v >= 24) && !h0.empty() &&
+            else if ((v == 1 || v == 12 || v == 13) && !h0.empty() &&
                      (memcmp(h.data(), h0.data(), h.size() * 2) || memcmp(yp.data(), yp0.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs auto\n", M, vn[v]);
             if (v == 11) { h11 = h; yp11 = yp; }

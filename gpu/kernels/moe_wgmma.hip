@@ -2,13 +2,12 @@
  * 90a only), launched by moe_async.hip's NVIDIA dispatch.
  *
  * moe_wgmma_mx: the tiles of moe_staged_mx (moe_tiles.hip; BM = 128 sorted pairs of
- * one expert x BN = 128 or 256 columns, raw MXFP4 bytes and gathered A rows by
+ * one expert x BN = 128 columns, raw MXFP4 bytes and gathered A rows by
  * cp.async, MOE_KS k-steps a stage, weights decoded once per block into
- * shared memory), multiplied by wgmma.mma_async m64n128k16 (or n256): each
- * warpgroup owns 64 rows x 128 (or 256) columns, A comes from registers (the
- * same TileA loads as tile_mma) and B straight from the decoded tile in
- * shared memory, so the warps no longer load B fragments at all. Production:
- * 128 x 256 blocks of four warpgroups (moe_launch_wgmma).
+ * shared memory), multiplied by wgmma.mma_async m64n128k16: warpgroup g of 2
+ * owns rows 64g..64g+63, A comes from registers (the same TileA loads as
+ * tile_mma) and B straight from the decoded tile in shared memory, so the
+ * warps no longer load B fragments at all.
  *
  * Same bits as tile_mma: wgmma's A fragment is mma.sync m16n8k16's, and the
  * decoded tile stores each row's k-step in the hardware k order that the
@@ -22,32 +21,31 @@
 #include "moe_families.h" // moe_launch_wgmma
 #include "gpu_check.h"
 
-template <int BN, int NS = MOE_NS>
+#ifndef MOE_WG_BN
+#define MOE_WG_BN 128
+#endif
+
+template <int BN>
 constexpr size_t moe_wgmma_smem(void) {
-    return (size_t)(NS * MOE_KS * (128 * 4 + BN) + 2 * MOE_KS * BN * 4) * sizeof(uint4);
+    return (size_t)(MOE_NS * MOE_KS * (128 * 4 + BN) + 2 * MOE_KS * BN * 4) * sizeof(uint4);
 }
 
-/* BN = 128 or 256 columns, WGN warpgroups along them (1: two warpgroups of
- * 64 rows x BN; 2: four of 64 rows x BN / 2, 512 threads, so a block of 256
- * columns keeps 64 accumulators a thread and the A rows gathered once serve
- * twice the columns); NS raw stages; NFAST: blockIdx.x walks the columns, so
- * the blocks in flight share their A rows (gathered activations, read by
- * every column block) in L2 instead of streaming all A once per column wave. */
-template <int EPI, int BN, bool NFAST, int WGN = 1, int NS = MOE_NS>
-__global__ void __launch_bounds__(256 * WGN, BN == 128 && WGN == 1 ? 2 : 1)
+/* BN = 128 or 256 columns; NFAST: blockIdx.x walks the columns, so the blocks
+ * in flight share their A rows (gathered activations, read by every column
+ * block) in L2 instead of streaming all A once per column wave. */
+template <int EPI, int BN, bool NFAST>
+__global__ void __launch_bounds__(256, BN == 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
-    constexpr int BM = 128, KS = MOE_KS, THREADS = 256 * WGN, CPT = BN * 4 / THREADS, WN = BN / WGN;
-    static_assert(BN == 128 || BN == 256, "128 or 256 columns a block");
-    static_assert(WN == 128 || WN == 256, "wgmma n128 / n256 a warpgroup");
-    typedef MoeStages<EPI, BM, BN, KS, THREADS, NS> S;
+    constexpr int BM = 128, KS = MOE_KS, THREADS = 256, CPT = BN * 4 / THREADS;
+    static_assert(BN == 128 || BN == 256, "wgmma n128 / n256");
+    typedef MoeStages<EPI, BM, BN, KS> S;
     constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
-    extern __shared__ uint4 smem[];       // NS * S::SR + 2 * SD (moe_wgmma_smem)
-    uint4 *sdec = smem + NS * S::SR;
+    extern __shared__ uint4 smem[];       // MOE_NS * S::SR + 2 * SD (moe_wgmma_smem)
+    uint4 *sdec = smem + MOE_NS * S::SR;
     int e, p0, p1;
     if (!moe_slot(a, NFAST ? blockIdx.y : blockIdx.x, BM, &e, &p0, &p1)) return;
-    /* warpgroup wg: rows 64 wr .. +63, columns WN wc .. +WN-1 of the block */
-    const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4, wr = wg % 2, wc = wg / 2;
+    const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4;
     const int n0 = (NFAST ? blockIdx.x : blockIdx.y) * BN;
     /* Decoder: thread -> row tid % BN, chunks CPT * h .. + CPT - 1 (h = tid / BN). */
     const int drow = tid % BN, dh = tid / BN;
@@ -77,14 +75,13 @@ moe_wgmma_mx(MoeArgs a) {
     decode(0);
     if (nst > 1) stages.load_scales(1);
 
-    float d[WN / 2];
+    float d[BN / 2];
 #pragma unroll
-    for (int i = 0; i < WN / 2; i++) d[i] = 0.0f;
-    const bool live = p0 + wr * 64 < p1; // warpgroup-uniform: any pair in my 64 rows
+    for (int i = 0; i < BN / 2; i++) d[i] = 0.0f;
+    const bool live = p0 + wg * 64 < p1; // warpgroup-uniform: any pair in my 64 rows
     const int kc = tile_k_off() / 8;
-    const int arow = wr * 64 + (warp % 4) * 16 + tile_a_row(0);
+    const int arow = wg * 64 + (warp % 4) * 16 + tile_a_row(0);
     const int aoff0 = moe_swz(arow, kc), aoff1 = moe_swz(arow + 8, kc);
-    const int boff = wc * (WN / 8) * 16; // the warpgroup's first 8-column core matrices
     for (int st = 0; st < nst; st++) {
         stages.advance(st);
         /* No branch around the wgmma chain (ptxas serializes wgmma on divergent
@@ -101,9 +98,9 @@ moe_wgmma_mx(MoeArgs a) {
         wg_fence();
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
-            const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4 + boff;
-            wg_mma<WN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
-            wg_mma<WN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
+            const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4;
+            wg_mma<BN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
+            wg_mma<BN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
         }
         wg_commit();
         if (st + 1 < nst) {
@@ -114,34 +111,29 @@ moe_wgmma_mx(MoeArgs a) {
     }
     if (!live) return;
 #pragma unroll
-    for (int j = 0; j < WN / 8; j++)
+    for (int j = 0; j < BN / 8; j++)
 #pragma unroll
         for (int q = 0; q < 4; q++) {
             const float v = d[4 * j + q], partner = d[4 * j + (q ^ 1)];
-            const int pos = p0 + wr * 64 + (warp % 4) * 16 + tile_c_row(q);
-            const int n = n0 + wc * WN + j * 8 + tile_c_col(q);
+            const int pos = p0 + wg * 64 + (warp % 4) * 16 + tile_c_row(q);
+            const int n = n0 + j * 8 + tile_c_col(q);
             if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, v, partner);
         }
 }
 
 /* ---- launcher ---- */
 
-template <int EPI, int BN, bool NFAST, int WGN = 1, int NS = MOE_NS>
+template <int EPI, int BN, bool NFAST>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_wgmma_smem<BN, NS>();
-    const void *fn = (const void *)moe_wgmma_mx<EPI, BN, NFAST, WGN, NS>;
+    constexpr size_t smem = moe_wgmma_smem<BN>();
+    const void *fn = (const void *)moe_wgmma_mx<EPI, BN, NFAST>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const unsigned slots = moe_grid_slots(a.M * a.k, 128, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
-    port_launch(moe_wgmma_mx<EPI, BN, NFAST, WGN, NS>, grid, 256 * WGN, smem, stream, a);
+    port_launch(moe_wgmma_mx<EPI, BN, NFAST>, grid, 256, smem, stream, a);
 }
 
-/* 128 x 256 blocks of four warpgroups (64 rows x 128 columns each): the
- * gathered A rows, which every column block reads again from L2, serve twice
- * the columns of the 128 x 128 form (two blocks an SM), and L2 traffic was
- * what bounded that form (RESULTS run 54: L2 71% busy, the tensor pipe 34%).
- * Block order (RESULTS run 14): mlp1 slot-fastest, mlp2 column-fastest. */
 void moe_launch_wgmma(const MoeArgs &a, int epi, hipStream_t stream) {
-    if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 256, false, 2>(a, stream);
-    else wgmma_launch<MOE_MLP2, 256, true, 2>(a, stream);
+    if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, MOE_WG_BN, false>(a, stream);
+    else wgmma_launch<MOE_MLP2, MOE_WG_BN, true>(a, stream);
 }
