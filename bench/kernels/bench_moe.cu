@@ -13,8 +13,9 @@
  *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
- *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM, v15 KS=3 (K=2880 has 90
- *   k-steps: KS=4 does not divide), v17 NT=2 4 blocks/SM (production since run 18).
+ *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
+ *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
+ *   4 blocks/SM (production from run 18 to 56; spills with the table decode).
  *   Retired after run 18 (no gain): cp.async L2 size hints on the weights, v16 one bf16
  *   multiply per decoded pair, v18, v19. v12 / v13: moe_gemv with one tile a warp (NT = 1,
  *   twice v1's warps) and U = 8 / 16; v20..v23 split-K moe_gemv (session 8: S = ceil(K/32 /

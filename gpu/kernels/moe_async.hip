@@ -13,9 +13,10 @@
 /* ---- NVIDIA, MXFP4, a few to 32 pairs per expert: weights streamed once ----
  * moe_mid_mx: a block owns up to MID_BM = 32 sorted pairs of one expert (two
  * 16-row sub-tiles; the second is skipped when empty) and BN = 64 * NT output
- * columns (8 warps x NT tiles of 8; production NT = 2: 128, so 64 registers
- * and 4 blocks = 32 warps per SM: run 18 measured it 4-5% faster than NT = 4
- * at 2 blocks per SM, the kernel being issue-bound on the decode). The raw MXFP4
+ * columns (8 warps x NT tiles of 8; production NT = 2: 128, 3 blocks = 24
+ * warps per SM. Run 18 chose 4 blocks (64 registers) with the arithmetic
+ * decode; with the table lookup below 64 registers spill and 3 blocks (76
+ * registers) run 7-9% faster than the old production: RESULTS run 56). The raw MXFP4
  * bytes (16 per row and k-step) and the gathered activation rows go to shared
  * memory by 16-byte cp.async, KS k-steps a stage, NS stages deep (~12 KB of
  * weights in flight per block, 48 KB per SM), one barrier per stage. Each lane then reads
@@ -38,7 +39,7 @@
 #define MOE_MID_THREADS 256
 #define MOE_MID_BM 32
 #define MOE_MID_NT 2
-#define MOE_MID_MINB 4
+#define MOE_MID_MINB 3
 #define MOE_MID_BN_OF(nt) ((MOE_MID_THREADS / 32) * (nt) * 8)
 #define MOE_MID_BN MOE_MID_BN_OF(MOE_MID_NT)
 #define MOE_MID_NS 4
@@ -223,7 +224,7 @@ static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
     if (P >= a.E * 4 && P <= a.E * MOE_MID_BM) {
         dim3 grid(moe_grid_slots(P, MOE_MID_BM, a.E), (a.N + MOE_MID_BN - 1) / MOE_MID_BN);
         if ((a.K / 32) % 2 == 0 && (uintptr_t)a.w.scales % 2 == 0) moe_launch_mid<EPI, 2>(grid, a, stream);
-        else moe_launch_mid<EPI, 1, MOE_MID_NT, MOE_MID_NS, 3>(grid, a, stream); // 4/SM spills
+        else moe_launch_mid<EPI, 1>(grid, a, stream);
         return true;
     }
 #if defined(GETP_WGMMA)
