@@ -16,8 +16,10 @@
  *   every version's output must equal the first one's bitwise ("BITS DIFFER" otherwise).
  *   v17..v22 split-K GEMV (session 8): S = ceil(K/32 / KP) warps per 8-row tile, each a
  *   part of KP k-steps, parts summed in order (other bits than v1: a different order)
+ *   v23 / v24: v9 with 5 / 6 stages (80 / 96 KB: still 2 blocks an SM)
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
- * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096).
+ * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096);
+ * BENCH_V: comma list of version numbers (all).
  * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
 #include "../../gpu/kernels/matmul.hip"
 #include "../../gpu/kernels/matmul_async.hip"
@@ -98,6 +100,8 @@ static const Ver vers[] = {
     {"v20 split12 U12h", mm_launch_split<12, 12, true>, 8},
     {"v21 split24 U8", mm_launch_split<24, 8, false>, 16},
     {"v22 split12 U8", mm_launch_split<12, 8, false>, 16},
+    {"v23 async128k1s5", mm_launch_async<2, 4, 1, 5, false>, 1 << 30},
+    {"v24 async128k1s6", mm_launch_async<2, 4, 1, 6, false>, 1 << 30},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */
@@ -117,6 +121,7 @@ int main(int argc, char **argv) {
         {"unembed", 201088, 2880}};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 342, 1024, 2048, 4096});
     for (int M : Ms) if (M < 1 || M > 4096) { printf("BENCH_M: 1..4096\n"); return 1; }
+    const std::vector<int> Vs = bu_env_list("BENCH_V", {}); // version numbers (all)
     const char *only = argc > 1 ? argv[1] : NULL;
     printf("%-8s %5s %-16s %9s %8s %8s %9s\n", "shape", "M", "version", "ms", "TFLOP/s", "GB/s", "NMSE");
     for (auto &sh : shapes) {
@@ -138,6 +143,7 @@ int main(int argc, char **argv) {
             const char *first_name = "";
             for (auto &v : vers) {
                 if (M > v.max_m || wbytes > v.max_w) continue;
+                if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), (int)(&v - vers) + 1) == Vs.end()) continue;
                 bool am = v.f == NULL;
                 if (am && strcmp(sh.name, "unembed")) continue;
                 MmArgs a = {dy, dx, dw[0], db, NULL, NULL, M, N, K};
