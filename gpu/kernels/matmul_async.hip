@@ -97,11 +97,9 @@ static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
 }
 
 /* Every shape the portable dispatcher would tile: 64x128 tiles, 2 k-steps a
- * stage, 4 stages up to M = 256; 128x128 with 1 k-step a stage past it, 6
- * stages (96 KB, still 2 blocks an SM: the kernel waits on its loads with few
- * warps eligible, RESULTS run 54's ncu, so deeper prefetch; run 58). */
+ * stage up to M = 256, 128x128 with 1 past it, 4 stages. */
 bool mm_gemm_extra(const MmArgs &a, bool argmax, hipStream_t stream) {
     if (a.M <= 256) argmax ? mm_launch_async<1, 4, 2, 4, true>(a, stream) : mm_launch_async<1, 4, 2, 4, false>(a, stream);
-    else argmax ? mm_launch_async<2, 4, 1, 6, true>(a, stream) : mm_launch_async<2, 4, 1, 6, false>(a, stream);
+    else argmax ? mm_launch_async<2, 4, 1, 4, true>(a, stream) : mm_launch_async<2, 4, 1, 4, false>(a, stream);
     return true;
 }

@@ -214,7 +214,9 @@ static bool moe_wgmma_on(void) {
 /* The NVIDIA choices, MXFP4 weights only (bf16 experts take the portable path):
  *  - 4..32 pairs per expert on average (the 120b's 128 experts at a few hundred
  *    rows): moe_mid_mx, the streaming mma kernel;
- *  - more than 64 per expert: moe_wgmma_mx on sm_90a (GETP_WGMMA builds);
+ *  - more than 32 per expert: moe_wgmma_mx on sm_90a (GETP_WGMMA builds; from
+ *    33 pairs, not 65 as before: at 48 and 64 a 128-row slot on wgmma beat the
+ *    64-row staged tiles 1.06-1.57x, and moe_mid_mx won at 32: RESULTS run 58);
  *  - else decline: moe_gemv, or the portable staged kernel (on cp.async here).
  * Any kernel gives the same bits. */
 template <int EPI>
@@ -228,7 +230,7 @@ static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
         return true;
     }
 #if defined(GETP_WGMMA)
-    if (P > a.E * 64 && (a.K / 32) % MOE_KS == 0 && moe_wgmma_on()) {
+    if (P > a.E * MOE_MID_BM && (a.K / 32) % MOE_KS == 0 && moe_wgmma_on()) {
         /* block order measured (RESULTS run 14): mlp1 slot-fastest, mlp2 column-fastest */
         moe_launch_wgmma(a, EPI, stream);
         return true;

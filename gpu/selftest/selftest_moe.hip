@@ -198,4 +198,9 @@ void selftest_moe_ops(SelfTest *st) {
     test_moe(st, 5, 128, 4, 224, 160, 1, 0, 24);  // the same, 120b expert count
     test_moe(st, 300, 8, 4, 256, 256, 1, 0);    // ~150 pairs an expert, even k-steps: sm_90a's
                                                 // warpgroup kernel, full and part-filled slots
+    test_moe(st, 100, 8, 4, 256, 256, 1, 0);    // ~50 pairs an expert: the warpgroup kernel's
+                                                // lower range (past 32 E), slots under half full
+    test_moe(st, 48, 8, 4, 256, 256, 1, 0);     // ~24 pairs an expert, even k-steps: moe_mid_mx
+                                                // two k-steps a stage (its table decode)
+    test_moe(st, 48, 8, 4, 256, 256, 1, 0, 24); // the same with scale bytes 0/1
 }

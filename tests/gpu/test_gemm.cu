@@ -328,13 +328,13 @@ int main(void) {
     test_argmax(300, 100, 2880, false); // small N at M > 16: the row-grouped GEMV
     // MoE: small shapes (the CPU reference is O(M k H I)); each path
     MoeCase c; moe_case_init(c, 8, 4, 320, 288);
-    const int Ms[] = {1, 5, 40, 300};
+    const int Ms[] = {1, 5, 40, 100, 300}; // 100: 50 pairs an expert (wgmma past 32 E)
     for (int M : Ms) test_moe(c, M);
     // scale bytes 0 and 1 here and there: moe_gemv's waves that meet one rerun
     // with the float decode, the others not (M = 1, 5), the staged kernel's
     // fallback (M = 40); "bf16-weight path == MXFP4 path" holds them to the bits
     MoeCase cl; moe_case_init(cl, 8, 4, 320, 288, 96);
-    const int Ml[] = {1, 5, 40};
+    const int Ml[] = {1, 5, 40, 100};
     for (int M : Ml) test_moe(cl, M);
     // skewed routing past 64 pairs an expert, k-steps even for both GEMMs: the
     // warpgroup kernel's full and part-filled slots (sm_90a), every token against M = 1
