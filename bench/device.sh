@@ -194,10 +194,15 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
         echo "rc=$?"; grep -E "VALID|BITS|^[a-z]" "$out/playground_$a.log" | head -60 ;;
     ncu)
         build_playground "$a" || continue
-        ( run_env "${c:-}"; timeout 300 ncu --clock-control none -k "regex:$b" --launch-skip 1 --launch-count 1 \
-            --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
-            --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
-            "/tmp/bench_$a" ) >"$out/ncu_${a}_$b.log" 2>&1
+        # --print-details all: the sections' charts too (the warp-state stall reasons, which
+        # run 54's text output left out); without it if this ncu does not take the option
+        ncu_run() {
+            timeout 300 ncu --clock-control none -k "regex:$b" --launch-skip 1 --launch-count 1 \
+                --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+                --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
+                "$@" "/tmp/bench_$a"
+        }
+        ( run_env "${c:-}"; ncu_run --print-details all || ncu_run ) >"$out/ncu_${a}_$b.log" 2>&1
         echo "ncu rc=$?"; cp "$out/ncu_${a}_$b.log" "$res/" 2>/dev/null
         grep -E "Duration|Throughput|Busy|Eligible|Issued Warp|Active Warps|Stall|No Eligible|Achieved Occupancy|Registers|Shared Memory Config|==PROF==|==ERROR==" \
             "$out/ncu_${a}_$b.log" | head -50 ;;
