@@ -16,10 +16,10 @@
  * columns (8 warps x NT tiles of 8; production NT = 2: 128, 3 blocks = 24
  * warps per SM. Run 18 chose 4 blocks (64 registers) with the arithmetic
  * decode; with the table lookup below 64 registers spill and 3 blocks (76
- * registers) run 7-9% faster than the old production: RESULTS run 56). The raw MXFP4
+ * registers) run 6-9% faster than the old production: RESULTS runs 56-57). The raw MXFP4
  * bytes (16 per row and k-step) and the gathered activation rows go to shared
  * memory by 16-byte cp.async, KS k-steps a stage, NS stages deep (~12 KB of
- * weights in flight per block, 48 KB per SM), one barrier per stage. Each lane then reads
+ * weights in flight per block, 36 KB per SM), one barrier per stage. Each lane then reads
  * its 4 raw bytes of a B fragment (8 codes of one row) and decodes them in
  * registers by byte permutes through its scale's table (mx_dequant8_t: the
  * bits of mx_dequant8; the block's shared copy of every scale byte's table,

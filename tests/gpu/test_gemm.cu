@@ -331,8 +331,10 @@ int main(void) {
     const int Ms[] = {1, 5, 40, 100, 300}; // 100: 50 pairs an expert (wgmma past 32 E)
     for (int M : Ms) test_moe(c, M);
     // scale bytes 0 and 1 here and there: moe_gemv's waves that meet one rerun
-    // with the float decode, the others not (M = 1, 5), the staged kernel's
-    // fallback (M = 40); "bf16-weight path == MXFP4 path" holds them to the bits
+    // with the float decode, the others not (M = 1, 5), moe_mid_mx's table
+    // decode (M = 40: two k-steps a stage in mlp1, one in mlp2's odd count),
+    // the warpgroup kernel (M = 100, mlp1; mlp2's odd count takes the staged
+    // kernel); "bf16-weight path == MXFP4 path" holds them to the bits
     MoeCase cl; moe_case_init(cl, 8, 4, 320, 288, 96);
     const int Ml[] = {1, 5, 40, 100};
     for (int M : Ml) test_moe(cl, M);
