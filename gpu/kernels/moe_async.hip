@@ -57,14 +57,8 @@ moe_mid_mx(MoeArgs a) {
     constexpr int SA = KS * BM * 4, SB = KS * BN, ST = SA + SB; // uint4 per stage
     static_assert(KS <= 4 && NS >= 2, "KS scale bytes in a word");
     extern __shared__ uint4 smem[];                             // NS * ST
-    /* every scale byte's 8-entry table (exact for all 256: mx_table), built
-     * before the wait for the kernel before (it depends on no data); the main
-     * loop's first barrier orders it before any lookup */
-    __shared__ uint4 stab[256];
-    for (uint32_t sc = threadIdx.x; sc < 256; sc += MOE_MID_THREADS) {
-        const MxTable t = mx_table(sc);
-        stab[sc] = make_uint4(t.lo0, t.lo1, t.hi0, t.hi1);
-    }
+    __shared__ uint4 stab[256]; // every scale byte's table; the main loop's first barrier orders it
+    mx_table_fill(stab, MOE_MID_THREADS);
     port_dep_enter(); // port.h "launching": the activations and every write after it
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, BM, &e, &p0, &p1)) return;
@@ -168,9 +162,7 @@ moe_mid_mx(MoeArgs a) {
             for (int t = 0; t < NT; t++) {
                 TileB b;
                 const uint32_t bytes = sb[(j * BN + ncol[t]) * 4 + q];
-                const uint4 tv = stab[(sc_cur[t] >> (8 * j)) & 0xffu];
-                const MxTable tb = {tv.x, tv.y, tv.z, tv.w};
-                b.v = mx_dequant8_t(bytes, tb);
+                b.v = mx_dequant8_s(bytes, stab, (sc_cur[t] >> (8 * j)) & 0xffu);
 #pragma unroll
                 for (int i = 0; i < MT; i++)
                     if (i < mt_used) tile_mma(&acc[i][t], &x[i], &b);

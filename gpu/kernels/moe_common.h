@@ -77,6 +77,23 @@ __device__ __forceinline__ uint4 mx_dequant8_t(uint32_t bytes, const MxTable &t)
     return make_uint4(o[0], o[1], o[2], o[3]);
 }
 
+/* Every scale byte's table in shared memory, for kernels that meet many
+ * scales (moe_gemv, moe_mid_mx): the block's nthreads threads fill stab[256]
+ * (it depends on no data: before the kernel waits on its predecessor); the
+ * caller orders it before the first lookup with a barrier. */
+__device__ __forceinline__ void mx_table_fill(uint4 *stab, int nthreads) {
+    for (uint32_t sc = threadIdx.x; sc < 256; sc += (uint32_t)nthreads) {
+        const MxTable t = mx_table(sc);
+        stab[sc] = make_uint4(t.lo0, t.lo1, t.hi0, t.hi1);
+    }
+}
+/* 8 codes -> 8 bf16 through scale byte s's table in stab (one 16-byte load). */
+__device__ __forceinline__ uint4 mx_dequant8_s(uint32_t bytes, const uint4 *stab, uint32_t s) {
+    const uint4 tv = stab[s];
+    const MxTable t = {tv.x, tv.y, tv.z, tv.w};
+    return mx_dequant8_t(bytes, t);
+}
+
 /* ---- arguments shared by both expert GEMMs ---- */
 
 

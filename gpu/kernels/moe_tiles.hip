@@ -50,10 +50,7 @@ moe_gemv(MoeArgs a) {
      * block before it waits for the kernel before it (it depends on no data). */
     __shared__ uint4 stab[MX ? 256 : 1];
     if (MX) {
-        for (uint32_t sc = threadIdx.x; sc < 256; sc += MOE_GEMV_THREADS) {
-            const MxTable t = mx_table(sc);
-            stab[sc] = make_uint4(t.lo0, t.lo1, t.hi0, t.hi1);
-        }
+        mx_table_fill(stab, MOE_GEMV_THREADS);
         __syncthreads();
     }
     port_dep_enter(); // port.h "launching": the activations and every write after it
@@ -114,9 +111,7 @@ moe_gemv(MoeArgs a) {
         for (int t = 0; t < NT; t++) {
             TileB bt;
             if (MX) {
-                const uint4 tv = stab[scl[MX ? u : 0][t]];
-                const MxTable tb = {tv.x, tv.y, tv.z, tv.w};
-                bt.v = mx_dequant8_t(raw[MX ? u : 0][t], tb);
+                bt.v = mx_dequant8_s(raw[MX ? u : 0][t], stab, scl[MX ? u : 0][t]);
             } else {
                 bt = b[MX ? 0 : u][t];
             }
