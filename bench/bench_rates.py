@@ -38,9 +38,17 @@ if os.path.isfile(cfg_path):
     L, H, V, E, I = c["num_hidden_layers"], c["hidden_size"], c["vocab_size"], c["num_experts"], c["intermediate_size"]
     K = c.get("experts_per_token", 4)
     Dq, Dkv = c.get("head_dim", 64) * c["num_attention_heads"], c.get("head_dim", 64) * c["num_key_value_heads"]
-lines = open(inp, encoding="utf-8").read().split("\n")[1:]
-words = [len(l.split()) for l in lines if l]
-n_prompt = sum(words) / max(1, len(words)) * (1.0 if inp.endswith(".ids") else 1.3)
+if inp.endswith(".jsonl"):  # requests: ids or text, each maybe with its own max_tokens
+    reqs = [json.loads(l) for l in open(inp, encoding="utf-8") if l.strip()]
+    n_prompt = sum(len(q["prompt_token_ids"]) if "prompt_token_ids" in q else len(q.get("prompt", "").split()) * 1.3
+                   for q in reqs) / max(1, len(reqs))
+    caps = [q["max_tokens"] for q in reqs if "max_tokens" in q]
+    if caps:  # the mean request's generated length, for the mean context below
+        steps_n = int(sum(caps) / len(caps) + n_prompt)
+else:
+    lines = open(inp, encoding="utf-8").read().split("\n")[1:]
+    words = [len(l.split()) for l in lines if l]
+    n_prompt = sum(words) / max(1, len(words)) * (1.0 if inp.endswith(".ids") else 1.3)
 dense = L * 2 * (H * (Dq + 2 * Dkv) + H * Dq + E * H) + 2 * V * H
 moe = L * K * 2 * (2 * I * H + H * I)
 ctx = (n_prompt + steps_n) / 2                      # mean position while decoding

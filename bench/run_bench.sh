@@ -18,6 +18,11 @@
 #            ms per step and % of the memory-bandwidth floor
 #   io1k     ISL/OSL 1024/1024 (TensorRT-LLM's published workload): COUNT prompts
 #            (default 2,048) of 1,024 token ids, 1,024 generated, --ignore-eos
+#   mixed    requests that end at different times, as users' do: COUNT (default
+#            4,096) JSONL requests of 8-256 random token ids, each with its own
+#            max_tokens drawn from 16..STEPS (default 1,024), --ignore-eos; the
+#            batch stays full while requests wait, then runs down through every
+#            size as the last ones finish (the kernels of every batch range)
 #
 # Environment: MODEL (default /tmp/m20b, generated with getp-model-gen --preset
 # 20b --seed 1 when missing), BUILD (default build-bench), SKIP_BUILD=1, BATCH
@@ -101,6 +106,16 @@ run_case() {
     local log=$out/$name
     case $kind in
         --ids*) make_input "/tmp/prompts_$name" "$count" --ids "${kind#--ids }" ;;
+        --mixed) # JSONL: random ids, a max_tokens of each request's own
+            python3 - "$count" "$steps" >"/tmp/prompts_$name.jsonl" <<'PY'
+import json, random, sys
+n, steps = int(sys.argv[1]), int(sys.argv[2]); r = random.Random(13)
+for i in range(n):
+    ids = [r.randrange(200000) for _ in range(r.randint(8, 256))]
+    print(json.dumps({"id": "m%d" % i, "prompt_token_ids": ids, "max_tokens": r.randint(16, steps)}))
+PY
+            fmt=(--input-format jsonl); input=/tmp/prompts_$name.jsonl
+            steps=$((steps + 256)) ;; # the position bound: every request reaches its max_tokens
         --logprobs*) # the same prompts as JSONL lines asking for logprobs (top N)
             make_input "/tmp/prompts_$name" "$count"
             python3 - "/tmp/prompts_$name.txt" "${kind#--logprobs }" >"/tmp/prompts_$name.jsonl" <<'PY'
@@ -159,6 +174,7 @@ for m in "${modes[@]}"; do
                 run_case "sweep_b$B" "$B" "${STEPS:-256}" "$B" ""
             done ;;
         io1k) run_case io1k "${COUNT:-2048}" 2048 "${BATCH:-}" "--ids 1024" ;;
+        mixed) run_case mixed "${COUNT:-4096}" "${STEPS:-1024}" "${BATCH:-}" --mixed ;;
         *) echo "run_bench: unknown mode $m" ;;
     esac
 done
