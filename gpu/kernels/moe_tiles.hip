@@ -45,10 +45,7 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
 template <int EPI, bool MX, int NT, int U, bool HALF = false>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, 3)
 moe_gemv(MoeArgs a) {
-    /* MXFP4: every scale byte's 8-entry table (mx_table: integer adds in
-     * 2..252, the float decode outside, so exact for all 256), built by the
-     * block before it waits for the kernel before it (it depends on no data). */
-    __shared__ uint4 stab[MX ? 256 : 1];
+    __shared__ uint4 stab[MX ? 256 : 1]; // MXFP4: every scale byte's table (mx_table_fill)
     if (MX) {
         mx_table_fill(stab, MOE_GEMV_THREADS);
         __syncthreads();
