@@ -2,7 +2,7 @@
 # test_journal.sh GETP MODELGEN WORKDIR: a run stopped in the middle of a
 # round loses only what was in flight (src/journal.h, app/resume.h).
 #
-# N requests in ONE round on 2 ranks (CPU engine, tiny model). With -v every
+# N requests (TERM: 4 N) in ONE round on 2 ranks (CPU engine, tiny model). With -v every
 # rank logs "finished request I" right after journaling request I, so the
 # killed run's log is an outside count F of what had finished. Each case
 # stops a run once about half the requests are logged, then runs --resume:
@@ -25,7 +25,7 @@ export MODELGEN
 source "$(dirname "$0")/common.sh"
 rm -rf "$WORK"
 enter_work
-N=96
+N=96 IN=in.ids REF=ref.out
 make_ids in.ids $N 3 10 11 "$V"
 ARGS=(--backend cpu -n 24 --input-format ids --progress off)
 
@@ -61,12 +61,13 @@ ran() { awk '/^rank [0-9]+: requests/ { s += $4 } END { print s + 0 }' "$1"; }
 run_np 2 "$GETP" model -i in.ids -o ref.out "${ARGS[@]}" > ref.log 2>&1
 check "uninterrupted run: $N lines, no journal left" [ "$(wc -l < ref.out)" = $N -a ! -e ref.out.journal ]
 
-# resume_case NAME SLACK: --resume of NAME.out; compare, count, clean up
+# resume_case NAME SLACK: --resume of NAME.out; compare, count, clean up. The
+# case's input, request count and reference are $IN, $N and $REF.
 resume_case() {
     local name=$1 slack=$2 f
     f=$(finished "$name.log")
-    run_np 2 "$GETP" model -i in.ids -o "$name.out" "${ARGS[@]}" --resume > "$name.resume.log" 2>&1
-    check "$name: --resume gives the uninterrupted run's file byte for byte" cmp -s "$name.out" ref.out
+    run_np 2 "$GETP" model -i "$IN" -o "$name.out" "${ARGS[@]}" --resume > "$name.resume.log" 2>&1
+    check "$name: --resume gives the uninterrupted run's file byte for byte" cmp -s "$name.out" "$REF"
     local r
     r=$(ran "$name.resume.log")
     check "$name: the resumed run ran $r requests: at least 1, at most N - F + $slack = $((N - f + slack)) (F = $f logged)" \
@@ -79,7 +80,7 @@ start() {
     local name=$1
     shift
     rm -rf "$name.out" "$name.out.journal"
-    env "$@" "$MPIRUN" "${MPI_FLAGS[@]}" -np 2 "$GETP" model -i in.ids -o "$name.out" "${ARGS[@]}" -v \
+    env "$@" "$MPIRUN" "${MPI_FLAGS[@]}" -np 2 "$GETP" model -i "$IN" -o "$name.out" "${ARGS[@]}" -v \
         > "$name.log" 2>&1 &
     pid=$!
 }
@@ -92,9 +93,15 @@ check "KILL: the output holds no line of the unfinished round" [ ! -s KILL.out ]
 resume_case KILL 0
 
 # ---- SIGTERM to mpirun (forwarded to the ranks)
-# mpirun forwards the signal after a moment, and the tiny model's last requests take
-# less: signal at N/3, and if the whole run still finished first (nothing to
-# resume: the case says nothing), run it again, up to 3 times.
+# mpirun forwards the signal only after a moment (~1 s on a 2-core machine), in
+# which the tiny model finishes most of 96 requests: this case runs 4 x 96
+# requests (its own input and reference), signals at a third of them, and if
+# the whole run still finished first (nothing to resume: the case says
+# nothing), runs it again, up to 3 times.
+N=$((4 * 96)) IN=in4.ids REF=ref4.out
+make_ids in4.ids $N 3 10 12 "$V"
+run_np 2 "$GETP" model -i in4.ids -o ref4.out "${ARGS[@]}" > ref4.log 2>&1
+check "TERM: uninterrupted run: $N lines" [ "$(wc -l < ref4.out)" = $N ]
 for attempt in 1 2 3; do
     start TERM
     wait_half TERM.log $pid 3
@@ -108,6 +115,7 @@ done
 check "TERM: the job ended ${dt} s after SIGTERM (at most 10)" [ $dt -le 10 ]
 check "TERM: a rank says what it kept" grep -q 'getp: SIGTERM: .*stopped' TERM.log
 resume_case TERM 0
+N=96 IN=in.ids REF=ref.out
 
 # ---- rank 1 killed alone
 start rank
