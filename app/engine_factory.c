@@ -21,7 +21,7 @@ Engine *engine_create(const GetpOptions *o, const Model *m, int use_gpu, int dev
     if (!use_gpu) return engine_cpu_create(m, err);
 #ifdef GETP_HAVE_GPU
     if (gpu_device_count() <= 0) return err_set(err, "--backend gpu: no GPU is visible"), (Engine *)NULL;
-    GpuOptions go = {device, o->batch_size, o->verbose, o->precise, 0}; // no_graph: GETP_NO_GRAPH
+    GpuOptions go = {device, o->batch_size, o->verbose, o->precise, 0, 0}; // the A/B switches: environment
     return engine_gpu_create(m, &go, err);
 #else
     (void)o, (void)device;

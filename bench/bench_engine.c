@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
     Err err = {{0}};
     if (model_load(argv[1], &m, &err) != GETP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
     double t0 = now_seconds();
-    GpuOptions opt = {0, 0, 1, env_flag("GETP_PRECISE"), 0}; // GETP_PRECISE=1: precise mode
+    GpuOptions opt = {0, 0, 1, env_flag("GETP_PRECISE"), 0, 0}; // GETP_PRECISE=1: precise mode
     Engine *e = engine_gpu_create(&m, &opt, &err);
     if (!e) return fprintf(stderr, "%s\n", err.msg), 1;
     printf("bench: warm-up (engine create) %.2f s\n", now_seconds() - t0);

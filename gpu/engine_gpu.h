@@ -26,6 +26,9 @@ typedef struct {
                     // logits at ~2x the GEMM work and twice the KV memory
     int no_graph;   // 1: every step launch by launch, no GPU graph (engine_gpu_graph.hip; the same
                     // bits either way); GETP_NO_GRAPH=1 in the environment sets it
+    int kv_head_major; // 1: the KV cache laid out (slot, KV head, position), each attention block's
+                       // reads one contiguous run; 0: (slot, position, KV head) (kernels.h KvLayer;
+                       // the same bits either way); GETP_KV_HEAD_MAJOR=1 in the environment sets it
 } GpuOptions;
 
 /* The model must outlive the engine. NULL + err on failure (no device, too

@@ -128,6 +128,7 @@ static void build_kv(GpuKv *kv, const GpuEngine *g, int n_slots, int cap) {
         const size_t n = (size_t)n_slots * lc * dkv;
         KvLayer *kl = &kv->layers[l];
         kl->cap = lc;
+        kl->st = kv_strides(g->opt.kv_head_major, lc, c->n_kv_heads, c->head_dim);
         kl->k = p, p += n;
         kl->v = p, p += n;
         if (parts == 2) kl->k_lo = p, p += n, kl->v_lo = p, p += n;
@@ -230,6 +231,7 @@ extern "C" Engine *engine_gpu_create(const Model *m, const GpuOptions *opt, Err 
     GPU_CHECK(hipStreamCreate(&g->stream));
     gpu_profile_init(&g->prof);
     if (env_flag("GETP_NO_GRAPH")) g->opt.no_graph = 1; // A/B runs: the same bits either way
+    if (env_flag("GETP_KV_HEAD_MAJOR")) g->opt.kv_head_major = 1; // likewise
     gpu_graph_init(g);
     size_t free0 = 0, total = 0;
     GPU_CHECK(hipMemGetInfo(&free0, &total));

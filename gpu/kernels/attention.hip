@@ -44,8 +44,8 @@ template <int ATT_G>
 __global__ void __launch_bounds__(ATT_G * ATT_TPH)
 f32q_bf16kv_attention(uint16_t *out, uint16_t *out_lo, const float *q, const uint16_t *k_cache,
                       const uint16_t *v_cache, const uint16_t *k_lo, const uint16_t *v_lo,
-                      int cap, const int32_t *slot, const int32_t *pos, const float *sinks,
-                      int window, int n_heads, int n_kv) {
+                      int cap, KvStrides st, const int32_t *slot, const int32_t *pos,
+                      const float *sinks, int window, int n_heads) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     constexpr int ATT_THREADS = ATT_G * ATT_TPH;
     __shared__ float q_s[ATT_G][ATT_HD];
@@ -54,10 +54,10 @@ f32q_bf16kv_attention(uint16_t *out, uint16_t *out_lo, const float *q, const uin
     __shared__ float p_s[ATT_G][ATT_TILE];
     const int i = blockIdx.x, g = blockIdx.y, tid = threadIdx.x;
     const int h = tid / ATT_TPH, lane = tid % ATT_TPH;
-    const int dq = n_heads * ATT_HD, dkv = n_kv * ATT_HD;
+    const int dq = n_heads * ATT_HD;
     const int p = pos[i];
     const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
-    const int64_t slot_row0 = (int64_t)slot[i] * cap;
+    const int64_t base = slot[i] * st.slot + (int64_t)g * st.head; // KV head g, position 0
     const float *qg = q + (int64_t)i * dq + (int64_t)g * ATT_G * ATT_HD; // (G, HD) fp32
     for (int e = tid; e < ATT_G * ATT_HD; e += ATT_THREADS) q_s[e / ATT_HD][e % ATT_HD] = qg[e];
 
@@ -71,8 +71,7 @@ f32q_bf16kv_attention(uint16_t *out, uint16_t *out_lo, const float *q, const uin
         for (int e = tid * 8; e < ATT_TILE * ATT_HD; e += ATT_THREADS * 8) { // 16-byte loads
             const int lr = e / ATT_HD, lc = e % ATT_HD;
             if (lr >= n_t) break;
-            const int64_t row = slot_row0 + (t0 + lr) % cap;
-            const int64_t off = row * dkv + g * ATT_HD + lc;
+            const int64_t off = base + (int64_t)((t0 + lr) % cap) * st.pos + lc;
             uint4 kr = *(const uint4 *)(k_cache + off);
             uint4 vr = *(const uint4 *)(v_cache + off);
             const uint16_t *kh = (const uint16_t *)&kr, *vh = (const uint16_t *)&vr;
@@ -146,25 +145,25 @@ struct AttTileV {
     AttVRow v[8];
 };
 
-__device__ __forceinline__ void att_load_k(AttTileK *kt, const uint16_t *kc, int64_t row0, int cap,
-                                           int dkv, int t0, int p) {
+__device__ __forceinline__ void att_load_k(AttTileK *kt, const uint16_t *kc, int cap, int ps, int t0,
+                                           int p) {
     const int br = tile_b_row(), ko = tile_k_off();
 #pragma unroll
     for (int j = 0; j < TILE_CHAIN_NS; j++) {
         const int t = t0 + j * TILE_N + br;
 #pragma unroll
         for (int ks = 0; ks < 2; ks++)
-            kt->k[j][ks] = t <= p ? *(const uint4 *)(kc + (row0 + t % cap) * dkv + 32 * ks + ko)
+            kt->k[j][ks] = t <= p ? *(const uint4 *)(kc + (int64_t)(t % cap) * ps + 32 * ks + ko)
                                   : make_uint4(0u, 0u, 0u, 0u);
     }
 }
-__device__ __forceinline__ void att_load_v(AttTileV *vt, const uint16_t *vc, int64_t row0, int cap,
-                                           int dkv, int t0, int p) {
+__device__ __forceinline__ void att_load_v(AttTileV *vt, const uint16_t *vc, int cap, int ps, int t0,
+                                           int p) {
     const int br = tile_b_row(), ko = tile_k_off();
 #pragma unroll
     for (int e = 0; e < 8; e++) {
         const int t = t0 + tile_chain_pos(ko + e);
-        const uint16_t *src = vc + (row0 + t % cap) * dkv + ATT_NB * br;
+        const uint16_t *src = vc + (int64_t)(t % cap) * ps + ATT_NB * br;
 #if ATT_NB == 8
         const uint4 x = t <= p ? *(const uint4 *)src : make_uint4(0u, 0u, 0u, 0u);
         vt->v[e].w[0] = x.x, vt->v[e].w[1] = x.y, vt->v[e].w[2] = x.z, vt->v[e].w[3] = x.w;
@@ -194,9 +193,8 @@ __device__ __forceinline__ int att_state(int i) { return TILE_C_ROW_ITEM(att_own
 template <int ATT_G>
 __global__ void __launch_bounds__(ATT_WAVES * GETP_WAVE, ATT_MINB)
 f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cache,
-                           const uint16_t *v_cache, int cap, const int32_t *slot,
-                           const int32_t *pos, const float *sinks, int window, int n_heads,
-                           int n_kv) {
+                           const uint16_t *v_cache, int cap, KvStrides st, const int32_t *slot,
+                           const int32_t *pos, const float *sinks, int window, int n_heads) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads sit in A rows 0..7 (hi) and 8..15 (lo)");
     constexpr int NS = TILE_CHAIN_NS;
@@ -204,11 +202,11 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
     __shared__ float m_s[ATT_WAVES][ATT_G], l_s[ATT_WAVES][ATT_G];
     __shared__ TileChainLds ch_s[ATT_WAVES];
     const int i = blockIdx.x, kvh = blockIdx.y, w = threadIdx.x / GETP_WAVE;
-    const int dq = n_heads * ATT_HD, dkv = n_kv * ATT_HD;
+    const int dq = n_heads * ATT_HD;
     const int p = pos[i];
     const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
-    const int64_t row0 = (int64_t)slot[i] * cap;
-    const uint16_t *kc = k_cache + kvh * ATT_HD, *vc = v_cache + kvh * ATT_HD;
+    const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head; // this KV head, position 0
+    const uint16_t *kc = k_cache + base, *vc = v_cache + base;
 
     /* Q scaled by 1/sqrt(64) (exact) as the A operand of S = Q K^T, two k-steps
      * of 32 dims: row h < 8 = bf16(q_h), row h + 8 = bf16(q_h - bf16(q_h)). */
@@ -252,11 +250,11 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
     AttTileK cur, nxt;
     AttTileV vt;
     int t0 = lo + ATT_PT * w;
-    if (t0 <= p) att_load_k(&cur, kc, row0, cap, dkv, t0, p);
+    if (t0 <= p) att_load_k(&cur, kc, cap, st.pos, t0, p);
     for (; t0 <= p; t0 += ATT_PT * ATT_WAVES) {
         const int t1 = t0 + ATT_PT * ATT_WAVES;
-        att_load_v(&vt, vc, row0, cap, dkv, t0, p);
-        if (t1 <= p) att_load_k(&nxt, kc, row0, cap, dkv, t1, p); // in flight meanwhile
+        att_load_v(&vt, vc, cap, st.pos, t0, p);
+        if (t1 <= p) att_load_k(&nxt, kc, cap, st.pos, t1, p); // in flight meanwhile
         /* scores: C tile j = positions t0 + j TILE_N + column; rows r and r + 8 summed */
         float sc[NS][4];
 #pragma unroll
@@ -348,8 +346,8 @@ static bool att_tile_launch(const AttnArgs *a, hipStream_t stream) {
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_TILE_LAUNCH(GG)                                                                      \
     port_launch(f32q_bf16kv_attention_tile<GG>, grid, ATT_WAVES * GETP_WAVE, 0, stream,                  \
-        a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->tok.slot, a->tok.pos, a->sinks, a->window,  \
-        a->n_heads, a->n_kv_heads)
+        a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st, a->tok.slot, a->tok.pos, a->sinks,   \
+        a->window, a->n_heads)
     switch (G) {
     case 1: ATT_TILE_LAUNCH(1); break;
     case 2: ATT_TILE_LAUNCH(2); break;
@@ -367,8 +365,8 @@ static bool att_scalar_launch(const AttnArgs *a, hipStream_t stream) {
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_LAUNCH(GG)                                                                           \
     port_launch(f32q_bf16kv_attention<GG>, grid, GG * ATT_TPH, 0, stream,                               \
-        a->out, a->out_lo, a->q, kv.k, kv.v, kv.k_lo, kv.v_lo, kv.cap, a->tok.slot, a->tok.pos,   \
-        a->sinks, a->window, a->n_heads, a->n_kv_heads)
+        a->out, a->out_lo, a->q, kv.k, kv.v, kv.k_lo, kv.v_lo, kv.cap, kv.st, a->tok.slot,        \
+        a->tok.pos, a->sinks, a->window, a->n_heads)
     switch (G) {
     case 1: ATT_LAUNCH(1); break;
     case 2: ATT_LAUNCH(2); break;

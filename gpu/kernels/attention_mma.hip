@@ -1,8 +1,9 @@
 /* attention_mma.hip: the NVIDIA extra of attention (extras.h; the fast
  * NVIDIA build only): flash decoding on the tensor cores, the algorithm of
  * attention.hip's tile kernel written directly in mma.sync m16n8k16 fragments:
- * 16-position tiles (S twice per tile), K and V both fetched a tile ahead.
- * Lane (g = lane/4, q = lane%4): query head g (A rows g: hi, g + 8: lo). */
+ * 16-position tiles (S twice per tile), K and V both fetched LA tiles ahead
+ * (production LA = 1; bench_attention.cu times LA = 2: the same bits, earlier
+ * loads). Lane (g = lane/4, q = lane%4): query head g (A rows g: hi, g + 8: lo). */
 #include "attention_common.h" // ATT_HD
 #include "extras.h"           // attention_extra
 #include "gpu_check.h"
@@ -22,15 +23,14 @@ struct AttKV {
     uint4 v[4];
 };
 
-__device__ __forceinline__ void att_load(AttKV *kv, const uint16_t *kc, const uint16_t *vc,
-                                         int64_t row0, int cap, int dkv, int t0, int p, int g,
-                                         int q) {
+__device__ __forceinline__ void att_load(AttKV *kv, const uint16_t *kc, const uint16_t *vc, int cap,
+                                         int ps, int t0, int p, int g, int q) {
     const uint4 z = make_uint4(0u, 0u, 0u, 0u);
 #pragma unroll
     for (int j = 0; j < 2; j++) {
         const int t = t0 + 8 * j + g;
         if (t <= p) {
-            const uint4 *src = (const uint4 *)(kc + (row0 + t % cap) * dkv + 16 * q);
+            const uint4 *src = (const uint4 *)(kc + (int64_t)(t % cap) * ps + 16 * q);
             kv->k[j][0] = src[0];
             kv->k[j][1] = src[1];
         } else {
@@ -40,28 +40,29 @@ __device__ __forceinline__ void att_load(AttKV *kv, const uint16_t *kc, const ui
 #pragma unroll
     for (int r = 0; r < 4; r++) {
         const int t = t0 + 2 * q + (r & 1) + 8 * (r >> 1);
-        kv->v[r] = t <= p ? *(const uint4 *)(vc + (row0 + t % cap) * dkv + 8 * g) : z;
+        kv->v[r] = t <= p ? *(const uint4 *)(vc + (int64_t)(t % cap) * ps + 8 * g) : z;
     }
 }
 
-template <int ATT_G>
+template <int ATT_G, int LA = 1>
 __global__ void __launch_bounds__(ATT_NW * GETP_WAVE)
 f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache,
-                          const uint16_t *v_cache, int cap, const int32_t *slot,
-                          const int32_t *pos, const float *sinks, int window, int n_heads,
-                          int n_kv) {
+                          const uint16_t *v_cache, int cap, KvStrides st, const int32_t *slot,
+                          const int32_t *pos, const float *sinks, int window, int n_heads) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads per KV head sit in rows 0..7");
+    static_assert(LA == 1 || LA == 2, "tiles in flight ahead of the one multiplied");
+    constexpr int STRIDE = ATT_MT * ATT_NW; // a warp's next tile
     __shared__ float o_s[ATT_NW][ATT_G][ATT_HD];
     __shared__ float m_s[ATT_NW][ATT_G], l_s[ATT_NW][ATT_G];
     const int i = blockIdx.x, kvh = blockIdx.y;
     const int w = threadIdx.x / GETP_WAVE, lane = threadIdx.x % GETP_WAVE;
     const int g = lane / 4, qq = lane % 4; // g: query head (A row) and K/V row; qq: k slice
-    const int dq = n_heads * ATT_HD, dkv = n_kv * ATT_HD;
+    const int dq = n_heads * ATT_HD;
     const int p = pos[i];
     const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
-    const int64_t row0 = (int64_t)slot[i] * cap;
-    const uint16_t *kc = k_cache + kvh * ATT_HD, *vc = v_cache + kvh * ATT_HD;
+    const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head; // this KV head, position 0
+    const uint16_t *kc = k_cache + base, *vc = v_cache + base;
 
     /* Q (scaled by 1/sqrt(64), exact) as A fragments: row g = hi, row g + 8 = lo;
      * k-step kb holds dims 16qq + 4kb + {0,1} (k 2qq..) and {2,3} (k 2qq+8..). */
@@ -87,12 +88,13 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
 #pragma unroll
     for (int c = 0; c < 8; c++) o[c][0] = o[c][1] = o[c][2] = o[c][3] = 0.0f;
 
-    AttKV cur, nxt;
+    AttKV cur, nxt, nx2; // tiles t0, t0 + STRIDE, t0 + 2 STRIDE (LA = 2)
     int t0 = lo + ATT_MT * w;
-    if (t0 <= p) att_load(&cur, kc, vc, row0, cap, dkv, t0, p, g, qq);
-    for (; t0 <= p; t0 += ATT_MT * ATT_NW) {
-        const int t1 = t0 + ATT_MT * ATT_NW;
-        if (t1 <= p) att_load(&nxt, kc, vc, row0, cap, dkv, t1, p, g, qq); // in flight meanwhile
+    if (t0 <= p) att_load(&cur, kc, vc, cap, st.pos, t0, p, g, qq);
+    if (LA == 2 && t0 + STRIDE <= p) att_load(&nxt, kc, vc, cap, st.pos, t0 + STRIDE, p, g, qq);
+    for (; t0 <= p; t0 += STRIDE) {
+        const int t1 = t0 + LA * STRIDE;
+        if (t1 <= p) att_load(LA == 2 ? &nx2 : &nxt, kc, vc, cap, st.pos, t1, p, g, qq); // in flight meanwhile
         /* scores: s[j][e] for positions t0 + 8j + 2qq + e (e = 0, 1) of head g */
         float s[2][2];
 #pragma unroll
@@ -135,6 +137,7 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
             port_mma_16x8x16(o[c], pa[0], pa[1], pa[2], pa[3], b0, b1);
         }
         cur = nxt;
+        if (LA == 2) nxt = nx2;
     }
     /* this warp's partial: head g, dims 16qq + c (o[c][0] + o[c][2]) and 16qq + 8 + c */
     l += GETP_SHFL_XOR(l, 1);
@@ -166,8 +169,8 @@ bool attention_extra(const AttnArgs *a, hipStream_t stream) {
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
     port_launch(f32q_bf16kv_attention_mma<GG>, grid, ATT_NW * GETP_WAVE, 0, stream,                      \
-        a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->tok.slot, a->tok.pos, a->sinks, a->window,  \
-        a->n_heads, a->n_kv_heads)
+        a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st, a->tok.slot, a->tok.pos, a->sinks,   \
+        a->window, a->n_heads)
     switch (G) {
     case 1: ATT_MMA_LAUNCH(1); break;
     case 2: ATT_MMA_LAUNCH(2); break;

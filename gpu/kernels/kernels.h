@@ -49,15 +49,37 @@ void combine_rmsnorm_f32_bf16out(float *x, const float *ypair, const float *topk
 
 /* ---- rope.hip, attention.hip ---- */
 
-/* The KV cache of one layer: (n_slots, cap, Dkv) bf16 for K and for V;
- * position p of slot s lives in row s*cap + p % cap (a ring when cap is
- * shorter than the sequence: sliding-window layers). */
+/* The KV cache of one layer: K and V, each n_slots x cap positions x n_kv
+ * heads of head_dim bf16. Position p of slot s sits at p % cap (a ring when
+ * cap is shorter than the sequence: sliding-window layers); the strides place
+ * the row of (slot s, KV head h, position p) at element
+ *   s * st.slot + h * st.head + (p % cap) * st.pos
+ * of k (v, k_lo, v_lo alike). kv_strides() gives the two layouts:
+ *   token-major (s, p, h): a position's heads side by side (the rope kernel's
+ *     write is one run of n_kv * head_dim; an attention block, one KV head,
+ *     reads head_dim of every n_kv * head_dim);
+ *   head-major (s, h, p): a KV head's positions side by side (an attention
+ *     block reads one contiguous run of its positions).
+ * Every kernel takes the strides, so the bits never depend on the layout. */
 typedef struct {
-    uint16_t *k; // (n_slots, cap, Dkv) bf16
-    uint16_t *v; // (n_slots, cap, Dkv) bf16
+    int64_t slot; // elements between slots
+    int head;     // between KV heads
+    int pos;      // between positions (p % cap)
+} KvStrides;
+typedef struct {
+    uint16_t *k; // n_slots * cap * n_kv * head_dim bf16, placed by st
+    uint16_t *v; // the same
     int cap;
     uint16_t *k_lo, *v_lo; // precise mode: the remainders, same layout; else NULL
+    KvStrides st;
 } KvLayer;
+
+static inline KvStrides kv_strides(int head_major, int cap, int n_kv, int head_dim) {
+    KvStrides s;
+    if (head_major) s.pos = head_dim, s.head = cap * head_dim, s.slot = (int64_t)n_kv * cap * head_dim;
+    else s.pos = n_kv * head_dim, s.head = head_dim, s.slot = (int64_t)cap * n_kv * head_dim;
+    return s;
+}
 
 /* Token i of a step: its slot (sequence) and position. */
 typedef struct {

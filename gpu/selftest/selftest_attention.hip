@@ -1,7 +1,8 @@
 /* selftest_attention.hip: op tests for RoPE + KV write and attention against
  * cpu_rope / cpu_attention (harness: selftest.h). The KV cache is
  * poisoned (NaN) except for the rows a case fills, so attention reading a
- * position outside its window or ring shows up as NaN.
+ * position outside its window or ring shows up as NaN. Every case runs on
+ * both KV layouts (kernels.h kv_strides: token-major, head-major).
  */
 #include "selftest.h"
 #include "gpu_check.h"
@@ -21,8 +22,13 @@ static Config st_config(int n_heads, int n_kv) {
     return c;
 }
 
+/* KV head h's row of position p (cap's ring slot) of slot s in a cache laid out by ks. */
+static size_t kv_at(KvStrides ks, int s, int h, int p, int cap) {
+    return (size_t)(s * ks.slot + (int64_t)h * ks.head + (int64_t)(p % cap) * ks.pos);
+}
+
 /* precise: k, v also to the remainder caches; checked as hi + lo (TOL_PAIR). */
-static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise) {
+static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise, int head_major) {
     const Config c = st_config(n_heads, n_kv);
     const int hd = 64, dq = n_heads * hd, dkv = n_kv * hd, qkv = dq + 2 * dkv;
     const int n_slots = 3, cap = 8192;
@@ -41,7 +47,8 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise) {
     float *d_q = (float *)st_poisoned(4 * (size_t)T * dq);
     KvLayer kv = {(uint16_t *)st_poisoned(2 * cache_n), (uint16_t *)st_poisoned(2 * cache_n), cap,
                   precise ? (uint16_t *)st_poisoned(2 * cache_n) : NULL,
-                  precise ? (uint16_t *)st_poisoned(2 * cache_n) : NULL};
+                  precise ? (uint16_t *)st_poisoned(2 * cache_n) : NULL,
+                  kv_strides(head_major, cap, n_kv, hd)};
     const StepTokens tok = {(const int32_t *)d_slot, (const int32_t *)d_pos, T};
     const RopeArgs ra = {d_q, (const float *)d_x, kv, tok, (const float *)d_if, conc, n_heads, n_kv, hd};
     rope_qkv_kvwrite(&ra, st->stream);
@@ -61,14 +68,17 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise) {
     for (int i = 0; i < T; i++) {
         float *r = ref + (size_t)i * qkv;
         cpu_rope(r, n_heads + n_kv, hd, pos[i], inv_freq, conc); // q and k heads are contiguous
-        const size_t row = ((size_t)slot[i] * cap + pos[i]) * dkv;
         memcpy(got + (size_t)i * qkv, q + (size_t)i * dq, 4 * (size_t)dq);
-        if (precise) {
-            st_pair_to_f32(got + (size_t)i * qkv + dq, kc + row, kcl + row, dkv);
-            st_pair_to_f32(got + (size_t)i * qkv + dq + dkv, vc + row, vcl + row, dkv);
-        } else {
-            st_bf16_to_f32(got + (size_t)i * qkv + dq, kc + row, dkv);
-            st_bf16_to_f32(got + (size_t)i * qkv + dq + dkv, vc + row, dkv);
+        for (int h = 0; h < n_kv; h++) {
+            const size_t row = kv_at(kv.st, slot[i], h, pos[i], cap);
+            float *gk = got + (size_t)i * qkv + dq + h * hd, *gv = gk + dkv;
+            if (precise) {
+                st_pair_to_f32(gk, kc + row, kcl + row, hd);
+                st_pair_to_f32(gv, vc + row, vcl + row, hd);
+            } else {
+                st_bf16_to_f32(gk, kc + row, hd);
+                st_bf16_to_f32(gv, vc + row, hd);
+            }
         }
     }
     double e_q = 0, e_kv = 0;
@@ -86,10 +96,10 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise) {
         free(gq), free(rq), free(gk), free(rk);
     }
     char name[96];
-    snprintf(name, sizeof name, "rope q T=%d heads=%d/%d", T, n_heads, n_kv);
+    snprintf(name, sizeof name, "rope q%s T=%d heads=%d/%d", head_major ? " (head-major)" : "", T, n_heads, n_kv);
     st_report(st, name, e_q, 1e-10, 0);
-    snprintf(name, sizeof name, "rope k,v -> %s cache T=%d heads=%d/%d",
-             precise ? "hi+lo" : "bf16", T, n_heads, n_kv);
+    snprintf(name, sizeof name, "rope k,v -> %s cache%s T=%d heads=%d/%d",
+             precise ? "hi+lo" : "bf16", head_major ? " (head-major)" : "", T, n_heads, n_kv);
     st_report(st, name, e_kv, precise ? TOL_PAIR : TOL_BF16, 0);
     st_free(d_x), st_free(d_if), st_free(d_slot), st_free(d_pos), st_free(d_q);
     st_free(kv.k), st_free(kv.v);
@@ -106,7 +116,7 @@ typedef struct {
 /* K/V of logical positions 0..P-1 per slot (bf16); the GPU cache holds the
  * last `cap` of them at row p % cap, the rest of the cache stays NaN.
  * precise: K/V are fp32, cached as hi + lo, the output read as hi + lo. */
-static void test_attention(SelfTest *st, const AttCase *ac, const char *what, int precise) {
+static void test_attention1(SelfTest *st, const AttCase *ac, const char *what, int precise, int head_major) {
     const Config c = st_config(ac->n_heads, ac->n_kv);
     const int hd = 64, dq = ac->n_heads * hd, dkv = ac->n_kv * hd, T = ac->T;
     int P = 1;
@@ -130,17 +140,19 @@ static void test_attention(SelfTest *st, const AttCase *ac, const char *what, in
     memset(vc, 0xFF, 2 * cache_n);
     memset(kcl, 0xFF, 2 * cache_n);
     memset(vcl, 0xFF, 2 * cache_n);
+    const KvStrides ks = kv_strides(head_major, ac->cap, ac->n_kv, hd);
     for (int s = 0; s < ac->n_slots; s++) {
         int last = -1;
         for (int i = 0; i < T; i++)
             if (ac->slot[i] == s && ac->pos[i] > last) last = ac->pos[i];
-        for (int p = last - ac->cap + 1 > 0 ? last - ac->cap + 1 : 0; p <= last; p++) {
-            const size_t src = ((size_t)s * P + p) * dkv, dst = ((size_t)s * ac->cap + p % ac->cap) * dkv;
-            memcpy(kc + dst, kl + src, 2 * (size_t)dkv);
-            memcpy(vc + dst, vl + src, 2 * (size_t)dkv);
-            memcpy(kcl + dst, kll + src, 2 * (size_t)dkv);
-            memcpy(vcl + dst, vll + src, 2 * (size_t)dkv);
-        }
+        for (int p = last - ac->cap + 1 > 0 ? last - ac->cap + 1 : 0; p <= last; p++)
+            for (int h = 0; h < ac->n_kv; h++) {
+                const size_t src = ((size_t)s * P + p) * dkv + (size_t)h * hd, dst = kv_at(ks, s, h, p, ac->cap);
+                memcpy(kc + dst, kl + src, 2 * (size_t)hd);
+                memcpy(vc + dst, vl + src, 2 * (size_t)hd);
+                memcpy(kcl + dst, kll + src, 2 * (size_t)hd);
+                memcpy(vcl + dst, vll + src, 2 * (size_t)hd);
+            }
     }
     float *q = (float *)xmalloc(4 * (size_t)T * dq), *sinks = (float *)xmalloc(4 * (size_t)ac->n_heads);
     st_fill_f32(st, q, (size_t)T * dq, 3.0f);
@@ -153,7 +165,7 @@ static void test_attention(SelfTest *st, const AttCase *ac, const char *what, in
     }
     KvLayer kv = {(uint16_t *)st_upload(kc, 2 * cache_n), (uint16_t *)st_upload(vc, 2 * cache_n),
                   ac->cap, precise ? (uint16_t *)st_upload(kcl, 2 * cache_n) : NULL,
-                  precise ? (uint16_t *)st_upload(vcl, 2 * cache_n) : NULL};
+                  precise ? (uint16_t *)st_upload(vcl, 2 * cache_n) : NULL, ks};
     void *d_q = st_upload(q, 4 * (size_t)T * dq), *d_s = st_upload(sinks, 4 * (size_t)ac->n_heads);
     void *d_slot = st_upload(ac->slot, 4 * (size_t)T), *d_pos = st_upload(ac->pos, 4 * (size_t)T);
     const StepTokens tok = {(const int32_t *)d_slot, (const int32_t *)d_pos, T};
@@ -175,8 +187,8 @@ static void test_attention(SelfTest *st, const AttCase *ac, const char *what, in
                 st_bf16_to_f32(got, o, (size_t)T * dq);
             }
             char name[112];
-            snprintf(name, sizeof name, "attention[%s]%s %s T=%d win=%d cap=%d", kern[kk].name,
-                     precise ? " hi+lo" : "", what, T, ac->window, ac->cap);
+            snprintf(name, sizeof name, "attention[%s]%s%s %s T=%d win=%d cap=%d", kern[kk].name,
+                     precise ? " hi+lo" : "", head_major ? " head-major" : "", what, T, ac->window, ac->cap);
             st_report(st, name, st_nmse(got, ref, (size_t)T * dq), precise ? TOL_PAIR : TOL_BF16, 0);
         }
         st_free(d_o);
@@ -186,6 +198,10 @@ static void test_attention(SelfTest *st, const AttCase *ac, const char *what, in
     if (precise) st_free(kv.k_lo), st_free(kv.v_lo);
     free(kl), free(vl), free(kll), free(vll), free(kf), free(vf), free(kc), free(vc), free(kcl);
     free(vcl), free(q), free(sinks), free(ref), free(got), free(o), free(ol);
+}
+
+static void test_attention(SelfTest *st, const AttCase *ac, const char *what, int precise) {
+    for (int hm = 0; hm < 2; hm++) test_attention1(st, ac, what, precise, hm);
 }
 
 static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
@@ -222,10 +238,12 @@ static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
 }
 
 void selftest_attention_ops(SelfTest *st) {
-    test_rope(st, 1, 64, 8, 0);
-    test_rope(st, 61, 64, 8, 0);
-    test_rope(st, 9, 16, 2, 0);
-    test_rope(st, 61, 64, 8, 1);
+    for (int hm = 0; hm < 2; hm++) {
+        test_rope(st, 1, 64, 8, 0, hm);
+        test_rope(st, 61, 64, 8, 0, hm);
+        test_rope(st, 9, 16, 2, 0, hm);
+        test_rope(st, 61, 64, 8, 1, hm);
+    }
     attention_cases(st, 64, 8);
     attention_cases(st, 4, 2); // the tiny preset: 2 query heads per KV head
 }

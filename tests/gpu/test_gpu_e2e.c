@@ -21,7 +21,10 @@
  *     (GpuOptions.no_graph): multi-step generation at batch 1 and 7, greedy
  *     and sampled with logprobs, and teacher-forced logits, byte for byte; the
  *     graph engine must have replayed graphs (unless GETP_NO_GRAPH or
- *     GETP_PROFILE turn them off in the environment).
+ *     GETP_PROFILE turn them off in the environment);
+ *   - the KV cache laid out head-major (GpuOptions.kv_head_major) against
+ *     token-major: the same generations and teacher-forced logits, byte for
+ *     byte (the layout moves rows, never the arithmetic).
  */
 #include "engine.h"
 #include "engine_gpu.h"
@@ -52,8 +55,8 @@ static int run(const char *cmd) {
     return system(cmd);
 }
 
-static Engine *gpu_engine_opt(const Model *m, int batch, int precise, int no_graph) {
-    GpuOptions o = {0, batch, 1, precise, no_graph};
+static Engine *gpu_engine_opt(const Model *m, int batch, int precise, int no_graph, int head_major) {
+    GpuOptions o = {0, batch, 1, precise, no_graph, head_major};
     Err err = {{0}};
     Engine *e = engine_gpu_create(m, &o, &err);
     if (!e) printf("engine_gpu_create: %s\n", err.msg);
@@ -61,7 +64,7 @@ static Engine *gpu_engine_opt(const Model *m, int batch, int precise, int no_gra
 }
 
 static Engine *gpu_engine(const Model *m, int batch, int precise) {
-    return gpu_engine_opt(m, batch, precise, 0);
+    return gpu_engine_opt(m, batch, precise, 0, 0);
 }
 
 /* Teacher-forced logits of the GPU engine against two CPU engines: the exact
@@ -308,10 +311,10 @@ static void check_graphs(const Model *m, const char *name, int precise) {
         }
         const int batches[2] = {1, 7};
         for (int bi = 0; bi < 2; bi++) {
-            Output *o[2];
-            long cap[2], rep[2];
-            for (int ng = 0; ng < 2; ng++) {
-                Engine *gpu = gpu_engine_opt(m, batches[bi], precise, ng);
+            Output *o[3]; // graphs; launch by launch; graphs with the head-major KV cache
+            long cap[3], rep[3];
+            for (int ng = 0; ng < 3; ng++) {
+                Engine *gpu = gpu_engine_opt(m, batches[bi], precise, ng == 1, ng == 2);
                 if (!gpu) { g_fail++; return; }
                 o[ng] = calloc(N_GREQ, sizeof(Output));
                 Err err = {{0}};
@@ -325,11 +328,16 @@ static void check_graphs(const Model *m, const char *name, int precise) {
                    cap[0], rep[0], same ? "identical" : "DIFFERENT");
             EXPECT(same, "%s: graph replay changed the outputs (batch %d, sampled %d, precise %d)",
                    name, batches[bi], sampled, precise);
+            const int same_kv = same_outputs(o[0], o[2], N_GREQ);
+            printf("%s%s: %s batch %d, KV head-major vs token-major: %s\n", name, precise ? " (precise)" : "",
+                   sampled ? "sampled" : "greedy", batches[bi], same_kv ? "identical" : "DIFFERENT");
+            EXPECT(same_kv, "%s: the KV layout changed the outputs (batch %d, sampled %d, precise %d)",
+                   name, batches[bi], sampled, precise);
             EXPECT(cap[1] == 0 && rep[1] == 0, "%s: no_graph engine launched graphs", name);
             if (expect_graphs)
                 EXPECT(cap[0] >= 1 && rep[0] > cap[0], "%s: graphs not replayed (%ld captures, %ld replays)",
                        name, cap[0], rep[0]);
-            for (int ng = 0; ng < 2; ng++) {
+            for (int ng = 0; ng < 3; ng++) {
                 for (int i = 0; i < N_GREQ; i++) output_free(&o[ng][i]);
                 free(o[ng]);
             }
@@ -342,14 +350,15 @@ static void check_graphs(const Model *m, const char *name, int precise) {
      * KV pointers are stale then, must be dropped. */
     static const int lens[10] = {1, 2, 3, 5, 8, 13, 21, 34, 47, 64};
     const int n_long = 200;
-    Engine *eg = gpu_engine_opt(m, 0, precise, 0), *en = gpu_engine_opt(m, 0, precise, 1);
-    if (!eg || !en) {
+    Engine *eg = gpu_engine_opt(m, 0, precise, 0, 0), *en = gpu_engine_opt(m, 0, precise, 1, 0);
+    Engine *eh = gpu_engine_opt(m, 0, precise, 0, 1); // head-major KV
+    if (!eg || !en || !eh) {
         g_fail++;
     } else {
         int32_t *tok = malloc(sizeof(int32_t) * (size_t)n_long);
         for (int i = 0; i < n_long; i++) tok[i] = rand_below(V);
         float *la = malloc(sizeof(float) * (size_t)n_long * V), *lb = malloc(sizeof(float) * (size_t)n_long * V);
-        int same = 1, calls = 0;
+        int same = 1, same_kv = 1, calls = 0;
         for (int round = 0; round < 5; round++)
             for (int li = round == 2 ? -1 : 0; li < 10; li++) {
                 const int n = li < 0 ? n_long : lens[li];
@@ -357,6 +366,8 @@ static void check_graphs(const Model *m, const char *name, int precise) {
                 EXPECT(eg->logits(eg, tok, n, la, &err) == GETP_OK, "%s", err.msg);
                 EXPECT(en->logits(en, tok, n, lb, &err) == GETP_OK, "%s", err.msg);
                 same &= !memcmp(la, lb, sizeof(float) * (size_t)n * V);
+                EXPECT(eh->logits(eh, tok, n, lb, &err) == GETP_OK, "%s", err.msg);
+                same_kv &= !memcmp(la, lb, sizeof(float) * (size_t)n * V);
                 calls++;
             }
         long cap = 0, rep = 0, cap_n = 0, rep_n = 0;
@@ -365,12 +376,16 @@ static void check_graphs(const Model *m, const char *name, int precise) {
         printf("%s%s: teacher-forced logits, %d calls, graphs (%ld captured, %ld replays) vs launch by "
                "launch: %s\n", name, precise ? " (precise)" : "", calls, cap, rep, same ? "identical" : "DIFFERENT");
         EXPECT(same, "%s: graph replay changed the teacher-forced logits (precise %d)", name, precise);
+        printf("%s%s: teacher-forced logits, KV head-major vs token-major: %s\n", name,
+               precise ? " (precise)" : "", same_kv ? "identical" : "DIFFERENT");
+        EXPECT(same_kv, "%s: the KV layout changed the teacher-forced logits (precise %d)", name, precise);
         EXPECT(cap_n == 0 && rep_n == 0, "%s: no_graph engine launched graphs", name);
         if (expect_graphs) EXPECT(cap > 10 && rep > cap, "%s: logits graphs not replayed", name);
         free(la), free(lb), free(tok);
     }
     if (eg) eg->destroy(eg);
     if (en) en->destroy(en);
+    if (eh) eh->destroy(eh);
     for (int i = 0; i < N_GREQ; i++) free(prompts[i]);
 }
 
