@@ -28,6 +28,12 @@
 #                            BENCH_M=2048,BENCH_V=7): the 2nd launch of kernels whose name
 #                            contains NAME, clocks left alone (--clock-control none, METHOD.md);
 #                            throughput, warp states, memory; full report under $OUT
+#   ncustep:NAME[:ENV]       Nsight Compute over whole decode steps of build NAME's engine
+#                            (bench_engine on MODEL, default /tmp/m20b, at BATCH, default 1;
+#                            launch by launch, GETP_NO_GRAPH=1): COUNT kernels (default 440,
+#                            two 20b steps) after the first SKIP (default 3,000: warm-up,
+#                            prefill, the first decode steps); a per-kernel summary (duration,
+#                            DRAM and SM throughput, occupancy, warp stalls) for #18
 #   scaling:NAME[:ENV]       bench/scaling.sh with build NAME (ENV as for bench)
 #   batchinv:NAME            greedy outputs of 2,048 prompts at --batch 2048 vs 8 of them at
 #                            --batch 1 on /tmp/m20b (issue #18's batch invariance)
@@ -192,6 +198,17 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
         build_playground "$a" || continue
         ( run_env "${b:-}"; timeout 300 "/tmp/bench_$a" ) >"$out/playground_$a.log" 2>&1
         echo "rc=$?"; grep -E "VALID|BITS|^[a-z]" "$out/playground_$a.log" | head -60 ;;
+    ncustep)
+        wait_for "build:$a"
+        for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
+        ( run_env "${b:-}"; export GETP_NO_GRAPH=1
+          timeout 540 ncu --clock-control none --launch-skip "${SKIP:-3000}" --launch-count "${COUNT:-440}" \
+              --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+              --print-summary per-kernel "/tmp/b-$a/bench_engine" "${MODEL:-/tmp/m20b}" 40 "${BATCH:-1}" ) \
+            >"$out/ncustep_$a.$k.log" 2>&1
+        echo "ncustep rc=$?"; cp "$out/ncustep_$a.$k.log" "$res/" 2>/dev/null
+        grep -E "^  [A-Za-z_].*\(|Duration|DRAM Throughput|Compute \(SM\) Throughput|Achieved Occupancy|==PROF==|==ERROR==" \
+            "$out/ncustep_$a.$k.log" | head -120 ;;
     ncu)
         build_playground "$a" || continue
         # --print-details all: the sections' charts too (the warp-state stall reasons, which
