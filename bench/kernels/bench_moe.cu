@@ -5,6 +5,10 @@
  * 1e-8) against a double reference, then times median of 20 after 5 warm-ups.
  * GB/s counts the MXFP4 bytes of the experts actually used once; the weights
  * (400 MB; 1.7 GB at E=128) exceed L2.
+ *   v27 / v28 / v29 (M <= 8, one A row a lane as auto): moe_gemv NT = 2 with U = 16 and 12
+ *   k-steps in flight, NT = 1 with U = 16 (session 11: at M = 1 the expert GEMVs run at
+ *   1.1-1.6 TB/s, about what 2 KB a warp in flight allows (Little), now that the table
+ *   decode cut their instructions); must give auto's bits.
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -37,7 +41,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 24
+#define NVER 30
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -102,12 +106,13 @@ static void gemv_split(const MoeArgs &a) {
     moe_gemv_split<EPI, KP, U><<<grid, S * GETP_WAVE, S * 4 * GETP_WAVE * 4>>>(a);
 }
 
-/* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8). */
-template <int EPI, int NT, int U>
+/* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8);
+ * HALF: one A row a lane (M <= 8). */
+template <int EPI, int NT, int U, bool HALF = false>
 static void gemv(const MoeArgs &a) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
-    moe_gemv<EPI, true, NT, U><<<grid, MOE_GEMV_THREADS>>>(a);
+    moe_gemv<EPI, true, NT, U, HALF><<<grid, MOE_GEMV_THREADS>>>(a);
 }
 
 template <int EPI> static void run_ver(int v, const MoeArgs &a) {
@@ -124,6 +129,9 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 21: gemv_split<EPI, 12, 8>(a); break;
     case 22: gemv_split<EPI, 8, 8>(a); break;
     case 23: gemv_split<EPI, 6, 6>(a); break;
+    case 27: gemv<EPI, 2, 16, true>(a); break;
+    case 28: gemv<EPI, 1, 16, true>(a); break;
+    case 29: gemv<EPI, 2, 12, true>(a); break;
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -208,7 +216,8 @@ int main(void) {
                         "v10 wgmma256nf", "v11 mid", "v12 gemv<1,8>", "v13 gemv<1,16>",
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
                         "v18 v17+L2", "v19 v14+L2+fold", "v20 split24", "v21 split12",
-                        "v22 split8", "v23 split6"};
+                        "v22 split8", "v23 split6", "v24 -", "v25 -", "v26 -",
+                        "v27 gemv2 U16h", "v28 gemv1 U16h", "v29 gemv2 U12h"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -225,6 +234,8 @@ int main(void) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
             if ((v == 12 || v == 13 || v >= 20) && P > E * 64) continue;  // as v1
+            if (v >= 24 && v <= 26) continue;  // numbers of branches mwpipe / mw64 (their wgmma forms)
+            if (v >= 27 && M > 8) continue;   // one A row a lane
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
             if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
@@ -252,7 +263,7 @@ int main(void) {
             }
             if (!e1.ok(2e-5) || !e2.ok(1e-8)) printf("VALIDATION FAILED M=%d %s %g %g\n", M, vn[v], e1.nmse(), e2.nmse());
             if (v == 0) { h0 = h; yp0 = yp; }
-            else if ((v == 1 || v == 12 || v == 13) && !h0.empty() &&
+            else if ((v == 1 || v == 12 || v == 13 || v >= 27) && !h0.empty() &&
                      (memcmp(h.data(), h0.data(), h.size() * 2) || memcmp(yp.data(), yp0.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs auto\n", M, vn[v]);
             if (v == 11) { h11 = h; yp11 = yp; }
