@@ -201,11 +201,16 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
     ncustep)
         wait_for "build:$a"
         for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
-        ( run_env "${b:-}"; export GETP_NO_GRAPH=1
-          timeout 540 ncu --clock-control none --launch-skip "${SKIP:-3000}" --launch-count "${COUNT:-440}" \
-              --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
-              --print-summary per-kernel "/tmp/b-$a/bench_engine" "${MODEL:-/tmp/m20b}" 40 "${BATCH:-1}" ) \
-            >"$out/ncustep_$a.$k.log" 2>&1
+        ncustep_run() {
+            ( run_env "${b:-}"; export GETP_NO_GRAPH=1
+              timeout 540 ncu --clock-control none --launch-skip "${SKIP:-3000}" --launch-count "${COUNT:-440}" \
+                  --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+                  "$@" "/tmp/b-$a/bench_engine" "${MODEL:-/tmp/m20b}" 40 "${BATCH:-1}" ) \
+                >"$out/ncustep_$a.$k.log" 2>&1
+        }
+        # without the per-kernel summary if this ncu refuses the option (it says so at once)
+        ncustep_run --print-summary per-kernel ||
+            { head -5 "$out/ncustep_$a.$k.log" | grep -qi "option" && ncustep_run; }
         echo "ncustep rc=$?"; cp "$out/ncustep_$a.$k.log" "$res/" 2>/dev/null
         grep -E "^  [A-Za-z_].*\(|Duration|DRAM Throughput|Compute \(SM\) Throughput|Achieved Occupancy|==PROF==|==ERROR==" \
             "$out/ncustep_$a.$k.log" | head -120 ;;
