@@ -15,13 +15,15 @@
 #      for sites whose srun has no PMI plugin Open MPI can talk to;
 #   C. srun --mpi=pmix -n 2 directly (an interactive step);
 #   D. the time limit: the job script of A under sbatch --time=1
-#      --signal=TERM@55 and an input sized to ~40 s of work. Slurm sends
+#      --signal=TERM@55 and an input sized to ~50 s of work. Slurm sends
 #      SIGTERM to the ranks 5 to 35 s after the start (its time-limit check runs
 #      every 30 s); getp keeps what it finished and exits 75; the script
-#      requeues the job, whose next start resumes from the journal, as many
-#      times as it takes (the test shortens Slurm's requeue delay with
-#      scontrol update StartTime=now+3). The job must end COMPLETED after at least one
-#      requeue, with the uninterrupted run's file.
+#      requeues the job, whose next start resumes from the journal (the test
+#      shortens Slurm's requeue delay with scontrol update StartTime=now+3 and
+#      gives the requeued job 5 minutes: with one minute each start may be
+#      stopped ~5 s in again, the check's phase repeating from start to start,
+#      and a CI run once saw six starts finish ~10 requests each). The job must
+#      end COMPLETED after at least one requeue, with the uninterrupted run's file.
 # Each waits for its job with a bounded timeout and compares the output file
 # byte for byte with the single-rank run (D: the 2-rank run). The cluster is
 # brought down on exit (trap), whatever happened.
@@ -236,9 +238,9 @@ judge "C: srun --mpi=${GETP_SLURM_MPI:-pmix} -n 2" "$([ $rc = 0 ] && echo COMPLE
 make_ids cal.txt 24 2 12 31 "$V"
 to_log cal.log run_np 2 "$GETP" model -m getp -i cal.txt -o cal.out -n $STEPS $IDS_ARGS
 N_D=$(awk '/^throughput:/ { t = $2 } /^tokens:/ { k = $2 }
-    END { n = k > 0 ? int(40 * t / (k / 24)) : 0; print (n < 200 ? 200 : (n > 20000 ? 20000 : n)) }' cal.log)
+    END { n = k > 0 ? int(50 * t / (k / 24)) : 0; print (n < 250 ? 250 : (n > 25000 ? 25000 : n)) }' cal.log)
 make_ids in_d.txt "$N_D" 2 12 37 "$V"
-check "D: 2-rank reference of $N_D requests (~40 s of work)" to_log ref_d.log run_np 2 "$GETP" model -m getp \
+check "D: 2-rank reference of $N_D requests (~50 s of work)" to_log ref_d.log run_np 2 "$GETP" model -m getp \
     -i in_d.txt -o ref_d.txt -n $STEPS $IDS_ARGS
 rm -rf out_d.txt out_d.txt.journal
 id=$(GETP=$GETP MODEL=model INPUT=in_d.txt OUTPUT=out_d.txt STEPS=$STEPS GETP_ARGS="$IDS_ARGS" \
@@ -251,10 +253,11 @@ if [ -n "$id" ]; then
         info=$(scontrol show job "$id" 2> /dev/null)
         st=$(grep -o 'JobState=[A-Z_]*' <<< "$info" | cut -d= -f2)
         rs=$(grep -o 'Restarts=[0-9]*' <<< "$info" | cut -d= -f2)
-        # requeued: shorten Slurm's delay (about 2 min) to 3 s; a start in the same
-        # second as the requeue is refused ("credential revoked")
+        # requeued: shorten Slurm's delay (about 2 min) to 3 s (a start in the same
+        # second as the requeue is refused: "credential revoked"), and give it the
+        # time to finish (the header: starts stopped ~5 s in, again and again)
         if [ "$st" = PENDING ] && [ "${rs:-0}" -gt "$lifted" ]; then
-            scontrol update JobId="$id" StartTime=now+3 2> /dev/null
+            scontrol update JobId="$id" StartTime=now+3 TimeLimit=5 2> /dev/null
             lifted=$rs
         fi
         # a job that requeues itself may show FAILED for a moment first: an end must last 3 s
