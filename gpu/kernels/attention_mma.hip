@@ -161,6 +161,13 @@ static bool att_mma_on(void) {
     if (on < 0) on = !env_flag("GETP_NO_ATT_MMA");
     return on != 0;
 }
+/* GETP_ATT_LA2=1: two tiles in flight (LA = 2; the same bits), for the
+ * engine's A/B of what bench_attention.cu's v4/v5 time alone. */
+static bool att_la2(void) {
+    static int on = -1;
+    if (on < 0) on = env_flag("GETP_ATT_LA2");
+    return on != 0;
+}
 
 /* G <= 8 query heads per KV head, fast mode: the tensor-core kernel. */
 bool attention_extra(const AttnArgs *a, hipStream_t stream) {
@@ -168,9 +175,9 @@ bool attention_extra(const AttnArgs *a, hipStream_t stream) {
     if (G > 8 || a->kv.k_lo || a->out_lo || !att_mma_on()) return false;
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
-    port_launch(f32q_bf16kv_attention_mma<GG>, grid, ATT_NW * GETP_WAVE, 0, stream,                      \
-        a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st, a->tok.slot, a->tok.pos, a->sinks,   \
-        a->window, a->n_heads)
+    port_launch(att_la2() ? f32q_bf16kv_attention_mma<GG, 2> : f32q_bf16kv_attention_mma<GG, 1>, grid,  \
+        ATT_NW * GETP_WAVE, 0, stream, a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st,        \
+        a->tok.slot, a->tok.pos, a->sinks, a->window, a->n_heads)
     switch (G) {
     case 1: ATT_MMA_LAUNCH(1); break;
     case 2: ATT_MMA_LAUNCH(2); break;
