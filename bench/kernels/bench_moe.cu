@@ -8,7 +8,9 @@
  *   v27 / v28 / v29 (M <= 8, one A row a lane as auto): moe_gemv NT = 2 with U = 16 and 12
  *   k-steps in flight, NT = 1 with U = 16 (session 11: at M = 1 the expert GEMVs run at
  *   1.1-1.6 TB/s, about what 2 KB a warp in flight allows (Little), now that the table
- *   decode cut their instructions); must give auto's bits.
+ *   decode cut their instructions); must give auto's bits. v30 / v31 / v32: the same with
+ *   the slot's A rows staged once in shared memory (moe_gemv's AS; the ring holds only the
+ *   raw weights and scales): NT = 2, U = 16 / 24; NT = 1, U = 32.
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -41,7 +43,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 30
+#define NVER 33
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -99,6 +101,15 @@ moe_gemv_split(MoeArgs a) {
     }
 }
 
+/* moe_gemv, one A row a lane, the slot's first AS rows in shared memory. */
+template <int EPI, int NT, int U, int AS>
+static void gemv_as(const MoeArgs &a) {
+    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
+    const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
+    moe_gemv<EPI, true, NT, U, true, AS><<<grid, MOE_GEMV_THREADS, smem>>>(a);
+}
+
 template <int EPI, int KP, int U>
 static void gemv_split(const MoeArgs &a) {
     const int S = (a.K / TILE_K + KP - 1) / KP;
@@ -132,6 +143,9 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 27: gemv<EPI, 2, 16, true>(a); break;
     case 28: gemv<EPI, 1, 16, true>(a); break;
     case 29: gemv<EPI, 2, 12, true>(a); break;
+    case 30: gemv_as<EPI, 2, 16, 8>(a); break;
+    case 31: gemv_as<EPI, 2, 24, 8>(a); break;
+    case 32: gemv_as<EPI, 1, 32, 8>(a); break;
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -217,7 +231,8 @@ int main(void) {
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
                         "v18 v17+L2", "v19 v14+L2+fold", "v20 split24", "v21 split12",
                         "v22 split8", "v23 split6", "v24 -", "v25 -", "v26 -",
-                        "v27 gemv2 U16h", "v28 gemv1 U16h", "v29 gemv2 U12h"};
+                        "v27 gemv2 U16h", "v28 gemv1 U16h", "v29 gemv2 U12h",
+                        "v30 gemv2 U16 As", "v31 gemv2 U24 As", "v32 gemv1 U32 As"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }

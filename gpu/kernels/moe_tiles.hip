@@ -41,10 +41,15 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
 /* HALF (M <= 8 tokens, so no slot holds more than 8 pairs: rows 8..15 of
  * the 16-row tile are past every slot's pairs and dropped): a lane loads only
  * its first A row and passes it for the others too (an MMA's output row
- * depends on its own A row alone), which halves the A ring's registers. */
-template <int EPI, bool MX, int NT, int U, bool HALF = false>
+ * depends on its own A row alone), which halves the A ring's registers.
+ * AS > 0 (with HALF; the playground's v30-v32, not dispatched): the slot's
+ * first AS pairs' A rows are copied once into dynamic shared memory
+ * (min(M, AS) x K bf16, launched with that much) and each k-step's A operand
+ * is read from there, so the ring holds only the raw weights and scales. */
+template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, 3)
 moe_gemv(MoeArgs a) {
+    static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
     __shared__ uint4 stab[MX ? 256 : 1]; // MXFP4: every scale byte's table (mx_table_fill)
     if (MX) {
         mx_table_fill(stab, MOE_GEMV_THREADS);
@@ -55,6 +60,13 @@ moe_gemv(MoeArgs a) {
     if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
     const int warp = threadIdx.x / GETP_WAVE;
     const int n0 = (blockIdx.y * (MOE_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
+    extern __shared__ uint4 as_rows[]; // AS > 0: min(p1 - p0, AS) rows of K / 8 chunks
+    const int kc = a.K / 8, as_cnt = AS > 0 ? min(p1 - p0, AS) : 0;
+    if (AS > 0) { // every thread copies, before any wave leaves
+        for (int i = threadIdx.x; i < as_cnt * kc; i += MOE_GEMV_THREADS)
+            as_rows[i] = *(const uint4 *)(moe_act_row<EPI>(a, p0 + i / kc) + (size_t)(i % kc) * 8);
+        __syncthreads();
+    }
     if (n0 >= a.N) return;
     const int nsteps = a.K / TILE_K, koff = tile_k_off();
     constexpr int AR = HALF ? 1 : TILE_A_ROWS; // A rows a lane loads
@@ -92,8 +104,10 @@ moe_gemv(MoeArgs a) {
                 b[MX ? 0 : u][t].v = moe_load_b<false>(a, brow[t], s, koff);
             }
         }
+        if (AS == 0) {
 #pragma unroll
-        for (int r = 0; r < AR; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
+            for (int r = 0; r < AR; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
+        }
     };
     /* MXFP4 decode by the scale's table (mx_dequant8_t: byte permutes, the
      * same bits as the float decode mx_dequant8), read from shared memory:
@@ -101,7 +115,10 @@ moe_gemv(MoeArgs a) {
      * instructions on sm_90a) and checking its range with a redo for scales
      * outside it. */
     TileC acc[NT];
+    const int as_off = AS > 0 ? min(tile_a_row(0), as_cnt - 1) * kc + koff / 8 : 0;
+    int as_step = 0; // AS > 0: the k-step step() is at (steps come in order)
     auto step = [&](int u) {
+        if (AS > 0) x[u].v[0] = as_rows[as_off + 4 * as_step++];
 #pragma unroll
         for (int r = AR; r < TILE_A_ROWS; r++) x[u].v[r] = x[u].v[0];
 #pragma unroll
