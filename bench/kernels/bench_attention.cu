@@ -38,17 +38,6 @@ __global__ void ba_fill(uint16_t *c, KvStrides st, int n_slots, int n_kv, int ca
     }
 }
 
-/* The fast build's mma kernel with LA tiles in flight (G = 8: the 20b / 120b). */
-template <int LA>
-static bool ba_mma(const AttnArgs *a, hipStream_t stream) {
-    if (a->n_heads / a->n_kv_heads != 8) return false;
-    port_launch(f32q_bf16kv_attention_mma<8, LA>, dim3(a->tok.T, a->n_kv_heads), ATT_NW * GETP_WAVE, 0, stream,
-                a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st, a->tok.slot, a->tok.pos, a->sinks,
-                a->window, a->n_heads);
-    GPU_CHECK_LAUNCH();
-    return true;
-}
-
 int main(void) {
     const int n_heads = 64, n_kv = 8, dq = n_heads * ATT_HD;
     const std::vector<int> Ts = bu_env_list("BENCH_T", {1024});
@@ -80,13 +69,14 @@ int main(void) {
     std::vector<int32_t> slot(T), pos(T);
     uint16_t *dout;
     GPU_CHECK(hipMalloc((void **)&dout, (size_t)T * dq * 2));
-    /* which < 0: ba_mma<-which>; kernel: 0 = auto (the mma kernel in the fast build), 1 = tile */
+    /* which < 0: the mma kernel with -which tiles in flight (att_mma_launch); kernel: 0 = auto
+     * (the mma kernel in the fast build), 1 = tile */
     struct Ver { const char *name; int which, layout, kernel; } vers[] = {
         {"v0 auto token-major", ATT_AUTO, 0, 0}, {"v1 auto head-major", ATT_AUTO, 1, 0},
         {"v2 tile token-major", ATT_TILED, 0, 1}, {"v3 tile head-major", ATT_TILED, 1, 1},
         {"v4 mma LA2 token-major", -2, 0, 0}, {"v5 mma LA2 head-major", -2, 1, 0}};
     auto run = [](const AttnArgs *a, int which) {
-        return which < 0 ? ba_mma<2>(a, 0) : attention_f32q_bf16kv_by(a, which, 0);
+        return which < 0 ? att_mma_launch(a, -which, 0) : attention_f32q_bf16kv_by(a, which, 0);
     };
     printf("%-9s %-22s %9s %8s\n", "context", "version", "ms", "GB/s");
     for (int C : Cs) {

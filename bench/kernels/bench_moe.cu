@@ -101,15 +101,6 @@ moe_gemv_split(MoeArgs a) {
     }
 }
 
-/* moe_gemv, one A row a lane, the slot's first AS rows in shared memory. */
-template <int EPI, int NT, int U, int AS>
-static void gemv_as(const MoeArgs &a) {
-    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
-    dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
-    const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
-    moe_gemv<EPI, true, NT, U, true, AS><<<grid, MOE_GEMV_THREADS, smem>>>(a);
-}
-
 template <int EPI, int KP, int U>
 static void gemv_split(const MoeArgs &a) {
     const int S = (a.K / TILE_K + KP - 1) / KP;
@@ -118,12 +109,13 @@ static void gemv_split(const MoeArgs &a) {
 }
 
 /* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8);
- * HALF: one A row a lane (M <= 8). */
-template <int EPI, int NT, int U, bool HALF = false>
+ * HALF: one A row a lane (M <= 8); AS > 0: the slot's first AS rows in shared memory. */
+template <int EPI, int NT, int U, bool HALF = false, int AS = 0>
 static void gemv(const MoeArgs &a) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
-    moe_gemv<EPI, true, NT, U, HALF><<<grid, MOE_GEMV_THREADS>>>(a);
+    const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
+    moe_gemv<EPI, true, NT, U, HALF, AS><<<grid, MOE_GEMV_THREADS, smem>>>(a);
 }
 
 template <int EPI> static void run_ver(int v, const MoeArgs &a) {
@@ -143,9 +135,9 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 27: gemv<EPI, 2, 16, true>(a); break;
     case 28: gemv<EPI, 1, 16, true>(a); break;
     case 29: gemv<EPI, 2, 12, true>(a); break;
-    case 30: gemv_as<EPI, 2, 16, 8>(a); break;
-    case 31: gemv_as<EPI, 2, 24, 8>(a); break;
-    case 32: gemv_as<EPI, 1, 32, 8>(a); break;
+    case 30: gemv<EPI, 2, 16, true, 8>(a); break;
+    case 31: gemv<EPI, 2, 24, true, 8>(a); break;
+    case 32: gemv<EPI, 1, 32, true, 8>(a); break;
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }

@@ -169,16 +169,16 @@ static bool att_la2(void) {
     return on != 0;
 }
 
-/* G <= 8 query heads per KV head, fast mode: the tensor-core kernel. */
-bool attention_extra(const AttnArgs *a, hipStream_t stream) {
-    const int G = a->n_heads / a->n_kv_heads;
-    if (G > 8 || a->kv.k_lo || a->out_lo || !att_mma_on()) return false;
+/* The tensor-core kernel with la tiles in flight (1 or 2), G <= 8 query heads
+ * per KV head; false (nothing launched) for other G. attention_extra's launch,
+ * and bench_attention.cu's for LA = 2. */
+static bool att_mma_launch(const AttnArgs *a, int la, hipStream_t stream) {
     dim3 grid(a->tok.T, a->n_kv_heads);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
-    port_launch(att_la2() ? f32q_bf16kv_attention_mma<GG, 2> : f32q_bf16kv_attention_mma<GG, 1>, grid,  \
+    port_launch(la == 2 ? f32q_bf16kv_attention_mma<GG, 2> : f32q_bf16kv_attention_mma<GG, 1>, grid,  \
         ATT_NW * GETP_WAVE, 0, stream, a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st,        \
         a->tok.slot, a->tok.pos, a->sinks, a->window, a->n_heads)
-    switch (G) {
+    switch (a->n_heads / a->n_kv_heads) {
     case 1: ATT_MMA_LAUNCH(1); break;
     case 2: ATT_MMA_LAUNCH(2); break;
     case 4: ATT_MMA_LAUNCH(4); break;
@@ -187,4 +187,11 @@ bool attention_extra(const AttnArgs *a, hipStream_t stream) {
     }
 #undef ATT_MMA_LAUNCH
     return true;
+}
+
+/* G <= 8 query heads per KV head, fast mode: the tensor-core kernel. */
+bool attention_extra(const AttnArgs *a, hipStream_t stream) {
+    const int G = a->n_heads / a->n_kv_heads;
+    if (G > 8 || a->kv.k_lo || a->out_lo || !att_mma_on()) return false;
+    return att_mma_launch(a, att_la2() ? 2 : 1, stream);
 }
