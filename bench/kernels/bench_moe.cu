@@ -115,7 +115,10 @@ static void gemv(const MoeArgs &a) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
     const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
-    moe_gemv<EPI, true, NT, U, HALF, AS><<<grid, MOE_GEMV_THREADS, smem>>>(a);
+    auto fn = moe_gemv<EPI, true, NT, U, HALF, AS>;
+    // 8 staged rows of K = 2,880 (45 KB) plus the 4 KB scale table pass 48 KB
+    GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    fn<<<grid, MOE_GEMV_THREADS, smem>>>(a);
 }
 
 template <int EPI> static void run_ver(int v, const MoeArgs &a) {
