@@ -17,6 +17,9 @@
  *   v17..v22 split-K GEMV (session 8): S = ceil(K/32 / KP) warps per 8-row tile, each a
  *   part of KP k-steps, parts summed in order (other bits than v1: a different order)
  *   v23 / v24: v9 with 5 / 6 stages (80 / 96 KB: still 2 blocks an SM)
+ *   v25 mm_split: the production split of K for small W (the routers, W <= 1 MB) at
+ *   every M; v13 dispatches it there, so on the router shapes v13 and v25 print BITS
+ *   DIFFER against v1 (their own order) and must agree with each other
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
  * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096);
  * BENCH_V: comma list of version numbers (all).
@@ -68,7 +71,7 @@ mm_gemv_split(MmArgs a) {
 }
 
 template <int KP, int U, bool HALF>
-static void mm_launch_split(const MmArgs &a, hipStream_t stream) {
+static void bench_launch_split(const MmArgs &a, hipStream_t stream) {
     const int S = (a.K / TILE_K + KP - 1) / KP;
     dim3 grid((a.N + TILE_N - 1) / TILE_N, (a.M + TILE_M - 1) / TILE_M);
     mm_gemv_split<KP, U, HALF><<<grid, S * GETP_WAVE, S * 4 * GETP_WAVE * 4, stream>>>(a);
@@ -94,14 +97,15 @@ static const Ver vers[] = {
     {"v14 gemv rows", mm_launch_gemv<1, 8, false>, 1 << 30, (size_t)64 << 20},
     {"v15 gemv half U16", mm_launch_gemv<1, 16, false, true>, 8},
     {"v16 gemv half U8", mm_launch_gemv<1, 8, false, true>, 8},
-    {"v17 split24 U8h", mm_launch_split<24, 8, true>, 8},
-    {"v18 split12 U8h", mm_launch_split<12, 8, true>, 8},
-    {"v19 split8 U8h", mm_launch_split<8, 8, true>, 8},
-    {"v20 split12 U12h", mm_launch_split<12, 12, true>, 8},
-    {"v21 split24 U8", mm_launch_split<24, 8, false>, 16},
-    {"v22 split12 U8", mm_launch_split<12, 8, false>, 16},
+    {"v17 split24 U8h", bench_launch_split<24, 8, true>, 8},
+    {"v18 split12 U8h", bench_launch_split<12, 8, true>, 8},
+    {"v19 split8 U8h", bench_launch_split<8, 8, true>, 8},
+    {"v20 split12 U12h", bench_launch_split<12, 12, true>, 8},
+    {"v21 split24 U8", bench_launch_split<24, 8, false>, 16},
+    {"v22 split12 U8", bench_launch_split<12, 8, false>, 16},
     {"v23 async128k1s5", mm_launch_async<2, 4, 1, 5, false>, 1 << 30},
     {"v24 async128k1s6", mm_launch_async<2, 4, 1, 6, false>, 1 << 30},
+    {"v25 mm_split", mm_launch_split<false>, 1 << 30, MM_GEMV_L2_BYTES},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */

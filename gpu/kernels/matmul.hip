@@ -8,7 +8,9 @@
  * warp through tile_mma (tile.h) over k-steps of 32 in increasing order, one
  * fp32 accumulator, no split-K; so a row's result is bit-identical whether it
  * is computed by the small-M kernel or the tiled one, alone or in a batch.
- *  - mm_gemv (M <= 16, or small W at any M): bandwidth bound; each warp
+ * The exception is small W (the routers: mm_split, below): K cut into fixed
+ * parts by K alone, summed in part order, by one kernel at every M.
+ *  - mm_gemv (M <= 16): bandwidth bound; each warp
  *    streams NT tiles of W rows straight from global memory (16-byte loads,
  *    a ring of U k-steps kept in flight: 16 when M <= 8 and a lane needs one
  *    A row, else 8) and reads x (hot in L1/L2) the same way; grid.y
@@ -16,6 +18,8 @@
  *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
  *    shared memory, double buffered through registers (KSUB k-steps a stage),
  *    16-byte chunks XOR-swizzled against bank conflicts.
+ *  - mm_split (W <= 1 MB, every M): a block of P warps a 16-row group and
+ *    column group, warp p the p-th part of K.
  * Argmax: each block reduces its tile to one (value, id) key per row in
  * shared memory, then one 64-bit atomicMax per row into a key array; a tiny
  * pass turns keys into ids. Key = order-preserving float bits << 32 | ~id,
@@ -111,6 +115,87 @@ mm_gemv_bf16_bf16w(MmArgs a) {
         __syncthreads();
         if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
             atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
+    }
+}
+
+/* ---- small W (the routers, 0.18 / 0.74 MB): a fixed split of K, at every M ----
+ * One warp's chain of 90 k-steps is what a 32 x 2880 router costs at any M
+ * (bench/RESULTS.md runs 31-43: ~13 us for 0.18 MB, a plain read's 4.3).
+ * Here K's nsteps k-steps are cut into P parts of L steps, by K alone
+ * (mm_split_parts), each part one warp's tile_mma chain from zero; the block
+ * sums the parts in part order (part 0 + part 1 + ...) through shared memory,
+ * then the epilogue. Other bits than mm_gemv's single chain, but the same
+ * bits for a row at every M, NT and grid: every small-W product, logits and
+ * argmax alike, goes through this kernel (mm_dispatch). */
+#define MM_SPLIT_MAX 16 // parts (warps a block)
+
+static inline int mm_split_parts(int nsteps, int *len) {
+    int p = (nsteps + 5) / 6; // parts of about 6 k-steps
+    if (p > MM_SPLIT_MAX) p = MM_SPLIT_MAX;
+    *len = (nsteps + p - 1) / p;
+    return (nsteps + *len - 1) / *len; // no empty part
+}
+
+template <int NT, int U, bool ARGMAX>
+__global__ void __launch_bounds__(MM_SPLIT_MAX * GETP_WAVE)
+mm_split_bf16_bf16w(MmArgs a, int len) {
+    extern __shared__ float mm_part[]; // [P][TILE_M][NT * TILE_N]
+    constexpr int C = NT * TILE_N;
+    const int P = blockDim.x / GETP_WAVE, part = threadIdx.x / GETP_WAVE;
+    const int n0 = blockIdx.x * C, m0 = blockIdx.y * TILE_M;
+    const int s0 = part * len, nsteps = min(len, a.K / TILE_K - s0);
+    const int koff = tile_k_off() + s0 * TILE_K;
+    const uint16_t *xrow[TILE_A_ROWS];
+#pragma unroll
+    for (int r = 0; r < TILE_A_ROWS; r++)
+        xrow[r] = a.x + (size_t)min(m0 + tile_a_row(r), a.M - 1) * a.K + koff;
+    const uint16_t *wrow[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+        wrow[t] = a.w + (size_t)min(n0 + t * TILE_N + tile_b_row(), a.N - 1) * a.K + koff;
+    TileC acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
+    TileB b[U][NT];
+    TileA x[U];
+    auto load_w = [&](int u, int s) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)s * TILE_K);
+    };
+    auto load_x = [&](int u, int s) {
+#pragma unroll
+        for (int r = 0; r < TILE_A_ROWS; r++) x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)s * TILE_K);
+    };
+#pragma unroll
+    for (int u = 0; u < U; u++)
+        if (u < nsteps) load_w(u, u); // weights: no kernel writes them (mm_gemv's prologue)
+    port_dep_enter();
+#pragma unroll
+    for (int u = 0; u < U; u++)
+        if (u < nsteps) load_x(u, u);
+    tile_ring_loaded<U>(
+        nsteps,
+        [&](int u, int s) {
+            load_w(u, s);
+            load_x(u, s);
+        },
+        [&](int u) {
+#pragma unroll
+            for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
+        });
+    float *mine = mm_part + (size_t)part * TILE_M * C;
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) mine[tile_c_row(i) * C + t * TILE_N + tile_c_col(i)] = acc[t].c[i];
+    __syncthreads();
+    for (int j = threadIdx.x; j < TILE_M * C; j += blockDim.x) {
+        const int m = m0 + j / C, n = n0 + j % C;
+        if (m >= a.M || n >= a.N) continue;
+        float v = mm_part[j];
+        for (int p = 1; p < P; p++) v += mm_part[(size_t)p * TILE_M * C + j];
+        if (ARGMAX) atomicMax(&a.keys[m], mm_argmax_key(v, n));
+        else mm_store(a, m, n, v);
     }
 }
 
@@ -227,28 +312,50 @@ static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK_LAUNCH();
 }
 
+/* One column group of NT tiles a block: NT = 1 up to 64 rows (the most blocks
+ * for few rows), 32 columns past it (each A row read by fewer blocks). */
+template <bool ARGMAX>
+static void mm_launch_split(const MmArgs &a, hipStream_t stream) {
+    int len;
+    const int parts = mm_split_parts(a.K / TILE_K, &len);
+    const int nt = a.M <= 64 ? 1 : 32 / TILE_N > 1 ? 32 / TILE_N : 1;
+    const unsigned rows = (unsigned)((a.M + TILE_M - 1) / TILE_M);
+    const size_t smem = (size_t)parts * TILE_M * nt * TILE_N * sizeof(float);
+    if (nt == 1)
+        port_launch(mm_split_bf16_bf16w<1, 8, ARGMAX>, dim3((a.N + TILE_N - 1) / TILE_N, rows),
+                    parts * GETP_WAVE, smem, stream, a, len);
+    else if (nt == 2)
+        port_launch(mm_split_bf16_bf16w<2, 4, ARGMAX>, dim3((a.N + 2 * TILE_N - 1) / (2 * TILE_N), rows),
+                    parts * GETP_WAVE, smem, stream, a, len);
+    else
+        port_launch(mm_split_bf16_bf16w<4, 2, ARGMAX>, dim3((a.N + 4 * TILE_N - 1) / (4 * TILE_N), rows),
+                    parts * GETP_WAVE, smem, stream, a, len);
+    GPU_CHECK_LAUNCH();
+}
+
 static void mm_check(const void *x, const void *w, int M, int N, int K) {
     CHECK(M >= 1 && N >= 1 && K >= TILE_K && K % TILE_K == 0);
     CHECK(((uintptr_t)x % 16) == 0 && ((uintptr_t)w % 16) == 0);
 }
 
-/* Weights this small stay in L2, so the GEMV may re-read them per 16 rows. */
+/* Weights this small (the routers) stay in L2, so the split kernel may re-read
+ * them per 16 rows, at every M. */
 #define MM_GEMV_L2_BYTES (1 << 20)
 
-/* By how well a configuration fills the GPU (every one gives the same bits):
+/* Small W (the routers): the split kernel at every M (its own bits, the same
+ * at every M). Other weights by how well a configuration fills the GPU (every
+ * one gives the same bits):
  *  - GEMV for M <= 16 (M <= 8: one A row a lane, 16 k-steps of W in flight;
- *    not for the argmax, whose 201,088 columns fill the GPU as they are), and for small W (the routers) when 64-row tiles would
- *    leave SMs idle: 16-row groups x 32 columns give 8x the blocks;
+ *    not for the argmax, whose 201,088 columns fill the GPU as they are);
  *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
  *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
  *    blocks did not pay: bench/RESULTS.md run 18). */
 template <bool ARGMAX>
 static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
-    const int nsm = gpu_sm_count();
-    const long tiles64 = (long)((a.N + 127) / 128) * ((a.M + 63) / 64);
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
-    if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);
-    else if (a.M <= MM_GEMV_MAX_M || (small_w && tiles64 < nsm)) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
+    if (small_w) mm_launch_split<ARGMAX>(a, stream); // every M: its own bits
+    else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);
+    else if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
     else if (mm_gemm_extra(a, ARGMAX, stream)) return;
     else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);

@@ -3,7 +3,8 @@
  * argmax keys), the block-tile shapes and the k-step every tiled kernel runs.
  * Every output element is accumulated by one wave through tile_mma over
  * k-steps of 32 in increasing order, one fp32 accumulator, no split-K: a
- * row's result is bit-identical whichever kernel computes it. */
+ * row's result is bit-identical whichever kernel computes it (small W, the
+ * routers, excepted: matmul.hip's mm_split, one kernel at every M). */
 #ifndef GETP_MATMUL_COMMON_H
 #define GETP_MATMUL_COMMON_H
 

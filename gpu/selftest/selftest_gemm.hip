@@ -128,13 +128,17 @@ void selftest_gemm_ops(SelfTest *st) {
     test_matmul(st, 77, 5120, 2880, 1, 0, 0);  // QKV shape, many tokens
     test_matmul(st, 33, 2880, 4096, 1, 1, 0);  // O projection with residual
     test_matmul(st, 300, 640, 2880, 1, 1, 0);  // past M = 256: the tiles for many rows
-    test_matmul(st, 7, 32, 2880, 1, 0, 0);     // router
+    test_matmul(st, 7, 32, 2880, 1, 0, 0);     // router (the split kernel)
+    test_matmul(st, 300, 128, 2880, 1, 0, 0);  // 120b router, many tokens
+    test_matmul(st, 5, 32, 2880, 1, 0, 1);     // precise router
     test_matmul(st, 13, 1000, 224, 0, 0, 0);   // M, N not multiples of a tile; K = 7 k-steps
     test_matmul(st, 3, 201088, 2880, 0, 0, 0); // LM head
     test_matmul(st, 33, 2880, 4096, 1, 1, 1);  // precise: O projection with residual
     test_matmul(st, 13, 1000, 224, 1, 0, 1);
     test_matmul_batch_bits(st, 5120, 2880);    // QKV shape: GEMVs, tiles
     test_matmul_batch_bits(st, 2880, 4096);    // O projection shape
+    test_matmul_batch_bits(st, 32, 2880);      // routers: the split kernel's column groups
+    test_matmul_batch_bits(st, 128, 2880);
     test_matmul_argmax(st, 1, 201088, 2880);
     test_matmul_argmax(st, 5, 1003, 224);
     test_matmul_argmax(st, 300, 1003, 256);  // past M = 256

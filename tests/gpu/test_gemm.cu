@@ -320,6 +320,8 @@ int main(void) {
     test_matmul_shape(130, 32, 2880, true, false, false);
     test_matmul_invariance(520, 2880);
     test_matmul_invariance(130, 4096);
+    test_matmul_invariance(32, 2880);  // the routers: the split kernel (one column tile a
+    test_matmul_invariance(128, 2880); // block up to 64 rows, 32 columns past it)
     test_argmax(1, 5000, 256, false);
     test_argmax(3, 201088, 64, true);
     test_argmax(40, 201088, 64, true);
