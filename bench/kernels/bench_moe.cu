@@ -113,7 +113,7 @@ static void gemv_split(const MoeArgs &a) {
 template <int EPI, int NT, int U, bool HALF = false, int AS = 0>
 static void gemv(const MoeArgs &a) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
-    dim3 grid((a.M * a.k + MOE_GEMV_BM - 1) / MOE_GEMV_BM + a.E, (a.N + cols - 1) / cols);
+    dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols); // the launcher's
     const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
     auto fn = moe_gemv<EPI, true, NT, U, HALF, AS>;
     // 8 staged rows of K = 2,880 (45 KB) plus the 4 KB scale table pass 48 KB
