@@ -350,19 +350,10 @@ static void mm_check(const void *x, const void *w, int M, int N, int K) {
  *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
  *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
  *    blocks did not pay: bench/RESULTS.md run 18). */
-/* GETP_GEMV_U8=1 (an A/B, run 63): 8 k-steps in flight instead of 16 for
- * M <= 8 (the same bits: the ring's depth is not the order). */
-static bool mm_half_u8(void) {
-    static int on = -1;
-    if (on < 0) on = env_flag("GETP_GEMV_U8");
-    return on;
-}
-
 template <bool ARGMAX>
 static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
     if (small_w) mm_launch_split<ARGMAX>(a, stream); // every M: its own bits
-    else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2 && mm_half_u8()) mm_launch_gemv<1, 8, false, true>(a, stream);
     else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);
     else if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
     else if (mm_gemm_extra(a, ARGMAX, stream)) return;

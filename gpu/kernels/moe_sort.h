@@ -23,14 +23,20 @@ __device__ __forceinline__ void moe_sort_block(const int32_t *ids, int P, int E,
     __syncthreads();
     for (int p = tid; p < P; p += MOE_SORT_THREADS) atomicAdd(&cnt[ids[p]], 1);
     __syncthreads();
-    if (tid == 0) {
-        int acc = 0;
-        for (int e = 0; e < E; e++) {
-            offsets[e] = acc;
-            run[e] = acc;
-            acc += cnt[e];
+    if (wv == 0) { // exclusive scan of the counts by the first wave, GETP_WAVE at a time
+        int carry = 0;
+        for (int e0 = 0; e0 < E; e0 += GETP_WAVE) {
+            const int e = e0 + lane, c = e < E ? cnt[e] : 0;
+            int incl = c;
+#pragma unroll
+            for (int d = 1; d < GETP_WAVE; d <<= 1) {
+                const int y = GETP_SHFL_UP(incl, d);
+                if (lane >= d) incl += y;
+            }
+            if (e < E) offsets[e] = run[e] = carry + incl - c;
+            carry += GETP_SHFL(incl, GETP_WAVE - 1);
         }
-        offsets[E] = acc;
+        if (lane == 0) offsets[E] = carry;
     }
     __syncthreads();
     for (int base = 0; base < P; base += MOE_SORT_THREADS) {

@@ -35,6 +35,12 @@ __device__ __forceinline__ void router_topk_row(int32_t *ids, float *w, const fl
         key[j] = e < E ? router_key(g[e], e) : 0ull;
     }
     int32_t *idr = ids + (int64_t)i * k; // lane 0 writes the picks as they come
+    /* Each pick's logit decoded from its key (router_key's map undone; -0
+     * comes back as +0, which changes no exp below): lane r keeps pick r's,
+     * so the softmax reads nothing back from memory (reading its own writes
+     * back, as before, put ~16 dependent loads and 2k serial exps into every
+     * token's tail). */
+    float mx = 0.0f, vj = 0.0f;
     for (int r = 0; r < k; r++) {
         unsigned long long best = 0ull;
 #pragma unroll
@@ -45,17 +51,21 @@ __device__ __forceinline__ void router_topk_row(int32_t *ids, float *w, const fl
             best = other > best ? other : best;
         }
         const int e = (int)(0xffffffffu - (uint32_t)(best & 0xffffffffull));
+        const uint32_t ord = (uint32_t)(best >> 32);
+        const float val = __uint_as_float((ord & 0x80000000u) ? ord & 0x7fffffffu : ~ord);
+        if (r == 0) mx = val;
+        if (lane == r) vj = val;
         if (lane == 0) idr[r] = e;
 #pragma unroll
         for (int j = 0; j < ROUTER_MAX_PER_LANE; j++)
             if (lane + j * GETP_WAVE == e) key[j] = 0ull; // taken
     }
-    if (lane != 0) return;
-    /* softmax over the picks (its own writes, read back: no arrays of k) */
-    const double mx = g[idr[0]];
+    /* softmax over the picks: lane j < k takes pick j's exp, every lane sums
+     * them in pick order, lane j writes weight j */
+    const double ex = exp((double)vj - (double)mx);
     double sum = 0.0;
-    for (int j = 0; j < k; j++) sum += exp((double)g[idr[j]] - mx);
-    for (int j = 0; j < k; j++) w[(int64_t)i * k + j] = (float)(exp((double)g[idr[j]] - mx) / sum);
+    for (int j = 0; j < k; j++) sum += GETP_SHFL(ex, j);
+    if (lane < k) w[(int64_t)i * k + lane] = (float)(ex / sum);
 }
 
 __global__ void __launch_bounds__(ROUTER_THREADS)
