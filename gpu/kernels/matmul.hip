@@ -34,18 +34,19 @@
 
 #define MM_GEMV_THREADS 128
 
-/* HALF (M <= 8: rows 8..15 of the 16-row tile are past M and dropped): a lane
- * loads only its first A row and passes it for the others too, which frees
- * the registers for U = 16 k-steps of W in flight instead of 8 (a row's result
- * depends on that row's A alone: the kept rows' bits do not change). */
-template <int NT, int U, bool ARGMAX, bool HALF = false>
-__global__ void __launch_bounds__(MM_GEMV_THREADS)
-mm_gemv_bf16_bf16w(MmArgs a) {
-    __shared__ unsigned long long skey[TILE_M];
-    const int warp = threadIdx.x / GETP_WAVE;
-    const int n0 = (blockIdx.x * (MM_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
-    const int m0 = blockIdx.y * TILE_M;
-    const int nsteps = a.K / TILE_K, koff = tile_k_off();
+/* One warp's chain: NT tiles of TILE_N weight rows from n0 against the
+ * 16-row group m0, over the k-steps [s0, s0 + nsteps) in order, into acc
+ * (zeroed here). A ring of U k-steps: step s's slot is refilled with step
+ * s + U right after s's mma, so U loads stay in flight while the chain runs
+ * (the chain, ~2 dependent MMAs a step, is as long as the loads' wait). The
+ * weights' first U steps are fetched before port_dep_enter (no kernel writes
+ * them), so they arrive while the kernel before this one ends; then after()
+ * (what the caller must do past the wait), then the activations. A warp that
+ * is not live only waits and calls after(). HALF (M <= 8): one A row a lane. */
+template <int NT, int U, bool HALF, class After>
+__device__ __forceinline__ void mm_chain(const MmArgs &a, int m0, int n0, int s0, int nsteps, bool live,
+                                         TileC (&acc)[NT], After &&after) {
+    const int koff = tile_k_off() + s0 * TILE_K;
     const uint16_t *xrow[TILE_A_ROWS];
 #pragma unroll
     for (int r = 0; r < TILE_A_ROWS; r++)
@@ -54,15 +55,8 @@ mm_gemv_bf16_bf16w(MmArgs a) {
 #pragma unroll
     for (int t = 0; t < NT; t++)
         wrow[t] = a.w + (size_t)min(n0 + t * TILE_N + tile_b_row(), a.N - 1) * a.K + koff;
-
-    TileC acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
-    /* A ring of U k-steps: step s's slot is refilled with step s + U right
-     * after s's mma, so U loads stay in flight while the chain runs (the
-     * chain, ~2 dependent MMAs a step, is as long as the loads' wait). The
-     * weights' first U steps are fetched before port_dep_enter (no kernel
-     * writes them), so they arrive while the kernel before this one ends. */
     TileB b[U][NT];
     TileA x[U];
     auto load_w = [&](int u, int s) {
@@ -74,32 +68,47 @@ mm_gemv_bf16_bf16w(MmArgs a) {
         for (int r = 0; r < (HALF ? 1 : TILE_A_ROWS); r++)
             x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)s * TILE_K);
     };
-    const bool live = n0 < a.N;
     if (live)
 #pragma unroll
         for (int u = 0; u < U; u++)
             if (u < nsteps) load_w(u, u);
     port_dep_enter(); // port.h "launching": the activations and every write after it
-    if (ARGMAX) {
-        if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
-        __syncthreads();
-    }
-    if (live) {
+    after();
+    if (!live) return;
 #pragma unroll
-        for (int u = 0; u < U; u++)
-            if (u < nsteps) load_x(u, u);
-        auto load = [&](int u, int s) {
-            load_w(u, s);
-            load_x(u, s);
-        };
-        auto step = [&](int u) {
+    for (int u = 0; u < U; u++)
+        if (u < nsteps) load_x(u, u);
+    auto load = [&](int u, int s) {
+        load_w(u, s);
+        load_x(u, s);
+    };
+    auto step = [&](int u) {
 #pragma unroll
-            for (int r = 1; r < (HALF ? TILE_A_ROWS : 1); r++) x[u].v[r] = x[u].v[0];
+        for (int r = 1; r < (HALF ? TILE_A_ROWS : 1); r++) x[u].v[r] = x[u].v[0];
 #pragma unroll
-            for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
-        };
-        tile_ring_loaded<U>(nsteps, load, step);
-    }
+        for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
+    };
+    tile_ring_loaded<U>(nsteps, load, step);
+}
+
+/* HALF (M <= 8: rows 8..15 of the 16-row tile are past M and dropped): a lane
+ * loads only its first A row and passes it for the others too, which frees
+ * the registers for U = 16 k-steps of W in flight instead of 8 (a row's result
+ * depends on that row's A alone: the kept rows' bits do not change). */
+template <int NT, int U, bool ARGMAX, bool HALF = false>
+__global__ void __launch_bounds__(MM_GEMV_THREADS)
+mm_gemv_bf16_bf16w(MmArgs a) {
+    __shared__ unsigned long long skey[TILE_M];
+    const int warp = threadIdx.x / GETP_WAVE;
+    const int n0 = (blockIdx.x * (MM_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
+    const int m0 = blockIdx.y * TILE_M;
+    TileC acc[NT];
+    mm_chain<NT, U, HALF>(a, m0, n0, 0, a.K / TILE_K, n0 < a.N, acc, [&] {
+        if (ARGMAX) {
+            if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
+            __syncthreads();
+        }
+    });
 #pragma unroll
     for (int t = 0; t < NT; t++) {
 #pragma unroll
@@ -143,46 +152,8 @@ mm_split_bf16_bf16w(MmArgs a, int len) {
     constexpr int C = NT * TILE_N;
     const int P = blockDim.x / GETP_WAVE, part = threadIdx.x / GETP_WAVE;
     const int n0 = blockIdx.x * C, m0 = blockIdx.y * TILE_M;
-    const int s0 = part * len, nsteps = min(len, a.K / TILE_K - s0);
-    const int koff = tile_k_off() + s0 * TILE_K;
-    const uint16_t *xrow[TILE_A_ROWS];
-#pragma unroll
-    for (int r = 0; r < TILE_A_ROWS; r++)
-        xrow[r] = a.x + (size_t)min(m0 + tile_a_row(r), a.M - 1) * a.K + koff;
-    const uint16_t *wrow[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-        wrow[t] = a.w + (size_t)min(n0 + t * TILE_N + tile_b_row(), a.N - 1) * a.K + koff;
     TileC acc[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
-    TileB b[U][NT];
-    TileA x[U];
-    auto load_w = [&](int u, int s) {
-#pragma unroll
-        for (int t = 0; t < NT; t++) b[u][t].v = *(const uint4 *)(wrow[t] + (size_t)s * TILE_K);
-    };
-    auto load_x = [&](int u, int s) {
-#pragma unroll
-        for (int r = 0; r < TILE_A_ROWS; r++) x[u].v[r] = *(const uint4 *)(xrow[r] + (size_t)s * TILE_K);
-    };
-#pragma unroll
-    for (int u = 0; u < U; u++)
-        if (u < nsteps) load_w(u, u); // weights: no kernel writes them (mm_gemv's prologue)
-    port_dep_enter();
-#pragma unroll
-    for (int u = 0; u < U; u++)
-        if (u < nsteps) load_x(u, u);
-    tile_ring_loaded<U>(
-        nsteps,
-        [&](int u, int s) {
-            load_w(u, s);
-            load_x(u, s);
-        },
-        [&](int u) {
-#pragma unroll
-            for (int t = 0; t < NT; t++) tile_mma(&acc[t], &x[u], &b[u][t]);
-        });
+    mm_chain<NT, U, false>(a, m0, n0, part * len, min(len, a.K / TILE_K - part * len), true, acc, [] {});
     float *mine = mm_part + (size_t)part * TILE_M * C;
 #pragma unroll
     for (int t = 0; t < NT; t++)
