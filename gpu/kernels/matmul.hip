@@ -40,12 +40,14 @@
  * s + U right after s's mma, so U loads stay in flight while the chain runs
  * (the chain, ~2 dependent MMAs a step, is as long as the loads' wait). The
  * weights' first U steps are fetched before port_dep_enter (no kernel writes
- * them), so they arrive while the kernel before this one ends; then after()
- * (what the caller must do past the wait), then the activations. A warp that
- * is not live only waits and calls after(). HALF (M <= 8): one A row a lane. */
-template <int NT, int U, bool HALF, class After>
+ * them), so they arrive while the kernel before this one ends; then enter(),
+ * the caller's port_dep_enter() and what it must do past the wait (the launch
+ * contract stays in each kernel's body: tests/gpu/check_launches.sh), then the
+ * activations. A warp that is not live only calls enter(). HALF (M <= 8): one
+ * A row a lane. */
+template <int NT, int U, bool HALF, class Enter>
 __device__ __forceinline__ void mm_chain(const MmArgs &a, int m0, int n0, int s0, int nsteps, bool live,
-                                         TileC (&acc)[NT], After &&after) {
+                                         TileC (&acc)[NT], Enter &&enter) {
     const int koff = tile_k_off() + s0 * TILE_K;
     const uint16_t *xrow[TILE_A_ROWS];
 #pragma unroll
@@ -72,8 +74,7 @@ __device__ __forceinline__ void mm_chain(const MmArgs &a, int m0, int n0, int s0
 #pragma unroll
         for (int u = 0; u < U; u++)
             if (u < nsteps) load_w(u, u);
-    port_dep_enter(); // port.h "launching": the activations and every write after it
-    after();
+    enter(); // port_dep_enter(): the activations and every write after it
     if (!live) return;
 #pragma unroll
     for (int u = 0; u < U; u++)
@@ -104,6 +105,7 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     const int m0 = blockIdx.y * TILE_M;
     TileC acc[NT];
     mm_chain<NT, U, HALF>(a, m0, n0, 0, a.K / TILE_K, n0 < a.N, acc, [&] {
+        port_dep_enter(); // port.h "launching"
         if (ARGMAX) {
             if (threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
             __syncthreads();
@@ -153,7 +155,8 @@ mm_split_bf16_bf16w(MmArgs a, int len) {
     const int P = blockDim.x / GETP_WAVE, part = threadIdx.x / GETP_WAVE;
     const int n0 = blockIdx.x * C, m0 = blockIdx.y * TILE_M;
     TileC acc[NT];
-    mm_chain<NT, U, false>(a, m0, n0, part * len, min(len, a.K / TILE_K - part * len), true, acc, [] {});
+    mm_chain<NT, U, false>(a, m0, n0, part * len, min(len, a.K / TILE_K - part * len), true, acc,
+                           [] { port_dep_enter(); }); // port.h "launching"
     float *mine = mm_part + (size_t)part * TILE_M * C;
 #pragma unroll
     for (int t = 0; t < NT; t++)
