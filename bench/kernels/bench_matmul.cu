@@ -20,6 +20,10 @@
  *   v25 mm_split: the production split of K for small W (the routers, W <= 1 MB) at
  *   every M; v13 dispatches it there, so on the router shapes v13 and v25 print BITS
  *   DIFFER against v1 (their own order) and must agree with each other
+ *   v26..v28 the dense split of K (MmArgs.klen = mm_dense_klen: 4 parts): v26 the
+ *   dispatcher (split GEMV at M <= 16, tiles past it), v27 / v28 the 128- / 64-row
+ *   cp.async tiles with the parts' running total (MmFold); they print BITS DIFFER
+ *   against v1 and must agree with each other (compared with the first split version)
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
  * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096);
  * BENCH_V: comma list of version numbers (all).
@@ -79,7 +83,7 @@ static void bench_launch_split(const MmArgs &a, hipStream_t stream) {
 }
 
 typedef void (*Launch)(const MmArgs &, hipStream_t);
-struct Ver { const char *name; Launch f; int max_m; size_t max_w = (size_t)1 << 62; };
+struct Ver { const char *name; Launch f; int max_m; size_t max_w = (size_t)1 << 62; bool ksplit = false; };
 static const Ver vers[] = {
     {"v1 gemv<1,8>", mm_launch_gemv<1, 8, false>, 16},
     {"v2 gemv<2,4>", mm_launch_gemv<2, 4, false>, 16},
@@ -106,6 +110,9 @@ static const Ver vers[] = {
     {"v23 async128k1s5", mm_launch_async<2, 4, 1, 5, false>, 1 << 30},
     {"v24 async128k1s6", mm_launch_async<2, 4, 1, 6, false>, 1 << 30},
     {"v25 mm_split", mm_launch_split<false>, 1 << 30, MM_GEMV_L2_BYTES},
+    {"v26 ksplit auto", mm_dispatch<false>, 1 << 30, (size_t)1 << 62, true},
+    {"v27 ksplit async128", mm_launch_async<2, 4, 1, 4, false>, 1 << 30, (size_t)1 << 62, true},
+    {"v28 ksplit async64", mm_launch_async<1, 4, 2, 4, false>, 1 << 30, (size_t)1 << 62, true},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */
@@ -143,14 +150,15 @@ int main(int argc, char **argv) {
         int32_t *dids; GPU_CHECK(hipMalloc((void **)&dids, Mmax * 4));
         unsigned long long *dkeys; GPU_CHECK(hipMalloc((void **)&dkeys, Mmax * 8));
         for (int M : Ms) {
-            std::vector<float> first;  // the first version's y (N <= 8192)
-            const char *first_name = "";
+            std::vector<float> first[2];  // the first version's y (N <= 8192), per ksplit
+            const char *first_name[2] = {"", ""};
             for (auto &v : vers) {
                 if (M > v.max_m || wbytes > v.max_w) continue;
+                if (v.ksplit && wbytes <= MM_GEMV_L2_BYTES) continue; // the routers: their own split
                 if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), (int)(&v - vers) + 1) == Vs.end()) continue;
                 bool am = v.f == NULL;
                 if (am && strcmp(sh.name, "unembed")) continue;
-                MmArgs a = {dy, dx, dw[0], db, NULL, NULL, M, N, K};
+                MmArgs a = {dy, dx, dw[0], db, NULL, NULL, M, N, K, v.ksplit ? mm_dense_klen(K / TILE_K) : 0};
                 double err = 0;
                 if (!am) {
                     GPU_CHECK(hipMemset(dy, 0xff, (size_t)M * N * 4));
@@ -168,9 +176,10 @@ int main(int argc, char **argv) {
                     if (!e.ok(1e-8)) printf("VALIDATION FAILED %s M=%d %s nmse=%g nan=%ld\n", sh.name, M, v.name, err, e.nan);
                     if (N <= 8192) {
                         std::vector<float> y = bu_host(dy, (size_t)M * N);
-                        if (first.empty()) { first = y; first_name = v.name; }
-                        else if (memcmp(y.data(), first.data(), y.size() * 4))
-                            printf("BITS DIFFER %s M=%d %s vs %s\n", sh.name, M, v.name, first_name);
+                        const int q = v.ksplit;
+                        if (first[q].empty()) { first[q] = y; first_name[q] = v.name; }
+                        else if (memcmp(y.data(), first[q].data(), y.size() * 4))
+                            printf("BITS DIFFER %s M=%d %s vs %s\n", sh.name, M, v.name, first_name[q]);
                     }
                     if (&v == &vers[13] && N <= 8192 &&
                         argmax_ids(mm_launch_gemv<1, 8, true>, a, dkeys, dids) !=

@@ -172,6 +172,12 @@ void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow 
 void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const float *bias,
                        const float *residual, int M, int N, int K, hipStream_t stream);
 
+/* The dense split of K (matmul_common.h): on, every dense product (W over
+ * 1 MB) sums 4 fixed parts of K, at every M (other bits than the single
+ * chain, the same at every M). Off by default; GETP_KSPLIT=1 in the
+ * environment turns it on at the first product; tests set it here. */
+void matmul_set_ksplit(int on);
+
 /* Precise mode: x = x + x_lo as two bf16 parts, y = W x + bias [+ residual] in
  * two passes (the second accumulates into y: both passes are exact products in
  * fp32 sums). x_lo NULL: one pass, as matmul_bf16_bf16w. */

@@ -9,7 +9,10 @@
  * fp32 accumulator, no split-K; so a row's result is bit-identical whether it
  * is computed by the small-M kernel or the tiled one, alone or in a batch.
  * The exception is small W (the routers: mm_split, below): K cut into fixed
- * parts by K alone, summed in part order, by one kernel at every M.
+ * parts by K alone, summed in part order, by one kernel at every M. The
+ * dense split of K (GETP_KSPLIT=1, off by default: matmul_common.h) does the
+ * same for every larger W in every kernel: mm_split at M <= 16, the tiles
+ * with the finished parts' total in registers.
  *  - mm_gemv (M <= 16): bandwidth bound; each warp
  *    streams NT tiles of W rows straight from global memory (16-byte loads,
  *    a ring of U k-steps kept in flight: 16 when M <= 8 and a lane needs one
@@ -129,16 +132,20 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     }
 }
 
-/* ---- small W (the routers, 0.18 / 0.74 MB): a fixed split of K, at every M ----
+/* ---- a fixed split of K: the small W (the routers, 0.18 / 0.74 MB) at every
+ * M, and the dense W at M <= 16 under the dense split (GETP_KSPLIT=1) ----
  * One warp's chain of 90 k-steps is what a 32 x 2880 router costs at any M
  * (bench/RESULTS.md runs 31-43: ~13 us for 0.18 MB, a plain read's 4.3).
- * Here K's nsteps k-steps are cut into P parts of L steps, by K alone
- * (mm_split_parts), each part one warp's tile_mma chain from zero; the block
- * sums the parts in part order (part 0 + part 1 + ...) through shared memory,
- * then the epilogue. Other bits than mm_gemv's single chain, but the same
- * bits for a row at every M, NT and grid: every small-W product, logits and
- * argmax alike, goes through this kernel (mm_dispatch). */
-#define MM_SPLIT_MAX 16 // parts (warps a block)
+ * Here K's nsteps k-steps are cut into P parts of len steps, by K alone
+ * (mm_split_parts for the routers, mm_dense_klen for the dense W), each part
+ * one warp's chain from zero; the block sums the parts in part order (part 0
+ * + part 1 + ...) through shared memory, then the epilogue. A block holds G
+ * column groups of P warps each (G = 1 but for the unembedding's argmax: one
+ * key atomic a row for G groups). Other bits than mm_gemv's single chain,
+ * but the same bits for a row at every M, NT, G and grid: every small-W
+ * product goes through this kernel (mm_dispatch), and the tiles reproduce the
+ * dense parts (MmFold). HALF as mm_gemv's. */
+#define MM_SPLIT_MAX 16 // warps a block (G x P)
 
 static inline int mm_split_parts(int nsteps, int *len) {
     int p = (nsteps + 5) / 6; // parts of about 6 k-steps
@@ -147,35 +154,46 @@ static inline int mm_split_parts(int nsteps, int *len) {
     return (nsteps + *len - 1) / *len; // no empty part
 }
 
-template <int NT, int U, bool ARGMAX>
+template <int NT, int U, bool ARGMAX, bool HALF = false>
 __global__ void __launch_bounds__(MM_SPLIT_MAX * GETP_WAVE)
 mm_split_bf16_bf16w(MmArgs a, int len) {
-    extern __shared__ float mm_part[]; // [P][TILE_M][NT * TILE_N]
-    constexpr int C = NT * TILE_N;
-    const int P = blockDim.x / GETP_WAVE, part = threadIdx.x / GETP_WAVE;
-    const int n0 = blockIdx.x * C, m0 = blockIdx.y * TILE_M;
+    extern __shared__ float mm_part[]; // [G][P][TILE_M][NT * TILE_N]
+    __shared__ unsigned long long skey[TILE_M];
+    constexpr int C = NT * TILE_N, TILE = TILE_M * C;
+    const int nsteps = a.K / TILE_K, P = (nsteps + len - 1) / len;
+    const int warp = threadIdx.x / GETP_WAVE, G = blockDim.x / GETP_WAVE / P;
+    const int part = warp % P, n0 = (blockIdx.x * G + warp / P) * C, m0 = blockIdx.y * TILE_M;
     TileC acc[NT];
-    mm_chain<NT, U, false>(a, m0, n0, part * len, min(len, a.K / TILE_K - part * len), true, acc,
-                           [] { port_dep_enter(); }); // port.h "launching"
-    float *mine = mm_part + (size_t)part * TILE_M * C;
+    mm_chain<NT, U, HALF>(a, m0, n0, part * len, min(len, nsteps - part * len), n0 < a.N, acc, [&] {
+        port_dep_enter(); // port.h "launching"
+        if (ARGMAX && threadIdx.x < TILE_M) skey[threadIdx.x] = 0ull;
+    });
+    float *mine = mm_part + (size_t)warp * TILE;
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll
         for (int i = 0; i < 4; i++) mine[tile_c_row(i) * C + t * TILE_N + tile_c_col(i)] = acc[t].c[i];
     __syncthreads();
-    for (int j = threadIdx.x; j < TILE_M * C; j += blockDim.x) {
-        const int m = m0 + j / C, n = n0 + j % C;
+    for (int j = threadIdx.x; j < G * TILE; j += blockDim.x) {
+        const int g = j / TILE, r = j % TILE;
+        const int m = m0 + r / C, n = (blockIdx.x * G + g) * C + r % C;
         if (m >= a.M || n >= a.N) continue;
-        float v = mm_part[j];
-        for (int p = 1; p < P; p++) v += mm_part[(size_t)p * TILE_M * C + j];
-        if (ARGMAX) atomicMax(&a.keys[m], mm_argmax_key(v, n));
+        const float *q = mm_part + (size_t)g * P * TILE + r;
+        float v = q[0];
+        for (int p = 1; p < P; p++) v += q[(size_t)p * TILE];
+        if (ARGMAX) atomicMax(&skey[r / C], mm_argmax_key(v, n));
         else mm_store(a, m, n, v);
+    }
+    if (ARGMAX) {
+        __syncthreads();
+        if (threadIdx.x < TILE_M && m0 + (int)threadIdx.x < a.M)
+            atomicMax(&a.keys[m0 + threadIdx.x], skey[threadIdx.x]);
     }
 }
 
 /* ---- larger M: BM x BN block tiles, operands double-buffered through registers ---- */
 
-template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT>
 __global__ void __launch_bounds__(256, (MmTiled<WARPS_M, MT, KSUB>::MINB))
 mm_tiled_bf16_bf16w(MmArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
@@ -229,6 +247,7 @@ mm_tiled_bf16_bf16w(MmArgs a) {
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+    MmFold<MT, C::NT, SPLIT> fold(a.klen);
 
     load_stage(0);
     store_stage(0);
@@ -239,12 +258,14 @@ mm_tiled_bf16_bf16w(MmArgs a) {
 #pragma unroll
         for (int ks = 0; ks < C::KSUB; ks++) {
             if (st * C::KSUB + ks >= nsteps) break;
+            fold.at(st * C::KSUB + ks, a.klen, acc);
             mm_kstep<C>(acc, smem + buf * C::STAGE + ks * C::BM * 4,
                         smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
         }
         if (st + 1 < nstages) store_stage(buf ^ 1);
         __syncthreads();
     }
+    fold.finish(nsteps, a.klen, acc);
 
     mm_epilogue<C, ARGMAX>(a, acc, smem, m0, n0, wm, wn);
 }
@@ -262,19 +283,24 @@ __global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, i
 /* TILE_N and GETP_WAVE evaluate the same in the host pass: 8 * wave / 32. */
 #define MM_GEMV_MAX_M TILE_M
 
-template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
-static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT>
+static void mm_launch_tiled_as(const MmArgs &a, hipStream_t stream) {
     typedef MmTiled<WARPS_M, MT, KSUB> C;
     static bool attr_set = false;
     if (!attr_set) {
-        const void *fn = (const void *)mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX>;
+        const void *fn = (const void *)mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT>;
         GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize,
                                       (int)C::SMEM));
         attr_set = true;
     }
     dim3 grid((a.N + C::BN - 1) / C::BN, (a.M + C::BM - 1) / C::BM);
-    port_launch(mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX>, grid, C::THREADS, C::SMEM, stream, a);
+    port_launch(mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT>, grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
+}
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
+static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
+    if (mm_is_split(a)) mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, true>(a, stream);
+    else mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, false>(a, stream);
 }
 
 template <int NT, int U, bool ARGMAX, bool HALF = false>
@@ -286,8 +312,23 @@ static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK_LAUNCH();
 }
 
-/* One column group of NT tiles a block: NT = 1 up to 64 rows (the most blocks
- * for few rows), 32 columns past it (each A row read by fewer blocks). */
+/* The dense split at M <= 16: one column tile of TILE_N a group, G groups a
+ * block (4 for a vocabulary-wide argmax, whose key atomics would otherwise be
+ * one a block of 4 warps). U = 8 with HALF too (bench/RESULTS.md run 42:
+ * parts of 24 k-steps, 8 in flight, one A row a lane: the fastest split). */
+template <bool ARGMAX, bool HALF>
+static void mm_launch_split_dense(const MmArgs &a, hipStream_t stream) {
+    const int parts = (a.K / TILE_K + a.klen - 1) / a.klen, groups = ARGMAX && a.N >= 65536 ? 4 : 1;
+    CHECK(parts * groups <= MM_SPLIT_MAX && (!HALF || a.M <= TILE_M / 2));
+    const unsigned cols = (unsigned)(groups * TILE_N), rows = (unsigned)((a.M + TILE_M - 1) / TILE_M);
+    const size_t smem = (size_t)groups * parts * TILE_M * TILE_N * sizeof(float);
+    port_launch(mm_split_bf16_bf16w<1, 8, ARGMAX, HALF>, dim3((a.N + cols - 1) / cols, rows),
+                groups * parts * GETP_WAVE, smem, stream, a, a.klen);
+    GPU_CHECK_LAUNCH();
+}
+
+/* The routers: one column group of NT tiles a block: NT = 1 up to 64 rows (the
+ * most blocks for few rows), 32 columns past it (each A row read by fewer blocks). */
 template <bool ARGMAX>
 static void mm_launch_split(const MmArgs &a, hipStream_t stream) {
     int len;
@@ -321,24 +362,43 @@ static void mm_check(const void *x, const void *w, int M, int N, int K) {
  * one gives the same bits):
  *  - GEMV for M <= 16 (M <= 8: one A row a lane, 16 k-steps of W in flight;
  *    not for the argmax, whose 201,088 columns fill the GPU as they are);
+ *    under the dense split of K (a.klen: GETP_KSPLIT=1) the split kernel, a
+ *    warp a part;
  *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
  *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
- *    blocks did not pay: bench/RESULTS.md run 18). */
+ *    blocks did not pay: bench/RESULTS.md run 18), with the same parts. */
 template <bool ARGMAX>
 static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
     if (small_w) mm_launch_split<ARGMAX>(a, stream); // every M: its own bits
-    else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);
+    else if (mm_is_split(a) && a.M <= MM_GEMV_MAX_M) {
+        if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_split_dense<ARGMAX, true>(a, stream);
+        else mm_launch_split_dense<ARGMAX, false>(a, stream);
+    } else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);
     else if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
     else if (mm_gemm_extra(a, ARGMAX, stream)) return;
     else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
 }
 
+/* The dense split of K: GETP_KSPLIT=1 in the environment (read at the first
+ * product) or matmul_set_ksplit; off by default until measured on a GPU. */
+static int mm_ksplit = -1;
+
+void matmul_set_ksplit(int on) { mm_ksplit = on != 0; }
+
+static int mm_klen(int K) {
+    if (mm_ksplit < 0) {
+        const char *e = getenv("GETP_KSPLIT");
+        mm_ksplit = e && e[0] == '1' && e[1] == 0;
+    }
+    return mm_ksplit ? mm_dense_klen(K / TILE_K) : 0;
+}
+
 void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const float *bias,
                        const float *residual, int M, int N, int K, hipStream_t stream) {
     mm_check(x, w, M, N, K);
-    MmArgs a = {y, x, w, bias, residual, NULL, M, N, K};
+    MmArgs a = {y, x, w, bias, residual, NULL, M, N, K, mm_klen(K)};
     mm_dispatch<false>(a, stream);
 }
 
@@ -363,7 +423,7 @@ void matmul_argmax_bf16_bf16w(int32_t *ids, const uint16_t *x, const uint16_t *w
         mm_keys_cap = M;
     }
     GPU_CHECK(hipMemsetAsync(mm_keys, 0, (size_t)M * sizeof(unsigned long long), stream));
-    MmArgs a = {NULL, x, w, NULL, NULL, mm_keys, M, N, K};
+    MmArgs a = {NULL, x, w, NULL, NULL, mm_keys, M, N, K, mm_klen(K)};
     mm_dispatch<true>(a, stream);
     port_launch(mm_argmax_finish, (M + 255) / 256, 256, 0, stream, ids, mm_keys, M);
     GPU_CHECK_LAUNCH();

@@ -18,7 +18,7 @@ struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
 /* MFAST: blockIdx.x walks the row blocks, so the blocks in flight share
  * their weight columns in L2 and the weights stream from memory once (the
  * unembedding's 1.2 GB would otherwise be read once per row block). */
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST>
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT>
 __global__ void __launch_bounds__(256, (MmAsync<WARPS_M, MT, KSUB, NS>::MINB))
 mm_async_bf16_bf16w(MmArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
@@ -60,6 +60,7 @@ mm_async_bf16_bf16w(MmArgs a) {
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
+    MmFold<MT, C::NT, SPLIT> fold(a.klen);
 #pragma unroll
     for (int st = 0; st < NS - 1; st++) {
         if (st < nstages) issue(st);
@@ -74,9 +75,11 @@ mm_async_bf16_bf16w(MmArgs a) {
 #pragma unroll
         for (int ks = 0; ks < C::KSUB; ks++) {
             if (st * C::KSUB + ks >= nsteps) break;
+            fold.at(st * C::KSUB + ks, a.klen, acc);
             mm_kstep<C>(acc, buf + ks * C::BM * 4, buf + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
         }
     }
+    fold.finish(nsteps, a.klen, acc);
     port_cp_wait<0>();
     __syncthreads(); // the epilogue may reuse the stage buffers
     mm_epilogue<C, ARGMAX>(a, acc, smem, m0, n0, wm, wn);
@@ -84,16 +87,21 @@ mm_async_bf16_bf16w(MmArgs a) {
 
 /* ---- launcher and the NVIDIA choice ---- */
 
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST = true>
-static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT>
+static void mm_launch_async_as(const MmArgs &a, hipStream_t stream) {
     typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
-    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST>;
+    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM));
     const unsigned nb = (unsigned)((a.N + C::BN - 1) / C::BN), mb = (unsigned)((a.M + C::BM - 1) / C::BM);
     const dim3 grid = MFAST ? dim3(mb, nb) : dim3(nb, mb);
-    port_launch(mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST>,
+    port_launch(mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT>,
         grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
+}
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST = true>
+static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
+    if (mm_is_split(a)) mm_launch_async_as<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, true>(a, stream);
+    else mm_launch_async_as<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, false>(a, stream);
 }
 
 /* Every shape the portable dispatcher would tile: 64x128 tiles, 2 k-steps a

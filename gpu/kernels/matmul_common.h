@@ -2,9 +2,11 @@
  * matmul_async.hip): the argument struct, the epilogues (bias, residual, the
  * argmax keys), the block-tile shapes and the k-step every tiled kernel runs.
  * Every output element is accumulated by one wave through tile_mma over
- * k-steps of 32 in increasing order, one fp32 accumulator, no split-K: a
- * row's result is bit-identical whichever kernel computes it (small W, the
- * routers, excepted: matmul.hip's mm_split, one kernel at every M). */
+ * k-steps of 32 in increasing order, one fp32 accumulator; with the fixed
+ * split of K (MmArgs.klen, below) each part of K is such a chain from zero
+ * and the parts' sums are added in part order. Either way a row's result is
+ * bit-identical whichever kernel computes it (small W, the routers, excepted:
+ * matmul.hip's mm_split, one kernel at every M). */
 #ifndef GETP_MATMUL_COMMON_H
 #define GETP_MATMUL_COMMON_H
 
@@ -20,6 +22,60 @@ struct MmArgs {
     const float *residual;       // (M, N) or NULL; may alias y
     unsigned long long *keys;    // (M) argmax keys
     int M, N, K;
+    int klen;                    // k-steps a part of the fixed split of K; 0: one chain
+};
+
+/* ---- the fixed split of K (dense W, GETP_KSPLIT=1; matmul.hip's mm_dispatch) ----
+ * K's nsteps k-steps are cut into parts of klen steps by K alone (so a row's
+ * parts are the same at every M): the GEMV runs a warp a part and sums the
+ * parts through shared memory (mm_split); the tiles keep the parts before the
+ * current one in a second accumulator set (MmFold). Both add part p's sum to
+ * the total of parts 0 .. p-1, in part order, before the epilogue. */
+#define MM_DENSE_PARTS 4
+static inline int mm_dense_klen(int nsteps) {
+    const int p = nsteps < MM_DENSE_PARTS ? nsteps : MM_DENSE_PARTS;
+    return (nsteps + p - 1) / p;
+}
+
+/* Does this product run split (more than one part)? */
+static inline bool mm_is_split(const MmArgs &a) { return a.klen > 0 && a.klen < a.K / TILE_K; }
+
+/* A warp's running total of the finished parts. at(step) before each k-step:
+ * at a part boundary acc joins the total (the first part becomes it) and
+ * restarts from zero; finish() after the last k-step leaves the row's sum in
+ * acc. SPLIT = false: nothing (no registers). */
+template <int MT, int NT, bool SPLIT>
+struct MmFold {
+    TileC tot[SPLIT ? MT : 1][SPLIT ? NT : 1];
+    int next;
+    __device__ __forceinline__ explicit MmFold(int klen) : next(klen) {}
+    __device__ __forceinline__ void at(int step, int klen, TileC (&acc)[MT][NT]) {
+        if constexpr (SPLIT) {
+            if (step != next) return;
+            const bool first = step == klen;
+#pragma unroll
+            for (int i = 0; i < MT; i++)
+#pragma unroll
+                for (int j = 0; j < NT; j++) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        tot[i][j].c[e] = first ? acc[i][j].c[e] : tot[i][j].c[e] + acc[i][j].c[e];
+                    tile_zero(&acc[i][j]);
+                }
+            next += klen;
+        }
+    }
+    __device__ __forceinline__ void finish(int nsteps, int klen, TileC (&acc)[MT][NT]) {
+        if constexpr (SPLIT) {
+            if (nsteps <= klen) return;
+#pragma unroll
+            for (int i = 0; i < MT; i++)
+#pragma unroll
+                for (int j = 0; j < NT; j++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) acc[i][j].c[e] = tot[i][j].c[e] + acc[i][j].c[e];
+        }
+    }
 };
 
 /* Argmax key of logit v at column n: order-preserving float bits << 32 | ~n,

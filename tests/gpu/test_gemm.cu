@@ -93,6 +93,37 @@ static void test_matmul_invariance(int N, int K) {
     GPU_CHECK(hipFree(dx)); GPU_CHECK(hipFree(dw)); GPU_CHECK(hipFree(db)); GPU_CHECK(hipFree(dy));
 }
 
+/* The split of K changes the bits (another summation order) for most
+ * elements: a run with it on must differ from one with it off, at M = 1
+ * (the split GEMV) and M = 300 (the tiles); else the switch did nothing. */
+static void test_split_bits(int N, int K) {
+    const int M = 300;
+    std::vector<uint16_t> x((size_t)M * K), w((size_t)N * K);
+    bu_fill_bf16(x, 1.0f); bu_fill_bf16(w, 0.05f);
+    uint16_t *dx = bu_dev(x), *dw = bu_dev(w);
+    float *dy;
+    GPU_CHECK(hipMalloc((void **)&dy, (size_t)M * N * 4));
+    long same = 0;
+    const int Ms[] = {1, M};
+    for (int m : Ms) {
+        std::vector<float> out[2];
+        for (int on = 0; on < 2; on++) {
+            matmul_set_ksplit(on);
+            poison(dy, (size_t)M * N * 4);
+            matmul_bf16_bf16w(dy, dx, dw, NULL, NULL, m, N, K, 0);
+            out[on] = bu_host(dy, (size_t)m * N);
+        }
+        long eq = 0;
+        for (size_t i = 0; i < out[0].size(); i++) eq += memcmp(&out[0][i], &out[1][i], 4) == 0;
+        same += eq * 2 > (long)out[0].size(); // more than half the same bits: not split
+    }
+    matmul_set_ksplit(0);
+    char what[128];
+    snprintf(what, sizeof what, "dense split of K reaches the kernels N=%d K=%d (M=1/300 mostly equal)", N, K);
+    report(same == 0, what, (double)same);
+    GPU_CHECK(hipFree(dx)); GPU_CHECK(hipFree(dw)); GPU_CHECK(hipFree(dy));
+}
+
 static void test_argmax(int M, int N, int K, bool ties) {
     std::vector<uint16_t> x((size_t)M * K), w((size_t)N * K);
     bu_fill_bf16(x, 1.0f); bu_fill_bf16(w, 0.05f);
@@ -328,6 +359,24 @@ int main(void) {
     test_argmax(300, 3001, 2880, false);
     test_argmax(300, 201088, 32, true);
     test_argmax(300, 100, 2880, false); // small N at M > 16: the row-grouped GEMV
+    // the dense split of K (matmul_set_ksplit; W over 1 MB): every path of it
+    // (the split GEMV M <= 8 / <= 16, 64- and 128-row tiles), parts of 23/23/23/21
+    // (K = 2880) and 32 x 4 (K = 4096); then the vocabulary-wide argmax (4 column
+    // groups a block) and a check that the switch reaches the kernels
+    matmul_set_ksplit(1);
+    test_matmul_shape(1, 520, 2880, true, false, false);
+    test_matmul_shape(5, 300, 2048, false, true, false);
+    test_matmul_shape(16, 200, 2880, true, true, true);
+    test_matmul_shape(17, 260, 2880, true, false, false);
+    test_matmul_shape(300, 257, 2880, true, true, false);
+    test_matmul_invariance(520, 2880);
+    test_matmul_invariance(130, 4096);
+    test_argmax(1, 201088, 2880, false);
+    test_argmax(3, 201088, 64, true);
+    test_argmax(40, 201088, 64, true);
+    test_argmax(300, 3001, 2880, false);
+    matmul_set_ksplit(0);
+    test_split_bits(520, 2880);
     // MoE: small shapes (the CPU reference is O(M k H I)); each path
     MoeCase c; moe_case_init(c, 8, 4, 320, 288);
     const int Ms[] = {1, 5, 40, 100, 300}; // 100: 50 pairs an expert (wgmma past 32 E)
