@@ -18,6 +18,11 @@
 #            ms per step and % of the memory-bandwidth floor
 #   io1k     ISL/OSL 1024/1024 (TensorRT-LLM's published workload): COUNT prompts
 #            (default 2,048) of 1,024 token ids, 1,024 generated, --ignore-eos
+#   longctx  a long context at small batches (a chat over a long document): for B
+#            in LONGCTX_B (default "1 8"), B prompts of CTX token ids (default
+#            16,384) at --batch B, 256 generated (-n CTX + 256), --ignore-eos: the
+#            attention decode's split over the context (#18), which no other mode
+#            reaches (their contexts stay under ~2,600 positions)
 #   mixed    requests that end at different times, as users' do: COUNT (default
 #            4,096) JSONL requests of 8-256 random token ids, each with its own
 #            max_tokens drawn from 16..STEPS (default 1,024), --ignore-eos; the
@@ -175,6 +180,10 @@ for m in "${modes[@]}"; do
             done ;;
         io1k) run_case io1k "${COUNT:-2048}" 2048 "${BATCH:-}" "--ids 1024" ;;
         mixed) run_case mixed "${COUNT:-4096}" "${STEPS:-1024}" "${BATCH:-}" --mixed ;;
+        longctx)
+            for B in ${LONGCTX_B:-1 8}; do
+                run_case "longctx_b$B" "$B" $(( ${CTX:-16384} + 256 )) "$B" "--ids ${CTX:-16384}"
+            done ;;
         *) echo "run_bench: unknown mode $m" ;;
     esac
 done
