@@ -20,9 +20,10 @@
  *   v25 mm_split: the production split of K for small W (the routers, W <= 1 MB) at
  *   every M; v13 dispatches it there, so on the router shapes v13 and v25 print BITS
  *   DIFFER against v1 (their own order) and must agree with each other
- *   v26..v28 the dense split of K (MmArgs.klen = mm_dense_klen: 4 parts): v26 the
+ *   v26..v29 the dense split of K (MmArgs.klen = mm_dense_klen: 4 parts): v26 the
  *   dispatcher (split GEMV at M <= 16, tiles past it), v27 / v28 the 128- / 64-row
- *   cp.async tiles with the parts' running total (MmFold); they print BITS DIFFER
+ *   cp.async tiles with the parts' running total (MmFold), v29 v27 bounded for 1 block
+ *   an SM (no spill: v27 spills the total under 2); they print BITS DIFFER
  *   against v1 and must agree with each other (compared with the first split version)
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
  * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096);
@@ -113,6 +114,8 @@ static const Ver vers[] = {
     {"v26 ksplit auto", mm_dispatch<false>, 1 << 30, (size_t)1 << 62, true},
     {"v27 ksplit async128", mm_launch_async<2, 4, 1, 4, false>, 1 << 30, (size_t)1 << 62, true},
     {"v28 ksplit async64", mm_launch_async<1, 4, 2, 4, false>, 1 << 30, (size_t)1 << 62, true},
+    {"v29 ksplit async128 1/SM", mm_launch_async_as<2, 4, 1, 4, false, true, true, 1>, 1 << 30,
+     (size_t)1 << 62, true},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */

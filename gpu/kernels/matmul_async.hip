@@ -18,8 +18,10 @@ struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
 /* MFAST: blockIdx.x walks the row blocks, so the blocks in flight share
  * their weight columns in L2 and the weights stream from memory once (the
  * unembedding's 1.2 GB would otherwise be read once per row block). */
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT>
-__global__ void __launch_bounds__(256, (MmAsync<WARPS_M, MT, KSUB, NS>::MINB))
+/* MINB_ > 0 overrides the blocks an SM the registers are bounded for (the
+ * playground's split 128 x 128 tiles at 1: no spill of the parts' total). */
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT, int MINB_ = 0>
+__global__ void __launch_bounds__(256, (MINB_ > 0 ? MINB_ : MmAsync<WARPS_M, MT, KSUB, NS>::MINB))
 mm_async_bf16_bf16w(MmArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
@@ -87,14 +89,14 @@ mm_async_bf16_bf16w(MmArgs a) {
 
 /* ---- launcher and the NVIDIA choice ---- */
 
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT>
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT, int MINB_ = 0>
 static void mm_launch_async_as(const MmArgs &a, hipStream_t stream) {
     typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
-    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT>;
+    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT, MINB_>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM));
     const unsigned nb = (unsigned)((a.N + C::BN - 1) / C::BN), mb = (unsigned)((a.M + C::BM - 1) / C::BM);
     const dim3 grid = MFAST ? dim3(mb, nb) : dim3(nb, mb);
-    port_launch(mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT>,
+    port_launch(mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT, MINB_>,
         grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
 }
