@@ -10,9 +10,10 @@
 #                            spaces (-DGETP_PORTABLE=ON). Later steps wait for it.
 #   model:PRESET[:LAYERS]    getp-model-gen --preset PRESET (20b, 120b) into
 #                            /tmp/mPRESET[LAYERS] (120b: /mnt/t, a tmpfs), in the background
-#   tests:NAME               the GPU tests of build NAME: test_gpu_ops (the
-#                            selftest), test_gemm, test_gpu_e2e
-#   selftest:NAME            getp --selftest of build NAME (what users run)
+#   tests:NAME[:ENV]         the GPU tests of build NAME: test_gpu_ops (the
+#                            selftest), test_gemm, test_gpu_e2e (ENV as for bench:
+#                            an environment switch, e.g. GETP_KSPLIT=1, A/B in one call)
+#   selftest:NAME[:ENV]      getp --selftest of build NAME (what users run)
 #   bench:NAME:MODES[:ENV]   bench/run_bench.sh MODES (commas) with build NAME on
 #                            /tmp/m20b (ENV: VAR=value pairs, commas, e.g.
 #                            MODEL=/tmp/m120b,COUNT=512; a list inside a value takes
@@ -21,7 +22,7 @@
 #                            JSONL and Batch files, greedy and sampled (32 prompts, -n 128)
 #   same:A:B:MODE            byte comparison of the outputs of MODE run by the
 #                            bench steps of builds A and B (MODE cli: of the cli steps)
-#   mpi:NAME                 invariance on the GPU: -np 1 vs -np 3 --share-gpu and
+#   mpi:NAME[:ENV]           invariance on the GPU: -np 1 vs -np 3 --share-gpu and
 #                            --batch 1 vs 64, greedy and -t 1.0 -p 0.9 -k 50
 #   playground:KERNEL        the kernel playground bench/kernels/bench_KERNEL.cu
 #   ncu:KERNEL:NAME[:ENV]    Nsight Compute on that playground (ENV as for bench, e.g.
@@ -35,8 +36,9 @@
 #                            prefill, the first decode steps); a per-kernel summary (duration,
 #                            DRAM and SM throughput, occupancy, warp stalls) for #18
 #   scaling:NAME[:ENV]       bench/scaling.sh with build NAME (ENV as for bench)
-#   batchinv:NAME            greedy outputs of 2,048 prompts at --batch 2048 vs 8 of them at
+#   batchinv:NAME[:ENV]      greedy outputs of 2,048 prompts at --batch 2048 vs 8 of them at
 #                            --batch 1 on /tmp/m20b (issue #18's batch invariance)
+# (the test steps' logs carry the step's number, so two of one build with other ENV keep both)
 #
 # Logs go to /tmp/device (bench steps: bench_NAME.MODES.STEP.log, STEP its place in the list);
 # a tarball of them (outputs left out) goes to $OUT. Each step prints its elapsed time.
@@ -111,18 +113,19 @@ for step in "$@"; do
         pid_of[model:$a]=$! ;;
     tests)
         wait_for "build:$a"
-        b=/tmp/b-$a
-        timeout 300 "$b/test_gpu_ops" >"$out/ops_$a.log" 2>&1
-        echo "test_gpu_ops rc=$? $(tail -1 "$out/ops_$a.log")"; grep -E "FAIL" "$out/ops_$a.log" | head -20
-        timeout 200 "$b/test_gemm" >"$out/gemm_$a.log" 2>&1
-        echo "test_gemm rc=$? $(tail -1 "$out/gemm_$a.log")"; grep FAIL "$out/gemm_$a.log" | head -8
-        timeout 400 "$b/test_gpu_e2e" "$b/getp-model-gen" /tmp/e2e_$a >"$out/e2e_$a.log" 2>&1
-        echo "test_gpu_e2e rc=$? $(tail -1 "$out/e2e_$a.log")"
-        grep -E "FAIL|identical|top-1" "$out/e2e_$a.log" | head -12 ;;
+        ( run_env "${b:-}"; g=/tmp/b-$a
+          timeout 300 "$g/test_gpu_ops" >"$out/ops_$a.$k.log" 2>&1
+          echo "test_gpu_ops rc=$? $(tail -1 "$out/ops_$a.$k.log")"; grep -E "FAIL" "$out/ops_$a.$k.log" | head -20
+          timeout 200 "$g/test_gemm" >"$out/gemm_$a.$k.log" 2>&1
+          echo "test_gemm rc=$? $(tail -1 "$out/gemm_$a.$k.log")"; grep FAIL "$out/gemm_$a.$k.log" | head -8
+          timeout 400 "$g/test_gpu_e2e" "$g/getp-model-gen" "/tmp/e2e_$a.$k" >"$out/e2e_$a.$k.log" 2>&1
+          echo "test_gpu_e2e rc=$? $(tail -1 "$out/e2e_$a.$k.log")"
+          grep -E "FAIL|identical|top-1" "$out/e2e_$a.$k.log" | head -12 ) ;;
     selftest)
         wait_for "build:$a"
-        timeout 300 "/tmp/b-$a/getp" --selftest >"$out/selftest_$a.log" 2>&1
-        echo "getp --selftest rc=$?"; head -1 "$out/selftest_$a.log"; grep -E "FAIL|passed" "$out/selftest_$a.log" | head -20 ;;
+        ( run_env "${b:-}"; timeout 300 "/tmp/b-$a/getp" --selftest >"$out/selftest_$a.$k.log" 2>&1
+          echo "getp --selftest rc=$?"; head -1 "$out/selftest_$a.$k.log"
+          grep -E "FAIL|passed" "$out/selftest_$a.$k.log" | head -20 ) ;;
     bench)
         wait_for "build:$a"
         for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
@@ -176,6 +179,7 @@ for i, l in enumerate(sys.stdin):
         done ;;
     mpi)
         wait_for "build:$a"
+        ( run_env "${b:-}"
         g=/tmp/b-$a/getp
         "/tmp/b-$a/getp-model-gen" --preset tiny --vocab 201088 --seed 7 --out /tmp/tiny_inv >/dev/null 2>&1
         python3 -c "
@@ -189,11 +193,11 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
               mpirun --oversubscribe -np 3 "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags --share-gpu -o "/tmp/inv_np3_$tag" &&
               "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags --batch 1 -o "/tmp/inv_b1_$tag" &&
               "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags --batch 64 -o "/tmp/inv_b64_$tag"; } \
-                >"$out/mpi_$tag.log" 2>&1 || { echo "mpi $tag: a run failed"; tail -5 "$out/mpi_$tag.log"; }
+                >"$out/mpi_$tag.$k.log" 2>&1 || { echo "mpi $tag: a run failed"; tail -5 "$out/mpi_$tag.$k.log"; }
             cmp -s "/tmp/inv_np1_$tag" "/tmp/inv_np3_$tag" && echo "PASS $tag: -np 3 --share-gpu == -np 1" || echo "FAIL $tag: -np 3 differs"
             cmp -s "/tmp/inv_b1_$tag" "/tmp/inv_b64_$tag" && echo "PASS $tag: --batch 1 == --batch 64" || echo "FAIL $tag: --batch 1 differs from 64"
             cmp -s "/tmp/inv_np1_$tag" "/tmp/inv_b64_$tag" && echo "PASS $tag: --batch 64 == default batch" || echo "FAIL $tag: --batch 64 differs from the default"
-        done ;;
+        done ) ;;
     playground)
         build_playground "$a" || continue
         ( run_env "${b:-}"; timeout 300 "/tmp/bench_$a" ) >"$out/playground_$a.log" 2>&1
@@ -234,6 +238,7 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
         # --batch 2048, then 8 of them, a file of their own, at --batch 1
         wait_for "build:$a"
         for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
+        ( run_env "${b:-}"
         g=/tmp/b-$a/getp
         python3 -c "
 import random
@@ -244,12 +249,12 @@ open('/tmp/bi_pick.ids', 'w').write('%d\n%s\n' % (len(pick), '\n'.join(rows[i] f
 open('/tmp/bi_pick.idx', 'w').write(' '.join(map(str, pick)))"
         { "$g" /tmp/m20b --input-format ids -i /tmp/bi_all.ids -n 112 --ignore-eos --batch 2048 -o /tmp/bi_all.out &&
           "$g" /tmp/m20b --input-format ids -i /tmp/bi_pick.ids -n 112 --ignore-eos --batch 1 -o /tmp/bi_pick.out; } \
-            >"$out/batchinv_$a.log" 2>&1 || { echo "batchinv: a run failed"; tail -5 "$out/batchinv_$a.log"; }
+            >"$out/batchinv_$a.$k.log" 2>&1 || { echo "batchinv: a run failed"; tail -5 "$out/batchinv_$a.$k.log"; }
         python3 -c "
 idx = list(map(int, open('/tmp/bi_pick.idx').read().split()))
 full = open('/tmp/bi_all.out').read().split('\n'); one = open('/tmp/bi_pick.out').read().split('\n')
 bad = [i for j, i in enumerate(idx) if full[i] != one[j]]
-print('%s batch 2048 vs batch 1 (20b, %d prompts alone): %s' % ('FAIL' if bad else 'PASS', len(idx), bad or 'identical'))" ;;
+print('%s batch 2048 vs batch 1 (20b, %d prompts alone): %s' % ('FAIL' if bad else 'PASS', len(idx), bad or 'identical'))" ) ;;
     scaling)
         wait_for "build:$a"
         for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done
