@@ -136,8 +136,8 @@ int config_validate(const Config *c, Err *err) {
         check_range("head_dim", c->head_dim, 2, MAX_HEAD_DIM, err) ||
         check_range("n_heads", c->n_heads, 1, MAX_HEADS, err) ||
         check_range("n_kv_heads", c->n_kv_heads, 1, c->n_heads, err) ||
-        check_range("max_seq_len", c->max_seq_len, 1, MAX_SEQ, err) ||
         check_range("initial_context_length", c->initial_context_length, 1, MAX_SEQ, err) ||
+        check_range("max_seq_len", c->max_seq_len, 1, MAX_SEQ, err) ||
         check_range("sliding_window", c->sliding_window, 1, MAX_SEQ, err) ||
         check_positive_f("rope_theta", c->rope_theta, err) ||
         check_positive_f("rope_scaling_factor", c->rope_scaling_factor, err) ||

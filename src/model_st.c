@@ -103,10 +103,14 @@ static int st_read_config_json(json_t *root, Config *c, Err *err) {
         json_float_key(root, "rope_scaling_factor", 32.0, &c->rope_scaling_factor, err) ||
         json_float_key(root, "swiglu_limit", 7.0, &c->swiglu_limit, err))
         return GETP_ERR;
-    /* The context limit: initial_context_length x rope_scaling_factor (docs/MODEL.md §5). */
+    /* The context limit: initial_context_length x rope_scaling_factor (docs/MODEL.md §5).
+     * A length below 1 is config_validate's to refuse: keep it (a negative length times the
+     * scale is no int). */
     double scale = c->rope_scaling_factor > 1.0f ? c->rope_scaling_factor : 1.0;
     double max_seq = (double)c->initial_context_length * scale;
-    c->max_seq_len = max_seq > INT_MAX ? INT_MAX : (int)max_seq;
+    c->max_seq_len = c->initial_context_length < 1 ? c->initial_context_length
+                     : max_seq > INT_MAX            ? INT_MAX
+                                                    : (int)max_seq;
     return GETP_OK;
 }
 

@@ -194,6 +194,12 @@ static void test_config_corruptions(void) {
     refuse_cfg_edit("vocab 2^31", "vocab_size", json_integer(2147483648LL),
                     (const char *[]){"vocab_size", "out of range", NULL});
     refuse_cfg_edit("vocab 2^30", "vocab_size", json_integer(1 << 30), (const char *[]){"vocab_size", NULL});
+    /* negative: its product with the rope scaling is below INT_MIN (fuzz_safetensors found
+     * the conversion undefined); refused naming the key the file holds */
+    refuse_cfg_edit("negative context", "initial_context_length", json_integer(-102400000),
+                    (const char *[]){"initial_context_length", "-102400000", NULL});
+    refuse_cfg_edit("zero context", "initial_context_length", json_integer(0),
+                    (const char *[]){"initial_context_length", NULL});
     refuse_cfg_edit("string layers", "num_hidden_layers", json_string("4"),
                     (const char *[]){"num_hidden_layers", "integer", NULL});
     refuse_cfg_edit("heads % kv heads", "num_key_value_heads", json_integer(3),
