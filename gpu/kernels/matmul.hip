@@ -258,14 +258,14 @@ mm_tiled_bf16_bf16w(MmArgs a) {
 #pragma unroll
         for (int ks = 0; ks < C::KSUB; ks++) {
             if (st * C::KSUB + ks >= nsteps) break;
-            fold.at(st * C::KSUB + ks, a.klen, acc);
+            fold.at(st * C::KSUB + ks, acc);
             mm_kstep<C>(acc, smem + buf * C::STAGE + ks * C::BM * 4,
                         smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
         }
         if (st + 1 < nstages) store_stage(buf ^ 1);
         __syncthreads();
     }
-    fold.finish(nsteps, a.klen, acc);
+    fold.finish(nsteps, acc);
 
     mm_epilogue<C, ARGMAX>(a, acc, smem, m0, n0, wm, wn);
 }
@@ -372,7 +372,7 @@ static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
     if (small_w) mm_launch_split<ARGMAX>(a, stream); // every M: its own bits
     else if (mm_is_split(a) && a.M <= MM_GEMV_MAX_M) {
-        if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_split_dense<ARGMAX, true>(a, stream);
+        if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_split_dense<false, true>(a, stream);
         else mm_launch_split_dense<ARGMAX, false>(a, stream);
     } else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_gemv<1, 16, false, true>(a, stream);
     else if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);

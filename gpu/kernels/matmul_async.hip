@@ -77,11 +77,11 @@ mm_async_bf16_bf16w(MmArgs a) {
 #pragma unroll
         for (int ks = 0; ks < C::KSUB; ks++) {
             if (st * C::KSUB + ks >= nsteps) break;
-            fold.at(st * C::KSUB + ks, a.klen, acc);
+            fold.at(st * C::KSUB + ks, acc);
             mm_kstep<C>(acc, buf + ks * C::BM * 4, buf + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
         }
     }
-    fold.finish(nsteps, a.klen, acc);
+    fold.finish(nsteps, acc);
     port_cp_wait<0>();
     __syncthreads(); // the epilogue may reuse the stage buffers
     mm_epilogue<C, ARGMAX>(a, acc, smem, m0, n0, wm, wn);

@@ -47,9 +47,9 @@ static inline bool mm_is_split(const MmArgs &a) { return a.klen > 0 && a.klen < 
 template <int MT, int NT, bool SPLIT>
 struct MmFold {
     TileC tot[SPLIT ? MT : 1][SPLIT ? NT : 1];
-    int next;
-    __device__ __forceinline__ explicit MmFold(int klen) : next(klen) {}
-    __device__ __forceinline__ void at(int step, int klen, TileC (&acc)[MT][NT]) {
+    int klen, next; // part length, the next part's first k-step
+    __device__ __forceinline__ explicit MmFold(int klen_) : klen(klen_), next(klen_) {}
+    __device__ __forceinline__ void at(int step, TileC (&acc)[MT][NT]) {
         if constexpr (SPLIT) {
             if (step != next) return;
             const bool first = step == klen;
@@ -65,7 +65,7 @@ struct MmFold {
             next += klen;
         }
     }
-    __device__ __forceinline__ void finish(int nsteps, int klen, TileC (&acc)[MT][NT]) {
+    __device__ __forceinline__ void finish(int nsteps, TileC (&acc)[MT][NT]) {
         if constexpr (SPLIT) {
             if (nsteps <= klen) return;
 #pragma unroll
