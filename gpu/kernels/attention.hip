@@ -126,6 +126,7 @@ f32q_bf16kv_attention(uint16_t *out, uint16_t *out_lo, const float *q, const uin
 #define ATT_NB (ATT_HD / TILE_N) // O blocks: block c, column n holds dim ATT_NB * n + c
 #define ATT_MINB 3 // blocks per SM (AMD: waves per SIMD): <= 168 registers a lane under nvcc, no spills
 static_assert(ATT_NB == 4 || ATT_NB == 8, "V rows are loaded as 8 or 16 bytes");
+static_assert(ATT_CHUNK % (ATT_PT * ATT_WAVES) == 0, "a wave's tiles continue across a chunk boundary");
 
 /* ATT_NB consecutive bf16 of one V row. */
 struct AttVRow {
@@ -194,7 +195,7 @@ template <int ATT_G>
 __global__ void __launch_bounds__(ATT_WAVES * GETP_WAVE, ATT_MINB)
 f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cache,
                            const uint16_t *v_cache, int cap, KvStrides st, const int32_t *slot,
-                           const int32_t *pos, const float *sinks, int window, int n_heads) {
+                           const int32_t *pos, const float *sinks, int window, int n_heads, AttSplit sp) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads sit in A rows 0..7 (hi) and 8..15 (lo)");
     constexpr int NS = TILE_CHAIN_NS;
@@ -205,6 +206,9 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
     const int dq = n_heads * ATT_HD;
     const int p = pos[i];
     const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
+    int nch, clen;
+    att_chunks(lo, p, &nch, &clen);
+    if ((int)blockIdx.z >= nch) return; // a block a chunk: this token has fewer
     const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head; // this KV head, position 0
     const uint16_t *kc = k_cache + base, *vc = v_cache + base;
 
@@ -233,121 +237,163 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
             qa[ks].v[r] = make_uint4(wd[0], wd[1], wd[2], wd[3]);
         }
     }
-    /* Online softmax per C row (state in item att_state(i)): it starts from the
-     * sink (m = sink; l = 1 once per row: wave 0, column 0), so the sink takes
-     * its share of the mass and adds no value. */
-    float m[4], l[4];
-#pragma unroll
-    for (int it = 0; it < 4; it++) {
-        const int h = tile_c_row(it) & 7;
-        m[it] = h < ATT_G ? sinks[kvh * ATT_G + h] : 0.0f;
-        l[it] = (w == 0 && tile_c_col(it) == 0) ? 1.0f : 0.0f;
-    }
-    TileC o[ATT_NB];
-#pragma unroll
-    for (int c = 0; c < ATT_NB; c++) tile_zero(&o[c]);
-
+    __shared__ float run_s[3][ATT_G * ATT_HD];
+    AttRun<ATT_G, ATT_WAVES> run(run_s);
+    /* K's tile in flight runs on across chunk boundaries (clen is a multiple of
+     * the waves' stride: a wave's tiles of the next chunk continue its sequence),
+     * so a walking block streams its token's range as one pass; loads mask at p. */
     AttTileK cur, nxt;
-    AttTileV vt;
-    int t0 = lo + ATT_PT * w;
-    if (t0 <= p) att_load_k(&cur, kc, cap, st.pos, t0, p);
-    for (; t0 <= p; t0 += ATT_PT * ATT_WAVES) {
-        const int t1 = t0 + ATT_PT * ATT_WAVES;
-        att_load_v(&vt, vc, cap, st.pos, t0, p);
-        if (t1 <= p) att_load_k(&nxt, kc, cap, st.pos, t1, p); // in flight meanwhile
-        /* scores: C tile j = positions t0 + j TILE_N + column; rows r and r + 8 summed */
-        float sc[NS][4];
-#pragma unroll
-        for (int j = 0; j < NS; j++) {
-            TileC s;
-            tile_zero(&s);
-            TileB b;
-            b.v = cur.k[j][0];
-            tile_mma(&s, &qa[0], &b);
-            b.v = cur.k[j][1];
-            tile_mma(&s, &qa[1], &b);
-#pragma unroll
-            for (int it = 0; it < 4; it++) {
-                const float f = s.c[it] + tile_c_fold(&s, it);
-                sc[j][it] = t0 + j * TILE_N + tile_c_col(it) <= p ? f : -INFINITY;
-            }
-        }
-        float mx[4], alpha[4], pr[NS][4];
-#pragma unroll
-        for (int it = 0; it < 4; it++) mx[it] = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < NS; j++)
-#pragma unroll
-            for (int it = 0; it < 4; it++)
-                if (att_own(it) == it) mx[att_state(it)] = fmaxf(mx[att_state(it)], sc[j][it]);
+    {
+        const int t0 = lo + (int)blockIdx.z * clen + ATT_PT * w;
+        if (t0 <= p) att_load_k(&cur, kc, cap, st.pos, t0, p);
+    }
+    for (int ch = blockIdx.z; ch < nch; ch += gridDim.z) { // the walking block: every chunk in order
+        const int c0 = lo + ch * clen, pe = min(p, c0 + clen - 1); // this chunk: [c0, pe]
+        const int pf = gridDim.z == 1 ? p : pe; // how far ahead loads may run
+        /* Online softmax per C row (state in item att_state(i)): it starts from the
+         * sink (m = sink; l = 1 once per row: chunk 0, wave 0, column 0), so the sink takes
+         * its share of the mass and adds no value. */
+        float m[4], l[4];
 #pragma unroll
         for (int it = 0; it < 4; it++) {
-            if (att_state(it) != it) continue;
-            const float m_new = fmaxf(m[it], tile_c_row_max(mx[it]));
-            alpha[it] = expf(m[it] - m_new);
-            m[it] = m_new;
-            l[it] *= alpha[it];
+            const int h = tile_c_row(it) & 7;
+            m[it] = h < ATT_G ? sinks[kvh * ATT_G + h] : 0.0f;
+            l[it] = (ch == 0 && w == 0 && tile_c_col(it) == 0) ? 1.0f : 0.0f;
         }
+        TileC o[ATT_NB];
 #pragma unroll
-        for (int j = 0; j < NS; j++)
+        for (int c = 0; c < ATT_NB; c++) tile_zero(&o[c]);
+
+        AttTileV vt;
+        int t0 = c0 + ATT_PT * w;
+        for (; t0 <= pe; t0 += ATT_PT * ATT_WAVES) {
+            const int t1 = t0 + ATT_PT * ATT_WAVES;
+            att_load_v(&vt, vc, cap, st.pos, t0, p);
+            if (t1 <= pf) att_load_k(&nxt, kc, cap, st.pos, t1, p); // in flight meanwhile
+            /* scores: C tile j = positions t0 + j TILE_N + column; rows r and r + 8 summed */
+            float sc[NS][4];
 #pragma unroll
-            for (int it = 0; it < 4; it++)
-                if (att_own(it) == it) {
-                    pr[j][it] = expf(sc[j][it] - m[att_state(it)]);
-                    l[att_state(it)] += pr[j][it];
+            for (int j = 0; j < NS; j++) {
+                TileC s;
+                tile_zero(&s);
+                TileB b;
+                b.v = cur.k[j][0];
+                tile_mma(&s, &qa[0], &b);
+                b.v = cur.k[j][1];
+                tile_mma(&s, &qa[1], &b);
+#pragma unroll
+                for (int it = 0; it < 4; it++) {
+                    const float f = s.c[it] + tile_c_fold(&s, it);
+                    sc[j][it] = t0 + j * TILE_N + tile_c_col(it) <= pe ? f : -INFINITY;
                 }
-        /* P as the A operand: row h < 8 = bf16(p), row h + 8 = bf16(p - bf16(p)) */
-        float av[NS][4];
+            }
+            float mx[4], alpha[4], pr[NS][4];
 #pragma unroll
-        for (int j = 0; j < NS; j++)
+            for (int it = 0; it < 4; it++) mx[it] = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < NS; j++)
+#pragma unroll
+                for (int it = 0; it < 4; it++)
+                    if (att_own(it) == it) mx[att_state(it)] = fmaxf(mx[att_state(it)], sc[j][it]);
 #pragma unroll
             for (int it = 0; it < 4; it++) {
-                const float pv = pr[j][att_own(it)];
-                av[j][it] = tile_c_row(it) < 8 ? pv : pv - att_bf16_round(pv);
+                if (att_state(it) != it) continue;
+                const float m_new = fmaxf(m[it], tile_c_row_max(mx[it]));
+                alpha[it] = expf(m[it] - m_new);
+                m[it] = m_new;
+                l[it] *= alpha[it];
             }
-        TileA pa;
-        tile_c_to_a(&pa, av, &ch_s[w]);
 #pragma unroll
-        for (int c = 0; c < ATT_NB; c++) {
-            TileB bv;
-            bv.v = make_uint4(att_pick(vt.v[0], vt.v[1], c), att_pick(vt.v[2], vt.v[3], c),
-                              att_pick(vt.v[4], vt.v[5], c), att_pick(vt.v[6], vt.v[7], c));
+            for (int j = 0; j < NS; j++)
 #pragma unroll
-            for (int it = 0; it < 4; it++) o[c].c[it] *= alpha[att_state(it)];
-            tile_mma(&o[c], &pa, &bv);
+                for (int it = 0; it < 4; it++)
+                    if (att_own(it) == it) {
+                        pr[j][it] = expf(sc[j][it] - m[att_state(it)]);
+                        l[att_state(it)] += pr[j][it];
+                    }
+            /* P as the A operand: row h < 8 = bf16(pe), row h + 8 = bf16(pe - bf16(pe)) */
+            float av[NS][4];
+#pragma unroll
+            for (int j = 0; j < NS; j++)
+#pragma unroll
+                for (int it = 0; it < 4; it++) {
+                    const float pv = pr[j][att_own(it)];
+                    av[j][it] = tile_c_row(it) < 8 ? pv : pv - att_bf16_round(pv);
+                }
+            TileA pa;
+            tile_c_to_a(&pa, av, &ch_s[w]);
+#pragma unroll
+            for (int c = 0; c < ATT_NB; c++) {
+                TileB bv;
+                bv.v = make_uint4(att_pick(vt.v[0], vt.v[1], c), att_pick(vt.v[2], vt.v[3], c),
+                                  att_pick(vt.v[4], vt.v[5], c), att_pick(vt.v[6], vt.v[7], c));
+#pragma unroll
+                for (int it = 0; it < 4; it++) o[c].c[it] *= alpha[att_state(it)];
+                tile_mma(&o[c], &pa, &bv);
+            }
+            cur = nxt;
         }
-        cur = nxt;
-    }
-    /* this wave's partial: head h = rows h and h + 8 of O summed */
+        /* this wave's partial: head h = rows h and h + 8 of O summed */
 #pragma unroll
-    for (int it = 0; it < 4; it++)
-        if (att_state(it) == it) l[it] = tile_c_row_sum(l[it]);
+        for (int it = 0; it < 4; it++)
+            if (att_state(it) == it) l[it] = tile_c_row_sum(l[it]);
 #pragma unroll
-    for (int c = 0; c < ATT_NB; c++)
+        for (int c = 0; c < ATT_NB; c++)
+#pragma unroll
+            for (int it = 0; it < 4; it++) {
+                const float v = o[c].c[it] + tile_c_fold(&o[c], it);
+                const int row = tile_c_row(it);
+                if (row < ATT_G) o_s[w][row][ATT_NB * tile_c_col(it) + c] = v;
+            }
 #pragma unroll
         for (int it = 0; it < 4; it++) {
-            const float v = o[c].c[it] + tile_c_fold(&o[c], it);
             const int row = tile_c_row(it);
-            if (row < ATT_G) o_s[w][row][ATT_NB * tile_c_col(it) + c] = v;
+            if (att_state(it) == it && row < ATT_G && tile_c_col(it) == 0) m_s[w][row] = m[it], l_s[w][row] = l[it];
         }
-#pragma unroll
-    for (int it = 0; it < 4; it++) {
-        const int row = tile_c_row(it);
-        if (att_state(it) == it && row < ATT_G && tile_c_col(it) == 0) m_s[w][row] = m[it], l_s[w][row] = l[it];
+        __syncthreads();
+        run.add(ch == (int)blockIdx.z, o_s, m_s, l_s);
+        __syncthreads(); // the partials read before the next chunk writes them
     }
-    __syncthreads();
-    att_combine_waves<ATT_G, ATT_WAVES>(out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, o_s, m_s, l_s);
+    att_finish(run, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
+               blockIdx.z, nch);
+}
+
+/* The chunks' mapping to blocks (attention_common.h), by T alone: a block a
+ * chunk while T x KV heads <= ATT_SPLIT_PAIRS and a token can have more than
+ * one chunk (no window, or one past ATT_CHUNK), else a block walks its chunks.
+ * attention_set_chunk_blocks: 0 that choice, 1 always walk, 2 a block a chunk
+ * wherever the scratch allows (the self-test's A/B of the two: the same bits).
+ * The scratch (8.7 MB) is allocated at the first launch that needs it, which
+ * is not in graph capture (the engine runs a shape once before capturing it). */
+static int att_chunk_mode = 0;
+static AttSplit att_scratch = {NULL, NULL};
+
+void attention_set_chunk_blocks(int mode) { att_chunk_mode = mode; }
+
+AttSplit att_split_for(const AttnArgs *a) {
+    const AttSplit none = {NULL, NULL};
+    const int pairs = a->tok.T * a->n_kv_heads, G = a->n_heads / a->n_kv_heads;
+    if (att_chunk_mode == 1 || pairs > ATT_SPLIT_PAIRS || G > 8) return none;
+    if (att_chunk_mode == 0 && a->window > 0 && a->window <= ATT_CHUNK) return none; // one chunk always
+    if (!att_scratch.scr) {
+        GPU_CHECK(hipMalloc((void **)&att_scratch.scr,
+                            sizeof(float) * (size_t)ATT_SPLIT_PAIRS * ATT_MAX_CHUNKS * ATT_SCR(8)));
+        GPU_CHECK(hipMalloc((void **)&att_scratch.count, sizeof(unsigned) * ATT_SPLIT_PAIRS));
+        GPU_CHECK(hipMemset(att_scratch.count, 0, sizeof(unsigned) * ATT_SPLIT_PAIRS));
+    }
+    return att_scratch;
 }
 
 /* G <= 8 query heads per KV head, bf16 mode. */
 static bool att_tile_launch(const AttnArgs *a, hipStream_t stream) {
     const int G = a->n_heads / a->n_kv_heads;
     if (G > 8 || a->kv.k_lo || a->out_lo) return false;
-    dim3 grid(a->tok.T, a->n_kv_heads);
+    const AttSplit sp = att_split_for(a);
+    dim3 grid(a->tok.T, a->n_kv_heads, sp.scr ? ATT_MAX_CHUNKS : 1);
 #define ATT_TILE_LAUNCH(GG)                                                                      \
     port_launch(f32q_bf16kv_attention_tile<GG>, grid, ATT_WAVES * GETP_WAVE, 0, stream,                  \
         a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st, a->tok.slot, a->tok.pos, a->sinks,   \
-        a->window, a->n_heads)
+        a->window, a->n_heads, sp)
     switch (G) {
     case 1: ATT_TILE_LAUNCH(1); break;
     case 2: ATT_TILE_LAUNCH(2); break;

@@ -10,6 +10,7 @@
 
 #define ATT_NW 4       // warps per (token, KV head) block; fixed: results never depend on it changing
 #define ATT_MT 16      // positions per warp tile
+static_assert(ATT_CHUNK % (ATT_MT * ATT_NW) == 0, "a warp's tiles continue across a chunk boundary");
 
 __device__ __forceinline__ uint32_t att_word(const uint4 &v, int w) {
     return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
@@ -48,7 +49,7 @@ template <int ATT_G, int LA = 1>
 __global__ void __launch_bounds__(ATT_NW * GETP_WAVE)
 f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache,
                           const uint16_t *v_cache, int cap, KvStrides st, const int32_t *slot,
-                          const int32_t *pos, const float *sinks, int window, int n_heads) {
+                          const int32_t *pos, const float *sinks, int window, int n_heads, AttSplit sp) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads per KV head sit in rows 0..7");
     static_assert(LA == 1 || LA == 2, "tiles in flight ahead of the one multiplied");
@@ -61,6 +62,9 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
     const int dq = n_heads * ATT_HD;
     const int p = pos[i];
     const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
+    int nch, clen;
+    att_chunks(lo, p, &nch, &clen);
+    if ((int)blockIdx.z >= nch) return; // a block a chunk: this token has fewer
     const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head; // this KV head, position 0
     const uint16_t *kc = k_cache + base, *vc = v_cache + base;
 
@@ -82,76 +86,91 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
             att_split2(qv[4 * kb + 2], qv[4 * kb + 3], &qa[kb][2], &qa[kb][3]);
         }
     }
-    float m = g < ATT_G ? sinks[kvh * ATT_G + g] : 0.0f;
-    float l = (w == 0 && qq == 0 && g < ATT_G) ? 1.0f : 0.0f; // the sink: exp(sink - m) = 1
-    float o[8][4];
-#pragma unroll
-    for (int c = 0; c < 8; c++) o[c][0] = o[c][1] = o[c][2] = o[c][3] = 0.0f;
-
+    __shared__ float run_s[3][ATT_G * ATT_HD];
+    AttRun<ATT_G, ATT_NW> run(run_s);
+    /* The tiles in flight run on across chunk boundaries (clen is a multiple of
+     * STRIDE: a warp's tiles of the next chunk continue its sequence), so a
+     * walking block streams its token's range as one pass; loads mask at p. */
     AttKV cur, nxt, nx2; // tiles t0, t0 + STRIDE, t0 + 2 STRIDE (LA = 2)
-    int t0 = lo + ATT_MT * w;
-    if (t0 <= p) att_load(&cur, kc, vc, cap, st.pos, t0, p, g, qq);
-    if (LA == 2 && t0 + STRIDE <= p) att_load(&nxt, kc, vc, cap, st.pos, t0 + STRIDE, p, g, qq);
-    for (; t0 <= p; t0 += STRIDE) {
-        const int t1 = t0 + LA * STRIDE;
-        if (t1 <= p) att_load(LA == 2 ? &nx2 : &nxt, kc, vc, cap, st.pos, t1, p, g, qq); // in flight meanwhile
-        /* scores: s[j][e] for positions t0 + 8j + 2qq + e (e = 0, 1) of head g */
-        float s[2][2];
+    {
+        const int t0 = lo + (int)blockIdx.z * clen + ATT_MT * w;
+        if (t0 <= p) att_load(&cur, kc, vc, cap, st.pos, t0, p, g, qq);
+        if (LA == 2 && t0 + STRIDE <= p) att_load(&nxt, kc, vc, cap, st.pos, t0 + STRIDE, p, g, qq);
+    }
+    for (int ch = blockIdx.z; ch < nch; ch += gridDim.z) { // the walking block: every chunk in order
+        const int c0 = lo + ch * clen, pe = min(p, c0 + clen - 1); // this chunk: [c0, pe]
+        const int pf = gridDim.z == 1 ? p : pe; // how far ahead loads may run
+        float m = g < ATT_G ? sinks[kvh * ATT_G + g] : 0.0f;
+        float l = (ch == 0 && w == 0 && qq == 0 && g < ATT_G) ? 1.0f : 0.0f; // the sink (chunk 0): exp(sink - m) = 1
+        float o[8][4];
 #pragma unroll
-        for (int j = 0; j < 2; j++) {
-            float c4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            const uint32_t *kw = (const uint32_t *)&cur.k[j][0]; // 8 words: dims 16qq + 2x
+        for (int c = 0; c < 8; c++) o[c][0] = o[c][1] = o[c][2] = o[c][3] = 0.0f;
+
+        int t0 = c0 + ATT_MT * w;
+        for (; t0 <= pe; t0 += STRIDE) {
+            const int t1 = t0 + LA * STRIDE;
+            if (t1 <= pf) att_load(LA == 2 ? &nx2 : &nxt, kc, vc, cap, st.pos, t1, p, g, qq); // in flight meanwhile
+            /* scores: s[j][e] for positions t0 + 8j + 2qq + e (e = 0, 1) of head g */
+            float s[2][2];
 #pragma unroll
-            for (int kb = 0; kb < 4; kb++)
-                port_mma_16x8x16(c4, qa[kb][0], qa[kb][1], qa[kb][2], qa[kb][3], kw[2 * kb], kw[2 * kb + 1]);
+            for (int j = 0; j < 2; j++) {
+                float c4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                const uint32_t *kw = (const uint32_t *)&cur.k[j][0]; // 8 words: dims 16qq + 2x
 #pragma unroll
-            for (int e = 0; e < 2; e++) {
-                const int t = t0 + 8 * j + 2 * qq + e;
-                s[j][e] = t <= p ? c4[e] + c4[e + 2] : -INFINITY;
+                for (int kb = 0; kb < 4; kb++)
+                    port_mma_16x8x16(c4, qa[kb][0], qa[kb][1], qa[kb][2], qa[kb][3], kw[2 * kb], kw[2 * kb + 1]);
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int t = t0 + 8 * j + 2 * qq + e;
+                    s[j][e] = t <= pe ? c4[e] + c4[e + 2] : -INFINITY;
+                }
             }
+            float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
+            mx = fmaxf(mx, GETP_SHFL_XOR(mx, 1));
+            mx = fmaxf(mx, GETP_SHFL_XOR(mx, 2));
+            const float m_new = fmaxf(m, mx);
+            const float alpha = expf(m - m_new);
+            m = m_new;
+            float pr[2][2];
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) pr[j][e] = expf(s[j][e] - m_new);
+            l = l * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
+            /* P as the A fragment: k 2qq, 2qq+1 = block 0, k 2qq+8, 2qq+9 = block 1 */
+            uint32_t pa[4];
+            att_split2(pr[0][0], pr[0][1], &pa[0], &pa[1]);
+            att_split2(pr[1][0], pr[1][1], &pa[2], &pa[3]);
+#pragma unroll
+            for (int c = 0; c < 8; c++) {
+                /* n-block c: dim 8g + c of V rows 2qq, 2qq+1 (b0) and 2qq+8, 2qq+9 (b1) */
+                const uint32_t sel = (c & 1) ? 0x7632u : 0x5410u;
+                const uint32_t b0 = __byte_perm(att_word(cur.v[0], c >> 1), att_word(cur.v[1], c >> 1), sel);
+                const uint32_t b1 = __byte_perm(att_word(cur.v[2], c >> 1), att_word(cur.v[3], c >> 1), sel);
+#pragma unroll
+                for (int e = 0; e < 4; e++) o[c][e] *= alpha;
+                port_mma_16x8x16(o[c], pa[0], pa[1], pa[2], pa[3], b0, b1);
+            }
+            cur = nxt;
+            if (LA == 2) nxt = nx2;
         }
-        float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
-        mx = fmaxf(mx, GETP_SHFL_XOR(mx, 1));
-        mx = fmaxf(mx, GETP_SHFL_XOR(mx, 2));
-        const float m_new = fmaxf(m, mx);
-        const float alpha = expf(m - m_new);
-        m = m_new;
-        float pr[2][2];
+        /* this warp's partial: head g, dims 16qq + c (o[c][0] + o[c][2]) and 16qq + 8 + c */
+        l += GETP_SHFL_XOR(l, 1);
+        l += GETP_SHFL_XOR(l, 2);
+        if (g < ATT_G) {
 #pragma unroll
-        for (int j = 0; j < 2; j++)
-#pragma unroll
-            for (int e = 0; e < 2; e++) pr[j][e] = expf(s[j][e] - m_new);
-        l = l * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
-        /* P as the A fragment: k 2qq, 2qq+1 = block 0, k 2qq+8, 2qq+9 = block 1 */
-        uint32_t pa[4];
-        att_split2(pr[0][0], pr[0][1], &pa[0], &pa[1]);
-        att_split2(pr[1][0], pr[1][1], &pa[2], &pa[3]);
-#pragma unroll
-        for (int c = 0; c < 8; c++) {
-            /* n-block c: dim 8g + c of V rows 2qq, 2qq+1 (b0) and 2qq+8, 2qq+9 (b1) */
-            const uint32_t sel = (c & 1) ? 0x7632u : 0x5410u;
-            const uint32_t b0 = __byte_perm(att_word(cur.v[0], c >> 1), att_word(cur.v[1], c >> 1), sel);
-            const uint32_t b1 = __byte_perm(att_word(cur.v[2], c >> 1), att_word(cur.v[3], c >> 1), sel);
-#pragma unroll
-            for (int e = 0; e < 4; e++) o[c][e] *= alpha;
-            port_mma_16x8x16(o[c], pa[0], pa[1], pa[2], pa[3], b0, b1);
+            for (int c = 0; c < 8; c++) {
+                o_s[w][g][16 * qq + c] = o[c][0] + o[c][2];
+                o_s[w][g][16 * qq + 8 + c] = o[c][1] + o[c][3];
+            }
+            if (qq == 0) m_s[w][g] = m, l_s[w][g] = l;
         }
-        cur = nxt;
-        if (LA == 2) nxt = nx2;
+        __syncthreads();
+        run.add(ch == (int)blockIdx.z, o_s, m_s, l_s);
+        __syncthreads(); // the partials read before the next chunk writes them
     }
-    /* this warp's partial: head g, dims 16qq + c (o[c][0] + o[c][2]) and 16qq + 8 + c */
-    l += GETP_SHFL_XOR(l, 1);
-    l += GETP_SHFL_XOR(l, 2);
-    if (g < ATT_G) {
-#pragma unroll
-        for (int c = 0; c < 8; c++) {
-            o_s[w][g][16 * qq + c] = o[c][0] + o[c][2];
-            o_s[w][g][16 * qq + 8 + c] = o[c][1] + o[c][3];
-        }
-        if (qq == 0) m_s[w][g] = m, l_s[w][g] = l;
-    }
-    __syncthreads();
-    att_combine_waves<ATT_G, ATT_NW>(out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, o_s, m_s, l_s);
+    att_finish(run, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
+               blockIdx.z, nch);
 }
 
 /* GETP_NO_ATT_MMA=1 declines every shape, so the fast build runs the tile
@@ -173,11 +192,12 @@ static bool att_la2(void) {
  * per KV head; false (nothing launched) for other G. attention_extra's launch,
  * and bench_attention.cu's for LA = 2. */
 static bool att_mma_launch(const AttnArgs *a, int la, hipStream_t stream) {
-    dim3 grid(a->tok.T, a->n_kv_heads);
+    const AttSplit sp = att_split_for(a);
+    dim3 grid(a->tok.T, a->n_kv_heads, sp.scr ? ATT_MAX_CHUNKS : 1);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
     port_launch(la == 2 ? f32q_bf16kv_attention_mma<GG, 2> : f32q_bf16kv_attention_mma<GG, 1>, grid,  \
         ATT_NW * GETP_WAVE, 0, stream, a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st,        \
-        a->tok.slot, a->tok.pos, a->sinks, a->window, a->n_heads)
+        a->tok.slot, a->tok.pos, a->sinks, a->window, a->n_heads, sp)
     switch (a->n_heads / a->n_kv_heads) {
     case 1: ATT_MMA_LAUNCH(1); break;
     case 2: ATT_MMA_LAUNCH(2); break;

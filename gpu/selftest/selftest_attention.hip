@@ -111,7 +111,22 @@ static void test_rope(SelfTest *st, int T, int n_heads, int n_kv, int precise, i
 typedef struct {
     int n_heads, n_kv, n_slots, cap, window, T;
     const int32_t *slot, *pos; // (T)
+    int chunk_ab; // also run each kernel with a block a chunk and with walking blocks: the same bits
 } AttCase;
+
+/* Launches kernel `which` under chunk mapping `mode` (attention_set_chunk_blocks)
+ * and downloads out (and out_lo); false if the kernel declines the shape. */
+static bool att_run(SelfTest *st, const AttnArgs *aa, int which, int mode, uint16_t *o, uint16_t *ol,
+                    size_t n) {
+    attention_set_chunk_blocks(mode);
+    const bool ran = attention_f32q_bf16kv_by(aa, which, st->stream);
+    attention_set_chunk_blocks(0);
+    if (ran) {
+        st_download(o, aa->out, 2 * n);
+        if (ol) st_download(ol, aa->out_lo, 2 * n);
+    }
+    return ran;
+}
 
 /* K/V of logical positions 0..P-1 per slot (bf16); the GPU cache holds the
  * last `cap` of them at row p % cap, the rest of the cache stays NaN.
@@ -178,10 +193,20 @@ static void test_attention1(SelfTest *st, const AttCase *ac, const char *what, i
         uint16_t *d_ol = precise ? (uint16_t *)st_poisoned(2 * (size_t)T * dq) : NULL;
         const AttnArgs aa = {d_o, d_ol, (const float *)d_q, kv, tok, (const float *)d_s, ac->window,
                              ac->n_heads, ac->n_kv, hd};
-        if (attention_f32q_bf16kv_by(&aa, kern[kk].which, st->stream)) {
-            st_download(o, d_o, 2 * (size_t)T * dq);
+        if (att_run(st, &aa, kern[kk].which, 0, o, precise ? ol : NULL, (size_t)T * dq)) {
+            if (ac->chunk_ab && !precise) { // the two mappings of chunks to blocks, bit for bit
+                uint16_t *o1 = (uint16_t *)xmalloc(2 * (size_t)T * dq), *o2 = (uint16_t *)xmalloc(2 * (size_t)T * dq);
+                att_run(st, &aa, kern[kk].which, 1, o1, NULL, (size_t)T * dq);
+                att_run(st, &aa, kern[kk].which, 2, o2, NULL, (size_t)T * dq);
+                long bad = 0;
+                for (size_t e = 0; e < (size_t)T * dq; e++) bad += o1[e] != o2[e] || o1[e] != o[e];
+                char nm[112];
+                snprintf(nm, sizeof nm, "attention[%s]%s chunks: a block each == walking blocks, bitwise, %s T=%d",
+                         kern[kk].name, head_major ? " head-major" : "", what, T);
+                st_report(st, nm, 0.0, TOL_EXACT, bad);
+                free(o1), free(o2);
+            }
             if (precise) {
-                st_download(ol, d_ol, 2 * (size_t)T * dq);
                 st_pair_to_f32(got, o, ol, (size_t)T * dq);
             } else {
                 st_bf16_to_f32(got, o, (size_t)T * dq);
@@ -209,7 +234,7 @@ static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
     /* decode: one token per slot, full attention */
     for (int i = 0; i < 6; i++) slot[i] = i, pos[i] = (int)st_uniform(st, 0, 700);
     pos[0] = 0;
-    AttCase a = {n_heads, n_kv, 6, 701, 0, 6, slot, pos};
+    AttCase a = {n_heads, n_kv, 6, 701, 0, 6, slot, pos, 0};
     test_attention(st, &a, "decode", 0);
     /* decode, sliding window 128, ring of 129 */
     a.window = 128, a.cap = 129;
@@ -217,12 +242,12 @@ static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
     test_attention(st, &a, "decode ring", 1);
     /* prefill chunk of 77 at position 300, window 128, ring of window + chunk */
     for (int i = 0; i < 77; i++) slot[i] = 0, pos[i] = 300 + i;
-    AttCase b = {n_heads, n_kv, 1, 128 + 77, 128, 77, slot, pos};
+    AttCase b = {n_heads, n_kv, 1, 128 + 77, 128, 77, slot, pos, 0};
     test_attention(st, &b, "prefill ring", 0);
     test_attention(st, &b, "prefill ring", 1);
     /* prefill from position 0, full attention */
     for (int i = 0; i < 45; i++) slot[i] = 0, pos[i] = i;
-    AttCase d = {n_heads, n_kv, 1, 45, 0, 45, slot, pos};
+    AttCase d = {n_heads, n_kv, 1, 45, 0, 45, slot, pos, 0};
     test_attention(st, &d, "prefill", 0);
     /* mixed: a prefill chunk of slot 2 between decode tokens of slots 0, 1, 3 */
     int T = 0;
@@ -230,11 +255,30 @@ static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
     slot[T] = 1, pos[T++] = 3;
     for (int i = 0; i < 33; i++) slot[T] = 2, pos[T++] = 130 + i;
     slot[T] = 3, pos[T++] = 999;
-    AttCase e = {n_heads, n_kv, 4, 1000, 0, T, slot, pos};
+    AttCase e = {n_heads, n_kv, 4, 1000, 0, T, slot, pos, 0};
     test_attention(st, &e, "mixed", 0);
     test_attention(st, &e, "mixed", 1);
     e.window = 128;
     test_attention(st, &e, "mixed window", 0);
+    /* long contexts: the split over the context (attention_common.h: chunks of
+     * 1,024 positions, 2,048 past 16,384), decode tokens of 2 .. 5 chunks and a
+     * window of 2,000 over a ring; each kernel also with both mappings of
+     * chunks to blocks */
+    T = 0;
+    slot[T] = 0, pos[T++] = 1024;  // 1,025 positions: 2 chunks, the last of 1
+    slot[T] = 1, pos[T++] = 2047;  // 2 full chunks
+    slot[T] = 2, pos[T++] = 4100 + (int)st_uniform(st, 0, 800);
+    AttCase f = {n_heads, n_kv, 3, 4901, 0, T, slot, pos, 1};
+    test_attention(st, &f, "long", 0);
+    test_attention(st, &f, "long", 1);
+    for (int i = 0; i < 3; i++) slot[i] = i, pos[i] = 2100 + 1000 * i + (int)st_uniform(st, 0, 50);
+    AttCase g = {n_heads, n_kv, 3, 2001, 2000, 3, slot, pos, 1};
+    test_attention(st, &g, "long window ring", 0);
+    if (n_kv <= 2) { // past 16 chunks of 1,024: chunks of 2,048 (kept to the small shape: host memory)
+        slot[0] = 0, pos[0] = 16384 + 600 + (int)st_uniform(st, 0, 400);
+        AttCase h = {n_heads, n_kv, 1, pos[0] + 1, 0, 1, slot, pos, 1};
+        test_attention(st, &h, "longest", 0);
+    }
 }
 
 void selftest_attention_ops(SelfTest *st) {
