@@ -199,8 +199,7 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
     port_dep_enter(); // port.h "launching": nothing read or written before it
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads sit in A rows 0..7 (hi) and 8..15 (lo)");
     constexpr int NS = TILE_CHAIN_NS;
-    __shared__ float o_s[ATT_WAVES][ATT_G][ATT_HD];
-    __shared__ float m_s[ATT_WAVES][ATT_G], l_s[ATT_WAVES][ATT_G];
+    __shared__ AttWaves<ATT_G, ATT_WAVES> ws; // each wave's running state over its chunks
     __shared__ TileChainLds ch_s[ATT_WAVES];
     const int i = blockIdx.x, kvh = blockIdx.y, w = threadIdx.x / GETP_WAVE;
     const int dq = n_heads * ATT_HD;
@@ -237,8 +236,6 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
             qa[ks].v[r] = make_uint4(wd[0], wd[1], wd[2], wd[3]);
         }
     }
-    __shared__ float run_s[3][ATT_G * ATT_HD];
-    AttRun<ATT_G, ATT_WAVES> run(run_s);
     /* K's tile in flight runs on across chunk boundaries (clen is a multiple of
      * the waves' stride: a wave's tiles of the next chunk continue its sequence),
      * so a walking block streams its token's range as one pass; loads mask at p. */
@@ -333,28 +330,52 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
             }
             cur = nxt;
         }
-        /* this wave's partial: head h = rows h and h + 8 of O summed */
+        /* this wave's chunk partial (head h = rows h and h + 8 of O summed) folded
+         * into its running state: M and den in registers, num in ws.o (each
+         * element's one owner lane), the first chunk copied */
+        const bool first = ch == (int)blockIdx.z;
 #pragma unroll
         for (int it = 0; it < 4; it++)
             if (att_state(it) == it) l[it] = tile_c_row_sum(l[it]);
+        /* M and den live in ws (written by the row's column-0 lane): every lane
+         * reads its rows' M (state items), the row's lanes meet in a shuffle,
+         * then the owner writes; the other items take their row's weights */
+        float fa[4], fb[4], Mn[4];
+#pragma unroll
+        for (int it = 0; it < 4; it++) {
+            const int row = tile_c_row(it);
+            Mn[it] = m[it], fa[it] = 0.0f, fb[it] = 1.0f;
+            if (att_state(it) == it && !first && row < ATT_G) {
+                Mn[it] = ws.m[w][row];
+                att_coef(Mn[it], m[it], fa[it], fb[it]);
+            }
+        }
+#pragma unroll
+        for (int it = 0; it < 4; it++) fa[it] = fa[att_state(it)], fb[it] = fb[att_state(it)];
 #pragma unroll
         for (int c = 0; c < ATT_NB; c++)
 #pragma unroll
             for (int it = 0; it < 4; it++) {
                 const float v = o[c].c[it] + tile_c_fold(&o[c], it);
                 const int row = tile_c_row(it);
-                if (row < ATT_G) o_s[w][row][ATT_NB * tile_c_col(it) + c] = v;
+                if (row < ATT_G) {
+                    float &acc = ws.o[w][row][ATT_NB * tile_c_col(it) + c];
+                    acc = first ? v : fmaf(fb[it], v, fa[it] * acc);
+                }
             }
 #pragma unroll
         for (int it = 0; it < 4; it++) {
+            if (att_state(it) != it) continue;
+            const float M = tile_c_row_max(Mn[it]); // all equal: the row's lanes meet here
             const int row = tile_c_row(it);
-            if (att_state(it) == it && row < ATT_G && tile_c_col(it) == 0) m_s[w][row] = m[it], l_s[w][row] = l[it];
+            if (row < ATT_G && tile_c_col(it) == 0) {
+                ws.m[w][row] = M;
+                float &den = ws.l[w][row];
+                den = first ? l[it] : fmaf(fb[it], l[it], fa[it] * den);
+            }
         }
-        __syncthreads();
-        run.add(ch == (int)blockIdx.z, o_s, m_s, l_s);
-        __syncthreads(); // the partials read before the next chunk writes them
     }
-    att_finish(run, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
+    att_finish(ws, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
                blockIdx.z, nch);
 }
 
@@ -363,7 +384,7 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
  * one chunk (no window, or one past ATT_CHUNK), else a block walks its chunks.
  * attention_set_chunk_blocks: 0 that choice, 1 always walk, 2 a block a chunk
  * wherever the scratch allows (the self-test's A/B of the two: the same bits).
- * The scratch (8.7 MB) is allocated at the first launch that needs it, which
+ * The scratch (35 MB) is allocated at the first launch that needs it, which
  * is not in graph capture (the engine runs a shape once before capturing it). */
 static int att_chunk_mode = 0;
 static AttSplit att_scratch = {NULL, NULL};
@@ -377,7 +398,7 @@ AttSplit att_split_for(const AttnArgs *a) {
     if (att_chunk_mode == 0 && a->window > 0 && a->window <= ATT_CHUNK) return none; // one chunk always
     if (!att_scratch.scr) {
         GPU_CHECK(hipMalloc((void **)&att_scratch.scr,
-                            sizeof(float) * (size_t)ATT_SPLIT_PAIRS * ATT_MAX_CHUNKS * ATT_SCR(8)));
+                            sizeof(float) * (size_t)ATT_SPLIT_PAIRS * ATT_MAX_CHUNKS * ATT_SCR_MAX));
         GPU_CHECK(hipMalloc((void **)&att_scratch.count, sizeof(unsigned) * ATT_SPLIT_PAIRS));
         GPU_CHECK(hipMemset(att_scratch.count, 0, sizeof(unsigned) * ATT_SPLIT_PAIRS));
     }

@@ -35,14 +35,17 @@ __device__ __forceinline__ void att_split2(float x0, float x1, uint32_t *hi, uin
  * of clen = ATT_CHUNK x ceil(len / (ATT_CHUNK x ATT_MAX_CHUNKS)) positions, the
  * last shorter, n = ceil(len / clen) <= ATT_MAX_CHUNKS of them; len <= 1,024 (and
  * every sliding-window layer of gpt-oss) is one chunk. Each chunk is a flash-
- * decoding pass of its own (the block's waves interleaved over the chunk from
- * its start; the sink's l = 1 in chunk 0 only), its waves' partials combined
- * in wave order to (M_c, num_c, den_c); the chunks are merged in chunk order
- * (att_merge) and the output is num / den. That arithmetic is fixed by the
- * position; how chunks map to blocks is not part of it: the launcher picks by
- * T alone either a block a chunk (grid.z = ATT_MAX_CHUNKS, the partials through
- * scratch, the last block of a (token, KV head) merging them) or a block
- * walking its token's chunks in order (grid.z = 1): the same bits. */
+ * decoding pass of its own, its NW waves interleaved over the chunk from its
+ * start (the sink's l = 1 in chunk 0, wave 0 only). Each wave folds its chunk
+ * partials in chunk order into a running (M, num, den) of its own (att_coef:
+ * the first chunk copies); at the end the NW waves' states are combined in wave
+ * order (att_combine) and the output is num / den. With one chunk that is the
+ * plain flash-decoding arithmetic. It is fixed by the position; how chunks map
+ * to blocks is not part of it: the launcher picks by T alone either a block a
+ * chunk (grid.z = ATT_MAX_CHUNKS, each block's wave partials through scratch,
+ * the last block of a (token, KV head) folding them) or a block walking its
+ * token's chunks in order (grid.z = 1; each wave folds in place, no barrier
+ * between chunks): the same bits. */
 #define ATT_CHUNK 1024
 #define ATT_MAX_CHUNKS 16
 #define ATT_SPLIT_PAIRS 256 // (token, KV head) pairs up to which chunks get blocks of their own
@@ -53,96 +56,86 @@ __device__ __forceinline__ void att_chunks(int lo, int p, int *n, int *clen) {
     *n = (len + *clen - 1) / *clen;
 }
 
-/* The merge of chunk partial (Mc, nc, dc) into the running (M, num, den). */
-__device__ __forceinline__ void att_merge(float &M, float &num, float &den, float Mc, float nc, float dc) {
-    const float Mn = fmaxf(M, Mc), a = expf(M - Mn), b = expf(Mc - Mn);
-    num = fmaf(b, nc, a * num);
-    den = fmaf(b, dc, a * den);
+/* The fold of a chunk partial whose maximum is Mc into a running state whose
+ * maximum is M: M becomes the new maximum, a and b the old state's and the
+ * partial's weights (num = fmaf(b, nc, a num), den likewise). */
+__device__ __forceinline__ void att_coef(float &M, float Mc, float &a, float &b) {
+    const float Mn = fmaxf(M, Mc);
+    a = expf(M - Mn);
+    b = expf(Mc - Mn);
     M = Mn;
 }
+__device__ __forceinline__ void att_merge(float &M, float &num, float &den, float Mc, float nc, float dc) {
+    float a, b;
+    att_coef(M, Mc, a, b);
+    num = fmaf(b, nc, a * num);
+    den = fmaf(b, dc, a * den);
+}
 
-/* Scratch of the block-a-chunk mapping: (pair, chunk) -> G x ATT_HD num, then
- * G M, then G den; a counter a pair. */
+/* A block's per-wave running states: wave v's num (G x ATT_HD), M and den (G).
+ * Each element of o has one owner lane in wave v (read-modify-write without a
+ * barrier); m and l are written once, after the last chunk. One chunk's copy is
+ * a block-a-chunk block's partial in scratch. */
+template <int G, int NW>
+struct AttWaves {
+    float o[NW][G][ATT_HD];
+    float m[NW][G], l[NW][G];
+};
+#define ATT_SCR_MAX (4 * 8 * (ATT_HD + 2)) // floats a (pair, chunk) of scratch: NW <= 4, G <= 8
+
+/* The NW waves' states of output element (h, d) combined in wave order. */
+template <int G, int NW>
+__device__ __forceinline__ float att_combine(const float (&M)[NW], const float (&nu)[NW], const float (&de)[NW]) {
+    float mm = M[0];
+#pragma unroll
+    for (int v = 1; v < NW; v++) mm = fmaxf(mm, M[v]);
+    float n = 0.0f, d = 0.0f;
+#pragma unroll
+    for (int v = 0; v < NW; v++) { // wave order: fixed
+        const float f = expf(M[v] - mm);
+        n = fmaf(f, nu[v], n);
+        d = fmaf(f, de[v], d);
+    }
+    return n / d;
+}
+
+/* Scratch of the block-a-chunk mapping: (pair, chunk) -> an AttWaves copy; a
+ * counter a pair. */
 struct AttSplit {
-    float *scr;        // ATT_SPLIT_PAIRS x ATT_MAX_CHUNKS x ATT_SCR floats; NULL: grid.z = 1
+    float *scr;        // ATT_SPLIT_PAIRS x ATT_MAX_CHUNKS x ATT_SCR_MAX floats; NULL: grid.z = 1
     unsigned *count;   // ATT_SPLIT_PAIRS, zero between launches
 };
-#define ATT_SCR(G) ((G) * (ATT_HD + 2))
 /* attention.hip: the mapping for this launch (scr NULL: a block walks its chunks) */
 AttSplit att_split_for(const AttnArgs *a);
 /* 0: by T (the default); 1: blocks always walk their chunks; 2: a block a chunk
  * wherever the scratch allows. The same bits either way (the self-test checks). */
 void attention_set_chunk_blocks(int mode);
 
-/* A block's running merge over the chunks it takes, in shared memory (held
- * in registers across the chunk loop it made the tile kernel spill): thread x
- * owns elements x, x + NT, ... of the G x ATT_HD output block, M, num and den
- * each (r[0], r[1], r[2]). */
+/* The end of a (token, KV head) block after its chunks (ws holds every wave's
+ * state; each lane wrote only its own elements): one chunk or the walking block
+ * (sp.scr NULL) combines the waves and writes the output; a block a chunk
+ * copies ws to scratch and the last of the pair's n blocks folds the chunks in
+ * order for each wave, combines the waves and writes (and zeroes the counter
+ * for the next launch). Every thread of the block calls it. */
 template <int G, int NW>
-struct AttRun {
-    static constexpr int NT = NW * GETP_WAVE, KE = (G * ATT_HD + NT - 1) / NT;
-    float (&r)[3][G * ATT_HD];
-    __device__ __forceinline__ explicit AttRun(float (&r_)[3][G * ATT_HD]) : r(r_) {}
-
-    /* chunk partial from the NW waves' partials (after the barrier that made
-     * them visible), in wave order; first: it starts the running merge */
-    __device__ __forceinline__ void add(bool first, const float (&o_s)[NW][G][ATT_HD],
-                                        const float (&m_s)[NW][G], const float (&l_s)[NW][G]) {
-#pragma unroll
-        for (int k = 0; k < KE; k++) {
-            const int e = threadIdx.x + k * NT;
-            if (e >= G * ATT_HD) break;
-            const int h = e / ATT_HD, d = e % ATT_HD;
-            float mm = m_s[0][h];
-#pragma unroll
-            for (int v = 1; v < NW; v++) mm = fmaxf(mm, m_s[v][h]);
-            float nu = 0.0f, de = 0.0f;
-#pragma unroll
-            for (int v = 0; v < NW; v++) { // wave order: fixed
-                const float f = expf(m_s[v][h] - mm);
-                nu = fmaf(f, o_s[v][h][d], nu);
-                de = fmaf(f, l_s[v][h], de);
-            }
-            if (!first) att_merge(r[0][e], r[1][e], r[2][e], mm, nu, de);
-            else r[0][e] = mm, r[1][e] = nu, r[2][e] = de;
-        }
-    }
-    __device__ __forceinline__ void write(uint16_t *out) const { // a token's G x ATT_HD block
-        for (int e = threadIdx.x; e < G * ATT_HD; e += NT) out[e] = f32_to_bf16_dev(r[1][e] / r[2][e]);
-    }
-    __device__ __forceinline__ void store(float *scr) const {
-        for (int e = threadIdx.x; e < G * ATT_HD; e += NT) {
-            scr[e] = r[1][e];
-            if (e % ATT_HD == 0) scr[G * ATT_HD + e / ATT_HD] = r[0][e], scr[G * ATT_HD + G + e / ATT_HD] = r[2][e];
-        }
-    }
-    /* the n chunks' partials at scr (ATT_SCR(G) apart), merged in chunk order */
-    __device__ __forceinline__ void merge_all(const volatile float *scr, int n) {
-        for (int e = threadIdx.x; e < G * ATT_HD; e += NT) {
-            const int h = e / ATT_HD;
-            float M = scr[G * ATT_HD + h], nu = scr[e], de = scr[G * ATT_HD + G + h];
-            for (int c = 1; c < n; c++) {
-                const volatile float *s = scr + (size_t)c * ATT_SCR(G);
-                att_merge(M, nu, de, s[G * ATT_HD + h], s[e], s[G * ATT_HD + G + h]);
-            }
-            r[0][e] = M, r[1][e] = nu, r[2][e] = de;
-        }
-    }
-};
-
-/* The end of a (token, KV head) block after its chunks: one chunk or the
- * walking block (sp.scr NULL) writes the output; a block a chunk stores its
- * partial and the last of the pair's n blocks merges them all (and zeroes the
- * counter for the next launch). Every thread of the block calls it. */
-template <int G, int NW>
-__device__ __forceinline__ void att_finish(AttRun<G, NW> &run, uint16_t *out, const AttSplit &sp,
+__device__ __forceinline__ void att_finish(const AttWaves<G, NW> &ws, uint16_t *out, const AttSplit &sp,
                                            int pair, int chunk, int n) {
+    constexpr int NT = NW * GETP_WAVE, SCR = sizeof(AttWaves<G, NW>) / sizeof(float);
+    static_assert(SCR <= ATT_SCR_MAX, "a block's partial fits its scratch slot");
+    __syncthreads(); // every wave's state visible
     if (n == 1 || !sp.scr) {
-        run.write(out);
+        for (int e = threadIdx.x; e < G * ATT_HD; e += NT) {
+            const int h = e / ATT_HD, d = e % ATT_HD;
+            float M[NW], nu[NW], de[NW];
+#pragma unroll
+            for (int v = 0; v < NW; v++) M[v] = ws.m[v][h], nu[v] = ws.o[v][h][d], de[v] = ws.l[v][h];
+            out[e] = f32_to_bf16_dev(att_combine<G, NW>(M, nu, de));
+        }
         return;
     }
-    float *base = sp.scr + (size_t)pair * ATT_MAX_CHUNKS * ATT_SCR(G);
-    run.store(base + (size_t)chunk * ATT_SCR(G));
+    float *base = sp.scr + (size_t)pair * ATT_MAX_CHUNKS * ATT_SCR_MAX;
+    const float *src = (const float *)&ws;
+    for (int e = threadIdx.x; e < SCR; e += NT) base[(size_t)chunk * ATT_SCR_MAX + e] = src[e];
     __threadfence();
     __syncthreads();
     __shared__ int last;
@@ -153,8 +146,20 @@ __device__ __forceinline__ void att_finish(AttRun<G, NW> &run, uint16_t *out, co
     __syncthreads();
     if (!last) return;
     __threadfence();
-    run.merge_all(base, n);
-    run.write(out);
+    for (int e = threadIdx.x; e < G * ATT_HD; e += NT) {
+        const int h = e / ATT_HD, d = e % ATT_HD;
+        float M[NW], nu[NW], de[NW];
+#pragma unroll
+        for (int v = 0; v < NW; v++) {
+            const volatile AttWaves<G, NW> *s = (const volatile AttWaves<G, NW> *)base;
+            M[v] = s->m[v][h], nu[v] = s->o[v][h][d], de[v] = s->l[v][h];
+            for (int c = 1; c < n; c++) {
+                s = (const volatile AttWaves<G, NW> *)(base + (size_t)c * ATT_SCR_MAX);
+                att_merge(M[v], nu[v], de[v], s->m[v][h], s->o[v][h][d], s->l[v][h]);
+            }
+        }
+        out[e] = f32_to_bf16_dev(att_combine<G, NW>(M, nu, de));
+    }
 }
 
 #endif

@@ -54,8 +54,7 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
     static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads per KV head sit in rows 0..7");
     static_assert(LA == 1 || LA == 2, "tiles in flight ahead of the one multiplied");
     constexpr int STRIDE = ATT_MT * ATT_NW; // a warp's next tile
-    __shared__ float o_s[ATT_NW][ATT_G][ATT_HD];
-    __shared__ float m_s[ATT_NW][ATT_G], l_s[ATT_NW][ATT_G];
+    __shared__ AttWaves<ATT_G, ATT_NW> ws; // each warp's running state over its chunks
     const int i = blockIdx.x, kvh = blockIdx.y;
     const int w = threadIdx.x / GETP_WAVE, lane = threadIdx.x % GETP_WAVE;
     const int g = lane / 4, qq = lane % 4; // g: query head (A row) and K/V row; qq: k slice
@@ -86,8 +85,7 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
             att_split2(qv[4 * kb + 2], qv[4 * kb + 3], &qa[kb][2], &qa[kb][3]);
         }
     }
-    __shared__ float run_s[3][ATT_G * ATT_HD];
-    AttRun<ATT_G, ATT_NW> run(run_s);
+    float Mr = 0.0f, Lr = 0.0f; // the warp's running M and den over its chunks (set by chunk 1)
     /* The tiles in flight run on across chunk boundaries (clen is a multiple of
      * STRIDE: a warp's tiles of the next chunk continue its sequence), so a
      * walking block streams its token's range as one pass; loads mask at p. */
@@ -154,22 +152,31 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
             cur = nxt;
             if (LA == 2) nxt = nx2;
         }
-        /* this warp's partial: head g, dims 16qq + c (o[c][0] + o[c][2]) and 16qq + 8 + c */
+        /* this warp's chunk partial (head g, dims 16qq + c: o[c][0] + o[c][2]; 16qq + 8 + c:
+         * o[c][1] + o[c][3]) folded into its running state: M and den in registers, num in
+         * ws.o (lane (g, qq) owns those 16 elements), the first chunk copied */
         l += GETP_SHFL_XOR(l, 1);
         l += GETP_SHFL_XOR(l, 2);
+        const bool first = ch == (int)blockIdx.z;
+        float fa = 0.0f, fb = 1.0f;
+        if (first) {
+            Mr = m, Lr = l;
+        } else {
+            att_coef(Mr, m, fa, fb);
+            Lr = fmaf(fb, l, fa * Lr);
+        }
         if (g < ATT_G) {
 #pragma unroll
             for (int c = 0; c < 8; c++) {
-                o_s[w][g][16 * qq + c] = o[c][0] + o[c][2];
-                o_s[w][g][16 * qq + 8 + c] = o[c][1] + o[c][3];
+                float &a0 = ws.o[w][g][16 * qq + c], &a1 = ws.o[w][g][16 * qq + 8 + c];
+                const float v0 = o[c][0] + o[c][2], v1 = o[c][1] + o[c][3];
+                a0 = first ? v0 : fmaf(fb, v0, fa * a0);
+                a1 = first ? v1 : fmaf(fb, v1, fa * a1);
             }
-            if (qq == 0) m_s[w][g] = m, l_s[w][g] = l;
         }
-        __syncthreads();
-        run.add(ch == (int)blockIdx.z, o_s, m_s, l_s);
-        __syncthreads(); // the partials read before the next chunk writes them
     }
-    att_finish(run, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
+    if (g < ATT_G && qq == 0) ws.m[w][g] = Mr, ws.l[w][g] = Lr;
+    att_finish(ws, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
                blockIdx.z, nch);
 }
 
