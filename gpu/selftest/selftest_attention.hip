@@ -194,17 +194,19 @@ static void test_attention1(SelfTest *st, const AttCase *ac, const char *what, i
         const AttnArgs aa = {d_o, d_ol, (const float *)d_q, kv, tok, (const float *)d_s, ac->window,
                              ac->n_heads, ac->n_kv, hd};
         if (att_run(st, &aa, kern[kk].which, 0, o, precise ? ol : NULL, (size_t)T * dq)) {
-            if (ac->chunk_ab && !precise) { // the two mappings of chunks to blocks, bit for bit
-                uint16_t *o1 = (uint16_t *)xmalloc(2 * (size_t)T * dq), *o2 = (uint16_t *)xmalloc(2 * (size_t)T * dq);
-                att_run(st, &aa, kern[kk].which, 1, o1, NULL, (size_t)T * dq);
-                att_run(st, &aa, kern[kk].which, 2, o2, NULL, (size_t)T * dq);
-                long bad = 0;
-                for (size_t e = 0; e < (size_t)T * dq; e++) bad += o1[e] != o2[e] || o1[e] != o[e];
-                char nm[112];
-                snprintf(nm, sizeof nm, "attention[%s]%s chunks: a block each == walking blocks, bitwise, %s T=%d",
-                         kern[kk].name, head_major ? " head-major" : "", what, T);
-                st_report(st, nm, 0.0, TOL_EXACT, bad);
-                free(o1), free(o2);
+            if (ac->chunk_ab && !precise) { // every mapping of chunks and tokens to blocks, bit for bit
+                uint16_t *o1 = (uint16_t *)xmalloc(2 * (size_t)T * dq);
+                static const char *mname[] = {"", "walking blocks", "a block a chunk", "several tokens a block"};
+                for (int mode = 1; mode <= 3; mode++) {
+                    att_run(st, &aa, kern[kk].which, mode, o1, NULL, (size_t)T * dq);
+                    long bad = 0;
+                    for (size_t e = 0; e < (size_t)T * dq; e++) bad += o1[e] != o[e];
+                    char nm[128];
+                    snprintf(nm, sizeof nm, "attention[%s]%s mappings: %s == the default, bitwise, %s T=%d",
+                             kern[kk].name, head_major ? " head-major" : "", mname[mode], what, T);
+                    st_report(st, nm, 0.0, TOL_EXACT, bad);
+                }
+                free(o1);
             }
             if (precise) {
                 st_pair_to_f32(got, o, ol, (size_t)T * dq);
@@ -274,6 +276,20 @@ static void attention_cases(SelfTest *st, int n_heads, int n_kv) {
     for (int i = 0; i < 3; i++) slot[i] = i, pos[i] = 2100 + 1000 * i + (int)st_uniform(st, 0, 50);
     AttCase g = {n_heads, n_kv, 3, 2001, 2000, 3, slot, pos, 1};
     test_attention(st, &g, "long window ring", 0);
+    /* a long prefill run between decode tokens (T x KV heads > 256 at 8 KV heads:
+     * several tokens a block by default), crossing chunk boundaries 1,024 and 2,048:
+     * blocks of one sequence (K and V staged once for their tokens), blocks of
+     * several, and a last block short of tokens */
+    T = 0;
+    slot[T] = 1, pos[T++] = 3000 + (int)st_uniform(st, 0, 500);
+    for (int i = 0; i < 70; i++) slot[T] = 0, pos[T++] = 1000 + 15 * i;
+    slot[T] = 2, pos[T++] = 1023;
+    slot[T] = 1, pos[T++] = 2500;
+    AttCase k = {n_heads, n_kv, 3, 3501, 0, T, slot, pos, 1};
+    test_attention(st, &k, "long prefill", 0);
+    for (int i = 0; i < 37; i++) slot[i] = 0, pos[i] = 2040 + i; // one sequence only
+    AttCase k2 = {n_heads, n_kv, 1, 2077, 0, 37, slot, pos, 1};
+    test_attention(st, &k2, "long prefill run", 0);
     if (n_kv <= 2) { // past 16 chunks of 1,024: chunks of 2,048 (kept to the small shape: host memory)
         slot[0] = 0, pos[0] = 16384 + 600 + (int)st_uniform(st, 0, 400);
         AttCase h = {n_heads, n_kv, 1, pos[0] + 1, 0, 1, slot, pos, 1};
