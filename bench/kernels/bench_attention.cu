@@ -15,6 +15,10 @@
  *   v1 auto, head-major
  *   v2 tile kernel, token-major     v3 tile kernel, head-major
  *   v4 mma kernel two tiles ahead (LA = 2), token-major   v5 the same, head-major
+ *   v6 mma kernel, one token a block (chunk mode 1), token-major
+ *   v7 tile kernel, one token a block (chunk mode 1), token-major
+ * BENCH_PREFILL=1: a prefill run instead: the T tokens in one slot at positions
+ * C - T .. C - 1.
  * Timing: the median of 10 launches after 3 (bench_util.h bu_time; BENCH_TIMING
  * = queue: back to back). GB/s counts the K and V rows each token reads once.
  * Build: bench/device.sh "playground:attention". */
@@ -44,6 +48,7 @@ int main(void) {
     const std::vector<int> Cs = bu_env_list("BENCH_CTX", {128, 512, 1536, 4096});
     const std::vector<int> Ws = bu_env_list("BENCH_WIN", {0});
     std::vector<int> Vs = bu_env_list("BENCH_V", {0, 1, 2, 3, 4, 5});
+    const int prefill = bu_env_list("BENCH_PREFILL", {0})[0];
     const int T = Ts[0], win = Ws[0];
     int cmax = 0;
     for (int c : Cs) cmax = std::max(cmax, c);
@@ -74,15 +79,23 @@ int main(void) {
     struct Ver { const char *name; int which, layout, kernel; } vers[] = {
         {"v0 auto token-major", ATT_AUTO, 0, 0}, {"v1 auto head-major", ATT_AUTO, 1, 0},
         {"v2 tile token-major", ATT_TILED, 0, 1}, {"v3 tile head-major", ATT_TILED, 1, 1},
-        {"v4 mma LA2 token-major", -2, 0, 0}, {"v5 mma LA2 head-major", -2, 1, 0}};
+        {"v4 mma LA2 token-major", -2, 0, 0}, {"v5 mma LA2 head-major", -2, 1, 0},
+        {"v6 mma 1 token a block", 100 + ATT_AUTO, 0, 0}, {"v7 tile 1 token a block", 100 + ATT_TILED, 0, 1}};
     auto run = [](const AttnArgs *a, int which) {
+        if (which >= 100) { // one token a block: the walking mapping (chunk mode 1)
+            attention_set_chunk_blocks(1);
+            const bool ok = attention_f32q_bf16kv_by(a, which - 100, 0);
+            attention_set_chunk_blocks(0);
+            return ok;
+        }
         return which < 0 ? att_mma_launch(a, -which, 0) : attention_f32q_bf16kv_by(a, which, 0);
     };
     printf("%-9s %-22s %9s %8s\n", "context", "version", "ms", "GB/s");
     for (int C : Cs) {
         double bytes = 0;
         for (int i = 0; i < T; i++) {
-            slot[i] = i, pos[i] = C / 2 + (int)(bu_u32() % (uint32_t)C);
+            slot[i] = prefill ? 0 : i;
+            pos[i] = prefill ? std::max(0, C - T) + i : C / 2 + (int)(bu_u32() % (uint32_t)C);
             const int lo = win > 0 && pos[i] - win + 1 > 0 ? pos[i] - win + 1 : 0;
             bytes += (double)(pos[i] + 1 - lo) * n_kv * ATT_HD * 2 * 2;
         }

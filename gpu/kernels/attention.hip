@@ -191,44 +191,35 @@ __device__ __forceinline__ int att_own(int i) {
 }
 __device__ __forceinline__ int att_state(int i) { return TILE_C_ROW_ITEM(att_own(i)); }
 
-/* The same tiles from a stage in shared memory (att_stage: position t at row
- * t - S): the values att_load_k / att_load_v read from the cache. */
-__device__ __forceinline__ void att_load_ks(AttTileK *kt, const AttStage *b, int S, int t0, int p) {
-    const int br = tile_b_row(), ko = tile_k_off();
-#pragma unroll
-    for (int j = 0; j < TILE_CHAIN_NS; j++) {
-        const int t = t0 + j * TILE_N + br;
-#pragma unroll
-        for (int ks = 0; ks < 2; ks++)
-            kt->k[j][ks] = t <= p ? *(const uint4 *)&b->k[t - S][32 * ks + ko] : make_uint4(0u, 0u, 0u, 0u);
-    }
-}
-__device__ __forceinline__ void att_load_vs(AttTileV *vt, const AttStage *b, int S, int t0, int p) {
-    const int br = tile_b_row(), ko = tile_k_off();
-#pragma unroll
-    for (int e = 0; e < 8; e++) {
-        const int t = t0 + tile_chain_pos(ko + e);
-        const uint16_t *src = &b->v[t <= p ? t - S : 0][ATT_NB * br];
-#if ATT_NB == 8
-        const uint4 x = t <= p ? *(const uint4 *)src : make_uint4(0u, 0u, 0u, 0u);
-        vt->v[e].w[0] = x.x, vt->v[e].w[1] = x.y, vt->v[e].w[2] = x.z, vt->v[e].w[3] = x.w;
-#else
-        const uint2 x = t <= p ? *(const uint2 *)src : make_uint2(0u, 0u);
-        vt->v[e].w[0] = x.x, vt->v[e].w[1] = x.y;
-#endif
-    }
-}
-
-/* Token i's Q scaled by 1/sqrt(64) (exact) as the A operand of S = Q K^T, two
- * k-steps of 32 dims: row h < 8 = bf16(q_h), row h + 8 = bf16(q_h - bf16(q_h)). */
 template <int ATT_G>
-__device__ __forceinline__ void att_tile_q(TileA (&qa)[2], const float *q, int64_t i, int dq, int kvh) {
+__global__ void __launch_bounds__(ATT_WAVES * GETP_WAVE, ATT_MINB)
+f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cache,
+                           const uint16_t *v_cache, int cap, KvStrides st, const int32_t *slot,
+                           const int32_t *pos, const float *sinks, int window, int n_heads, AttSplit sp) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
+    static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads sit in A rows 0..7 (hi) and 8..15 (lo)");
+    constexpr int NS = TILE_CHAIN_NS;
+    __shared__ AttWaves<ATT_G, ATT_WAVES> ws; // each wave's running state over its chunks
+    __shared__ TileChainLds ch_s[ATT_WAVES];
+    const int i = blockIdx.x, kvh = blockIdx.y, w = threadIdx.x / GETP_WAVE;
+    const int dq = n_heads * ATT_HD;
+    const int p = pos[i];
+    const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
+    int nch, clen;
+    att_chunks(lo, p, &nch, &clen);
+    if ((int)blockIdx.z >= nch) return; // a block a chunk: this token has fewer
+    const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head; // this KV head, position 0
+    const uint16_t *kc = k_cache + base, *vc = v_cache + base;
+
+    /* Q scaled by 1/sqrt(64) (exact) as the A operand of S = Q K^T, two k-steps
+     * of 32 dims: row h < 8 = bf16(q_h), row h + 8 = bf16(q_h - bf16(q_h)). */
+    TileA qa[2];
 #pragma unroll
     for (int r = 0; r < TILE_A_ROWS; r++) {
         const int row = tile_a_row(r), h = row & 7;
 #pragma unroll
         for (int ks = 0; ks < 2; ks++) {
-            const float *src = q + i * dq + ((int64_t)kvh * ATT_G + h) * ATT_HD + 32 * ks + tile_k_off();
+            const float *src = q + (int64_t)i * dq + ((int64_t)kvh * ATT_G + h) * ATT_HD + 32 * ks + tile_k_off();
             float x[8];
 #pragma unroll
             for (int e = 0; e < 8; e += 4) {
@@ -245,102 +236,110 @@ __device__ __forceinline__ void att_tile_q(TileA (&qa)[2], const float *q, int64
             qa[ks].v[r] = make_uint4(wd[0], wd[1], wd[2], wd[3]);
         }
     }
-}
-
-/* A wave's online softmax over one chunk: per C row (state in item
- * att_state(i)) m and l, O in ATT_NB C tiles. */
-template <int ATT_G>
-struct AttTileSm {
-    float m[4], l[4];
-    TileC o[ATT_NB];
-    /* a chunk's start: m = the sink, l = 1 once per row (sink_l: chunk 0, wave
-     * 0; column 0), so the sink takes its share of the mass and adds no value */
-    __device__ __forceinline__ void reset(const float *sinks, int kvh, bool sink_l) {
+    /* K's tile in flight runs on across chunk boundaries (clen is a multiple of
+     * the waves' stride: a wave's tiles of the next chunk continue its sequence),
+     * so a walking block streams its token's range as one pass; loads mask at p. */
+    AttTileK cur, nxt;
+    {
+        const int t0 = lo + (int)blockIdx.z * clen + ATT_PT * w;
+        if (t0 <= p) att_load_k(&cur, kc, cap, st.pos, t0, p);
+    }
+    for (int ch = blockIdx.z; ch < nch; ch += gridDim.z) { // the walking block: every chunk in order
+        const int c0 = lo + ch * clen, pe = min(p, c0 + clen - 1); // this chunk: [c0, pe]
+        const int pf = gridDim.z == 1 ? p : pe; // how far ahead loads may run
+        /* Online softmax per C row (state in item att_state(i)): it starts from the
+         * sink (m = sink; l = 1 once per row: chunk 0, wave 0, column 0), so the sink takes
+         * its share of the mass and adds no value. */
+        float m[4], l[4];
 #pragma unroll
         for (int it = 0; it < 4; it++) {
             const int h = tile_c_row(it) & 7;
             m[it] = h < ATT_G ? sinks[kvh * ATT_G + h] : 0.0f;
-            l[it] = (sink_l && tile_c_col(it) == 0) ? 1.0f : 0.0f;
+            l[it] = (ch == 0 && w == 0 && tile_c_col(it) == 0) ? 1.0f : 0.0f;
         }
+        TileC o[ATT_NB];
 #pragma unroll
         for (int c = 0; c < ATT_NB; c++) tile_zero(&o[c]);
-    }
-    /* positions t0 .. t0 + ATT_PT - 1 (those <= pe) */
-    __device__ __forceinline__ void tile(const TileA (&qa)[2], const AttTileK &cur, const AttTileV &vt, int t0,
-                                         int pe, TileChainLds *ch_w) {
-        constexpr int NS = TILE_CHAIN_NS;
-        /* scores: C tile j = positions t0 + j TILE_N + column; rows r and r + 8 summed */
-        float sc[NS][4];
+
+        AttTileV vt;
+        int t0 = c0 + ATT_PT * w;
+        for (; t0 <= pe; t0 += ATT_PT * ATT_WAVES) {
+            const int t1 = t0 + ATT_PT * ATT_WAVES;
+            att_load_v(&vt, vc, cap, st.pos, t0, p);
+            if (t1 <= pf) att_load_k(&nxt, kc, cap, st.pos, t1, p); // in flight meanwhile
+            /* scores: C tile j = positions t0 + j TILE_N + column; rows r and r + 8 summed */
+            float sc[NS][4];
 #pragma unroll
-        for (int j = 0; j < NS; j++) {
-            TileC s;
-            tile_zero(&s);
-            TileB b;
-            b.v = cur.k[j][0];
-            tile_mma(&s, &qa[0], &b);
-            b.v = cur.k[j][1];
-            tile_mma(&s, &qa[1], &b);
+            for (int j = 0; j < NS; j++) {
+                TileC s;
+                tile_zero(&s);
+                TileB b;
+                b.v = cur.k[j][0];
+                tile_mma(&s, &qa[0], &b);
+                b.v = cur.k[j][1];
+                tile_mma(&s, &qa[1], &b);
 #pragma unroll
-            for (int it = 0; it < 4; it++) {
-                const float f = s.c[it] + tile_c_fold(&s, it);
-                sc[j][it] = t0 + j * TILE_N + tile_c_col(it) <= pe ? f : -INFINITY;
-            }
-        }
-        float mx[4], alpha[4], pr[NS][4];
-#pragma unroll
-        for (int it = 0; it < 4; it++) mx[it] = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < NS; j++)
-#pragma unroll
-            for (int it = 0; it < 4; it++)
-                if (att_own(it) == it) mx[att_state(it)] = fmaxf(mx[att_state(it)], sc[j][it]);
-#pragma unroll
-        for (int it = 0; it < 4; it++) {
-            if (att_state(it) != it) continue;
-            const float m_new = fmaxf(m[it], tile_c_row_max(mx[it]));
-            alpha[it] = expf(m[it] - m_new);
-            m[it] = m_new;
-            l[it] *= alpha[it];
-        }
-#pragma unroll
-        for (int j = 0; j < NS; j++)
-#pragma unroll
-            for (int it = 0; it < 4; it++)
-                if (att_own(it) == it) {
-                    pr[j][it] = expf(sc[j][it] - m[att_state(it)]);
-                    l[att_state(it)] += pr[j][it];
+                for (int it = 0; it < 4; it++) {
+                    const float f = s.c[it] + tile_c_fold(&s, it);
+                    sc[j][it] = t0 + j * TILE_N + tile_c_col(it) <= pe ? f : -INFINITY;
                 }
-        /* P as the A operand: row h < 8 = bf16(pe), row h + 8 = bf16(pe - bf16(pe)) */
-        float av[NS][4];
+            }
+            float mx[4], alpha[4], pr[NS][4];
 #pragma unroll
-        for (int j = 0; j < NS; j++)
+            for (int it = 0; it < 4; it++) mx[it] = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < NS; j++)
+#pragma unroll
+                for (int it = 0; it < 4; it++)
+                    if (att_own(it) == it) mx[att_state(it)] = fmaxf(mx[att_state(it)], sc[j][it]);
 #pragma unroll
             for (int it = 0; it < 4; it++) {
-                const float pv = pr[j][att_own(it)];
-                av[j][it] = tile_c_row(it) < 8 ? pv : pv - att_bf16_round(pv);
+                if (att_state(it) != it) continue;
+                const float m_new = fmaxf(m[it], tile_c_row_max(mx[it]));
+                alpha[it] = expf(m[it] - m_new);
+                m[it] = m_new;
+                l[it] *= alpha[it];
             }
-        TileA pa;
-        tile_c_to_a(&pa, av, ch_w);
 #pragma unroll
-        for (int c = 0; c < ATT_NB; c++) {
-            TileB bv;
-            bv.v = make_uint4(att_pick(vt.v[0], vt.v[1], c), att_pick(vt.v[2], vt.v[3], c),
-                              att_pick(vt.v[4], vt.v[5], c), att_pick(vt.v[6], vt.v[7], c));
+            for (int j = 0; j < NS; j++)
 #pragma unroll
-            for (int it = 0; it < 4; it++) o[c].c[it] *= alpha[att_state(it)];
-            tile_mma(&o[c], &pa, &bv);
+                for (int it = 0; it < 4; it++)
+                    if (att_own(it) == it) {
+                        pr[j][it] = expf(sc[j][it] - m[att_state(it)]);
+                        l[att_state(it)] += pr[j][it];
+                    }
+            /* P as the A operand: row h < 8 = bf16(pe), row h + 8 = bf16(pe - bf16(pe)) */
+            float av[NS][4];
+#pragma unroll
+            for (int j = 0; j < NS; j++)
+#pragma unroll
+                for (int it = 0; it < 4; it++) {
+                    const float pv = pr[j][att_own(it)];
+                    av[j][it] = tile_c_row(it) < 8 ? pv : pv - att_bf16_round(pv);
+                }
+            TileA pa;
+            tile_c_to_a(&pa, av, &ch_s[w]);
+#pragma unroll
+            for (int c = 0; c < ATT_NB; c++) {
+                TileB bv;
+                bv.v = make_uint4(att_pick(vt.v[0], vt.v[1], c), att_pick(vt.v[2], vt.v[3], c),
+                                  att_pick(vt.v[4], vt.v[5], c), att_pick(vt.v[6], vt.v[7], c));
+#pragma unroll
+                for (int it = 0; it < 4; it++) o[c].c[it] *= alpha[att_state(it)];
+                tile_mma(&o[c], &pa, &bv);
+            }
+            cur = nxt;
         }
-    }
-    /* this wave's chunk partial (head h = rows h and h + 8 of O summed) folded
-     * into its running state in ws (wave w): num in ws.o (each element's one
-     * owner lane), M and den in ws.m / ws.l written by the row's column-0 lane
-     * after every lane of the row read M (the row's shuffle in between); the
-     * first chunk copies */
-    template <int NW>
-    __device__ __forceinline__ void fold(bool first, AttWaves<ATT_G, NW> &ws, int w) {
+        /* this wave's chunk partial (head h = rows h and h + 8 of O summed) folded
+         * into its running state: M and den in registers, num in ws.o (each
+         * element's one owner lane), the first chunk copied */
+        const bool first = ch == (int)blockIdx.z;
 #pragma unroll
         for (int it = 0; it < 4; it++)
             if (att_state(it) == it) l[it] = tile_c_row_sum(l[it]);
+        /* M and den live in ws (written by the row's column-0 lane): every lane
+         * reads its rows' M (state items), the row's lanes meet in a shuffle,
+         * then the owner writes; the other items take their row's weights */
         float fa[4], fb[4], Mn[4];
 #pragma unroll
         for (int it = 0; it < 4; it++) {
@@ -376,141 +375,8 @@ struct AttTileSm {
             }
         }
     }
-};
-
-template <int ATT_G>
-__global__ void __launch_bounds__(ATT_WAVES * GETP_WAVE, ATT_MINB)
-f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cache,
-                           const uint16_t *v_cache, int cap, KvStrides st, const int32_t *slot,
-                           const int32_t *pos, const float *sinks, int window, int n_heads, AttSplit sp) {
-    port_dep_enter(); // port.h "launching": nothing read or written before it
-    static_assert(ATT_G >= 1 && ATT_G <= 8, "query heads sit in A rows 0..7 (hi) and 8..15 (lo)");
-    __shared__ AttWaves<ATT_G, ATT_WAVES> ws; // each wave's running state over its chunks
-    __shared__ TileChainLds ch_s[ATT_WAVES];
-    const int i = blockIdx.x, kvh = blockIdx.y, w = threadIdx.x / GETP_WAVE;
-    const int dq = n_heads * ATT_HD;
-    const int p = pos[i];
-    const int lo = (window > 0 && p - window + 1 > 0) ? p - window + 1 : 0;
-    int nch, clen;
-    att_chunks(lo, p, &nch, &clen);
-    if ((int)blockIdx.z >= nch) return; // a block a chunk: this token has fewer
-    const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head; // this KV head, position 0
-    const uint16_t *kc = k_cache + base, *vc = v_cache + base;
-    TileA qa[2];
-    att_tile_q<ATT_G>(qa, q, i, dq, kvh);
-    /* K's tile in flight runs on across chunk boundaries (clen is a multiple of
-     * the waves' stride: a wave's tiles of the next chunk continue its sequence),
-     * so a walking block streams its token's range as one pass; loads mask at p. */
-    AttTileK cur, nxt;
-    {
-        const int t0 = lo + (int)blockIdx.z * clen + ATT_PT * w;
-        if (t0 <= p) att_load_k(&cur, kc, cap, st.pos, t0, p);
-    }
-    AttTileSm<ATT_G> sm;
-    for (int ch = blockIdx.z; ch < nch; ch += gridDim.z) { // the walking block: every chunk in order
-        const int c0 = lo + ch * clen, pe = min(p, c0 + clen - 1); // this chunk: [c0, pe]
-        const int pf = gridDim.z == 1 ? p : pe; // how far ahead loads may run
-        sm.reset(sinks, kvh, ch == 0 && w == 0);
-        for (int t0 = c0 + ATT_PT * w; t0 <= pe; t0 += ATT_PT * ATT_WAVES) {
-            const int t1 = t0 + ATT_PT * ATT_WAVES;
-            AttTileV vt;
-            att_load_v(&vt, vc, cap, st.pos, t0, p);
-            if (t1 <= pf) att_load_k(&nxt, kc, cap, st.pos, t1, p); // in flight meanwhile
-            sm.tile(qa, cur, vt, t0, pe, &ch_s[w]);
-            cur = nxt;
-        }
-        sm.template fold<ATT_WAVES>(ch == (int)blockIdx.z, ws, w);
-    }
     att_finish(ws, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
                blockIdx.z, nch);
-}
-
-/* Several query tokens a block (attention_common.h): NQ tokens x ATT_WAVES
- * waves, each wave walking its token's range as the walking block's wave above
- * does (lo = 0: no window), its chunks folded where its tiles cross into the
- * next; a wave with no tile in its token's last chunk skips that chunk's fold,
- * which is exact (an empty partial: m = the sink <= M, l = 0, O = 0). */
-template <int ATT_G, int NQ>
-__global__ void __launch_bounds__(NQ * ATT_WAVES * GETP_WAVE)
-f32q_bf16kv_attention_tile_q(uint16_t *out, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
-                             int cap, KvStrides st, const int32_t *slot, const int32_t *pos, const float *sinks,
-                             int n_heads, int T) {
-    port_dep_enter(); // port.h "launching": nothing read or written before it
-    constexpr int STRIDE = ATT_PT * ATT_WAVES;
-    static_assert(ATT_SP % STRIDE == 0 && ATT_CHUNK % ATT_SP == 0, "stages hold whole rounds of the waves' tiles");
-    extern __shared__ uint4 att_smem[]; // ATT_NBUF stages
-    AttStage *stg = (AttStage *)att_smem;
-    __shared__ AttWaves<ATT_G, ATT_WAVES> ws[NQ];
-    __shared__ TileChainLds ch_s[NQ * ATT_WAVES];
-    const int i0 = blockIdx.x * NQ, kvh = blockIdx.y, wv = threadIdx.x / GETP_WAVE;
-    const int qi = wv / ATT_WAVES, w = wv % ATT_WAVES;
-    const int i = min(i0 + qi, T - 1); // past T: a copy of the last token, not written
-    const int dq = n_heads * ATT_HD;
-    int pmax;
-    const bool uni = att_group(slot, pos, i0, NQ, T, &pmax);
-    const int p = pos[i];
-    int nch, clen;
-    att_chunks(0, p, &nch, &clen);
-    const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head;
-    const uint16_t *kc = k_cache + base, *vc = v_cache + base;
-    TileA qa[2];
-    att_tile_q<ATT_G>(qa, q, i, dq, kvh);
-    AttTileSm<ATT_G> sm;
-    sm.reset(sinks, kvh, w == 0);
-    int ch = 0, ce = min(p, clen - 1); // the chunk being accumulated: [ch clen, ce]
-    if (uni) { // one sequence: K and V staged once for the NQ tokens
-        att_stage(&stg[0], kc, vc, cap, st.pos, 0, pmax);
-        int b = 0;
-        for (int S = 0; S <= pmax; S += ATT_SP) {
-            const bool more = S + ATT_SP <= pmax;
-            if (ATT_NBUF == 2 && more) {
-                att_stage(&stg[b ^ 1], kc, vc, cap, st.pos, S + ATT_SP, pmax);
-                port_cp_wait<1>();
-            } else {
-                port_cp_wait<0>();
-            }
-            __syncthreads(); // stage b landed for every thread
-#pragma unroll
-            for (int k = 0; k < ATT_SP / STRIDE; k++) {
-                const int t0 = S + ATT_PT * w + STRIDE * k;
-                if (t0 <= p) {
-                    while (t0 > ce) { // t0 opens a later chunk
-                        sm.template fold<ATT_WAVES>(ch == 0, ws[qi], w);
-                        ch++;
-                        ce = min(p, (ch + 1) * clen - 1);
-                        sm.reset(sinks, kvh, false);
-                    }
-                    AttTileK kt;
-                    AttTileV vt;
-                    att_load_ks(&kt, &stg[b], S, t0, p);
-                    att_load_vs(&vt, &stg[b], S, t0, p);
-                    sm.tile(qa, kt, vt, t0, ce, &ch_s[wv]);
-                }
-            }
-            __syncthreads(); // stage b read by every wave before it is staged again
-            if (ATT_NBUF == 1 && more) att_stage(&stg[0], kc, vc, cap, st.pos, S + ATT_SP, pmax);
-            if (ATT_NBUF == 2) b ^= 1;
-        }
-    } else { // tokens of several sequences (rare at large T): each wave reads its own
-        for (int t0 = ATT_PT * w; t0 <= p; t0 += STRIDE) {
-            while (t0 > ce) {
-                sm.template fold<ATT_WAVES>(ch == 0, ws[qi], w);
-                ch++;
-                ce = min(p, (ch + 1) * clen - 1);
-                sm.reset(sinks, kvh, false);
-            }
-            AttTileK kt;
-            AttTileV vt;
-            att_load_k(&kt, kc, cap, st.pos, t0, p);
-            att_load_v(&vt, vc, cap, st.pos, t0, p);
-            sm.tile(qa, kt, vt, t0, ce, &ch_s[wv]);
-        }
-    }
-    sm.template fold<ATT_WAVES>(ch == 0, ws[qi], w);
-    __syncthreads();
-    if (i0 + qi < T)
-        att_write<ATT_G, ATT_WAVES>(ws[qi], out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD,
-                                    threadIdx.x % (ATT_WAVES * GETP_WAVE), ATT_WAVES * GETP_WAVE);
 }
 
 /* The chunks' mapping to blocks (attention_common.h), by T alone: a block a
@@ -525,16 +391,10 @@ static AttSplit att_scratch = {NULL, NULL};
 
 void attention_set_chunk_blocks(int mode) { att_chunk_mode = mode; }
 
-bool att_multi_for(const AttnArgs *a) {
-    const int pairs = a->tok.T * a->n_kv_heads, G = a->n_heads / a->n_kv_heads;
-    if (a->window > 0 || G > 8 || att_chunk_mode == 1 || att_chunk_mode == 2) return false;
-    return att_chunk_mode == 3 || pairs > ATT_SPLIT_PAIRS;
-}
-
 AttSplit att_split_for(const AttnArgs *a) {
     const AttSplit none = {NULL, NULL};
     const int pairs = a->tok.T * a->n_kv_heads, G = a->n_heads / a->n_kv_heads;
-    if (att_chunk_mode == 1 || att_chunk_mode == 3 || pairs > ATT_SPLIT_PAIRS || G > 8) return none;
+    if (att_chunk_mode == 1 || pairs > ATT_SPLIT_PAIRS || G > 8) return none;
     if (att_chunk_mode == 0 && a->window > 0 && a->window <= ATT_CHUNK) return none; // one chunk always
     if (!att_scratch.scr) {
         GPU_CHECK(hipMalloc((void **)&att_scratch.scr,
@@ -545,36 +405,10 @@ AttSplit att_split_for(const AttnArgs *a) {
     return att_scratch;
 }
 
-#define ATT_TILE_NQ 2 // tokens a block of the several-token kernel
-
-template <int GG>
-static void att_tile_q_launch(const AttnArgs *a, hipStream_t stream) {
-    const size_t smem = ATT_NBUF * sizeof(AttStage);
-    static bool attr = false; // the shared memory past 48 KB (two stages), once
-    if (!attr) {
-        const void *fn = (const void *)f32q_bf16kv_attention_tile_q<GG, ATT_TILE_NQ>;
-        GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-        attr = true;
-    }
-    dim3 grid((a->tok.T + ATT_TILE_NQ - 1) / ATT_TILE_NQ, a->n_kv_heads);
-    port_launch(f32q_bf16kv_attention_tile_q<GG, ATT_TILE_NQ>, grid, ATT_TILE_NQ * ATT_WAVES * GETP_WAVE, smem,
-                stream, a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st, a->tok.slot, a->tok.pos, a->sinks,
-                a->n_heads, a->tok.T);
-}
-
 /* G <= 8 query heads per KV head, bf16 mode. */
 static bool att_tile_launch(const AttnArgs *a, hipStream_t stream) {
     const int G = a->n_heads / a->n_kv_heads;
     if (G > 8 || a->kv.k_lo || a->out_lo) return false;
-    if (att_multi_for(a)) {
-        switch (G) {
-        case 1: att_tile_q_launch<1>(a, stream); return true;
-        case 2: att_tile_q_launch<2>(a, stream); return true;
-        case 4: att_tile_q_launch<4>(a, stream); return true;
-        case 8: att_tile_q_launch<8>(a, stream); return true;
-        default: return false;
-        }
-    }
     const AttSplit sp = att_split_for(a);
     dim3 grid(a->tok.T, a->n_kv_heads, sp.scr ? ATT_MAX_CHUNKS : 1);
 #define ATT_TILE_LAUNCH(GG)                                                                      \

@@ -99,69 +99,6 @@ __device__ __forceinline__ float att_combine(const float (&M)[NW], const float (
     return n / d;
 }
 
-/* A token's output from its waves' states: thread x of nt writes elements x, x + nt, ... */
-template <int G, int NW>
-__device__ __forceinline__ void att_write(const AttWaves<G, NW> &ws, uint16_t *out, int x, int nt) {
-    for (int e = x; e < G * ATT_HD; e += nt) {
-        const int h = e / ATT_HD, d = e % ATT_HD;
-        float M[NW], nu[NW], de[NW];
-#pragma unroll
-        for (int v = 0; v < NW; v++) M[v] = ws.m[v][h], nu[v] = ws.o[v][h][d], de[v] = ws.l[v][h];
-        out[e] = f32_to_bf16_dev(att_combine<G, NW>(M, nu, de));
-    }
-}
-
-/* ---- several query tokens a block (large T, no sliding window) ----
- * The walking mapping's other form: a block takes NQ consecutive tokens of the
- * step, NW waves each, every wave walking its token's range exactly as the
- * one-token kernel's walking wave does (the same tiles, masks, chunk folds and
- * wave combine: the same bits; the self-test compares them). When the block's
- * tokens share one sequence (a prefill run: the common case at large T), K and
- * V come through shared memory, ATT_SP positions a stage, read from the cache
- * once for all NQ tokens instead of once each; otherwise each wave reads its
- * own from the cache. Only without a window (lo = 0 for every token, so every
- * token's tiles sit at the same positions). */
-#define ATT_SP 128                 // positions a stage
-#define ATT_SROW (ATT_HD + 8)      // bf16 a staged row: 16 bytes of pad against bank conflicts
-#define ATT_NBUF (GETP_STAGE_ASYNC ? 2 : 1) // stages in flight (cp.async: the next one loads meanwhile)
-struct AttStage {
-    uint16_t k[ATT_SP][ATT_SROW], v[ATT_SP][ATT_SROW];
-};
-/* attention.hip: whether this launch takes the several-token form (by T and
- * the window alone, as att_split_for; mode 3 of attention_set_chunk_blocks
- * wherever there is no window) */
-bool att_multi_for(const AttnArgs *a);
-
-/* The block's tokens i0 .. i0 + nq - 1 (clipped at T): whether they share a
- * slot, and their largest position. */
-__device__ __forceinline__ bool att_group(const int32_t *slot, const int32_t *pos, int i0, int nq, int T,
-                                          int *pmax) {
-    const int s0 = slot[i0];
-    bool uni = true;
-    int pm = 0;
-    for (int k = 0; k < nq && i0 + k < T; k++) {
-        uni = uni && slot[i0 + k] == s0;
-        pm = max(pm, pos[i0 + k]);
-    }
-    *pmax = pm;
-    return uni;
-}
-
-/* Stage positions [S, S + ATT_SP) (those <= pmax) of one KV head's K and V
- * into b, asynchronously where the port has it (then committed as a group);
- * every thread of the block calls it. */
-__device__ __forceinline__ void att_stage(AttStage *b, const uint16_t *kc, const uint16_t *vc, int cap,
-                                          int ps, int S, int pmax) {
-    constexpr int PIECES = ATT_HD / 8; // 16-byte pieces a row
-    for (int e = threadIdx.x; e < 2 * ATT_SP * PIECES; e += blockDim.x) {
-        const int kv = e / (ATT_SP * PIECES), r = e / PIECES % ATT_SP, c = e % PIECES, t = S + r;
-        if (t > pmax) continue;
-        const int64_t off = (int64_t)(t % cap) * ps + 8 * c;
-        port_cp_async16(kv ? &b->v[r][8 * c] : &b->k[r][8 * c], (kv ? vc : kc) + off);
-    }
-    port_cp_commit();
-}
-
 /* Scratch of the block-a-chunk mapping: (pair, chunk) -> an AttWaves copy; a
  * counter a pair. */
 struct AttSplit {
@@ -170,9 +107,8 @@ struct AttSplit {
 };
 /* attention.hip: the mapping for this launch (scr NULL: a block walks its chunks) */
 AttSplit att_split_for(const AttnArgs *a);
-/* 0: by T (the default); 1: blocks always walk their chunks, one token a block;
- * 2: a block a chunk wherever the scratch allows; 3: several tokens a block
- * wherever there is no window. The same bits either way (the self-test checks). */
+/* 0: by T (the default); 1: blocks always walk their chunks; 2: a block a chunk
+ * wherever the scratch allows. The same bits either way (the self-test checks). */
 void attention_set_chunk_blocks(int mode);
 
 /* The end of a (token, KV head) block after its chunks (ws holds every wave's
@@ -188,7 +124,13 @@ __device__ __forceinline__ void att_finish(const AttWaves<G, NW> &ws, uint16_t *
     static_assert(SCR <= ATT_SCR_MAX, "a block's partial fits its scratch slot");
     __syncthreads(); // every wave's state visible
     if (n == 1 || !sp.scr) {
-        att_write<G, NW>(ws, out, threadIdx.x, NT);
+        for (int e = threadIdx.x; e < G * ATT_HD; e += NT) {
+            const int h = e / ATT_HD, d = e % ATT_HD;
+            float M[NW], nu[NW], de[NW];
+#pragma unroll
+            for (int v = 0; v < NW; v++) M[v] = ws.m[v][h], nu[v] = ws.o[v][h][d], de[v] = ws.l[v][h];
+            out[e] = f32_to_bf16_dev(att_combine<G, NW>(M, nu, de));
+        }
         return;
     }
     float *base = sp.scr + (size_t)pair * ATT_MAX_CHUNKS * ATT_SCR_MAX;

@@ -45,130 +45,6 @@ __device__ __forceinline__ void att_load(AttKV *kv, const uint16_t *kc, const ui
     }
 }
 
-/* One tile's K and V from a stage in shared memory (att_stage: position t at
- * row t - S): the same values att_load reads from the cache. */
-__device__ __forceinline__ void att_load_s(AttKV *kv, const AttStage *b, int S, int t0, int p, int g, int q) {
-    const uint4 z = make_uint4(0u, 0u, 0u, 0u);
-#pragma unroll
-    for (int j = 0; j < 2; j++) {
-        const int t = t0 + 8 * j + g;
-        if (t <= p) {
-            const uint4 *src = (const uint4 *)&b->k[t - S][16 * q];
-            kv->k[j][0] = src[0];
-            kv->k[j][1] = src[1];
-        } else {
-            kv->k[j][0] = kv->k[j][1] = z;
-        }
-    }
-#pragma unroll
-    for (int r = 0; r < 4; r++) {
-        const int t = t0 + 2 * q + (r & 1) + 8 * (r >> 1);
-        kv->v[r] = t <= p ? *(const uint4 *)&b->v[t - S][8 * g] : z;
-    }
-}
-
-/* Token i's Q (scaled by 1/sqrt(64), exact) as A fragments: row g = hi, row
- * g + 8 = lo; k-step kb holds dims 16qq + 4kb + {0,1} (k 2qq..) and {2,3} (k 2qq+8..). */
-template <int ATT_G>
-__device__ __forceinline__ void att_q(uint32_t (&qa)[4][4], const float *q, int64_t i, int dq, int kvh, int g,
-                                      int qq) {
-    float qv[16];
-    const float *qh = q + i * dq + ((int64_t)kvh * ATT_G + g) * ATT_HD + 16 * qq;
-#pragma unroll
-    for (int e = 0; e < 16; e += 4) {
-        const float4 f = g < ATT_G ? *(const float4 *)(qh + e) : make_float4(0.f, 0.f, 0.f, 0.f);
-        qv[e] = f.x * 0.125f, qv[e + 1] = f.y * 0.125f, qv[e + 2] = f.z * 0.125f;
-        qv[e + 3] = f.w * 0.125f;
-    }
-#pragma unroll
-    for (int kb = 0; kb < 4; kb++) {
-        att_split2(qv[4 * kb], qv[4 * kb + 1], &qa[kb][0], &qa[kb][1]);
-        att_split2(qv[4 * kb + 2], qv[4 * kb + 3], &qa[kb][2], &qa[kb][3]);
-    }
-}
-
-/* A warp's online softmax over one chunk: m and l of head g (l this lane's
- * share), O in mma fragments. */
-struct AttMma {
-    float m, l, o[8][4];
-    /* a chunk's start: m = the sink, l = 1 once per head (chunk 0, warp 0, qq 0) */
-    __device__ __forceinline__ void reset(float sink, bool sink_l) {
-        m = sink;
-        l = sink_l ? 1.0f : 0.0f;
-#pragma unroll
-        for (int c = 0; c < 8; c++) o[c][0] = o[c][1] = o[c][2] = o[c][3] = 0.0f;
-    }
-    /* positions t0 .. t0 + 15 (those <= pe) */
-    __device__ __forceinline__ void tile(const uint32_t (&qa)[4][4], const AttKV &cur, int t0, int pe, int qq) {
-        /* scores: s[j][e] for positions t0 + 8j + 2qq + e (e = 0, 1) of head g */
-        float s[2][2];
-#pragma unroll
-        for (int j = 0; j < 2; j++) {
-            float c4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            const uint32_t *kw = (const uint32_t *)&cur.k[j][0]; // 8 words: dims 16qq + 2x
-#pragma unroll
-            for (int kb = 0; kb < 4; kb++)
-                port_mma_16x8x16(c4, qa[kb][0], qa[kb][1], qa[kb][2], qa[kb][3], kw[2 * kb], kw[2 * kb + 1]);
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                const int t = t0 + 8 * j + 2 * qq + e;
-                s[j][e] = t <= pe ? c4[e] + c4[e + 2] : -INFINITY;
-            }
-        }
-        float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
-        mx = fmaxf(mx, GETP_SHFL_XOR(mx, 1));
-        mx = fmaxf(mx, GETP_SHFL_XOR(mx, 2));
-        const float m_new = fmaxf(m, mx);
-        const float alpha = expf(m - m_new);
-        m = m_new;
-        float pr[2][2];
-#pragma unroll
-        for (int j = 0; j < 2; j++)
-#pragma unroll
-            for (int e = 0; e < 2; e++) pr[j][e] = expf(s[j][e] - m_new);
-        l = l * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
-        /* P as the A fragment: k 2qq, 2qq+1 = block 0, k 2qq+8, 2qq+9 = block 1 */
-        uint32_t pa[4];
-        att_split2(pr[0][0], pr[0][1], &pa[0], &pa[1]);
-        att_split2(pr[1][0], pr[1][1], &pa[2], &pa[3]);
-#pragma unroll
-        for (int c = 0; c < 8; c++) {
-            /* n-block c: dim 8g + c of V rows 2qq, 2qq+1 (b0) and 2qq+8, 2qq+9 (b1) */
-            const uint32_t sel = (c & 1) ? 0x7632u : 0x5410u;
-            const uint32_t b0 = __byte_perm(att_word(cur.v[0], c >> 1), att_word(cur.v[1], c >> 1), sel);
-            const uint32_t b1 = __byte_perm(att_word(cur.v[2], c >> 1), att_word(cur.v[3], c >> 1), sel);
-#pragma unroll
-            for (int e = 0; e < 4; e++) o[c][e] *= alpha;
-            port_mma_16x8x16(o[c], pa[0], pa[1], pa[2], pa[3], b0, b1);
-        }
-    }
-    /* this warp's chunk partial (head g, dims 16qq + c: o[c][0] + o[c][2]; 16qq + 8 + c:
-     * o[c][1] + o[c][3]) folded into its running state: M and den in registers (Mr,
-     * Lr), num in o_w (lane (g, qq) owns those 16 elements); the first chunk copies */
-    template <int ATT_G>
-    __device__ __forceinline__ void fold(bool first, float &Mr, float &Lr, float (&o_w)[ATT_G][ATT_HD], int g,
-                                         int qq) {
-        l += GETP_SHFL_XOR(l, 1);
-        l += GETP_SHFL_XOR(l, 2);
-        float fa = 0.0f, fb = 1.0f;
-        if (first) {
-            Mr = m, Lr = l;
-        } else {
-            att_coef(Mr, m, fa, fb);
-            Lr = fmaf(fb, l, fa * Lr);
-        }
-        if (g < ATT_G) {
-#pragma unroll
-            for (int c = 0; c < 8; c++) {
-                float &a0 = o_w[g][16 * qq + c], &a1 = o_w[g][16 * qq + 8 + c];
-                const float v0 = o[c][0] + o[c][2], v1 = o[c][1] + o[c][3];
-                a0 = first ? v0 : fmaf(fb, v0, fa * a0);
-                a1 = first ? v1 : fmaf(fb, v1, fa * a1);
-            }
-        }
-    }
-};
-
 template <int ATT_G, int LA = 1>
 __global__ void __launch_bounds__(ATT_NW * GETP_WAVE)
 f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache,
@@ -190,9 +66,25 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
     if ((int)blockIdx.z >= nch) return; // a block a chunk: this token has fewer
     const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head; // this KV head, position 0
     const uint16_t *kc = k_cache + base, *vc = v_cache + base;
+
+    /* Q (scaled by 1/sqrt(64), exact) as A fragments: row g = hi, row g + 8 = lo;
+     * k-step kb holds dims 16qq + 4kb + {0,1} (k 2qq..) and {2,3} (k 2qq+8..). */
     uint32_t qa[4][4];
-    att_q<ATT_G>(qa, q, i, dq, kvh, g, qq);
-    const float sink = g < ATT_G ? sinks[kvh * ATT_G + g] : 0.0f;
+    {
+        float qv[16];
+        const float *qh = q + (int64_t)i * dq + ((int64_t)kvh * ATT_G + g) * ATT_HD + 16 * qq;
+#pragma unroll
+        for (int e = 0; e < 16; e += 4) {
+            const float4 f = g < ATT_G ? *(const float4 *)(qh + e) : make_float4(0.f, 0.f, 0.f, 0.f);
+            qv[e] = f.x * 0.125f, qv[e + 1] = f.y * 0.125f, qv[e + 2] = f.z * 0.125f;
+            qv[e + 3] = f.w * 0.125f;
+        }
+#pragma unroll
+        for (int kb = 0; kb < 4; kb++) {
+            att_split2(qv[4 * kb], qv[4 * kb + 1], &qa[kb][0], &qa[kb][1]);
+            att_split2(qv[4 * kb + 2], qv[4 * kb + 3], &qa[kb][2], &qa[kb][3]);
+        }
+    }
     float Mr = 0.0f, Lr = 0.0f; // the warp's running M and den over its chunks (set by chunk 1)
     /* The tiles in flight run on across chunk boundaries (clen is a multiple of
      * STRIDE: a warp's tiles of the next chunk continue its sequence), so a
@@ -203,111 +95,89 @@ f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache
         if (t0 <= p) att_load(&cur, kc, vc, cap, st.pos, t0, p, g, qq);
         if (LA == 2 && t0 + STRIDE <= p) att_load(&nxt, kc, vc, cap, st.pos, t0 + STRIDE, p, g, qq);
     }
-    AttMma sm;
     for (int ch = blockIdx.z; ch < nch; ch += gridDim.z) { // the walking block: every chunk in order
         const int c0 = lo + ch * clen, pe = min(p, c0 + clen - 1); // this chunk: [c0, pe]
         const int pf = gridDim.z == 1 ? p : pe; // how far ahead loads may run
-        sm.reset(sink, ch == 0 && w == 0 && qq == 0 && g < ATT_G);
-        for (int t0 = c0 + ATT_MT * w; t0 <= pe; t0 += STRIDE) {
+        float m = g < ATT_G ? sinks[kvh * ATT_G + g] : 0.0f;
+        float l = (ch == 0 && w == 0 && qq == 0 && g < ATT_G) ? 1.0f : 0.0f; // the sink (chunk 0): exp(sink - m) = 1
+        float o[8][4];
+#pragma unroll
+        for (int c = 0; c < 8; c++) o[c][0] = o[c][1] = o[c][2] = o[c][3] = 0.0f;
+
+        int t0 = c0 + ATT_MT * w;
+        for (; t0 <= pe; t0 += STRIDE) {
             const int t1 = t0 + LA * STRIDE;
             if (t1 <= pf) att_load(LA == 2 ? &nx2 : &nxt, kc, vc, cap, st.pos, t1, p, g, qq); // in flight meanwhile
-            sm.tile(qa, cur, t0, pe, qq);
+            /* scores: s[j][e] for positions t0 + 8j + 2qq + e (e = 0, 1) of head g */
+            float s[2][2];
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                float c4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                const uint32_t *kw = (const uint32_t *)&cur.k[j][0]; // 8 words: dims 16qq + 2x
+#pragma unroll
+                for (int kb = 0; kb < 4; kb++)
+                    port_mma_16x8x16(c4, qa[kb][0], qa[kb][1], qa[kb][2], qa[kb][3], kw[2 * kb], kw[2 * kb + 1]);
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int t = t0 + 8 * j + 2 * qq + e;
+                    s[j][e] = t <= pe ? c4[e] + c4[e + 2] : -INFINITY;
+                }
+            }
+            float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
+            mx = fmaxf(mx, GETP_SHFL_XOR(mx, 1));
+            mx = fmaxf(mx, GETP_SHFL_XOR(mx, 2));
+            const float m_new = fmaxf(m, mx);
+            const float alpha = expf(m - m_new);
+            m = m_new;
+            float pr[2][2];
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) pr[j][e] = expf(s[j][e] - m_new);
+            l = l * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
+            /* P as the A fragment: k 2qq, 2qq+1 = block 0, k 2qq+8, 2qq+9 = block 1 */
+            uint32_t pa[4];
+            att_split2(pr[0][0], pr[0][1], &pa[0], &pa[1]);
+            att_split2(pr[1][0], pr[1][1], &pa[2], &pa[3]);
+#pragma unroll
+            for (int c = 0; c < 8; c++) {
+                /* n-block c: dim 8g + c of V rows 2qq, 2qq+1 (b0) and 2qq+8, 2qq+9 (b1) */
+                const uint32_t sel = (c & 1) ? 0x7632u : 0x5410u;
+                const uint32_t b0 = __byte_perm(att_word(cur.v[0], c >> 1), att_word(cur.v[1], c >> 1), sel);
+                const uint32_t b1 = __byte_perm(att_word(cur.v[2], c >> 1), att_word(cur.v[3], c >> 1), sel);
+#pragma unroll
+                for (int e = 0; e < 4; e++) o[c][e] *= alpha;
+                port_mma_16x8x16(o[c], pa[0], pa[1], pa[2], pa[3], b0, b1);
+            }
             cur = nxt;
             if (LA == 2) nxt = nx2;
         }
-        sm.fold<ATT_G>(ch == (int)blockIdx.z, Mr, Lr, ws.o[w], g, qq);
+        /* this warp's chunk partial (head g, dims 16qq + c: o[c][0] + o[c][2]; 16qq + 8 + c:
+         * o[c][1] + o[c][3]) folded into its running state: M and den in registers, num in
+         * ws.o (lane (g, qq) owns those 16 elements), the first chunk copied */
+        l += GETP_SHFL_XOR(l, 1);
+        l += GETP_SHFL_XOR(l, 2);
+        const bool first = ch == (int)blockIdx.z;
+        float fa = 0.0f, fb = 1.0f;
+        if (first) {
+            Mr = m, Lr = l;
+        } else {
+            att_coef(Mr, m, fa, fb);
+            Lr = fmaf(fb, l, fa * Lr);
+        }
+        if (g < ATT_G) {
+#pragma unroll
+            for (int c = 0; c < 8; c++) {
+                float &a0 = ws.o[w][g][16 * qq + c], &a1 = ws.o[w][g][16 * qq + 8 + c];
+                const float v0 = o[c][0] + o[c][2], v1 = o[c][1] + o[c][3];
+                a0 = first ? v0 : fmaf(fb, v0, fa * a0);
+                a1 = first ? v1 : fmaf(fb, v1, fa * a1);
+            }
+        }
     }
     if (g < ATT_G && qq == 0) ws.m[w][g] = Mr, ws.l[w][g] = Lr;
     att_finish(ws, out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD, sp, i * gridDim.y + kvh,
                blockIdx.z, nch);
-}
-
-/* Several query tokens a block (attention_common.h): NQ tokens x ATT_NW warps,
- * each warp walking its token's range as a walking block's warp does above
- * (lo = 0: no window), its chunks folded where its tiles cross into the next.
- * A warp with no tile in a token's last chunk skips that chunk's fold, which
- * is exact: an empty partial (m = the sink <= Mr, l = 0, O = 0) leaves the
- * running state bit for bit as it was. */
-template <int ATT_G, int NQ>
-__global__ void __launch_bounds__(NQ * ATT_NW * GETP_WAVE)
-f32q_bf16kv_attention_mma_q(uint16_t *out, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
-                            int cap, KvStrides st, const int32_t *slot, const int32_t *pos, const float *sinks,
-                            int n_heads, int T) {
-    port_dep_enter(); // port.h "launching": nothing read or written before it
-    constexpr int STRIDE = ATT_MT * ATT_NW;
-    static_assert(ATT_SP % STRIDE == 0 && ATT_CHUNK % ATT_SP == 0, "stages hold whole rounds of the warps' tiles");
-    extern __shared__ uint4 att_smem[]; // ATT_NBUF stages
-    AttStage *stg = (AttStage *)att_smem;
-    __shared__ AttWaves<ATT_G, ATT_NW> ws[NQ];
-    const int i0 = blockIdx.x * NQ, kvh = blockIdx.y;
-    const int warp = threadIdx.x / GETP_WAVE, lane = threadIdx.x % GETP_WAVE;
-    const int qi = warp / ATT_NW, w = warp % ATT_NW, g = lane / 4, qq = lane % 4;
-    const int i = min(i0 + qi, T - 1); // past T: a copy of the last token, not written
-    const int dq = n_heads * ATT_HD;
-    int pmax;
-    const bool uni = att_group(slot, pos, i0, NQ, T, &pmax);
-    const int p = pos[i];
-    int nch, clen;
-    att_chunks(0, p, &nch, &clen);
-    const int64_t base = slot[i] * st.slot + (int64_t)kvh * st.head;
-    const uint16_t *kc = k_cache + base, *vc = v_cache + base;
-    uint32_t qa[4][4];
-    att_q<ATT_G>(qa, q, i, dq, kvh, g, qq);
-    const float sink = g < ATT_G ? sinks[kvh * ATT_G + g] : 0.0f;
-    float Mr = 0.0f, Lr = 0.0f;
-    AttMma sm;
-    sm.reset(sink, w == 0 && qq == 0 && g < ATT_G);
-    int ch = 0, ce = min(p, clen - 1); // the chunk being accumulated: [ch clen, ce]
-    auto tile = [&](const AttKV &cur, int t0) {
-        while (t0 > ce) { // t0 opens a later chunk
-            sm.fold<ATT_G>(ch == 0, Mr, Lr, ws[qi].o[w], g, qq);
-            ch++;
-            ce = min(p, (ch + 1) * clen - 1);
-            sm.reset(sink, false);
-        }
-        sm.tile(qa, cur, t0, ce, qq);
-    };
-    if (uni) { // one sequence: K and V staged once for the NQ tokens
-        att_stage(&stg[0], kc, vc, cap, st.pos, 0, pmax);
-        int b = 0;
-        for (int S = 0; S <= pmax; S += ATT_SP) {
-            const bool more = S + ATT_SP <= pmax;
-            if (ATT_NBUF == 2 && more) {
-                att_stage(&stg[b ^ 1], kc, vc, cap, st.pos, S + ATT_SP, pmax);
-                port_cp_wait<1>();
-            } else {
-                port_cp_wait<0>();
-            }
-            __syncthreads(); // stage b landed for every thread
-#pragma unroll
-            for (int k = 0; k < ATT_SP / STRIDE; k++) {
-                const int t0 = S + ATT_MT * w + STRIDE * k;
-                if (t0 <= p) {
-                    AttKV cur;
-                    att_load_s(&cur, &stg[b], S, t0, p, g, qq);
-                    tile(cur, t0);
-                }
-            }
-            __syncthreads(); // stage b read by every warp before it is staged again
-            if (ATT_NBUF == 1 && more) att_stage(&stg[0], kc, vc, cap, st.pos, S + ATT_SP, pmax);
-            if (ATT_NBUF == 2) b ^= 1;
-        }
-    } else { // tokens of several sequences (decode steps): each warp reads its own, a tile ahead
-        AttKV cur, nxt;
-        int t0 = ATT_MT * w;
-        if (t0 <= p) att_load(&cur, kc, vc, cap, st.pos, t0, p, g, qq);
-        for (; t0 <= p; t0 += STRIDE) {
-            if (t0 + STRIDE <= p) att_load(&nxt, kc, vc, cap, st.pos, t0 + STRIDE, p, g, qq);
-            tile(cur, t0);
-            cur = nxt;
-        }
-    }
-    sm.fold<ATT_G>(ch == 0, Mr, Lr, ws[qi].o[w], g, qq);
-    if (g < ATT_G && qq == 0) ws[qi].m[w][g] = Mr, ws[qi].l[w][g] = Lr;
-    __syncthreads();
-    if (i0 + qi < T)
-        att_write<ATT_G, ATT_NW>(ws[qi], out + (int64_t)i * dq + (int64_t)kvh * ATT_G * ATT_HD,
-                                 threadIdx.x % (ATT_NW * GETP_WAVE), ATT_NW * GETP_WAVE);
 }
 
 /* GETP_NO_ATT_MMA=1 declines every shape, so the fast build runs the tile
@@ -328,50 +198,7 @@ static bool att_la2(void) {
 /* The tensor-core kernel with la tiles in flight (1 or 2), G <= 8 query heads
  * per KV head; false (nothing launched) for other G. attention_extra's launch,
  * and bench_attention.cu's for LA = 2. */
-/* Tokens a block of the several-token kernel: 3 (K and V read once for 3
- * tokens; 4 would cap registers at 128 and spill). GETP_ATT_NQ=2, 3, 4 picks
- * another and 0 keeps one token a block (A/B runs: the same bits). */
-static int att_mma_nq(void) {
-    static int nq = -1;
-    if (nq < 0) {
-        const char *e = getenv("GETP_ATT_NQ");
-        nq = e && *e ? atoi(e) : 3;
-        if (nq != 0 && (nq < 2 || nq > 4)) fatal("GETP_ATT_NQ=%s: 0, 2, 3 or 4", e);
-    }
-    return nq;
-}
-
-template <int GG, int NQ>
-static void att_mma_q_launch(const AttnArgs *a, hipStream_t stream) {
-    const size_t smem = ATT_NBUF * sizeof(AttStage);
-    static bool attr = false; // the shared memory past 48 KB, once
-    if (!attr) {
-        const void *fn = (const void *)f32q_bf16kv_attention_mma_q<GG, NQ>;
-        GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-        attr = true;
-    }
-    dim3 grid((a->tok.T + NQ - 1) / NQ, a->n_kv_heads);
-    port_launch(f32q_bf16kv_attention_mma_q<GG, NQ>, grid, NQ * ATT_NW * GETP_WAVE, smem, stream, a->out, a->q,
-                a->kv.k, a->kv.v, a->kv.cap, a->kv.st, a->tok.slot, a->tok.pos, a->sinks, a->n_heads, a->tok.T);
-}
-template <int GG>
-static void att_mma_q_by(const AttnArgs *a, int nq, hipStream_t stream) {
-    if (nq == 2) att_mma_q_launch<GG, 2>(a, stream);
-    else if (nq == 4) att_mma_q_launch<GG, 4>(a, stream);
-    else att_mma_q_launch<GG, 3>(a, stream);
-}
-
 static bool att_mma_launch(const AttnArgs *a, int la, hipStream_t stream) {
-    const int nq = att_mma_nq();
-    if (nq && att_multi_for(a)) {
-        switch (a->n_heads / a->n_kv_heads) {
-        case 1: att_mma_q_by<1>(a, nq, stream); return true;
-        case 2: att_mma_q_by<2>(a, nq, stream); return true;
-        case 4: att_mma_q_by<4>(a, nq, stream); return true;
-        case 8: att_mma_q_by<8>(a, nq, stream); return true;
-        default: return false;
-        }
-    }
     const AttSplit sp = att_split_for(a);
     dim3 grid(a->tok.T, a->n_kv_heads, sp.scr ? ATT_MAX_CHUNKS : 1);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
