@@ -76,19 +76,17 @@ int main(void) {
     GPU_CHECK(hipMalloc((void **)&dout, (size_t)T * dq * 2));
     /* which < 0: the mma kernel with -which tiles in flight (att_mma_launch); kernel: 0 = auto
      * (the mma kernel in the fast build), 1 = tile */
-    struct Ver { const char *name; int which, layout, kernel; } vers[] = {
-        {"v0 auto token-major", ATT_AUTO, 0, 0}, {"v1 auto head-major", ATT_AUTO, 1, 0},
-        {"v2 tile token-major", ATT_TILED, 0, 1}, {"v3 tile head-major", ATT_TILED, 1, 1},
-        {"v4 mma LA2 token-major", -2, 0, 0}, {"v5 mma LA2 head-major", -2, 1, 0},
-        {"v6 mma 1 token a block", 100 + ATT_AUTO, 0, 0}, {"v7 tile 1 token a block", 100 + ATT_TILED, 0, 1}};
-    auto run = [](const AttnArgs *a, int which) {
-        if (which >= 100) { // one token a block: the walking mapping (chunk mode 1)
-            attention_set_chunk_blocks(1);
-            const bool ok = attention_f32q_bf16kv_by(a, which - 100, 0);
-            attention_set_chunk_blocks(0);
-            return ok;
-        }
-        return which < 0 ? att_mma_launch(a, -which, 0) : attention_f32q_bf16kv_by(a, which, 0);
+    struct Ver { const char *name; int which, layout, kernel, mode; } vers[] = {
+        {"v0 auto token-major", ATT_AUTO, 0, 0, 0}, {"v1 auto head-major", ATT_AUTO, 1, 0, 0},
+        {"v2 tile token-major", ATT_TILED, 0, 1, 0}, {"v3 tile head-major", ATT_TILED, 1, 1, 0},
+        {"v4 mma LA2 token-major", -2, 0, 0, 0}, {"v5 mma LA2 head-major", -2, 1, 0, 0},
+        {"v6 mma 1 token a block", ATT_AUTO, 0, 0, 1}, {"v7 tile 1 token a block", ATT_TILED, 0, 1, 1}};
+    /* mode: attention_set_chunk_blocks's (1: a block walks its chunks) */
+    auto run = [](const AttnArgs *a, int which, int mode) {
+        attention_set_chunk_blocks(mode);
+        const bool ok = which < 0 ? att_mma_launch(a, -which, 0) : attention_f32q_bf16kv_by(a, which, 0);
+        attention_set_chunk_blocks(0);
+        return ok;
     };
     printf("%-9s %-22s %9s %8s\n", "context", "version", "ms", "GB/s");
     for (int C : Cs) {
@@ -107,13 +105,13 @@ int main(void) {
             KvLayer kv = {kc[ve.layout], vc[ve.layout], cap, NULL, NULL, st[ve.layout]};
             const AttnArgs a = {dout, NULL, dqv, kv, {dslot, dpos, T}, ds, win, n_heads, n_kv, ATT_HD};
             GPU_CHECK(hipMemset(dout, 0xff, (size_t)T * dq * 2));
-            if (!run(&a, ve.which)) { printf("ctx %-5d %-22s declined\n", C, ve.name); continue; }
+            if (!run(&a, ve.which, ve.mode)) { printf("ctx %-5d %-22s declined\n", C, ve.name); continue; }
             std::vector<uint16_t> got = bu_host(dout, (size_t)T * dq);
             std::vector<uint16_t> &ref = first[ve.kernel];
             if (ref.empty()) ref = got;
             else if (memcmp(ref.data(), got.data(), got.size() * 2))
                 printf("BITS DIFFER: %s vs the first version of its kernel\n", ve.name);
-            const float ms = bu_time([&](int) { run(&a, ve.which); }, 3, 10);
+            const float ms = bu_time([&](int) { run(&a, ve.which, ve.mode); }, 3, 10);
             printf("ctx %-5d %-22s %9.4f %8.0f\n", C, ve.name, ms, bytes / ms / 1e6);
         }
         GPU_CHECK(hipFree(dslot)); GPU_CHECK(hipFree(dpos));

@@ -331,8 +331,8 @@ f32q_bf16kv_attention_tile(uint16_t *out, const float *q, const uint16_t *k_cach
             cur = nxt;
         }
         /* this wave's chunk partial (head h = rows h and h + 8 of O summed) folded
-         * into its running state: M and den in registers, num in ws.o (each
-         * element's one owner lane), the first chunk copied */
+         * into its running state in ws: num in ws.o (each element's one owner
+         * lane), M and den in ws.m / ws.l (below); the first chunk copied */
         const bool first = ch == (int)blockIdx.z;
 #pragma unroll
         for (int it = 0; it < 4; it++)

@@ -74,8 +74,10 @@ __device__ __forceinline__ void att_merge(float &M, float &num, float &den, floa
 
 /* A block's per-wave running states: wave v's num (G x ATT_HD), M and den (G).
  * Each element of o has one owner lane in wave v (read-modify-write without a
- * barrier); m and l are written once, after the last chunk. One chunk's copy is
- * a block-a-chunk block's partial in scratch. */
+ * barrier); m and l hold the running M and den: the mma kernel keeps them in
+ * registers and writes them once after its last chunk, the tile kernel folds
+ * them here at every chunk (its lane count makes registers dear). One chunk's
+ * copy is a block-a-chunk block's partial in scratch. */
 template <int G, int NW>
 struct AttWaves {
     float o[NW][G][ATT_HD];
