@@ -45,8 +45,8 @@ __device__ __forceinline__ void att_load(AttKV *kv, const uint16_t *kc, const ui
     }
 }
 
-template <int ATT_G, int LA = 1>
-__global__ void __launch_bounds__(ATT_NW * GETP_WAVE)
+template <int ATT_G, int LA = 1, int MINB = 1>
+__global__ void __launch_bounds__(ATT_NW * GETP_WAVE, MINB)
 f32q_bf16kv_attention_mma(uint16_t *out, const float *q, const uint16_t *k_cache,
                           const uint16_t *v_cache, int cap, KvStrides st, const int32_t *slot,
                           const int32_t *pos, const float *sinks, int window, int n_heads, AttSplit sp) {
@@ -195,6 +195,21 @@ static bool att_la2(void) {
     return on != 0;
 }
 
+/* Blocks an SM the one-tile-ahead kernel is compiled for: 4 (<= 128 registers,
+ * 16 warps an SM; a few bytes of spill). Run 73's ncu: at 3 blocks (142
+ * registers, 12 warps) the kernel issued on 49% of cycles, its warps stalled on
+ * fixed-latency dependencies (not memory). GETP_ATT_MINB=3 for the A/B: the
+ * same bits (register allocation only). */
+static int att_mma_minb(void) {
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("GETP_ATT_MINB");
+        v = e && *e ? atoi(e) : 4;
+        if (v != 3 && v != 4) fatal("GETP_ATT_MINB=%s: 3 or 4", e);
+    }
+    return v;
+}
+
 /* The tensor-core kernel with la tiles in flight (1 or 2), G <= 8 query heads
  * per KV head; false (nothing launched) for other G. attention_extra's launch,
  * and bench_attention.cu's for LA = 2. */
@@ -202,7 +217,8 @@ static bool att_mma_launch(const AttnArgs *a, int la, hipStream_t stream) {
     const AttSplit sp = att_split_for(a);
     dim3 grid(a->tok.T, a->n_kv_heads, sp.scr ? ATT_MAX_CHUNKS : 1);
 #define ATT_MMA_LAUNCH(GG)                                                                       \
-    port_launch(la == 2 ? f32q_bf16kv_attention_mma<GG, 2> : f32q_bf16kv_attention_mma<GG, 1>, grid,  \
+    port_launch(la == 2 ? f32q_bf16kv_attention_mma<GG, 2>                                         \
+                : att_mma_minb() == 3 ? f32q_bf16kv_attention_mma<GG, 1, 3> : f32q_bf16kv_attention_mma<GG, 1, 4>, grid, \
         ATT_NW * GETP_WAVE, 0, stream, a->out, a->q, a->kv.k, a->kv.v, a->kv.cap, a->kv.st,        \
         a->tok.slot, a->tok.pos, a->sinks, a->window, a->n_heads, sp)
     switch (a->n_heads / a->n_kv_heads) {
