@@ -8,6 +8,9 @@
 #                            carried folder holds a baseline) into /tmp/b-NAME, in
 #                            the background; FLAGS: extra cmake flags, commas for
 #                            spaces (-DGETP_PORTABLE=ON). Later steps wait for it.
+#   alias:NEW:OLD            build OLD under a second name once built (its bench outputs
+#                            apart), so an environment A/B of one binary can be compared
+#                            byte for byte by `same`
 #   model:PRESET[:LAYERS]    getp-model-gen --preset PRESET (20b, 120b) into
 #                            /tmp/mPRESET[LAYERS] (120b: /mnt/t, a tmpfs), in the background
 #   tests:NAME[:ENV]         the GPU tests of build NAME: test_gpu_ops (the
@@ -126,6 +129,9 @@ for step in "$@"; do
         ( run_env "${b:-}"; timeout 300 "/tmp/b-$a/getp" --selftest >"$out/selftest_$a.$k.log" 2>&1
           echo "getp --selftest rc=$?"; head -1 "$out/selftest_$a.$k.log"
           grep -E "FAIL|passed" "$out/selftest_$a.$k.log" | head -20 ) ;;
+    alias)
+        wait_for "build:$b"
+        ln -sfn "/tmp/b-$b" "/tmp/b-$a" ;;
     bench)
         wait_for "build:$a"
         for key in "${!pid_of[@]}"; do [[ $key == model:* ]] && wait_for "$key"; done

@@ -45,9 +45,11 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * AS > 0 (with HALF; the playground's v30-v32, not dispatched): the slot's
  * first AS pairs' A rows are copied once into dynamic shared memory
  * (min(M, AS) x K bf16, launched with that much) and each k-step's A operand
- * is read from there, so the ring holds only the raw weights and scales. */
-template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0>
-__global__ void __launch_bounds__(MOE_GEMV_THREADS, 3)
+ * is read from there, so the ring holds only the raw weights and scales.
+ * MINB: blocks an SM the registers are bounded for (the same instructions:
+ * the same bits). */
+template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3>
+__global__ void __launch_bounds__(MOE_GEMV_THREADS, MINB)
 moe_gemv(MoeArgs a) {
     static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
     __shared__ uint4 stab[MX ? 256 : 1]; // MXFP4: every scale byte's table (mx_table_fill)
@@ -467,6 +469,29 @@ constexpr size_t moe_staged_smem(void) {
 
 /* ---- launchers ---- */
 
+/* The M <= 8 MXFP4 form (HALF): 2 tiles a warp, 6 k-steps in flight, registers
+ * bounded for 4 blocks an SM (128 on sm_90a, no spill; gfx90a 110 VGPRs, 4 waves a SIMD as before): bench/RESULTS.md run 76
+ * measured it against the form before it (8 k-steps, 3 blocks: 167 registers,
+ * issue slots 45% busy at M = 8) at 0.92x the expert GEMVs' time at M = 8, the
+ * same at M = 1. GETP_MOE_GEMV=0 launches that older form for A/B; both run the
+ * same chain (the same bits). */
+static bool moe_gemv_old(void) {
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("GETP_MOE_GEMV");
+        v = e && *e ? atoi(e) : 1;
+        if (v != 0 && v != 1) fatal("GETP_MOE_GEMV=%s: 0 (the form before run 76) or 1", e);
+    }
+    return v == 0;
+}
+
+template <int EPI, int NT, int U, int MINB>
+static void gemv_launch_half(const MoeArgs &a, hipStream_t stream) {
+    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
+    port_launch(moe_gemv<EPI, true, NT, U, true, 0, MINB>, grid, MOE_GEMV_THREADS, 0, stream, a);
+}
+
 /* MXFP4: 8 k-steps in flight (the weights stay raw until their mma); bf16: 4.
  * Up to 8 tokens no expert has more than 8 pairs: one A row a lane (HALF). */
 template <int EPI, bool MX>
@@ -474,6 +499,10 @@ static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr int NT = 2, U = MX ? 8 : 4;
     const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
+    if (MX && a.M <= MOE_GEMV_BM / 2 && !moe_gemv_old()) {
+        gemv_launch_half<EPI, 2, 6, 4>(a, stream);
+        return;
+    }
     if (a.M <= MOE_GEMV_BM / 2) port_launch(moe_gemv<EPI, MX, NT, U, true>, grid, MOE_GEMV_THREADS, 0, stream, a);
     else port_launch(moe_gemv<EPI, MX, NT, U>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
