@@ -32,6 +32,8 @@
 #                            BENCH_M=2048,BENCH_V=7): the 2nd launch of kernels whose name
 #                            contains NAME, clocks left alone (--clock-control none, METHOD.md);
 #                            throughput, warp states, memory; full report under $OUT
+#   sass:KERNEL:NAME         the SASS of that playground's kernels whose mangled name contains
+#                            NAME (cuobjdump) under $OUT, and each one's opcode counts
 #   ncustep:NAME[:ENV]       Nsight Compute over whole decode steps of build NAME's engine
 #                            (bench_engine on MODEL, default /tmp/m20b, at BATCH, default 1;
 #                            launch by launch, GETP_NO_GRAPH=1): COUNT kernels (default 440,
@@ -224,6 +226,14 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
         echo "ncustep rc=$?"; cp "$out/ncustep_$a.$k.log" "$res/" 2>/dev/null
         grep -E "^  [A-Za-z_].*\(|Duration|DRAM Throughput|Compute \(SM\) Throughput|Achieved Occupancy|==PROF==|==ERROR==" \
             "$out/ncustep_$a.$k.log" | head -120 ;;
+    sass)
+        build_playground "$a" || continue
+        cuobjdump -sass "/tmp/bench_$a" >"$out/sass_$a.txt" 2>&1 || { echo "cuobjdump failed"; continue; }
+        awk -v pat="$b" '/Function :/ { keep = index($0, pat) > 0 } keep' "$out/sass_$a.txt" >"$res/sass_${a}_$b.txt"
+        awk '/Function :/ { if (fn) for (o in n) print fn, n[o], o; fn = $3; delete n }
+             /\/\*[0-9a-f]+\*\// { op = $2; if (op ~ /^@/) op = $3; sub(/\..*/, "", op); sub(/;$/, "", op); n[op]++ }
+             END { if (fn) for (o in n) print fn, n[o], o }' "$res/sass_${a}_$b.txt" |
+            sort -k1,1 -k2,2nr | awk '{ if ($1 != f) { f = $1; c = 0; print "== " f } if (c++ < 14) printf "  %6d %s\n", $2, $3 }' | head -80 ;;
     ncu)
         build_playground "$a" || continue
         # --print-details all: the sections' charts too (the warp-state stall reasons, which

@@ -47,11 +47,16 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * (min(M, AS) x K bf16, launched with that much) and each k-step's A operand
  * is read from there, so the ring holds only the raw weights and scales.
  * MINB: blocks an SM the registers are bounded for (the same instructions:
- * the same bits). */
-template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3>
+ * the same bits). SP (MXFP4, U even, K / 32 even: the launcher checks): each
+ * lane loads the scale bytes of two k-steps at once (one 2-byte load for
+ * steps s, s + 1, s even), halving the scale loads; a tile-row's scale bytes
+ * sit in 8 cache lines, so each 1-byte load costs the L1 8 wavefronts for 8
+ * bytes (run 75: L1 data pipe 64% busy at M = 8, issue 45%). Same values. */
+template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, MINB)
 moe_gemv(MoeArgs a) {
     static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
+    static_assert(!SP || (MX && U % 2 == 0), "scale pairs: MXFP4, an even ring");
     __shared__ uint4 stab[MX ? 256 : 1]; // MXFP4: every scale byte's table (mx_table_fill)
     if (MX) {
         mx_table_fill(stab, MOE_GEMV_THREADS);
@@ -101,7 +106,9 @@ moe_gemv(MoeArgs a) {
         for (int t = 0; t < NT; t++) {
             if (MX) {
                 raw[MX ? u : 0][t] = *(const uint32_t *)(pb[t] + (size_t)s * 16);
-                scl[MX ? u : 0][t] = ps[t][s];
+                if (!SP) scl[MX ? u : 0][t] = ps[t][s];
+                else if (u % 2 == 0) // slot u holds steps s = u (mod U): s even, s + 1 < nsteps (even)
+                    scl[MX ? u : 0][t] = *(const uint16_t *)(ps[t] + s);
             } else {
                 b[MX ? 0 : u][t].v = moe_load_b<false>(a, brow[t], s, koff);
             }
@@ -127,7 +134,12 @@ moe_gemv(MoeArgs a) {
         for (int t = 0; t < NT; t++) {
             TileB bt;
             if (MX) {
-                bt.v = mx_dequant8_s(raw[MX ? u : 0][t], stab, scl[MX ? u : 0][t]);
+                uint32_t sc = scl[MX ? u : 0][t];
+                if (SP && u % 2 == 0) { // the odd step's byte waits in the next slot (not reloaded)
+                    scl[MX ? (u + 1) % U : 0][t] = sc >> 8;
+                    sc &= 0xffu;
+                }
+                bt.v = mx_dequant8_s(raw[MX ? u : 0][t], stab, sc);
             } else {
                 bt = b[MX ? 0 : u][t];
             }
@@ -470,26 +482,28 @@ constexpr size_t moe_staged_smem(void) {
 /* ---- launchers ---- */
 
 /* The M <= 8 MXFP4 form (HALF): 2 tiles a warp, 6 k-steps in flight, registers
- * bounded for 4 blocks an SM (128 on sm_90a, no spill; gfx90a 110 VGPRs, 4 waves a SIMD as before): bench/RESULTS.md run 76
- * measured it against the form before it (8 k-steps, 3 blocks: 167 registers,
- * issue slots 45% busy at M = 8) at 0.92x the expert GEMVs' time at M = 8, the
- * same at M = 1. GETP_MOE_GEMV=0 launches that older form for A/B; both run the
- * same chain (the same bits). */
-static bool moe_gemv_old(void) {
+ * bounded for 4 blocks an SM (128 on sm_90a, no spill; gfx90a 110 VGPRs, 4
+ * waves a SIMD as before): bench/RESULTS.md runs 76-77 measured it against the
+ * form before it (8 k-steps, 3 blocks: 167 registers, issue slots 45% busy at
+ * M = 8): 0.92x the expert GEMVs' time at M = 8, +6.6% at batch 8 in the
+ * engine, the same at M = 1. GETP_MOE_GEMV picks a form for A/B: 0 the older
+ * one, 1 this (the default), 2 this with the scale bytes loaded in pairs (SP;
+ * compiled, not yet measured). Every form runs the same chain (the same bits). */
+static int moe_gemv_form(void) {
     static int v = -1;
     if (v < 0) {
         const char *e = getenv("GETP_MOE_GEMV");
         v = e && *e ? atoi(e) : 1;
-        if (v != 0 && v != 1) fatal("GETP_MOE_GEMV=%s: 0 (the form before run 76) or 1", e);
+        if (v < 0 || v > 2) fatal("GETP_MOE_GEMV=%s: 0 (the form before run 76), 1 (the default) or 2", e);
     }
-    return v == 0;
+    return v;
 }
 
-template <int EPI, int NT, int U, int MINB>
+template <int EPI, int NT, int U, int MINB, bool SP = false>
 static void gemv_launch_half(const MoeArgs &a, hipStream_t stream) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    port_launch(moe_gemv<EPI, true, NT, U, true, 0, MINB>, grid, MOE_GEMV_THREADS, 0, stream, a);
+    port_launch(moe_gemv<EPI, true, NT, U, true, 0, MINB, SP>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
 
 /* MXFP4: 8 k-steps in flight (the weights stay raw until their mma); bf16: 4.
@@ -499,7 +513,12 @@ static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr int NT = 2, U = MX ? 8 : 4;
     const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    if (MX && a.M <= MOE_GEMV_BM / 2 && !moe_gemv_old()) {
+    const int form = MX && a.M <= MOE_GEMV_BM / 2 ? moe_gemv_form() : 0;
+    if (form == 2 && (a.K / TILE_K) % 2 == 0) { // scale pairs: 2-byte aligned rows of K / 32 bytes
+        gemv_launch_half<EPI, 2, 6, 4, true>(a, stream);
+        return;
+    }
+    if (form >= 1) {
         gemv_launch_half<EPI, 2, 6, 4>(a, stream);
         return;
     }
