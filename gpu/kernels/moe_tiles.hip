@@ -506,13 +506,11 @@ static void gemv_launch_half(const MoeArgs &a, hipStream_t stream) {
     port_launch(moe_gemv<EPI, true, NT, U, true, 0, MINB, SP>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
 
-/* MXFP4: 8 k-steps in flight (the weights stay raw until their mma); bf16: 4.
- * Up to 8 tokens no expert has more than 8 pairs: one A row a lane (HALF). */
+/* Up to 8 tokens no expert has more than 8 pairs: one A row a lane (HALF), for
+ * MXFP4 in the form above. Otherwise 2 tiles a warp and 8 k-steps in flight for
+ * MXFP4 (the weights stay raw until their mma), 4 for bf16. */
 template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr int NT = 2, U = MX ? 8 : 4;
-    const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
-    dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
     const int form = MX && a.M <= MOE_GEMV_BM / 2 ? moe_gemv_form() : 0;
     if (form == 2 && (a.K / TILE_K) % 2 == 0) { // scale pairs: 2-byte aligned rows of K / 32 bytes
         gemv_launch_half<EPI, 2, 6, 4, true>(a, stream);
@@ -522,6 +520,9 @@ static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
         gemv_launch_half<EPI, 2, 6, 4>(a, stream);
         return;
     }
+    constexpr int NT = 2, U = MX ? 8 : 4;
+    const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
     if (a.M <= MOE_GEMV_BM / 2) port_launch(moe_gemv<EPI, MX, NT, U, true>, grid, MOE_GEMV_THREADS, 0, stream, a);
     else port_launch(moe_gemv<EPI, MX, NT, U>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
