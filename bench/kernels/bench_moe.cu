@@ -15,7 +15,9 @@
  *   blocks an SM (MINB; run 75's ncu: 167 registers, 3 blocks, issue 36-45% busy), with NT
  *   tiles a warp and U k-steps in flight: NT/U/MINB 2/8/4, 1/8/4, 1/8/5, 1/4/8, 2/4/5,
  *   1/6/6, 2/6/4; the same chain: must give auto's bits. v40 / v41: v39 (production since
- *   run 77) and v37 with the scale bytes loaded two k-steps at a time (SP).
+ *   run 77) and v37 with the scale bytes loaded two k-steps at a time (SP). v42 / v43: v39 and
+ *   the 2/8/3 form on a copy of the weights in row groups (moe_gemv's RG: a tile's 8 rows of a
+ *   k-step in one 128-byte line of codes and 8 bytes of scales).
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -48,7 +50,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 42
+#define NVER 44
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -115,12 +117,12 @@ static void gemv_split(const MoeArgs &a) {
 
 /* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8);
  * HALF: one A row a lane (M <= 8); AS > 0: the slot's first AS rows in shared memory. */
-template <int EPI, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false>
+template <int EPI, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false, bool RG = false>
 static void gemv(const MoeArgs &a) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols); // the launcher's
     const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
-    auto fn = moe_gemv<EPI, true, NT, U, HALF, AS, MINB, SP>;
+    auto fn = moe_gemv<EPI, true, NT, U, HALF, AS, MINB, SP, RG>;
     // 8 staged rows of K = 2,880 (45 KB) plus the 4 KB scale table pass 48 KB
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     fn<<<grid, MOE_GEMV_THREADS, smem>>>(a);
@@ -155,6 +157,8 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 39: gemv<EPI, 2, 6, true, 0, 4>(a); break;
     case 40: gemv<EPI, 2, 6, true, 0, 4, true>(a); break;
     case 41: gemv<EPI, 2, 4, true, 0, 5, true>(a); break;
+    case 42: gemv<EPI, 2, 6, true, 0, 4, false, true>(a); break; // weights in row groups (main)
+    case 43: gemv<EPI, 2, 8, true, 0, 3, false, true>(a); break;
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -229,6 +233,20 @@ int main(void) {
             ids[m * k + j] = e;
         }
     uint8_t *db1 = bu_dev(b1), *ds1 = bu_dev(s1), *db2 = bu_dev(b2), *ds2 = bu_dev(s2);
+    /* v42 / v43: the same weights in row groups (moe_rg_block / moe_rg_scale) */
+    auto regroup = [](const std::vector<uint8_t> &b, const std::vector<uint8_t> &sc, size_t kg,
+                      std::vector<uint8_t> &gb, std::vector<uint8_t> &gs) {
+        const size_t rows = sc.size() / kg;
+        gb.resize(b.size()); gs.resize(sc.size());
+        for (size_t r = 0; r < rows; r++)
+            for (size_t k = 0; k < kg; k++) {
+                memcpy(&gb[moe_rg_block(r, k, kg)], &b[(r * kg + k) * 16], 16);
+                gs[moe_rg_scale(r, k, kg)] = sc[r * kg + k];
+            }
+    };
+    std::vector<uint8_t> gb1, gs1, gb2, gs2;
+    regroup(b1, s1, H / 32, gb1, gs1); regroup(b2, s2, I / 32, gb2, gs2);
+    uint8_t *dgb1 = bu_dev(gb1), *dgs1 = bu_dev(gs1), *dgb2 = bu_dev(gb2), *dgs2 = bu_dev(gs2);
     float *dbias1 = bu_dev(bias1), *dbias2 = bu_dev(bias2), *dyp;
     uint16_t *dt = bu_dev(t), *dh; int32_t *dids = bu_dev(ids), *doff, *dsorted, *dscr;
     GPU_CHECK(hipMalloc((void **)&doff, (E + 1) * 4)); GPU_CHECK(hipMalloc((void **)&dsorted, Mmax * k * 4));
@@ -244,7 +262,7 @@ int main(void) {
                         "v30 gemv2 U16 As", "v31 gemv2 U24 As", "v32 gemv1 U32 As",
                         "v33 g2 U8 b4", "v34 g1 U8 b4", "v35 g1 U8 b5", "v36 g1 U4 b8",
                         "v37 g2 U4 b5", "v38 g1 U6 b6", "v39 g2 U6 b4", "v40 v39 pairs",
-                        "v41 v37 pairs"};
+                        "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -266,8 +284,9 @@ int main(void) {
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
             if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
-            MoeArgs a1 = {dt, {1, db1, ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
-            MoeArgs a2 = {dh, {1, db2, ds2, NULL}, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f, NULL, 0};
+            const bool rg = v == 42 || v == 43; // the row-grouped copy
+            MoeArgs a1 = {dt, {1, rg ? dgb1 : db1, rg ? dgs1 : ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
+            MoeArgs a2 = {dh, {1, rg ? dgb2 : db2, rg ? dgs2 : ds2, NULL}, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f, NULL, 0};
             GPU_CHECK(hipMemset(dh, 0xff, (size_t)P * I * 2)); GPU_CHECK(hipMemset(dyp, 0xff, (size_t)P * H * 4));
             run_ver<MOE_MLP1>(v, a1); run_ver<MOE_MLP2>(v, a2);
             std::vector<uint16_t> h = bu_host(dh, (size_t)P * I);

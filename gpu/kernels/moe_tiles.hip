@@ -51,12 +51,29 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * lane loads the scale bytes of two k-steps at once (one 2-byte load for
  * steps s, s + 1, s even), halving the scale loads; a tile-row's scale bytes
  * sit in 8 cache lines, so each 1-byte load costs the L1 8 wavefronts for 8
- * bytes (run 75: L1 data pipe 64% busy at M = 8, issue 45%). Same values. */
-template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false>
+ * bytes (run 75: L1 data pipe 64% busy at M = 8, issue 45%). Same values.
+ * RG (MXFP4; the playground's v42/v43 only, on weights it lays out itself):
+ * the blocks and scales in row groups of MOE_RG, k-step-major inside a group
+ * (moe_rg_block / moe_rg_scale), so a tile's 8 rows of one k-step are 128
+ * contiguous bytes of codes and 8 of scales: one cache line a load where the
+ * checkpoint's layout touches 8. Measures what the layout would give before
+ * every MoE kernel and the loader adopt it. Same values. */
+#define MOE_RG 8
+/* Offsets of row `row`'s k-step k (of kg a row) in the row-grouped layout. */
+__host__ __device__ __forceinline__ size_t moe_rg_block(size_t row, size_t k, size_t kg) {
+    return ((row / MOE_RG) * kg + k) * (16 * MOE_RG) + (row % MOE_RG) * 16;
+}
+__host__ __device__ __forceinline__ size_t moe_rg_scale(size_t row, size_t k, size_t kg) {
+    return ((row / MOE_RG) * kg + k) * MOE_RG + row % MOE_RG;
+}
+
+template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false,
+          bool RG = false>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, MINB)
 moe_gemv(MoeArgs a) {
     static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
-    static_assert(!SP || (MX && U % 2 == 0), "scale pairs: MXFP4, an even ring");
+    static_assert(!SP || (MX && U % 2 == 0 && !RG), "scale pairs: MXFP4, an even ring, the checkpoint's layout");
+    static_assert(!RG || MX, "row groups: MXFP4");
     __shared__ uint4 stab[MX ? 256 : 1]; // MXFP4: every scale byte's table (mx_table_fill)
     if (MX) {
         mx_table_fill(stab, MOE_GEMV_THREADS);
@@ -92,9 +109,10 @@ moe_gemv(MoeArgs a) {
 #pragma unroll
     for (int t = 0; t < NT; t++) {
         const size_t g0 = MX ? brow[t] * (size_t)KG : 0;
-        pb[t] = MX ? a.w.blocks + g0 * 16 + koff / 2 : NULL;
-        ps[t] = MX ? a.w.scales + g0 : NULL;
+        pb[t] = !MX ? NULL : (RG ? a.w.blocks + moe_rg_block(brow[t], 0, KG) : a.w.blocks + g0 * 16) + koff / 2;
+        ps[t] = !MX ? NULL : RG ? a.w.scales + moe_rg_scale(brow[t], 0, KG) : a.w.scales + g0;
     }
+    constexpr int BSTEP = RG ? 16 * MOE_RG : 16, SSTEP = RG ? MOE_RG : 1; // bytes a k-step
     /* A ring of U k-steps in flight: step s's slot is refilled with step
      * s + U right after s's mma. MXFP4 stays raw (4 code bytes and a scale
      * per tile and k-step) until its mma, so a deep U costs few registers. */
@@ -105,8 +123,8 @@ moe_gemv(MoeArgs a) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             if (MX) {
-                raw[MX ? u : 0][t] = *(const uint32_t *)(pb[t] + (size_t)s * 16);
-                if (!SP) scl[MX ? u : 0][t] = ps[t][s];
+                raw[MX ? u : 0][t] = *(const uint32_t *)(pb[t] + (size_t)s * BSTEP);
+                if (!SP) scl[MX ? u : 0][t] = ps[t][(size_t)s * SSTEP];
                 else if (u % 2 == 0) // slot u holds steps s = u (mod U): s even, s + 1 < nsteps (even)
                     scl[MX ? u : 0][t] = *(const uint16_t *)(ps[t] + s);
             } else {
