@@ -204,8 +204,8 @@ static int att_mma_minb(void) {
     static int v = -1;
     if (v < 0) {
         const char *e = getenv("GETP_ATT_MINB");
-        v = e && *e ? atoi(e) : 4;
-        if (v != 3 && v != 4) fatal("GETP_ATT_MINB=%s: 3 or 4", e);
+        if (e && *e && ((e[0] != '3' && e[0] != '4') || e[1])) fatal("GETP_ATT_MINB=%s: 3 or 4", e);
+        v = e && *e ? e[0] - '0' : 4;
     }
     return v;
 }

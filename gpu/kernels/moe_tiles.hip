@@ -511,8 +511,9 @@ static int moe_gemv_form(void) {
     static int v = -1;
     if (v < 0) {
         const char *e = getenv("GETP_MOE_GEMV");
-        v = e && *e ? atoi(e) : 1;
-        if (v < 0 || v > 2) fatal("GETP_MOE_GEMV=%s: 0 (the form before run 76), 1 (the default) or 2", e);
+        if (e && *e && (e[0] < '0' || e[0] > '2' || e[1]))
+            fatal("GETP_MOE_GEMV=%s: 0 (the form before run 76), 1 (the default) or 2", e);
+        v = e && *e ? e[0] - '0' : 1;
     }
     return v;
 }
