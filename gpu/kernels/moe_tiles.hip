@@ -518,11 +518,13 @@ static int moe_gemv_form(void) {
     return v;
 }
 
-template <int EPI, int NT, int U, int MINB, bool SP = false>
-static void gemv_launch_half(const MoeArgs &a, hipStream_t stream) {
+/* One moe_gemv form on the grid every form shares: a slot per 16 pairs (spare
+ * ones exit) by the column groups of 4 warps x NT tiles. */
+template <int EPI, bool MX, int NT, int U, bool HALF, int MINB = 3, bool SP = false>
+static void gemv_launch_as(const MoeArgs &a, hipStream_t stream) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    port_launch(moe_gemv<EPI, true, NT, U, true, 0, MINB, SP>, grid, MOE_GEMV_THREADS, 0, stream, a);
+    port_launch(moe_gemv<EPI, MX, NT, U, HALF, 0, MINB, SP>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
 
 /* Up to 8 tokens no expert has more than 8 pairs: one A row a lane (HALF), for
@@ -530,20 +532,13 @@ static void gemv_launch_half(const MoeArgs &a, hipStream_t stream) {
  * MXFP4 (the weights stay raw until their mma), 4 for bf16. */
 template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
-    const int form = MX && a.M <= MOE_GEMV_BM / 2 ? moe_gemv_form() : 0;
-    if (form == 2 && (a.K / TILE_K) % 2 == 0) { // scale pairs: 2-byte aligned rows of K / 32 bytes
-        gemv_launch_half<EPI, 2, 6, 4, true>(a, stream);
-        return;
-    }
-    if (form >= 1) {
-        gemv_launch_half<EPI, 2, 6, 4>(a, stream);
-        return;
-    }
-    constexpr int NT = 2, U = MX ? 8 : 4;
-    const int P = a.M * a.k, cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
-    dim3 grid(moe_grid_slots(P, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    if (a.M <= MOE_GEMV_BM / 2) port_launch(moe_gemv<EPI, MX, NT, U, true>, grid, MOE_GEMV_THREADS, 0, stream, a);
-    else port_launch(moe_gemv<EPI, MX, NT, U>, grid, MOE_GEMV_THREADS, 0, stream, a);
+    const bool half = a.M <= MOE_GEMV_BM / 2;
+    const int form = MX && half ? moe_gemv_form() : 0;
+    if (form == 2 && (a.K / TILE_K) % 2 == 0) // scale pairs: 2-byte aligned rows of K / 32 bytes
+        gemv_launch_as<EPI, true, 2, 6, true, 4, true>(a, stream);
+    else if (form >= 1) gemv_launch_as<EPI, true, 2, 6, true, 4>(a, stream);
+    else if (half) gemv_launch_as<EPI, MX, 2, MX ? 8 : 4, true>(a, stream);
+    else gemv_launch_as<EPI, MX, 2, MX ? 8 : 4, false>(a, stream);
 }
 
 template <int EPI, bool MX, int WARPS_M>
