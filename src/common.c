@@ -64,6 +64,13 @@ int env_flag(const char *name) {
     return v && *v && strcmp(v, "0") != 0;
 }
 
+int env_digit(const char *name, int dflt, int lo, int hi, const char *values) {
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    if (v[1] || v[0] < '0' + lo || v[0] > '0' + hi) fatal("%s=%s: %s", name, v, values);
+    return v[0] - '0';
+}
+
 double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -202,11 +202,7 @@ static bool att_la2(void) {
  * same bits (register allocation only). */
 static int att_mma_minb(void) {
     static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("GETP_ATT_MINB");
-        if (e && *e && ((e[0] != '3' && e[0] != '4') || e[1])) fatal("GETP_ATT_MINB=%s: 3 or 4", e);
-        v = e && *e ? e[0] - '0' : 4;
-    }
+    if (v < 0) v = env_digit("GETP_ATT_MINB", 4, 3, 4, "3 or 4");
     return v;
 }
 

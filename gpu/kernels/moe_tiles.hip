@@ -509,12 +509,7 @@ constexpr size_t moe_staged_smem(void) {
  * compiled, not yet measured). Every form runs the same chain (the same bits). */
 static int moe_gemv_form(void) {
     static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("GETP_MOE_GEMV");
-        if (e && *e && (e[0] < '0' || e[0] > '2' || e[1]))
-            fatal("GETP_MOE_GEMV=%s: 0 (the form before run 76), 1 (the default) or 2", e);
-        v = e && *e ? e[0] - '0' : 1;
-    }
+    if (v < 0) v = env_digit("GETP_MOE_GEMV", 1, 0, 2, "0 (the form before run 76), 1 (the default) or 2");
     return v;
 }
 

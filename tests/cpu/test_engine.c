@@ -10,13 +10,61 @@
  * are split into generate() calls; logits() last row argmax == the first
  * greedy token, and every greedy token is the argmax of the teacher-forced
  * logits of the sequence so far; n_tokens <= steps - n_prompt + 1; stop ids end
- * the output with the stop id; bad requests get FINISH_ERROR.
+ * the output with the stop id; bad requests get FINISH_ERROR; env_digit (the
+ * engine's one-digit switches) takes its digits and stops on anything else.
  */
 #include "engine.h"
 #include "sampler.h"
 #include "test_util.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- env_digit (common.h): the engine's one-digit switches ----------------- */
+
+/* env_digit in a child with NAME=value: its value, or -1 when it stopped
+ * (abort) and wrote the one line "getp: NAME=value: values" to stderr. */
+static int env_digit_child(const char *value, int dflt, int lo, int hi) {
+    int fds[2];
+    if (pipe(fds) != 0) return -2;
+    pid_t pid = fork();
+    if (pid < 0) return -2;
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        if (value) setenv("GETP_TEST_DIGIT", value, 1);
+        else unsetenv("GETP_TEST_DIGIT");
+        _exit(env_digit("GETP_TEST_DIGIT", dflt, lo, hi, "the test's values"));
+    }
+    close(fds[1]);
+    char buf[256] = {0};
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof buf - 1 && (k = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st)) return n == 0 ? WEXITSTATUS(st) : -3; // a value, and nothing on stderr
+    char want[128];
+    snprintf(want, sizeof want, "getp: GETP_TEST_DIGIT=%s: the test's values\n", value ? value : "");
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strcmp(buf, want) == 0 ? -1 : -4;
+}
+
+static void test_env_digit(void) {
+    EXPECT(env_digit_child(NULL, 4, 3, 4) == 4, "unset: the default");
+    EXPECT(env_digit_child("", 1, 0, 2) == 1, "empty: the default");
+    EXPECT(env_digit_child("3", 4, 3, 4) == 3, "a digit in range");
+    EXPECT(env_digit_child("0", 1, 0, 2) == 0, "the low end");
+    EXPECT(env_digit_child("2", 1, 0, 2) == 2, "the high end");
+    const char *bad[] = {"5", "x", "34", "-1", " 3", "3 ", "2"};
+    for (int i = 0; i < 7; i++) {
+        const int hi = i == 6 ? 1 : 4, lo = i == 6 ? 0 : 3; // "2" past 0..1
+        EXPECT(env_digit_child(bad[i], lo, lo, hi) == -1, "'%s' stops with one line naming it", bad[i]);
+    }
+}
 
 /* ---- a random in-memory model -------------------------------------------- */
 
@@ -260,5 +308,6 @@ int main(int argc, char **argv) {
     }
     if (generated) model_free(&m);
     else free_random_model(&m);
+    test_env_digit();
     return test_finish();
 }
