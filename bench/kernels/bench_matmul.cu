@@ -26,9 +26,9 @@
  *   an SM (no spill: v27 spills the total under 2); they print BITS DIFFER
  *   against v1 and must agree with each other (compared with the first split version)
  *   v30..v32 v15 / v16 in blocks of 1 or 2 warps (the grid spread evenly over the SMs:
- *   qkv's 160 blocks of 4 warps put 2 on 28 of 132 SMs, o's 90 leave 42 idle)
- *   v33..v37 mm_gemv_ring: the same chain, D k-steps in flight by asynchronous copies
- *   into a per-lane ring in shared memory (D / warps a block / NT in the name)
+ *   qkv's 160 blocks of 4 warps put 2 on 28 of 132 SMs, o's 90 leave 42 idle). (Run 78
+ *   timed a GEMV with its k-steps in flight in shared memory, cp.async into a per-lane
+ *   ring: 0.6x at M = 1, even at M = 8; removed.)
  * Shapes: qkv, o, router (N=32, 20b), router128 (N=128, 120b), unembed. Args: shape
  * (all); env BENCH_M: comma list of M (default 1, 8, 64, 256, 342, 1024, 2048, 4096);
  * BENCH_V: comma list of version numbers (all).
@@ -123,11 +123,6 @@ static const Ver vers[] = {
     {"v30 gemv half U16 1w", mm_launch_gemv<1, 16, false, true, 1>, 8},
     {"v31 gemv half U16 2w", mm_launch_gemv<1, 16, false, true, 2>, 8},
     {"v32 gemv half U8 1w", mm_launch_gemv<1, 8, false, true, 1>, 8},
-    {"v33 ring D16 1w", mm_launch_ring<1, 16, 1>, 8},
-    {"v34 ring D32 1w", mm_launch_ring<1, 32, 1>, 8},
-    {"v35 ring D32 2w", mm_launch_ring<1, 32, 2>, 8},
-    {"v36 ring D48 1w", mm_launch_ring<1, 48, 1>, 8},
-    {"v37 ring NT2 D24 1w", mm_launch_ring<2, 24, 1>, 8},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */

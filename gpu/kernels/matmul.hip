@@ -132,92 +132,6 @@ mm_gemv_bf16_bf16w(MmArgs a) {
     }
 }
 
-/* ---- the same chain with its ring in shared memory (M <= 8; playground) ----
- * mm_gemv keeps U k-steps in flight in registers (U = 16: 64 registers of W
- * and 16 of A a lane), and how many warps an SM holds is set by N alone (qkv:
- * 640 warps of 8 rows, ~5 an SM), so the bytes in flight an SM are capped
- * by U. Here each lane copies its own 16-byte pieces of step s + D (W, and
- * its one A row) into its own slot of a ring of D in shared memory by
- * asynchronous copies (port_cp_async16: no registers held while in flight),
- * waits for step s's copy group, reads its pieces back and runs the same
- * tile_mma chain: the same bits as mm_gemv. A lane reads only what it copied
- * itself, so no barrier, only the copy-group waits; step s's slot is
- * refilled after its MMAs, which depend on the read (the read is done before
- * the copy is issued). One copy group a step (empty past the end), so waiting
- * for "all but the newest D - 1" is step s's group at every s: the W of the
- * first D steps go before port_dep_enter (D groups), their A after (D more). */
-template <int NT, int D, int WARPS>
-__global__ void __launch_bounds__(WARPS * GETP_WAVE)
-mm_gemv_ring(MmArgs a) {
-    extern __shared__ uint4 mm_ring[]; // [WARPS][D][NT + 1][wave]
-    constexpr int PER = NT + 1;
-    const int warp = threadIdx.x / GETP_WAVE;
-    uint4 *ring = mm_ring + (size_t)warp * D * PER * GETP_WAVE + tile_lane();
-    const int n0 = (blockIdx.x * WARPS + warp) * NT * TILE_N, m0 = blockIdx.y * TILE_M;
-    const int nsteps = a.K / TILE_K, koff = tile_k_off();
-    const uint16_t *xrow = a.x + (size_t)min(m0 + tile_a_row(0), a.M - 1) * a.K + koff;
-    const uint16_t *wrow[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-        wrow[t] = a.w + (size_t)min(n0 + t * TILE_N + tile_b_row(), a.N - 1) * a.K + koff;
-    const bool live = n0 < a.N;
-    auto copy_w = [&](int u, int s) {
-#pragma unroll
-        for (int t = 0; t < NT; t++)
-            port_cp_async16(ring + (u * PER + t) * GETP_WAVE, wrow[t] + (size_t)s * TILE_K);
-    };
-    auto copy_x = [&](int u, int s) {
-        port_cp_async16(ring + (u * PER + NT) * GETP_WAVE, xrow + (size_t)s * TILE_K);
-    };
-    if (live)
-#pragma unroll
-        for (int u = 0; u < D; u++) {
-            if (u < nsteps) copy_w(u, u);
-            port_cp_commit();
-        }
-    port_dep_enter(); // port.h "launching": the activations and the stores after it
-    if (!live) return;
-#pragma unroll
-    for (int u = 0; u < D; u++) {
-        if (u < nsteps) copy_x(u, u);
-        port_cp_commit();
-    }
-    TileC acc[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
-#pragma unroll 1
-    for (int s0 = 0; s0 < nsteps; s0 += D)
-#pragma unroll
-        for (int u = 0; u < D; u++) {
-            const int s = s0 + u;
-            if (s < nsteps) {
-                port_cp_wait<D - 1>();
-                TileA x;
-                x.v[0] = ring[(u * PER + NT) * GETP_WAVE];
-#pragma unroll
-                for (int r = 1; r < TILE_A_ROWS; r++) x.v[r] = x.v[0];
-#pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    TileB b;
-                    b.v = ring[(u * PER + t) * GETP_WAVE];
-                    tile_mma(&acc[t], &x, &b);
-                }
-                if (s + D < nsteps) {
-                    copy_w(u, s + D);
-                    copy_x(u, s + D);
-                }
-                port_cp_commit();
-            }
-        }
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int m = m0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
-            if (m < a.M && n < a.N) mm_store(a, m, n, acc[t].c[i]);
-        }
-}
-
 /* ---- a fixed split of K: the small W (the routers, 0.18 / 0.74 MB) at every
  * M, and the dense W at M <= 16 under the dense split (GETP_KSPLIT=1) ----
  * One warp's chain of 90 k-steps is what a 32 x 2880 router costs at any M
@@ -398,23 +312,6 @@ static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK_LAUNCH();
 }
 
-/* mm_gemv_ring (M <= 8): D steps of (NT + 1) 16-byte pieces a lane, per warp. */
-template <int NT, int D, int WARPS>
-static void mm_launch_ring(const MmArgs &a, hipStream_t stream) {
-    const size_t smem = (size_t)WARPS * D * (NT + 1) * GETP_WAVE * 16;
-    static bool attr_set = false;
-    if (!attr_set) {
-        const void *fn = (const void *)mm_gemv_ring<NT, D, WARPS>;
-        GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-        attr_set = true;
-    }
-    const int cols_per_block = WARPS * NT * TILE_N;
-    CHECK(a.M <= TILE_M / 2);
-    port_launch(mm_gemv_ring<NT, D, WARPS>, dim3((a.N + cols_per_block - 1) / cols_per_block, 1),
-                WARPS * GETP_WAVE, smem, stream, a);
-    GPU_CHECK_LAUNCH();
-}
-
 /* The dense split at M <= 16: one column tile of TILE_N a group, G groups a
  * block (4 for a vocabulary-wide argmax, whose key atomics would otherwise be
  * one a block of 4 warps). U = 8 with HALF too (bench/RESULTS.md run 42:
@@ -470,23 +367,18 @@ static void mm_check(const void *x, const void *w, int M, int N, int K) {
  *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
  *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
  *    blocks did not pay: bench/RESULTS.md run 18), with the same parts. */
-/* The M <= 8 GEMV's form, GETP_GEMV_FORM (an A/B of run 78; every form runs
- * the same chain: the same bits): 0 mm_gemv, 16 k-steps in flight in
- * registers, blocks of 4 warps (the default); 1 the same in blocks of 1 warp;
- * 2 / 3 mm_gemv_ring with 16 / 32 k-steps in flight in shared memory, blocks
- * of 1 warp. */
+/* The M <= 8 GEMV's blocks, GETP_GEMV_FORM (an A/B of run 79; the same chain,
+ * the same bits): 0 blocks of 4 warps (the default); 1 blocks of 1 warp, the
+ * grid spread evenly over the SMs (qkv's 160 blocks of 4 warps put 2 on 28 of
+ * 132 SMs, o's 90 leave 42 idle). */
 static int mm_gemv_form(void) {
     static int v = -1;
-    if (v < 0) v = env_digit("GETP_GEMV_FORM", 0, 0, 3, "0 (the default) .. 3 (matmul.hip mm_gemv_form)");
+    if (v < 0) v = env_digit("GETP_GEMV_FORM", 0, 0, 1, "0 (the default) or 1");
     return v;
 }
 static void mm_launch_half(const MmArgs &a, hipStream_t stream) {
-    switch (mm_gemv_form()) {
-    case 1: mm_launch_gemv<1, 16, false, true, 1>(a, stream); break;
-    case 2: mm_launch_ring<1, 16, 1>(a, stream); break;
-    case 3: mm_launch_ring<1, 32, 1>(a, stream); break;
-    default: mm_launch_gemv<1, 16, false, true>(a, stream);
-    }
+    if (mm_gemv_form() == 1) mm_launch_gemv<1, 16, false, true, 1>(a, stream);
+    else mm_launch_gemv<1, 16, false, true>(a, stream);
 }
 
 template <bool ARGMAX>

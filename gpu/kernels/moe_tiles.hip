@@ -68,13 +68,12 @@ __host__ __device__ __forceinline__ size_t moe_rg_scale(size_t row, size_t k, si
 }
 
 template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false,
-          bool RG = false, bool TA = false>
+          bool RG = false>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, MINB)
 moe_gemv(MoeArgs a) {
     static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
     static_assert(!SP || (MX && U % 2 == 0 && !RG), "scale pairs: MXFP4, an even ring, the checkpoint's layout");
     static_assert(!RG || MX, "row groups: MXFP4");
-    static_assert(!TA || MX, "the table a step ahead: MXFP4");
     __shared__ uint4 stab[MX ? 256 : 1]; // MXFP4: every scale byte's table (mx_table_fill)
     if (MX) {
         mx_table_fill(stab, MOE_GEMV_THREADS);
@@ -143,15 +142,6 @@ moe_gemv(MoeArgs a) {
      * instructions on sm_90a) and checking its range with a redo for scales
      * outside it. */
     TileC acc[NT];
-    /* TA (the playground's v44/v45): each step reads the next step's table
-     * entry (its scale byte loaded U - 1 steps before) and decodes with the
-     * one read a step earlier, so the shared-memory load's latency is not on
-     * the step's own chain. Bytes masked: a slot past the end may be stale. */
-    MxTable tnext[TA ? NT : 1];
-    auto table = [&](uint32_t sc) {
-        const uint4 tv = stab[sc & 0xffu];
-        return MxTable{tv.x, tv.y, tv.z, tv.w};
-    };
     const int as_off = AS > 0 ? min(tile_a_row(0), as_cnt - 1) * kc + koff / 8 : 0;
     int as_step = 0; // AS > 0: the k-step step() is at (steps come in order)
     auto step = [&](int u) {
@@ -167,13 +157,7 @@ moe_gemv(MoeArgs a) {
                     scl[MX ? (u + 1) % U : 0][t] = sc >> 8;
                     sc &= 0xffu;
                 }
-                if (TA) {
-                    const MxTable cur = tnext[TA ? t : 0];
-                    tnext[TA ? t : 0] = table(scl[MX ? (u + 1) % U : 0][t]);
-                    bt.v = mx_dequant8_t(raw[MX ? u : 0][t], cur);
-                } else {
-                    bt.v = mx_dequant8_s(raw[MX ? u : 0][t], stab, sc);
-                }
+                bt.v = mx_dequant8_s(raw[MX ? u : 0][t], stab, sc);
             } else {
                 bt = b[MX ? 0 : u][t];
             }
@@ -182,13 +166,7 @@ moe_gemv(MoeArgs a) {
     };
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
-#pragma unroll
-    for (int u = 0; u < U; u++)
-        if (u < nsteps) load(u, u);
-    if (TA)
-#pragma unroll
-        for (int t = 0; t < NT; t++) tnext[TA ? t : 0] = table(scl[0][t]);
-    tile_ring_loaded<U>(nsteps, load, step);
+    tile_ring<U>(nsteps, load, step);
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll
@@ -526,12 +504,14 @@ constexpr size_t moe_staged_smem(void) {
  * waves a SIMD as before): bench/RESULTS.md runs 76-77 measured it against the
  * form before it (8 k-steps, 3 blocks: 167 registers, issue slots 45% busy at
  * M = 8): 0.92x the expert GEMVs' time at M = 8, +6.6% at batch 8 in the
- * engine, the same at M = 1. GETP_MOE_GEMV picks a form for A/B: 0 the older
- * one, 1 this (the default), 2 this with the scale bytes loaded in pairs (SP;
- * compiled, not yet measured). Every form runs the same chain (the same bits). */
+ * engine, the same at M = 1. With the scale bytes of two k-steps loaded at once
+ * (SP, where K / 32 is even; run 78: batch 8 +1.4% on the 20b, +1.1% on the
+ * 120b, batch 1 the same or +1.1%). GETP_MOE_GEMV picks a form for A/B: 0 the
+ * 8-step form before run 76, 1 the 6-step form without SP, 2 with it (the
+ * default). Every form runs the same chain (the same bits). */
 static int moe_gemv_form(void) {
     static int v = -1;
-    if (v < 0) v = env_digit("GETP_MOE_GEMV", 1, 0, 2, "0 (the form before run 76), 1 (the default) or 2");
+    if (v < 0) v = env_digit("GETP_MOE_GEMV", 2, 0, 2, "0 (the form before run 76), 1 (before run 78) or 2 (the default)");
     return v;
 }
 
