@@ -357,23 +357,13 @@ static void mm_check(const void *x, const void *w, int M, int N, int K) {
  * them per 16 rows, at every M. */
 #define MM_GEMV_L2_BYTES (1 << 20)
 
-/* Small W (the routers): the split kernel at every M (its own bits, the same
- * at every M). Other weights by how well a configuration fills the GPU (every
- * one gives the same bits):
- *  - GEMV for M <= 16 (M <= 8: one A row a lane, 16 k-steps of W in flight;
- *    not for the argmax, whose 201,088 columns fill the GPU as they are);
- *    under the dense split of K (a.klen: GETP_KSPLIT=1) the split kernel, a
- *    warp a part;
- *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
- *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
- *    blocks did not pay: bench/RESULTS.md run 18), with the same parts. */
-/* The M <= 8 GEMV's blocks, GETP_GEMV_FORM (an A/B of run 79; the same chain,
- * the same bits): 0 blocks of 4 warps (the default); 1 blocks of 1 warp, the
- * grid spread evenly over the SMs (qkv's 160 blocks of 4 warps put 2 on 28 of
- * 132 SMs, o's 90 leave 42 idle). */
+/* The M <= 8 GEMV in blocks of 1 warp, the grid spread evenly over the SMs
+ * (in blocks of 4, qkv's 160 put 2 on 28 of 132 SMs and o's 90 left 42 idle):
+ * runs 78-79, 20b batch 1 +0.5% / +1.8%, batch 8 +1.3% / +0.6%, the same
+ * bits. GETP_GEMV_FORM=0: blocks of 4 warps as before, for A/B. */
 static int mm_gemv_form(void) {
     static int v = -1;
-    if (v < 0) v = env_digit("GETP_GEMV_FORM", 0, 0, 1, "0 (the default) or 1");
+    if (v < 0) v = env_digit("GETP_GEMV_FORM", 1, 0, 1, "0 (blocks of 4 warps, before run 79) or 1 (the default)");
     return v;
 }
 static void mm_launch_half(const MmArgs &a, hipStream_t stream) {
@@ -381,6 +371,17 @@ static void mm_launch_half(const MmArgs &a, hipStream_t stream) {
     else mm_launch_gemv<1, 16, false, true>(a, stream);
 }
 
+/* Small W (the routers): the split kernel at every M (its own bits, the same
+ * at every M). Other weights by how well a configuration fills the GPU (every
+ * one gives the same bits):
+ *  - GEMV for M <= 16 (M <= 8: one A row a lane, 16 k-steps of W in flight,
+ *    blocks of 1 warp; not for the argmax, whose 201,088 columns fill the GPU
+ *    as they are);
+ *    under the dense split of K (a.klen: GETP_KSPLIT=1) the split kernel, a
+ *    warp a part;
+ *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
+ *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
+ *    blocks did not pay: bench/RESULTS.md run 18), with the same parts. */
 template <bool ARGMAX>
 static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     const bool small_w = (size_t)a.N * a.K * 2 <= MM_GEMV_L2_BYTES;
