@@ -89,8 +89,9 @@ double now_seconds(void);
 int env_flag(const char *name);
 
 /* A one-digit choice in the environment (GETP_MOE_GEMV, GETP_GEMV_FORM,
- * GETP_ATT_MINB): dflt when unset or "", else a single digit in lo..hi, anything else fatal with
- * "NAME=value: values" (values says what each choice is). */
+ * GETP_ATT_MINB): dflt when unset or "", else a single digit in lo..hi,
+ * anything else fatal with "NAME=value: values" (values says what each
+ * choice is). */
 int env_digit(const char *name, int dflt, int lo, int hi, const char *values);
 
 #ifdef __cplusplus
