@@ -18,7 +18,9 @@
  *   run 77) and v37 with the scale bytes loaded two k-steps at a time (SP). v42 / v43: v39 and
  *   the 2/8/3 form on a copy of the weights in row groups (moe_gemv's RG: a tile's 8 rows of a
  *   k-step in one 128-byte line of codes and 8 bytes of scales). (Run 78 also timed v39 / v40
- *   with each step's scale table read a step ahead: 1.00-1.04x the time; removed.)
+ *   with each step's scale table read a step ahead: 1.00-1.04x the time; removed.) v44 / v45:
+ *   v40 (production) / v39 with the weights as the MMA's A operand (moe_gemv's WT; NT = 1
+ *   tile of 16 weight rows = v39's 2 tiles of 8), the token rows as B: no A-row copies.
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -51,7 +53,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 44
+#define NVER 46
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -118,12 +120,13 @@ static void gemv_split(const MoeArgs &a) {
 
 /* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8);
  * HALF: one A row a lane (M <= 8); AS > 0: the slot's first AS rows in shared memory. */
-template <int EPI, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false, bool RG = false>
+template <int EPI, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false, bool RG = false,
+          bool WT = false>
 static void gemv(const MoeArgs &a) {
-    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * (WT ? TILE_M : TILE_N);
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols); // the launcher's
     const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
-    auto fn = moe_gemv<EPI, true, NT, U, HALF, AS, MINB, SP, RG>;
+    auto fn = moe_gemv<EPI, true, NT, U, HALF, AS, MINB, SP, RG, WT>;
     // 8 staged rows of K = 2,880 (45 KB) plus the 4 KB scale table pass 48 KB
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     fn<<<grid, MOE_GEMV_THREADS, smem>>>(a);
@@ -160,6 +163,8 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 41: gemv<EPI, 2, 4, true, 0, 5, true>(a); break;
     case 42: gemv<EPI, 2, 6, true, 0, 4, false, true>(a); break; // weights in row groups (main)
     case 43: gemv<EPI, 2, 8, true, 0, 3, false, true>(a); break;
+    case 44: gemv<EPI, 1, 6, true, 0, 4, true, false, true>(a); break; // weights as A (WT)
+    case 45: gemv<EPI, 1, 6, true, 0, 4, false, false, true>(a); break;
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -263,7 +268,8 @@ int main(void) {
                         "v30 gemv2 U16 As", "v31 gemv2 U24 As", "v32 gemv1 U32 As",
                         "v33 g2 U8 b4", "v34 g1 U8 b4", "v35 g1 U8 b5", "v36 g1 U4 b8",
                         "v37 g2 U4 b5", "v38 g1 U6 b6", "v39 g2 U6 b4", "v40 v39 pairs",
-                        "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp"};
+                        "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
+                        "v45 v39 W as A"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }

@@ -57,7 +57,14 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * (moe_rg_block / moe_rg_scale), so a tile's 8 rows of one k-step are 128
  * contiguous bytes of codes and 8 of scales: one cache line a load where the
  * checkpoint's layout touches 8. Measures what the layout would give before
- * every MoE kernel and the loader adopt it. Same values. */
+ * every MoE kernel and the loader adopt it. Same values.
+ * WT (MXFP4, HALF; the playground's v44/v45): the weights as the MMA's A
+ * operand (TILE_M rows a tile, a lane's TILE_A_ROWS of them decoded straight
+ * into its fragment) and the lane's token row as B, so no A row is copied
+ * into the dropped rows' registers (run 78's sass: ~200 of the kernel's
+ * instructions are such moves). Each product and its k slot are the same, so
+ * the bits are the tile's if the matrix unit sums a dot product the same
+ * whichever operand is A: the playground compares them with auto's. */
 #define MOE_RG 8
 /* Offsets of row `row`'s k-step k (of kg a row) in the row-grouped layout. */
 __host__ __device__ __forceinline__ size_t moe_rg_block(size_t row, size_t k, size_t kg) {
@@ -68,12 +75,16 @@ __host__ __device__ __forceinline__ size_t moe_rg_scale(size_t row, size_t k, si
 }
 
 template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false,
-          bool RG = false>
+          bool RG = false, bool WT = false>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, MINB)
 moe_gemv(MoeArgs a) {
     static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
     static_assert(!SP || (MX && U % 2 == 0 && !RG), "scale pairs: MXFP4, an even ring, the checkpoint's layout");
     static_assert(!RG || MX, "row groups: MXFP4");
+    static_assert(!WT || (MX && HALF && AS == 0 && !RG), "weights as the A operand: MXFP4, up to 8 tokens");
+    /* WT: a tile is TILE_M weight rows (the lane's TILE_A_ROWS of them) by the
+     * tokens, RW weight rows a lane and tile; else TILE_N rows, one a lane. */
+    constexpr int RW = WT ? TILE_A_ROWS : 1, TROWS = WT ? TILE_M : TILE_N, J = NT * RW;
     __shared__ uint4 stab[MX ? 256 : 1]; // MXFP4: every scale byte's table (mx_table_fill)
     if (MX) {
         mx_table_fill(stab, MOE_GEMV_THREADS);
@@ -83,7 +94,7 @@ moe_gemv(MoeArgs a) {
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
     const int warp = threadIdx.x / GETP_WAVE;
-    const int n0 = (blockIdx.y * (MOE_GEMV_THREADS / GETP_WAVE) + warp) * NT * TILE_N;
+    const int n0 = (blockIdx.y * (MOE_GEMV_THREADS / GETP_WAVE) + warp) * NT * TROWS;
     extern __shared__ uint4 as_rows[]; // AS > 0: min(p1 - p0, AS) rows of K / 8 chunks
     const int kc = a.K / 8, as_cnt = AS > 0 ? min(p1 - p0, AS) : 0;
     if (AS > 0) { // every thread copies, before any wave leaves
@@ -96,42 +107,46 @@ moe_gemv(MoeArgs a) {
     constexpr int AR = HALF ? 1 : TILE_A_ROWS; // A rows a lane loads
     const uint16_t *arow[AR];
 #pragma unroll
-    for (int r = 0; r < AR; r++) arow[r] = moe_act_row<EPI>(a, min(p0 + tile_a_row(r), p1 - 1)) + koff;
-    size_t brow[NT];
+    for (int r = 0; r < AR; r++)
+        arow[r] = moe_act_row<EPI>(a, min(p0 + (WT ? tile_b_row() : tile_a_row(r)), p1 - 1)) + koff;
+    size_t brow[J]; // the lane's weight rows: j = tile * RW + row
 #pragma unroll
-    for (int t = 0; t < NT; t++)
-        brow[t] = (size_t)e * a.N + min(n0 + t * TILE_N + tile_b_row(), a.N - 1);
+    for (int j = 0; j < J; j++)
+        brow[j] = (size_t)e * a.N +
+                  min(n0 + (j / RW) * TROWS + (WT ? tile_a_row(j % RW) : tile_b_row()), a.N - 1);
 
     const int KG = a.K / 32;
     /* MXFP4 by pointer, set up once: tile t's codes (16 bytes a k-step, the
      * lane's 4 at koff / 2) and its scale bytes (one a k-step). */
-    const uint8_t *pb[NT], *ps[NT];
+    const uint8_t *pb[J], *ps[J];
 #pragma unroll
-    for (int t = 0; t < NT; t++) {
-        const size_t g0 = MX ? brow[t] * (size_t)KG : 0;
-        pb[t] = !MX ? NULL : (RG ? a.w.blocks + moe_rg_block(brow[t], 0, KG) : a.w.blocks + g0 * 16) + koff / 2;
-        ps[t] = !MX ? NULL : RG ? a.w.scales + moe_rg_scale(brow[t], 0, KG) : a.w.scales + g0;
+    for (int j = 0; j < J; j++) {
+        const size_t g0 = MX ? brow[j] * (size_t)KG : 0;
+        pb[j] = !MX ? NULL : (RG ? a.w.blocks + moe_rg_block(brow[j], 0, KG) : a.w.blocks + g0 * 16) + koff / 2;
+        ps[j] = !MX ? NULL : RG ? a.w.scales + moe_rg_scale(brow[j], 0, KG) : a.w.scales + g0;
     }
     constexpr int BSTEP = RG ? 16 * MOE_RG : 16, SSTEP = RG ? MOE_RG : 1; // bytes a k-step
     /* A ring of U k-steps in flight: step s's slot is refilled with step
      * s + U right after s's mma. MXFP4 stays raw (4 code bytes and a scale
      * per tile and k-step) until its mma, so a deep U costs few registers. */
     TileB b[MX ? 1 : U][NT];
-    uint32_t raw[MX ? U : 1][NT], scl[MX ? U : 1][NT];
-    TileA x[U];
+    uint32_t raw[MX ? U : 1][J], scl[MX ? U : 1][J];
+    TileA x[U]; // WT: v[0] is the lane's token row, the B operand
     auto load = [&](int u, int s) {
 #pragma unroll
-        for (int t = 0; t < NT; t++) {
+        for (int j = 0; j < J; j++) {
             if (MX) {
-                raw[MX ? u : 0][t] = *(const uint32_t *)(pb[t] + (size_t)s * BSTEP);
-                if (!SP) scl[MX ? u : 0][t] = ps[t][(size_t)s * SSTEP];
+                raw[MX ? u : 0][j] = *(const uint32_t *)(pb[j] + (size_t)s * BSTEP);
+                if (!SP) scl[MX ? u : 0][j] = ps[j][(size_t)s * SSTEP];
                 else if (u % 2 == 0) // slot u holds steps s = u (mod U): s even, s + 1 < nsteps (even)
-                    scl[MX ? u : 0][t] = *(const uint16_t *)(ps[t] + s);
+                    scl[MX ? u : 0][j] = *(const uint16_t *)(ps[j] + s);
             } else {
-                b[MX ? 0 : u][t].v = moe_load_b<false>(a, brow[t], s, koff);
+                b[MX ? 0 : u][j].v = moe_load_b<false>(a, brow[j], s, koff);
             }
         }
-        if (AS == 0) {
+        if (WT) {
+            x[u].v[0] = *(const uint4 *)(arow[0] + (size_t)s * TILE_K);
+        } else if (AS == 0) {
 #pragma unroll
             for (int r = 0; r < AR; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
         }
@@ -144,23 +159,35 @@ moe_gemv(MoeArgs a) {
     TileC acc[NT];
     const int as_off = AS > 0 ? min(tile_a_row(0), as_cnt - 1) * kc + koff / 8 : 0;
     int as_step = 0; // AS > 0: the k-step step() is at (steps come in order)
+    auto decode = [&](int u, int j) { // weight row j's 8 bf16 of this k-step
+        uint32_t sc = scl[MX ? u : 0][j];
+        if (SP && u % 2 == 0) { // the odd step's byte waits in the next slot (not reloaded)
+            scl[MX ? (u + 1) % U : 0][j] = sc >> 8;
+            sc &= 0xffu;
+        }
+        return mx_dequant8_s(raw[MX ? u : 0][j], stab, sc);
+    };
     auto step = [&](int u) {
         if (AS > 0) x[u].v[0] = as_rows[as_off + 4 * as_step++];
+        if (WT) { // C(weight rows x tokens) += W(rows x k) x(tokens x k)^T
+            TileB xb;
+            xb.v = x[u].v[0];
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                TileA wa;
+#pragma unroll
+                for (int r = 0; r < RW; r++) wa.v[r] = decode(u, t * RW + r);
+                tile_mma(&acc[t], &wa, &xb);
+            }
+            return;
+        }
 #pragma unroll
         for (int r = AR; r < TILE_A_ROWS; r++) x[u].v[r] = x[u].v[0];
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             TileB bt;
-            if (MX) {
-                uint32_t sc = scl[MX ? u : 0][t];
-                if (SP && u % 2 == 0) { // the odd step's byte waits in the next slot (not reloaded)
-                    scl[MX ? (u + 1) % U : 0][t] = sc >> 8;
-                    sc &= 0xffu;
-                }
-                bt.v = mx_dequant8_s(raw[MX ? u : 0][t], stab, sc);
-            } else {
-                bt = b[MX ? 0 : u][t];
-            }
+            if (MX) bt.v = decode(u, t);
+            else bt = b[MX ? 0 : u][t];
             tile_mma(&acc[t], &x[u], &bt);
         }
     };
@@ -170,9 +197,10 @@ moe_gemv(MoeArgs a) {
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            float partner = tile_c_partner(&acc[t], i);
-            int pos = p0 + tile_c_row(i), n = n0 + t * TILE_N + tile_c_col(i);
+        for (int i = 0; i < 4; i++) { // WT: rows are weight rows, columns tokens
+            float partner = WT ? tile_c_row_partner(&acc[t], i) : tile_c_partner(&acc[t], i);
+            int pos = p0 + (WT ? tile_c_col(i) : tile_c_row(i));
+            int n = n0 + t * TROWS + (WT ? tile_c_row(i) : tile_c_col(i));
             if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc[t].c[i], partner);
         }
 }

@@ -96,6 +96,8 @@ __device__ __forceinline__ void tile_mma(TileC *acc, const TileA *a, const TileB
 __device__ __forceinline__ float tile_c_partner(const TileC *acc, int i) {
     return GETP_SHFL_XOR(acc->c[i], 1);
 }
+/* Value of the element in the same column, row row ^ 1 (the lane holds both). */
+__device__ __forceinline__ float tile_c_row_partner(const TileC *acc, int i) { return acc->c[i ^ 1]; }
 #define GETP_TILE_IMPL "mfma 16x16x16 bf16_1k"
 #else
 #include "port_tile_fallback.h"

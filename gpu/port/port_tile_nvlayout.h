@@ -19,5 +19,10 @@ __device__ __forceinline__ int tile_c_row(int i) { return nv16x8_c_row(tile_lane
 __device__ __forceinline__ int tile_c_col(int i) { return nv16x8_c_col(tile_lane(), i); }
 /* Value of the element in the same row, column col ^ 1 (a lane holds both). */
 __device__ __forceinline__ float tile_c_partner(const TileC *acc, int i) { return acc->c[i ^ 1]; }
+/* Value of the element in the same column, row row ^ 1: lane ^ 4's item i
+ * (all lanes must call). */
+__device__ __forceinline__ float tile_c_row_partner(const TileC *acc, int i) {
+    return GETP_SHFL_XOR(acc->c[i], 4);
+}
 
 #endif

@@ -114,6 +114,8 @@ static int check_mfma_tile(void) {
             bad += acc[l][i] != ref[r][c];
             /* tile_c_partner: the element at column c ^ 1 is lane l ^ 1's item i */
             bad += mfma16_c_row(l ^ 1, i) != r || mfma16_c_col(l ^ 1, i) != (c ^ 1);
+            /* tile_c_row_partner: the element at row r ^ 1 is this lane's item i ^ 1 */
+            bad += mfma16_c_row(l, i ^ 1) != (r ^ 1) || mfma16_c_col(l, i ^ 1) != c;
         }
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++) bad += seen[r][c] != 1;
@@ -162,6 +164,8 @@ static int check_nv_tile(int wave) {
                 seen[r][c]++;
                 bad += acc[l0][i] != ref[r][c];
                 bad += nv16x8_c_col(l, i ^ 1) != (c ^ 1) || nv16x8_c_row(l, i ^ 1) != r; // partner: item i ^ 1
+                /* row partner (tile_c_row_partner): row r ^ 1 is lane l ^ 4's item i */
+                bad += nv16x8_c_row(l ^ 4, i) != (r ^ 1) || nv16x8_c_col(l ^ 4, i) != c;
             }
     }
     for (int r = 0; r < 16; r++)
