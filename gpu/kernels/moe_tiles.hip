@@ -169,7 +169,7 @@ moe_gemv(MoeArgs a) {
     };
     auto step = [&](int u) {
         if (AS > 0) x[u].v[0] = as_rows[as_off + 4 * as_step++];
-        if (WT) { // C(weight rows x tokens) += W(rows x k) x(tokens x k)^T
+        if constexpr (WT) { // C(weight rows x tokens) += W(rows x k) x(tokens x k)^T
             TileB xb;
             xb.v = x[u].v[0];
 #pragma unroll
@@ -179,16 +179,16 @@ moe_gemv(MoeArgs a) {
                 for (int r = 0; r < RW; r++) wa.v[r] = decode(u, t * RW + r);
                 tile_mma(&acc[t], &wa, &xb);
             }
-            return;
-        }
+        } else {
 #pragma unroll
-        for (int r = AR; r < TILE_A_ROWS; r++) x[u].v[r] = x[u].v[0];
+            for (int r = AR; r < TILE_A_ROWS; r++) x[u].v[r] = x[u].v[0];
 #pragma unroll
-        for (int t = 0; t < NT; t++) {
-            TileB bt;
-            if (MX) bt.v = decode(u, t);
-            else bt = b[MX ? 0 : u][t];
-            tile_mma(&acc[t], &x[u], &bt);
+            for (int t = 0; t < NT; t++) {
+                TileB bt;
+                if (MX) bt.v = decode(u, t);
+                else bt = b[MX ? 0 : u][t];
+                tile_mma(&acc[t], &x[u], &bt);
+            }
         }
     };
 #pragma unroll
@@ -536,20 +536,26 @@ constexpr size_t moe_staged_smem(void) {
  * (SP, where K / 32 is even; run 78: batch 8 +1.4% on the 20b, +1.1% on the
  * 120b, batch 1 the same or +1.1%). GETP_MOE_GEMV picks a form for A/B: 0 the
  * 8-step form before run 76, 1 the 6-step form without SP, 2 with it (the
- * default). Every form runs the same chain (the same bits). */
+ * default), 3 form 2 with the weights as the MMA's A operand (WT: one tile of
+ * 16 weight rows a warp; run 80's playground 0.88x on mlp1 at M = 8, the same
+ * bits; not yet timed in the engine). Every form runs the same chain (the same
+ * bits). */
 static int moe_gemv_form(void) {
     static int v = -1;
-    if (v < 0) v = env_digit("GETP_MOE_GEMV", 2, 0, 2, "0 (the form before run 76), 1 (before run 78) or 2 (the default)");
+    if (v < 0)
+        v = env_digit("GETP_MOE_GEMV", 2, 0, 3,
+                      "0 (the form before run 76), 1 (before run 78), 2 (the default) or 3 (weights as A)");
     return v;
 }
 
 /* One moe_gemv form on the grid every form shares: a slot per 16 pairs (spare
- * ones exit) by the column groups of 4 warps x NT tiles. */
-template <int EPI, bool MX, int NT, int U, bool HALF, int MINB = 3, bool SP = false>
+ * ones exit) by the column groups of 4 warps x NT tiles (of TILE_N weight
+ * rows, TILE_M with WT). */
+template <int EPI, bool MX, int NT, int U, bool HALF, int MINB = 3, bool SP = false, bool WT = false>
 static void gemv_launch_as(const MoeArgs &a, hipStream_t stream) {
-    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * TILE_N;
+    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * (WT ? TILE_M : TILE_N);
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    port_launch(moe_gemv<EPI, MX, NT, U, HALF, 0, MINB, SP>, grid, MOE_GEMV_THREADS, 0, stream, a);
+    port_launch(moe_gemv<EPI, MX, NT, U, HALF, 0, MINB, SP, false, WT>, grid, MOE_GEMV_THREADS, 0, stream, a);
 }
 
 /* Up to 8 tokens no expert has more than 8 pairs: one A row a lane (HALF), for
@@ -559,7 +565,9 @@ template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     const bool half = a.M <= MOE_GEMV_BM / 2;
     const int form = MX && half ? moe_gemv_form() : 0;
-    if (form == 2 && (a.K / TILE_K) % 2 == 0) // scale pairs: 2-byte aligned rows of K / 32 bytes
+    if (form == 3 && (a.K / TILE_K) % 2 == 0)
+        gemv_launch_as<EPI, true, 1, 6, true, 4, true, true>(a, stream);
+    else if (form >= 2 && (a.K / TILE_K) % 2 == 0) // scale pairs: 2-byte aligned rows of K / 32 bytes
         gemv_launch_as<EPI, true, 2, 6, true, 4, true>(a, stream);
     else if (form >= 1) gemv_launch_as<EPI, true, 2, 6, true, 4>(a, stream);
     else if (half) gemv_launch_as<EPI, MX, 2, MX ? 8 : 4, true>(a, stream);
