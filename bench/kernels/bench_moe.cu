@@ -21,6 +21,8 @@
  *   with each step's scale table read a step ahead: 1.00-1.04x the time; removed.) v44 / v45:
  *   v40 (production) / v39 with the weights as the MMA's A operand (moe_gemv's WT; NT = 1
  *   tile of 16 weight rows = v39's 2 tiles of 8), the token rows as B: no A-row copies.
+ *   v46 / v47: v44 bounded for 5 blocks an SM / with 8 k-steps in flight (WT's 96-99
+ *   registers leave room for either; not yet run).
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -53,7 +55,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 46
+#define NVER 48
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -165,6 +167,8 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 43: gemv<EPI, 2, 8, true, 0, 3, false, true>(a); break;
     case 44: gemv<EPI, 1, 6, true, 0, 4, true, false, true>(a); break; // weights as A (WT)
     case 45: gemv<EPI, 1, 6, true, 0, 4, false, false, true>(a); break;
+    case 46: gemv<EPI, 1, 6, true, 0, 5, true, false, true>(a); break; // v44 at 5 blocks an SM
+    case 47: gemv<EPI, 1, 8, true, 0, 4, true, false, true>(a); break; // v44, 8 k-steps in flight
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -269,7 +273,7 @@ int main(void) {
                         "v33 g2 U8 b4", "v34 g1 U8 b4", "v35 g1 U8 b5", "v36 g1 U4 b8",
                         "v37 g2 U4 b5", "v38 g1 U6 b6", "v39 g2 U6 b4", "v40 v39 pairs",
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
-                        "v45 v39 W as A"};
+                        "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
