@@ -58,13 +58,14 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * contiguous bytes of codes and 8 of scales: one cache line a load where the
  * checkpoint's layout touches 8. Measures what the layout would give before
  * every MoE kernel and the loader adopt it. Same values.
- * WT (MXFP4, HALF; the playground's v44/v45): the weights as the MMA's A
- * operand (TILE_M rows a tile, a lane's TILE_A_ROWS of them decoded straight
- * into its fragment) and the lane's token row as B, so no A row is copied
- * into the dropped rows' registers (run 78's sass: ~200 of the kernel's
- * instructions are such moves). Each product and its k slot are the same, so
- * the bits are the tile's if the matrix unit sums a dot product the same
- * whichever operand is A: the playground compares them with auto's. */
+ * WT (MXFP4, HALF; GETP_MOE_GEMV=3, the playground's v44-v47): the weights
+ * as the MMA's A operand (TILE_M rows a tile, a lane's TILE_A_ROWS of them
+ * decoded straight into its fragment) and the lane's token row as B, so no A
+ * row is copied into the dropped rows' registers (run 78's sass: ~200 of the
+ * kernel's instructions are such moves). Each product and its k slot are the
+ * same, so the bits are the tile's if the matrix unit sums a dot product the
+ * same whichever operand is A: the playground compares them with auto's (run
+ * 80: equal), the selftest's few-token cases with the batch of 300. */
 #define MOE_RG 8
 /* Offsets of row `row`'s k-step k (of kg a row) in the row-grouped layout. */
 __host__ __device__ __forceinline__ size_t moe_rg_block(size_t row, size_t k, size_t kg) {
