@@ -65,7 +65,7 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * kernel's instructions are such moves). Each product and its k slot are the
  * same, so the bits are the tile's if the matrix unit sums a dot product the
  * same whichever operand is A: the playground compares them with auto's (run
- * 80: equal), the selftest's few-token cases with the batch of 300. */
+ * 80: equal), test_gemm's MoE cases each token alone with its batch. */
 #define MOE_RG 8
 /* Offsets of row `row`'s k-step k (of kg a row) in the row-grouped layout. */
 __host__ __device__ __forceinline__ size_t moe_rg_block(size_t row, size_t k, size_t kg) {
