@@ -233,7 +233,10 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
         awk '/Function :/ { if (fn) for (o in n) print fn, n[o], o; fn = $3; delete n }
              /\/\*[0-9a-f]+\*\// { op = $2; if (op ~ /^@/) op = $3; sub(/\..*/, "", op); sub(/;$/, "", op); n[op]++ }
              END { if (fn) for (o in n) print fn, n[o], o }' "$res/sass_${a}_$b.txt" |
-            sort -k1,1 -k2,2nr | awk '{ if ($1 != f) { f = $1; c = 0; print "== " f } if (c++ < 14) printf "  %6d %s\n", $2, $3 }' | head -80 ;;
+            sort -k1,1 -k2,2nr | awk '{ if ($1 != f) { f = $1; c = 0; print "== " f } if (c++ < 14) printf "  %6d %s\n", $2, $3 }' \
+            >"$res/sass_counts_${a}_$b.txt"
+        head -80 "$res/sass_counts_${a}_$b.txt"
+        gzip -f "$res/sass_${a}_$b.txt" ;; # every kernel's counts and the SASS itself come back under $OUT
     ncu)
         build_playground "$a" || continue
         # --print-details all: the sections' charts too (the warp-state stall reasons, which
