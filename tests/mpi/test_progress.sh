@@ -5,7 +5,9 @@
 #   bar     a singleton on a pseudo-terminal (script(1) from bsdutils): the bar
 #           is redrawn in place ("\r[###...] ..."), at least twice before the
 #           final report with fewer than all requests done, at most about once
-#           a second, counts never going back, 100% at the end
+#           an interval (0.25 s here, so a fast machine's short run still
+#           redraws; at the default 1 s a 1.9 s run drew once and failed),
+#           counts never going back, 100% at the end
 #   json    2 ranks, --progress json, a JSONL input with blank lines: every
 #           line is a JSON object; reports inside the round (0 < done < N);
 #           done and tokens never go back; requests_total is N from the start;
@@ -23,7 +25,7 @@ rm -rf "$WORK"
 enter_work
 N=48
 make_ids in.ids $N 3 10 5 "$V"
-make_ids bar.ids $((2 * N)) 3 10 6 "$V" # the bar's run: long enough for several redraws at 1 s
+make_ids bar.ids $((2 * N)) 3 10 6 "$V" # the bar's run: several redraws at BAR_INTERVAL
 # JSONL: the same prompts, a blank line after every 10th
 awk 'NR > 1 { ids = $0; gsub(/ /, ", ", ids);
   printf "{\"id\": \"r%d\", \"prompt_token_ids\": [%s]}\n", NR - 2, ids; if ((NR - 1) % 10 == 0) print "" }' \
@@ -32,13 +34,16 @@ ARGS=(--backend cpu -n 24)
 command -v script > /dev/null || { fail "script(1) (bsdutils) is missing"; finish; exit 1; }
 
 # ---- bar on a pseudo-terminal
-timeout "$RUN_TIMEOUT" script -qfec "$GETP model -i bar.ids -o bar.out --input-format ids ${ARGS[*]}" /dev/null \
+BAR_INTERVAL=0.25
+timeout "$RUN_TIMEOUT" script -qfec \
+    "$GETP model -i bar.ids -o bar.out --input-format ids ${ARGS[*]} --progress-interval $BAR_INTERVAL" /dev/null \
     > bar.tty 2>&1
 rc=$?
 check "bar: the run on a pseudo-terminal succeeded" [ $rc = 0 -a "$(wc -l < bar.out)" = $((2 * N)) ]
-python3 - "$((2 * N))" bar.tty << 'EOF' > bar.check
+python3 - "$((2 * N))" bar.tty "$BAR_INTERVAL" << 'EOF' > bar.check
 import re, sys
 n, text = int(sys.argv[1]), open(sys.argv[2], "rb").read().decode("utf-8", "replace")
+interval = float(sys.argv[3])
 end = text.find("requests: ")
 draws = [(m.start(), float(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)))
          for m in re.finditer(r"\r\[[#.]{24}\] +([0-9.]+)%  (\d+)/(\d+) requests  (\d+) tokens", text)]
@@ -46,7 +51,7 @@ elapsed = float(re.search(r"elapsed: ([0-9.]+) s", text).group(1))
 inside = [d for d in draws if d[0] < end and d[2] < n]
 ok = end > 0 and len(inside) >= 2 and all(d[3] == n for d in draws)
 ok = ok and all(a[2] <= b[2] and a[4] <= b[4] for a, b in zip(draws, draws[1:]))
-ok = ok and draws and draws[-1][2] == n and draws[-1][1] == 100.0 and len(draws) <= elapsed + 3
+ok = ok and draws and draws[-1][2] == n and draws[-1][1] == 100.0 and len(draws) <= elapsed / interval + 3
 print("draws %d (%d inside the round before the report), elapsed %.1f s, last %s: %s"
       % (len(draws), len(inside), elapsed, draws[-1][2:] if draws else None, "ok" if ok else "BAD"))
 EOF
