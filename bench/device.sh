@@ -31,7 +31,8 @@
 #   ncu:KERNEL:NAME[:ENV]    Nsight Compute on that playground (ENV as for bench, e.g.
 #                            BENCH_M=2048,BENCH_V=7): the 2nd launch of kernels whose name
 #                            contains NAME, clocks left alone (--clock-control none, METHOD.md);
-#                            throughput, warp states, memory; full report under $OUT
+#                            throughput, warp states, memory, instruction counts (run 75's
+#                            instructions a warp and k-step); full report under $OUT
 #   sass:KERNEL:NAME         the SASS of that playground's kernels whose mangled name contains
 #                            NAME (cuobjdump) under $OUT, and each one's opcode counts
 #   ncustep:NAME[:ENV]       Nsight Compute over whole decode steps of build NAME's engine
@@ -245,7 +246,7 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
             timeout 300 ncu --clock-control none -k "regex:$b" --launch-skip 1 --launch-count 1 \
                 --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
                 --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
-                "$@" "/tmp/bench_$a"
+                --section InstructionStats --section SourceCounters "$@" "/tmp/bench_$a"
         }
         ( run_env "${c:-}"; ncu_run --print-details all || ncu_run ) >"$out/ncu_${a}_$b.log" 2>&1
         echo "ncu rc=$?"; cp "$out/ncu_${a}_$b.log" "$res/" 2>/dev/null
