@@ -566,10 +566,9 @@ template <int EPI, bool MX>
 static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     const bool half = a.M <= MOE_GEMV_BM / 2;
     const int form = MX && half ? moe_gemv_form() : 0;
-    if (form == 3 && (a.K / TILE_K) % 2 == 0)
-        gemv_launch_as<EPI, true, 1, 6, true, 4, true, true>(a, stream);
-    else if (form >= 2 && (a.K / TILE_K) % 2 == 0) // scale pairs: 2-byte aligned rows of K / 32 bytes
-        gemv_launch_as<EPI, true, 2, 6, true, 4, true>(a, stream);
+    const bool pairs = (a.K / TILE_K) % 2 == 0; // scale pairs: 2-byte aligned rows of K / 32 bytes
+    if (form == 3 && pairs) gemv_launch_as<EPI, true, 1, 6, true, 4, true, true>(a, stream);
+    else if (form >= 2 && pairs) gemv_launch_as<EPI, true, 2, 6, true, 4, true>(a, stream);
     else if (form >= 1) gemv_launch_as<EPI, true, 2, 6, true, 4>(a, stream);
     else if (half) gemv_launch_as<EPI, MX, 2, MX ? 8 : 4, true>(a, stream);
     else gemv_launch_as<EPI, MX, 2, MX ? 8 : 4, false>(a, stream);
