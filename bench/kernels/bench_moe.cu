@@ -19,8 +19,9 @@
  *   the 2/8/3 form on a copy of the weights in row groups (moe_gemv's RG: a tile's 8 rows of a
  *   k-step in one 128-byte line of codes and 8 bytes of scales). (Run 78 also timed v39 / v40
  *   with each step's scale table read a step ahead: 1.00-1.04x the time; removed.) v44 / v45:
- *   v40 (production) / v39 with the weights as the MMA's A operand (moe_gemv's WT; NT = 1
- *   tile of 16 weight rows = v39's 2 tiles of 8), the token rows as B: no A-row copies.
+ *   v40 (production until run 81) / v39 with the weights as the MMA's A operand (moe_gemv's
+ *   WT; NT = 1 tile of 16 weight rows = v39's 2 tiles of 8), the token rows as B: no A-row
+ *   copies (v44 is production, "auto", since run 81).
  *   v46 / v47: v44 bounded for 5 blocks an SM / with 8 k-steps in flight (WT's 96-99
  *   registers leave room for either; not yet run).
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which

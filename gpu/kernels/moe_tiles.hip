@@ -58,7 +58,7 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * contiguous bytes of codes and 8 of scales: one cache line a load where the
  * checkpoint's layout touches 8. Measures what the layout would give before
  * every MoE kernel and the loader adopt it. Same values.
- * WT (MXFP4, HALF; GETP_MOE_GEMV=3, the playground's v44-v47): the weights
+ * WT (MXFP4, HALF; the default up to 8 tokens, the playground's v44-v47): the weights
  * as the MMA's A operand (TILE_M rows a tile, a lane's TILE_A_ROWS of them
  * decoded straight into its fragment) and the lane's token row as B, so no A
  * row is copied into the dropped rows' registers (run 78's sass: ~200 of the
@@ -535,17 +535,17 @@ constexpr size_t moe_staged_smem(void) {
  * M = 8): 0.92x the expert GEMVs' time at M = 8, +6.6% at batch 8 in the
  * engine, the same at M = 1. With the scale bytes of two k-steps loaded at once
  * (SP, where K / 32 is even; run 78: batch 8 +1.4% on the 20b, +1.1% on the
- * 120b, batch 1 the same or +1.1%). GETP_MOE_GEMV picks a form for A/B: 0 the
- * 8-step form before run 76, 1 the 6-step form without SP, 2 with it (the
- * default), 3 form 2 with the weights as the MMA's A operand (WT: one tile of
- * 16 weight rows a warp; run 80's playground 0.88x on mlp1 at M = 8, the same
- * bits; not yet timed in the engine). Every form runs the same chain (the same
- * bits). */
+ * 120b, batch 1 the same or +1.1%) and the weights as the MMA's A operand (WT:
+ * one tile of 16 weight rows a warp, no copies of the token row; run 81: 20b
+ * batch 8 1,506 -> 1,620 tok/s, +7.6%, batch 1 the same). GETP_MOE_GEMV picks
+ * a form for A/B: 0 the 8-step form before run 76, 1 the 6-step form without
+ * SP, 2 with it (before run 81), 3 with WT as well (the default). Every form
+ * runs the same chain (the same bits). */
 static int moe_gemv_form(void) {
     static int v = -1;
     if (v < 0)
-        v = env_digit("GETP_MOE_GEMV", 2, 0, 3,
-                      "0 (the form before run 76), 1 (before run 78), 2 (the default) or 3 (weights as A)");
+        v = env_digit("GETP_MOE_GEMV", 3, 0, 3,
+                      "0 (the form before run 76), 1 (before run 78), 2 (before run 81) or 3 (the default)");
     return v;
 }
 
