@@ -20,11 +20,15 @@
  *   v25 mm_split: the production split of K for small W (the routers, W <= 1 MB) at
  *   every M; v13 dispatches it there, so on the router shapes v13 and v25 print BITS
  *   DIFFER against v1 (their own order) and must agree with each other
- *   v26..v29 the dense split of K (MmArgs.klen = mm_dense_klen: 4 parts): v26 the
- *   dispatcher (split GEMV at M <= 16, tiles past it), v27 / v28 the 128- / 64-row
- *   cp.async tiles with the parts' running total (MmFold), v29 v27 bounded for 1 block
- *   an SM (no spill: v27 spills the total under 2); they print BITS DIFFER
- *   against v1 and must agree with each other (compared with the first split version)
+ *   v26..v29 the dense split of K (MmArgs.klen = mm_dense_klen: 4 parts of whole
+ *   stages; none for the vocabulary): v26 the dispatcher (split GEMV at M <= 16, tiles
+ *   past it), v27 / v28 the 128- / 64-row cp.async tiles as production runs them split
+ *   (the parts' total in shared memory, MmFoldS, a stage fewer), v29 the total in
+ *   registers (MmFold) bounded for 1 block an SM; v33 / v34 the 128- / 64-row tiles
+ *   with the total in registers at 2 blocks (spilling), v35 the shared-memory total
+ *   with 4 stages (1 block an SM); they print BITS DIFFER against v1 and must agree
+ *   with each other (compared with the first split version). v36: v9 with 3 stages
+ *   (what the split's stage fewer costs unsplit)
  *   v30..v32 v15 / v16 in blocks of 1 or 2 warps (the grid spread evenly over the SMs:
  *   qkv's 160 blocks of 4 warps put 2 on 28 of 132 SMs, o's 90 leave 42 idle). (Run 78
  *   timed a GEMV with its k-steps in flight in shared memory, cp.async into a per-lane
@@ -118,11 +122,15 @@ static const Ver vers[] = {
     {"v26 ksplit auto", mm_dispatch<false>, 1 << 30, (size_t)1 << 62, true},
     {"v27 ksplit async128", mm_launch_async<2, 4, 1, 4, false>, 1 << 30, (size_t)1 << 62, true},
     {"v28 ksplit async64", mm_launch_async<1, 4, 2, 4, false>, 1 << 30, (size_t)1 << 62, true},
-    {"v29 ksplit async128 1/SM", mm_launch_async_as<2, 4, 1, 4, false, true, true, 1>, 1 << 30,
+    {"v29 ksplit async128 1/SM", mm_launch_async_as<2, 4, 1, 4, false, true, 1, 1>, 1 << 30,
      (size_t)1 << 62, true},
     {"v30 gemv half U16 1w", mm_launch_gemv<1, 16, false, true, 1>, 8},
     {"v31 gemv half U16 2w", mm_launch_gemv<1, 16, false, true, 2>, 8},
     {"v32 gemv half U8 1w", mm_launch_gemv<1, 8, false, true, 1>, 8},
+    {"v33 ksplit async128 regs", mm_launch_async_as<2, 4, 1, 4, false, true, 1>, 1 << 30, (size_t)1 << 62, true},
+    {"v34 ksplit async64 regs", mm_launch_async_as<1, 4, 2, 4, false, true, 1>, 1 << 30, (size_t)1 << 62, true},
+    {"v35 ksplit async128 smem s4", mm_launch_async_as<2, 4, 1, 4, false, true, 2>, 1 << 30, (size_t)1 << 62, true},
+    {"v36 async128k1s3", mm_launch_async<2, 4, 1, 3, false>, 1 << 30},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */
@@ -168,7 +176,7 @@ int main(int argc, char **argv) {
                 if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), (int)(&v - vers) + 1) == Vs.end()) continue;
                 bool am = v.f == NULL;
                 if (am && strcmp(sh.name, "unembed")) continue;
-                MmArgs a = {dy, dx, dw[0], db, NULL, NULL, M, N, K, v.ksplit ? mm_dense_klen(K / TILE_K) : 0};
+                MmArgs a = {dy, dx, dw[0], db, NULL, NULL, M, N, K, v.ksplit ? mm_dense_klen(N, K / TILE_K) : 0};
                 double err = 0;
                 if (!am) {
                     GPU_CHECK(hipMemset(dy, 0xff, (size_t)M * N * 4));

@@ -173,9 +173,11 @@ void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const flo
                        const float *residual, int M, int N, int K, hipStream_t stream);
 
 /* The dense split of K (matmul_common.h): on, every dense product (W over
- * 1 MB) sums 4 fixed parts of K, at every M (other bits than the single
- * chain, the same at every M). Off by default; GETP_KSPLIT=1 in the
- * environment turns it on at the first product; tests set it here. */
+ * 1 MB, fewer than MM_SPLIT_MAX_N columns: not the vocabulary) sums 4 fixed
+ * parts of K, at every M (other bits than the single chain, the same at every
+ * M). On by default; GETP_KSPLIT=0 in the environment turns it off at the
+ * first product; tests set it here. */
+#define MM_SPLIT_MAX_N 65536
 void matmul_set_ksplit(int on);
 
 /* Precise mode: x = x + x_lo as two bf16 parts, y = W x + bias [+ residual] in

@@ -4,15 +4,17 @@
  *
  * Two portable kernels, one arithmetic (matmul_common.h); the fast NVIDIA
  * build adds a cp.async-fed version of the tiled one (matmul_async.hip,
- * behind extras.h's hook). Every output element is accumulated by one
- * warp through tile_mma (tile.h) over k-steps of 32 in increasing order, one
- * fp32 accumulator, no split-K; so a row's result is bit-identical whether it
- * is computed by the small-M kernel or the tiled one, alone or in a batch.
- * The exception is small W (the routers: mm_split, below): K cut into fixed
- * parts by K alone, summed in part order, by one kernel at every M. The
- * dense split of K (GETP_KSPLIT=1, off by default: matmul_common.h) does the
- * same for every larger W in every kernel: mm_split at M <= 16, the tiles
- * with the finished parts' total in registers.
+ * behind extras.h's hook). Every output element is accumulated by warps
+ * through tile_mma (tile.h) over k-steps of 32 in increasing order in fixed
+ * parts of K, each part one fp32 chain from zero, the parts summed in part
+ * order; so a row's result is bit-identical whether it is computed by the
+ * small-M kernel or the tiled one, alone or in a batch. The parts: for small
+ * W (the routers) about 6 k-steps each, by one kernel (mm_split) at every M;
+ * for the other dense W 4 parts of whole stages (matmul_common.h's dense
+ * split, the default since run 82): mm_split at M <= 16, the tiles keeping the
+ * finished parts' total (in registers in mm_tiled, in shared memory in the
+ * fast build's mm_async); the vocabulary-wide W (and every W under
+ * GETP_KSPLIT=0) one chain.
  *  - mm_gemv (M <= 16): bandwidth bound; each warp
  *    streams NT tiles of W rows straight from global memory (16-byte loads,
  *    a ring of U k-steps kept in flight: 16 when M <= 8 and a lane needs one
@@ -133,15 +135,15 @@ mm_gemv_bf16_bf16w(MmArgs a) {
 }
 
 /* ---- a fixed split of K: the small W (the routers, 0.18 / 0.74 MB) at every
- * M, and the dense W at M <= 16 under the dense split (GETP_KSPLIT=1) ----
+ * M, and the dense W at M <= 16 under the dense split (the default) ----
  * One warp's chain of 90 k-steps is what a 32 x 2880 router costs at any M
  * (bench/RESULTS.md runs 31-43: ~13 us for 0.18 MB, a plain read's 4.3).
- * Here K's nsteps k-steps are cut into P parts of len steps, by K alone
- * (mm_split_parts for the routers, mm_dense_klen for the dense W), each part
- * one warp's chain from zero; the block sums the parts in part order (part 0
- * + part 1 + ...) through shared memory, then the epilogue. A block holds G
- * column groups of P warps each (G = 1 but for the unembedding's argmax: one
- * key atomic a row for G groups). Other bits than mm_gemv's single chain,
+ * Here K's nsteps k-steps are cut into P parts of len steps, by the weight's
+ * shape alone (mm_split_parts for the routers, mm_dense_klen for the dense
+ * W), each part one warp's chain from zero; the block sums the parts in part
+ * order (part 0 + part 1 + ...) through shared memory, then the epilogue. A
+ * block holds G column groups of P warps each (the launchers give G = 1; with
+ * more, one key atomic a row serves G groups). Other bits than mm_gemv's single chain,
  * but the same bits for a row at every M, NT, G and grid: every small-W
  * product goes through this kernel (mm_dispatch), and the tiles reproduce the
  * dense parts (MmFold). HALF as mm_gemv's. */
@@ -252,18 +254,23 @@ mm_tiled_bf16_bf16w(MmArgs a) {
     load_stage(0);
     store_stage(0);
     __syncthreads();
-    for (int st = 0; st < nstages; st++) {
-        const int buf = st & 1;
-        if (st + 1 < nstages) load_stage(st + 1);
+    int st = 0;
+    for (int s0 = 0; s0 < nsteps;) { // a part of K at a time (one part unless SPLIT)
+        const int s1 = fold.end(s0, nsteps), st1 = (s1 + C::KSUB - 1) / C::KSUB;
+        for (; st < st1; st++) {
+            const int buf = st & 1;
+            if (st + 1 < nstages) load_stage(st + 1);
 #pragma unroll
-        for (int ks = 0; ks < C::KSUB; ks++) {
-            if (st * C::KSUB + ks >= nsteps) break;
-            fold.at(st * C::KSUB + ks, acc);
-            mm_kstep<C>(acc, smem + buf * C::STAGE + ks * C::BM * 4,
-                        smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
+            for (int ks = 0; ks < C::KSUB; ks++) {
+                if (st * C::KSUB + ks >= nsteps) break;
+                mm_kstep<C>(acc, smem + buf * C::STAGE + ks * C::BM * 4,
+                            smem + buf * C::STAGE + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
+            }
+            if (st + 1 < nstages) store_stage(buf ^ 1);
+            __syncthreads();
         }
-        if (st + 1 < nstages) store_stage(buf ^ 1);
-        __syncthreads();
+        if (s1 < nsteps) fold.add(s0 == 0, acc);
+        s0 = s1;
     }
     fold.finish(nsteps, acc);
 
@@ -286,6 +293,7 @@ __global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, i
 template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT>
 static void mm_launch_tiled_as(const MmArgs &a, hipStream_t stream) {
     typedef MmTiled<WARPS_M, MT, KSUB> C;
+    CHECK(!SPLIT || a.klen % KSUB == 0); // parts of whole stages (mm_dense_klen)
     static bool attr_set = false;
     if (!attr_set) {
         const void *fn = (const void *)mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT>;
@@ -312,18 +320,18 @@ static void mm_launch_gemv(const MmArgs &a, hipStream_t stream) {
     GPU_CHECK_LAUNCH();
 }
 
-/* The dense split at M <= 16: one column tile of TILE_N a group, G groups a
- * block (4 for a vocabulary-wide argmax, whose key atomics would otherwise be
- * one a block of 4 warps). U = 8 with HALF too (bench/RESULTS.md run 42:
- * parts of 24 k-steps, 8 in flight, one A row a lane: the fastest split). */
+/* The dense split at M <= 16: one column tile of TILE_N a block (the
+ * vocabulary-wide W, whose key atomics would want several, is never split:
+ * mm_dense_klen). U = 8 with HALF too (bench/RESULTS.md run 42: parts of 24
+ * k-steps, 8 in flight, one A row a lane: the fastest split). */
 template <bool ARGMAX, bool HALF>
 static void mm_launch_split_dense(const MmArgs &a, hipStream_t stream) {
-    const int parts = (a.K / TILE_K + a.klen - 1) / a.klen, groups = ARGMAX && a.N >= 65536 ? 4 : 1;
-    CHECK(parts * groups <= MM_SPLIT_MAX && (!HALF || a.M <= TILE_M / 2));
-    const unsigned cols = (unsigned)(groups * TILE_N), rows = (unsigned)((a.M + TILE_M - 1) / TILE_M);
-    const size_t smem = (size_t)groups * parts * TILE_M * TILE_N * sizeof(float);
-    port_launch(mm_split_bf16_bf16w<1, 8, ARGMAX, HALF>, dim3((a.N + cols - 1) / cols, rows),
-                groups * parts * GETP_WAVE, smem, stream, a, a.klen);
+    const int parts = (a.K / TILE_K + a.klen - 1) / a.klen;
+    CHECK(parts <= MM_SPLIT_MAX && (!HALF || a.M <= TILE_M / 2));
+    const unsigned rows = (unsigned)((a.M + TILE_M - 1) / TILE_M);
+    const size_t smem = (size_t)parts * TILE_M * TILE_N * sizeof(float);
+    port_launch(mm_split_bf16_bf16w<1, 8, ARGMAX, HALF>, dim3((a.N + TILE_N - 1) / TILE_N, rows),
+                parts * GETP_WAVE, smem, stream, a, a.klen);
     GPU_CHECK_LAUNCH();
 }
 
@@ -377,7 +385,7 @@ static void mm_launch_half(const MmArgs &a, hipStream_t stream) {
  *  - GEMV for M <= 16 (M <= 8: one A row a lane, 16 k-steps of W in flight,
  *    blocks of 1 warp; not for the argmax, whose 201,088 columns fill the GPU
  *    as they are);
- *    under the dense split of K (a.klen: GETP_KSPLIT=1) the split kernel, a
+ *    under the dense split of K (a.klen; the default) the split kernel, a
  *    warp a part;
  *  - otherwise the vendor's extras first (extras.h), then 64x128 tiles up to
  *    M = 256, 128x128 past it (measured; at M = 342 the 64-row tiles' extra
@@ -396,24 +404,25 @@ static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
 }
 
-/* The dense split of K: GETP_KSPLIT=1 in the environment (read at the first
- * product) or matmul_set_ksplit; off by default until measured on a GPU. */
+/* The dense split of K (matmul_common.h), on by default since run 82: 20b
+ * batch 1 +9.5%, batch 8 +5.1%, 120b batch 1 +10.5%, batch 8 +4.4%, batch
+ * 1,024 -0.75% (other bits than one chain, the same at every M).
+ * GETP_KSPLIT=0 (read at the first product) or matmul_set_ksplit(0): one
+ * chain, as before. */
 static int mm_ksplit = -1;
 
 void matmul_set_ksplit(int on) { mm_ksplit = on != 0; }
 
-static int mm_klen(int K) {
-    if (mm_ksplit < 0) {
-        const char *e = getenv("GETP_KSPLIT");
-        mm_ksplit = e && e[0] == '1' && e[1] == 0;
-    }
-    return mm_ksplit ? mm_dense_klen(K / TILE_K) : 0;
+static int mm_klen(int N, int K) {
+    if (mm_ksplit < 0)
+        mm_ksplit = env_digit("GETP_KSPLIT", 1, 0, 1, "0 (one chain, before run 82) or 1 (the default)");
+    return mm_ksplit ? mm_dense_klen(N, K / TILE_K) : 0;
 }
 
 void matmul_bf16_bf16w(float *y, const uint16_t *x, const uint16_t *w, const float *bias,
                        const float *residual, int M, int N, int K, hipStream_t stream) {
     mm_check(x, w, M, N, K);
-    MmArgs a = {y, x, w, bias, residual, NULL, M, N, K, mm_klen(K)};
+    MmArgs a = {y, x, w, bias, residual, NULL, M, N, K, mm_klen(N, K)};
     mm_dispatch<false>(a, stream);
 }
 
@@ -438,7 +447,7 @@ void matmul_argmax_bf16_bf16w(int32_t *ids, const uint16_t *x, const uint16_t *w
         mm_keys_cap = M;
     }
     GPU_CHECK(hipMemsetAsync(mm_keys, 0, (size_t)M * sizeof(unsigned long long), stream));
-    MmArgs a = {NULL, x, w, NULL, NULL, mm_keys, M, N, K, mm_klen(K)};
+    MmArgs a = {NULL, x, w, NULL, NULL, mm_keys, M, N, K, mm_klen(N, K)};
     mm_dispatch<true>(a, stream);
     port_launch(mm_argmax_finish, (M + 255) / 256, 256, 0, stream, ids, mm_keys, M);
     GPU_CHECK_LAUNCH();

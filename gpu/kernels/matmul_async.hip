@@ -4,15 +4,56 @@
 #include "matmul_common.h" // MmArgs, MmTiled, mm_kstep, mm_epilogue
 #include "extras.h"        // mm_gemm_extra
 #include "gpu_check.h"
+#include <type_traits>
 
 /* NVIDIA: the same tiles fed by an NS-stage cp.async pipeline (KSUB k-steps a
  * stage, one barrier a stage): the operands go global -> shared without
  * passing through registers, NS - 1 stages in flight while the warps
  * multiply. Same k-step chain (mm_kstep) as mm_tiled: bit-identical rows. */
-template <int WARPS_M, int MT, int KSUB, int NS>
+/* FOLD: how a split of K (MmArgs.klen) keeps the finished parts' total:
+ * 0 no split; 1 a second accumulator set in registers (MmFold; at 2 blocks
+ * an SM the 128 x 128 tiles spill); 2 in shared memory past the stages, a
+ * thread's own column of BM x BN floats (MmFoldS: the registers of the
+ * unsplit tile). */
+template <int WARPS_M, int MT, int KSUB, int NS, int FOLD = 0>
 struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
-    static constexpr size_t SMEM = (size_t)NS * MmTiled<WARPS_M, MT, KSUB>::STAGE * 16;
-    static constexpr int MINB = SMEM <= 100 * 1024 ? 2 : 1;
+    typedef MmTiled<WARPS_M, MT, KSUB> T;
+    static constexpr size_t STAGES = (size_t)NS * T::STAGE * 16;
+    static constexpr size_t SMEM = STAGES + (FOLD == 2 ? (size_t)T::BM * T::BN * 4 : 0);
+    static constexpr int MINB = SMEM <= 113 * 1024 ? 2 : 1; // 2 x (113 + 1 reserved) KB <= 228 KB an SM
+};
+
+/* The total of FOLD 2: MmFold's steps with tot in shared memory, element
+ * (i, j, e) of thread t at [(i NT + j) 4 + e][t] (consecutive threads,
+ * consecutive banks). Each thread reads back only what it wrote: no barrier. */
+template <int MT, int NT, int THREADS>
+struct MmFoldS {
+    float *tot;
+    int klen;
+    __device__ __forceinline__ MmFoldS(float *tot_, int klen_) : tot(tot_ + threadIdx.x), klen(klen_) {}
+    __device__ __forceinline__ int end(int s, int nsteps) const { return min(nsteps, (s / klen + 1) * klen); }
+    __device__ __forceinline__ void add(bool first, TileC (&acc)[MT][NT]) {
+#pragma unroll
+        for (int i = 0; i < MT; i++)
+#pragma unroll
+            for (int j = 0; j < NT; j++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    float *t = tot + ((i * NT + j) * 4 + e) * THREADS;
+                    *t = first ? acc[i][j].c[e] : *t + acc[i][j].c[e];
+                }
+                tile_zero(&acc[i][j]);
+            }
+    }
+    __device__ __forceinline__ void finish(int nsteps, TileC (&acc)[MT][NT]) {
+        if (nsteps <= klen) return;
+#pragma unroll
+        for (int i = 0; i < MT; i++)
+#pragma unroll
+            for (int j = 0; j < NT; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) acc[i][j].c[e] = tot[((i * NT + j) * 4 + e) * THREADS] + acc[i][j].c[e];
+    }
 };
 
 /* MFAST: blockIdx.x walks the row blocks, so the blocks in flight share
@@ -20,11 +61,11 @@ struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
  * unembedding's 1.2 GB would otherwise be read once per row block). */
 /* MINB_ > 0 overrides the blocks an SM the registers are bounded for (the
  * playground's split 128 x 128 tiles at 1: no spill of the parts' total). */
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT, int MINB_ = 0>
-__global__ void __launch_bounds__(256, (MINB_ > 0 ? MINB_ : MmAsync<WARPS_M, MT, KSUB, NS>::MINB))
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, int FOLD, int MINB_ = 0>
+__global__ void __launch_bounds__(256, (MINB_ > 0 ? MINB_ : MmAsync<WARPS_M, MT, KSUB, NS, FOLD>::MINB))
 mm_async_bf16_bf16w(MmArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
-    typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
+    typedef MmAsync<WARPS_M, MT, KSUB, NS, FOLD> C;
     extern __shared__ uint4 smem[];
     const int tid = threadIdx.x, warp = tid / GETP_WAVE;
     const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
@@ -62,24 +103,30 @@ mm_async_bf16_bf16w(MmArgs a) {
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
-    MmFold<MT, C::NT, SPLIT> fold(a.klen);
+    typename std::conditional<FOLD == 2, MmFoldS<MT, C::NT, C::THREADS>, MmFold<MT, C::NT, FOLD == 1>>::type fold(
+        FOLD == 2 ? (float *)(smem + C::STAGES / 16) : NULL, a.klen);
 #pragma unroll
     for (int st = 0; st < NS - 1; st++) {
         if (st < nstages) issue(st);
         port_cp_commit();
     }
-    for (int st = 0; st < nstages; st++) {
-        port_cp_wait<NS - 2>(); // this thread's copies of stage st have landed
-        __syncthreads();        // everyone's have; stage st - 1 is consumed by all warps
-        if (st + NS - 1 < nstages) issue(st + NS - 1); // into stage st - 1's buffer
-        port_cp_commit();
-        const uint4 *buf = smem + (st % NS) * C::STAGE;
+    int st = 0;
+    for (int s0 = 0; s0 < nsteps;) { // a part of K at a time (one part unless SPLIT)
+        const int s1 = fold.end(s0, nsteps), st1 = (s1 + C::KSUB - 1) / C::KSUB;
+        for (; st < st1; st++) {
+            port_cp_wait<NS - 2>(); // this thread's copies of stage st have landed
+            __syncthreads();        // everyone's have; stage st - 1 is consumed by all warps
+            if (st + NS - 1 < nstages) issue(st + NS - 1); // into stage st - 1's buffer
+            port_cp_commit();
+            const uint4 *buf = smem + (st % NS) * C::STAGE;
 #pragma unroll
-        for (int ks = 0; ks < C::KSUB; ks++) {
-            if (st * C::KSUB + ks >= nsteps) break;
-            fold.at(st * C::KSUB + ks, acc);
-            mm_kstep<C>(acc, buf + ks * C::BM * 4, buf + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
+            for (int ks = 0; ks < C::KSUB; ks++) {
+                if (st * C::KSUB + ks >= nsteps) break;
+                mm_kstep<C>(acc, buf + ks * C::BM * 4, buf + C::A_CHUNKS + ks * C::BN * 4, wm, wn);
+            }
         }
+        if (s1 < nsteps) fold.add(s0 == 0, acc);
+        s0 = s1;
     }
     fold.finish(nsteps, acc);
     port_cp_wait<0>();
@@ -89,21 +136,23 @@ mm_async_bf16_bf16w(MmArgs a) {
 
 /* ---- launcher and the NVIDIA choice ---- */
 
-template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, bool SPLIT, int MINB_ = 0>
+template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST, int FOLD, int MINB_ = 0>
 static void mm_launch_async_as(const MmArgs &a, hipStream_t stream) {
-    typedef MmAsync<WARPS_M, MT, KSUB, NS> C;
-    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT, MINB_>;
+    typedef MmAsync<WARPS_M, MT, KSUB, NS, FOLD> C;
+    CHECK(!FOLD || a.klen % KSUB == 0); // parts of whole stages (mm_dense_klen)
+    const void *fn = (const void *)mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, FOLD, MINB_>;
     GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM));
     const unsigned nb = (unsigned)((a.N + C::BN - 1) / C::BN), mb = (unsigned)((a.M + C::BM - 1) / C::BM);
     const dim3 grid = MFAST ? dim3(mb, nb) : dim3(nb, mb);
-    port_launch(mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, SPLIT, MINB_>,
+    port_launch(mm_async_bf16_bf16w<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, FOLD, MINB_>,
         grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
 }
 template <int WARPS_M, int MT, int KSUB, int NS, bool ARGMAX, bool MFAST = true>
 static void mm_launch_async(const MmArgs &a, hipStream_t stream) {
-    if (mm_is_split(a)) mm_launch_async_as<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, true>(a, stream);
-    else mm_launch_async_as<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, false>(a, stream);
+    static_assert(NS > 2, "the split runs a stage fewer");
+    if (mm_is_split(a)) mm_launch_async_as<WARPS_M, MT, KSUB, NS - 1, ARGMAX, MFAST, 2>(a, stream);
+    else mm_launch_async_as<WARPS_M, MT, KSUB, NS, ARGMAX, MFAST, 0>(a, stream);
 }
 
 /* Every shape the portable dispatcher would tile: 64x128 tiles, 2 k-steps a

@@ -25,34 +25,45 @@ struct MmArgs {
     int klen;                    // k-steps a part of the fixed split of K; 0: one chain
 };
 
-/* ---- the fixed split of K (dense W, GETP_KSPLIT=1; matmul.hip's mm_dispatch) ----
- * K's nsteps k-steps are cut into parts of klen steps by K alone (so a row's
- * parts are the same at every M): the GEMV runs a warp a part and sums the
- * parts through shared memory (mm_split); the tiles keep the parts before the
- * current one in a second accumulator set (MmFold). Both add part p's sum to
- * the total of parts 0 .. p-1, in part order, before the epilogue. */
+/* ---- the fixed split of K (dense W, the default; matmul.hip's mm_dispatch) ----
+ * K's nsteps k-steps are cut into parts of klen steps by N and K alone (so a
+ * row's parts are the same at every M): the GEMV runs a warp a part and sums
+ * the parts through shared memory (mm_split); the tiles run each part as its
+ * own loop over stages and keep the parts before it in a second accumulator
+ * set (MmFold). Both add part p's sum to the total of parts 0 .. p-1, in part
+ * order, before the epilogue. klen is even, so a part is whole stages of the
+ * tiles (KSUB 1 or 2) and the fold sits between two stage loops, not inside
+ * the k-step loop (run 67 folded inside it: the tiles lost 17-23% at M =
+ * 2,048). A vocabulary-wide W (N >= MM_SPLIT_MAX_N) stays one chain: its
+ * columns fill the GPU as they are (run 67: the split LM head + argmax took
+ * 472 us a step against ~290). */
 #define MM_DENSE_PARTS 4
-static inline int mm_dense_klen(int nsteps) {
+static inline int mm_dense_klen(int N, int nsteps) {
+    if (N >= MM_SPLIT_MAX_N) return 0;
     const int p = nsteps < MM_DENSE_PARTS ? nsteps : MM_DENSE_PARTS;
-    return (nsteps + p - 1) / p;
+    const int len = (nsteps + p - 1) / p;
+    return len + (len & 1); // whole stages of 2 k-steps: 24/24/24/18 at K = 2,880, 32 x 4 at 4,096
 }
 
 /* Does this product run split (more than one part)? */
 static inline bool mm_is_split(const MmArgs &a) { return a.klen > 0 && a.klen < a.K / TILE_K; }
 
-/* A warp's running total of the finished parts. at(step) before each k-step:
- * at a part boundary acc joins the total (the first part becomes it) and
- * restarts from zero; finish() after the last k-step leaves the row's sum in
- * acc. SPLIT = false: nothing (no registers). */
+/* A warp's running total of the finished parts. end(s) is the k-step after
+ * the part holding step s; after each part but the last, add() puts acc into
+ * the total (the first part becomes it) and restarts acc from zero; finish()
+ * after the last k-step leaves the row's sum in acc. SPLIT = false: one part,
+ * nothing kept (no registers). */
 template <int MT, int NT, bool SPLIT>
 struct MmFold {
     TileC tot[SPLIT ? MT : 1][SPLIT ? NT : 1];
-    int klen, next; // part length, the next part's first k-step
-    __device__ __forceinline__ explicit MmFold(int klen_) : klen(klen_), next(klen_) {}
-    __device__ __forceinline__ void at(int step, TileC (&acc)[MT][NT]) {
+    int klen; // part length
+    __device__ __forceinline__ explicit MmFold(int klen_) : klen(klen_) {}
+    __device__ __forceinline__ MmFold(float *, int klen_) : klen(klen_) {} // as matmul_async.hip's MmFoldS
+    __device__ __forceinline__ int end(int s, int nsteps) const {
+        return SPLIT ? min(nsteps, (s / klen + 1) * klen) : nsteps;
+    }
+    __device__ __forceinline__ void add(bool first, TileC (&acc)[MT][NT]) {
         if constexpr (SPLIT) {
-            if (step != next) return;
-            const bool first = step == klen;
 #pragma unroll
             for (int i = 0; i < MT; i++)
 #pragma unroll
@@ -62,7 +73,6 @@ struct MmFold {
                         tot[i][j].c[e] = first ? acc[i][j].c[e] : tot[i][j].c[e] + acc[i][j].c[e];
                     tile_zero(&acc[i][j]);
                 }
-            next += klen;
         }
     }
     __device__ __forceinline__ void finish(int nsteps, TileC (&acc)[MT][NT]) {

@@ -95,8 +95,10 @@ static void test_matmul_invariance(int N, int K) {
 
 /* The split of K changes the bits (another summation order) for most
  * elements: a run with it on must differ from one with it off, at M = 1
- * (the split GEMV) and M = 300 (the tiles); else the switch did nothing. */
-static void test_split_bits(int N, int K) {
+ * (the split GEMV) and M = 300 (the tiles); else the switch did nothing. A
+ * vocabulary-wide W (N >= MM_SPLIT_MAX_N) is never split: there the two runs
+ * must agree bit for bit (split = false). */
+static void test_split_bits(int N, int K, bool split) {
     const int M = 300;
     std::vector<uint16_t> x((size_t)M * K), w((size_t)N * K);
     bu_fill_bf16(x, 1.0f); bu_fill_bf16(w, 0.05f);
@@ -115,11 +117,13 @@ static void test_split_bits(int N, int K) {
         }
         long eq = 0;
         for (size_t i = 0; i < out[0].size(); i++) eq += memcmp(&out[0][i], &out[1][i], 4) == 0;
-        same += eq * 2 > (long)out[0].size(); // more than half the same bits: not split
+        if (split) same += eq * 2 > (long)out[0].size(); // more than half the same bits: not split
+        else same += eq != (long)out[0].size();           // any bit changed: split
     }
     matmul_set_ksplit(0);
     char what[128];
-    snprintf(what, sizeof what, "dense split of K reaches the kernels N=%d K=%d (M=1/300 mostly equal)", N, K);
+    snprintf(what, sizeof what, split ? "dense split of K reaches the kernels N=%d K=%d (M=1/300 mostly equal)"
+                                      : "vocabulary-wide W stays one chain N=%d K=%d (M=1/300 not equal)", N, K);
     report(same == 0, what, (double)same);
     GPU_CHECK(hipFree(dx)); GPU_CHECK(hipFree(dw)); GPU_CHECK(hipFree(dy));
 }
@@ -341,7 +345,9 @@ int main(void) {
         return 77;
     }
     bu_rng ^= 0x1234567ull;
-    // dense: ragged shapes through every path (gemv M<=16, tiled 64, tiled 128)
+    // dense: ragged shapes through every path (gemv M<=16, tiled 64, tiled 128),
+    // first as one chain (GETP_KSPLIT=0), then under the split (the default) below
+    matmul_set_ksplit(0);
     test_matmul_shape(1, 37, 64, true, false, false);
     test_matmul_shape(5, 130, 96, false, true, false);
     test_matmul_shape(16, 200, 2880, true, true, true);
@@ -360,9 +366,10 @@ int main(void) {
     test_argmax(300, 201088, 32, true);
     test_argmax(300, 100, 2880, false); // small N at M > 16: the row-grouped GEMV
     // the dense split of K (matmul_set_ksplit; W over 1 MB): every path of it
-    // (the split GEMV M <= 8 / <= 16, 64- and 128-row tiles), parts of 23/23/23/21
-    // (K = 2880) and 32 x 4 (K = 4096); then the vocabulary-wide argmax (4 column
-    // groups a block) and a check that the switch reaches the kernels
+    // (the split GEMV M <= 8 / <= 16, 64- and 128-row tiles, the parts' totals
+    // kept between whole stages), parts of 24/24/24/18 (K = 2880) and 32 x 4
+    // (K = 4096); the argmax, split (N = 3001) and vocabulary-wide (one chain);
+    // then checks that the switch reaches the kernels and leaves the vocabulary
     matmul_set_ksplit(1);
     test_matmul_shape(1, 520, 2880, true, false, false);
     test_matmul_shape(5, 300, 2048, false, true, false);
@@ -375,8 +382,9 @@ int main(void) {
     test_argmax(3, 201088, 64, true);
     test_argmax(40, 201088, 64, true);
     test_argmax(300, 3001, 2880, false);
-    matmul_set_ksplit(0);
-    test_split_bits(520, 2880);
+    test_split_bits(520, 2880, true);
+    test_split_bits(MM_SPLIT_MAX_N, 2880, false);
+    matmul_set_ksplit(1); // the default, for the rest
     // MoE: small shapes (the CPU reference is O(M k H I)); each path
     MoeCase c; moe_case_init(c, 8, 4, 320, 288);
     const int Ms[] = {1, 5, 40, 100, 300}; // 100: 50 pairs an expert (wgmma past 32 E)
