@@ -23,7 +23,7 @@
  *   v26..v29 the dense split of K (MmArgs.klen = mm_dense_klen: 4 parts of whole
  *   stages; none for the vocabulary): v26 the dispatcher (split GEMV at M <= 16, tiles
  *   past it), v27 / v28 the 128- / 64-row cp.async tiles as production runs them split
- *   (the parts' total in shared memory, MmFoldS, a stage fewer), v29 the total in
+ *   (the parts' total in shared memory, MmFold's FOLD 2, a stage fewer), v29 the total in
  *   registers (MmFold) bounded for 1 block an SM; v33 / v34 the 128- / 64-row tiles
  *   with the total in registers at 2 blocks (spilling), v35 the shared-memory total
  *   with 4 stages (1 block an SM); they print BITS DIFFER against v1 and must agree

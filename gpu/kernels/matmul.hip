@@ -249,7 +249,7 @@ mm_tiled_bf16_bf16w(MmArgs a) {
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
-    MmFold<MT, C::NT, SPLIT> fold(a.klen);
+    MmFold<MT, C::NT, SPLIT ? 1 : 0> fold(NULL, a.klen);
 
     load_stage(0);
     store_stage(0);

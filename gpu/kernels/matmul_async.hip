@@ -4,56 +4,22 @@
 #include "matmul_common.h" // MmArgs, MmTiled, mm_kstep, mm_epilogue
 #include "extras.h"        // mm_gemm_extra
 #include "gpu_check.h"
-#include <type_traits>
 
 /* NVIDIA: the same tiles fed by an NS-stage cp.async pipeline (KSUB k-steps a
  * stage, one barrier a stage): the operands go global -> shared without
  * passing through registers, NS - 1 stages in flight while the warps
  * multiply. Same k-step chain (mm_kstep) as mm_tiled: bit-identical rows. */
 /* FOLD: how a split of K (MmArgs.klen) keeps the finished parts' total:
- * 0 no split; 1 a second accumulator set in registers (MmFold; at 2 blocks
- * an SM the 128 x 128 tiles spill); 2 in shared memory past the stages, a
- * thread's own column of BM x BN floats (MmFoldS: the registers of the
- * unsplit tile). */
+ * 0 no split; 1 a second accumulator set in registers (at 2 blocks an SM
+ * the 128 x 128 tiles spill: 1.28-1.37x the time, run 82); 2 in shared
+ * memory past the stages (MmFold, matmul_common.h: the registers of the
+ * unsplit tile; 1.03-1.05x). */
 template <int WARPS_M, int MT, int KSUB, int NS, int FOLD = 0>
 struct MmAsync : MmTiled<WARPS_M, MT, KSUB> {
     typedef MmTiled<WARPS_M, MT, KSUB> T;
     static constexpr size_t STAGES = (size_t)NS * T::STAGE * 16;
     static constexpr size_t SMEM = STAGES + (FOLD == 2 ? (size_t)T::BM * T::BN * 4 : 0);
     static constexpr int MINB = SMEM <= 113 * 1024 ? 2 : 1; // 2 x (113 + 1 reserved) KB <= 228 KB an SM
-};
-
-/* The total of FOLD 2: MmFold's steps with tot in shared memory, element
- * (i, j, e) of thread t at [(i NT + j) 4 + e][t] (consecutive threads,
- * consecutive banks). Each thread reads back only what it wrote: no barrier. */
-template <int MT, int NT, int THREADS>
-struct MmFoldS {
-    float *tot;
-    int klen;
-    __device__ __forceinline__ MmFoldS(float *tot_, int klen_) : tot(tot_ + threadIdx.x), klen(klen_) {}
-    __device__ __forceinline__ int end(int s, int nsteps) const { return min(nsteps, (s / klen + 1) * klen); }
-    __device__ __forceinline__ void add(bool first, TileC (&acc)[MT][NT]) {
-#pragma unroll
-        for (int i = 0; i < MT; i++)
-#pragma unroll
-            for (int j = 0; j < NT; j++) {
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    float *t = tot + ((i * NT + j) * 4 + e) * THREADS;
-                    *t = first ? acc[i][j].c[e] : *t + acc[i][j].c[e];
-                }
-                tile_zero(&acc[i][j]);
-            }
-    }
-    __device__ __forceinline__ void finish(int nsteps, TileC (&acc)[MT][NT]) {
-        if (nsteps <= klen) return;
-#pragma unroll
-        for (int i = 0; i < MT; i++)
-#pragma unroll
-            for (int j = 0; j < NT; j++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) acc[i][j].c[e] = tot[((i * NT + j) * 4 + e) * THREADS] + acc[i][j].c[e];
-    }
 };
 
 /* MFAST: blockIdx.x walks the row blocks, so the blocks in flight share
@@ -103,8 +69,7 @@ mm_async_bf16_bf16w(MmArgs a) {
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < C::NT; j++) tile_zero(&acc[i][j]);
-    typename std::conditional<FOLD == 2, MmFoldS<MT, C::NT, C::THREADS>, MmFold<MT, C::NT, FOLD == 1>>::type fold(
-        FOLD == 2 ? (float *)(smem + C::STAGES / 16) : NULL, a.klen);
+    MmFold<MT, C::NT, FOLD, C::THREADS> fold((float *)(smem + C::STAGES / 16), a.klen);
 #pragma unroll
     for (int st = 0; st < NS - 1; st++) {
         if (st < nstages) issue(st);

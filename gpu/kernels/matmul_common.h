@@ -51,39 +51,47 @@ static inline bool mm_is_split(const MmArgs &a) { return a.klen > 0 && a.klen < 
 /* A warp's running total of the finished parts. end(s) is the k-step after
  * the part holding step s; after each part but the last, add() puts acc into
  * the total (the first part becomes it) and restarts acc from zero; finish()
- * after the last k-step leaves the row's sum in acc. SPLIT = false: one part,
- * nothing kept (no registers). */
-template <int MT, int NT, bool SPLIT>
+ * after the last k-step leaves the row's sum in acc. FOLD: 0 one part,
+ * nothing kept; 1 the total in registers (a second accumulator set); 2 in
+ * shared memory at tot (BM x BN floats a block): element (i, j, e) of thread
+ * t at [(i NT + j) 4 + e][t], consecutive threads in consecutive banks, each
+ * thread reading back only what it wrote (no barrier), and no registers. */
+template <int MT, int NT, int FOLD, int THREADS = 256>
 struct MmFold {
-    TileC tot[SPLIT ? MT : 1][SPLIT ? NT : 1];
+    TileC reg[FOLD == 1 ? MT : 1][FOLD == 1 ? NT : 1];
+    float *smem;
     int klen; // part length
-    __device__ __forceinline__ explicit MmFold(int klen_) : klen(klen_) {}
-    __device__ __forceinline__ MmFold(float *, int klen_) : klen(klen_) {} // as matmul_async.hip's MmFoldS
+    __device__ __forceinline__ MmFold(float *tot, int klen_)
+        : smem(FOLD == 2 ? tot + threadIdx.x : NULL), klen(klen_) {}
+    __device__ __forceinline__ float &tot(int i, int j, int e) {
+        if constexpr (FOLD == 2) return smem[((i * NT + j) * 4 + e) * THREADS];
+        else return reg[FOLD == 1 ? i : 0][FOLD == 1 ? j : 0].c[e];
+    }
     __device__ __forceinline__ int end(int s, int nsteps) const {
-        return SPLIT ? min(nsteps, (s / klen + 1) * klen) : nsteps;
+        return FOLD ? min(nsteps, (s / klen + 1) * klen) : nsteps;
     }
     __device__ __forceinline__ void add(bool first, TileC (&acc)[MT][NT]) {
-        if constexpr (SPLIT) {
+        if constexpr (FOLD != 0) {
 #pragma unroll
             for (int i = 0; i < MT; i++)
 #pragma unroll
                 for (int j = 0; j < NT; j++) {
 #pragma unroll
                     for (int e = 0; e < 4; e++)
-                        tot[i][j].c[e] = first ? acc[i][j].c[e] : tot[i][j].c[e] + acc[i][j].c[e];
+                        tot(i, j, e) = first ? acc[i][j].c[e] : tot(i, j, e) + acc[i][j].c[e];
                     tile_zero(&acc[i][j]);
                 }
         }
     }
     __device__ __forceinline__ void finish(int nsteps, TileC (&acc)[MT][NT]) {
-        if constexpr (SPLIT) {
+        if constexpr (FOLD != 0) {
             if (nsteps <= klen) return;
 #pragma unroll
             for (int i = 0; i < MT; i++)
 #pragma unroll
                 for (int j = 0; j < NT; j++)
 #pragma unroll
-                    for (int e = 0; e < 4; e++) acc[i][j].c[e] = tot[i][j].c[e] + acc[i][j].c[e];
+                    for (int e = 0; e < 4; e++) acc[i][j].c[e] = tot(i, j, e) + acc[i][j].c[e];
         }
     }
 };
