@@ -23,7 +23,9 @@
  *   WT; NT = 1 tile of 16 weight rows = v39's 2 tiles of 8), the token rows as B: no A-row
  *   copies (v44 is production, "auto", since run 81).
  *   v46 / v47: v44 bounded for 5 blocks an SM / with 8 k-steps in flight (WT's 96-99
- *   registers leave room for either; not yet run).
+ *   registers leave room for either; run 81b: within noise). v48 / v49: v44 with K in 4 /
+ *   2 parts (moe_gemv's KP: a warp a part, summed in part order by the part-0 warp): what
+ *   a split of K would give the expert GEMVs; other bits than auto (BITS DIFFER expected).
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -56,7 +58,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 48
+#define NVER 50
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -124,12 +126,12 @@ static void gemv_split(const MoeArgs &a) {
 /* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8);
  * HALF: one A row a lane (M <= 8); AS > 0: the slot's first AS rows in shared memory. */
 template <int EPI, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false, bool RG = false,
-          bool WT = false>
+          bool WT = false, int KP = 1>
 static void gemv(const MoeArgs &a) {
-    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * (WT ? TILE_M : TILE_N);
+    const int cols = (MOE_GEMV_THREADS / GETP_WAVE / KP) * NT * (WT ? TILE_M : TILE_N);
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols); // the launcher's
     const size_t smem = (size_t)std::min(a.M, AS) * a.K * 2;
-    auto fn = moe_gemv<EPI, true, NT, U, HALF, AS, MINB, SP, RG, WT>;
+    auto fn = moe_gemv<EPI, true, NT, U, HALF, AS, MINB, SP, RG, WT, KP>;
     // 8 staged rows of K = 2,880 (45 KB) plus the 4 KB scale table pass 48 KB
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     fn<<<grid, MOE_GEMV_THREADS, smem>>>(a);
@@ -170,6 +172,8 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 45: gemv<EPI, 1, 6, true, 0, 4, false, false, true>(a); break;
     case 46: gemv<EPI, 1, 6, true, 0, 5, true, false, true>(a); break; // v44 at 5 blocks an SM
     case 47: gemv<EPI, 1, 8, true, 0, 4, true, false, true>(a); break; // v44, 8 k-steps in flight
+    case 48: gemv<EPI, 1, 6, true, 0, 4, true, false, true, 4>(a); break; // v44 in 4 parts of K
+    case 49: gemv<EPI, 1, 6, true, 0, 4, true, false, true, 2>(a); break; // v44 in 2 parts of K
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -274,7 +278,8 @@ int main(void) {
                         "v33 g2 U8 b4", "v34 g1 U8 b4", "v35 g1 U8 b5", "v36 g1 U4 b8",
                         "v37 g2 U4 b5", "v38 g1 U6 b6", "v39 g2 U6 b4", "v40 v39 pairs",
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
-                        "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8"};
+                        "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
+                        "v49 v44 2 parts"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -321,7 +326,7 @@ int main(void) {
             }
             if (!e1.ok(2e-5) || !e2.ok(1e-8)) printf("VALIDATION FAILED M=%d %s %g %g\n", M, vn[v], e1.nmse(), e2.nmse());
             if (v == 0) { h0 = h; yp0 = yp; }
-            else if ((v == 1 || v == 12 || v == 13 || v >= 27) && !h0.empty() &&
+            else if ((v == 1 || v == 12 || v == 13 || (v >= 27 && v < 48)) && !h0.empty() && // v48..: parts of K
                      (memcmp(h.data(), h0.data(), h.size() * 2) || memcmp(yp.data(), yp0.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs auto\n", M, vn[v]);
             if (v == 11) { h11 = h; yp11 = yp; }

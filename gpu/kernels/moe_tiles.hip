@@ -75,10 +75,19 @@ __host__ __device__ __forceinline__ size_t moe_rg_scale(size_t row, size_t k, si
     return ((row / MOE_RG) * kg + k) * MOE_RG + row % MOE_RG;
 }
 
+/* KP > 1 (the playground's v48/v49 only: what a split of K would give the
+ * expert GEMVs before every MoE kernel keeps a parts' total): the block's
+ * warps are KP parts of K (even lengths by K alone, as matmul's dense split)
+ * for WARPS / KP column groups; each part a chain from zero, summed in part
+ * order through shared memory by the part-0 warp, which runs the epilogue.
+ * Other bits than KP = 1. */
 template <int EPI, bool MX, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false,
-          bool RG = false, bool WT = false>
+          bool RG = false, bool WT = false, int KP = 1>
 __global__ void __launch_bounds__(MOE_GEMV_THREADS, MINB)
 moe_gemv(MoeArgs a) {
+    constexpr int WARPS = MOE_GEMV_THREADS / GETP_WAVE;
+    static_assert(KP == 1 || (MX && AS == 0 && !RG && WARPS % KP == 0),
+                  "parts of K: MXFP4 in the checkpoint's layout, whole column groups, no staged rows");
     static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
     static_assert(!SP || (MX && U % 2 == 0 && !RG), "scale pairs: MXFP4, an even ring, the checkpoint's layout");
     static_assert(!RG || MX, "row groups: MXFP4");
@@ -94,8 +103,8 @@ moe_gemv(MoeArgs a) {
     port_dep_enter(); // port.h "launching": the activations and every write after it
     int e, p0, p1;
     if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
-    const int warp = threadIdx.x / GETP_WAVE;
-    const int n0 = (blockIdx.y * (MOE_GEMV_THREADS / GETP_WAVE) + warp) * NT * TROWS;
+    const int warp = threadIdx.x / GETP_WAVE, part = warp % KP;
+    const int n0 = (blockIdx.y * (WARPS / KP) + warp / KP) * NT * TROWS;
     extern __shared__ uint4 as_rows[]; // AS > 0: min(p1 - p0, AS) rows of K / 8 chunks
     const int kc = a.K / 8, as_cnt = AS > 0 ? min(p1 - p0, AS) : 0;
     if (AS > 0) { // every thread copies, before any wave leaves
@@ -103,8 +112,15 @@ moe_gemv(MoeArgs a) {
             as_rows[i] = *(const uint4 *)(moe_act_row<EPI>(a, p0 + i / kc) + (size_t)(i % kc) * 8);
         __syncthreads();
     }
-    if (n0 >= a.N) return;
-    const int nsteps = a.K / TILE_K, koff = tile_k_off();
+    if (KP == 1 && n0 >= a.N) return; // KP > 1: every warp reaches the parts' barrier
+    int nsteps = a.K / TILE_K, koff = tile_k_off();
+    if (KP > 1) { // this warp's part: k-steps [s0, s0 + nsteps)
+        int klen = (nsteps + KP - 1) / KP;
+        klen += klen & 1;
+        const int s0 = min(part * klen, nsteps);
+        nsteps = min(klen, nsteps - s0);
+        koff += s0 * TILE_K;
+    }
     constexpr int AR = HALF ? 1 : TILE_A_ROWS; // A rows a lane loads
     const uint16_t *arow[AR];
 #pragma unroll
@@ -124,7 +140,7 @@ moe_gemv(MoeArgs a) {
     for (int j = 0; j < J; j++) {
         const size_t g0 = MX ? brow[j] * (size_t)KG : 0;
         pb[j] = !MX ? NULL : (RG ? a.w.blocks + moe_rg_block(brow[j], 0, KG) : a.w.blocks + g0 * 16) + koff / 2;
-        ps[j] = !MX ? NULL : RG ? a.w.scales + moe_rg_scale(brow[j], 0, KG) : a.w.scales + g0;
+        ps[j] = !MX ? NULL : RG ? a.w.scales + moe_rg_scale(brow[j], 0, KG) : a.w.scales + g0 + koff / TILE_K;
     }
     constexpr int BSTEP = RG ? 16 * MOE_RG : 16, SSTEP = RG ? MOE_RG : 1; // bytes a k-step
     /* A ring of U k-steps in flight: step s's slot is refilled with step
@@ -195,6 +211,21 @@ moe_gemv(MoeArgs a) {
 #pragma unroll
     for (int t = 0; t < NT; t++) tile_zero(&acc[t]);
     tile_ring<U>(nsteps, load, step);
+    if constexpr (KP > 1) {
+        __shared__ float spart[WARPS * NT * 4 * GETP_WAVE];
+        const int lane = threadIdx.x % GETP_WAVE;
+#pragma unroll
+        for (int t = 0; t < NT; t++)
+#pragma unroll
+            for (int i = 0; i < 4; i++) spart[((warp * NT + t) * 4 + i) * GETP_WAVE + lane] = acc[t].c[i];
+        __syncthreads();
+        if (part != 0 || n0 >= a.N) return;
+        for (int q = 1; q < KP; q++)
+#pragma unroll
+            for (int t = 0; t < NT; t++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) acc[t].c[i] += spart[(((warp + q) * NT + t) * 4 + i) * GETP_WAVE + lane];
+    }
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll
