@@ -28,7 +28,9 @@
  *   with the total in registers at 2 blocks (spilling), v35 the shared-memory total
  *   with 4 stages (1 block an SM); they print BITS DIFFER against v1 and must agree
  *   with each other (compared with the first split version). v36: v9 with 3 stages
- *   (what the split's stage fewer costs unsplit)
+ *   (what the split's stage fewer costs unsplit). v37 / v38: the portable (AMD) tiles
+ *   under the split, 64- / 128-row, the total in registers (against v3 / v4 unsplit: which
+ *   tile the portable dispatcher should take past M = 256 under the split)
  *   v30..v32 v15 / v16 in blocks of 1 or 2 warps (the grid spread evenly over the SMs:
  *   qkv's 160 blocks of 4 warps put 2 on 28 of 132 SMs, o's 90 leave 42 idle). (Run 78
  *   timed a GEMV with its k-steps in flight in shared memory, cp.async into a per-lane
@@ -131,6 +133,8 @@ static const Ver vers[] = {
     {"v34 ksplit async64 regs", mm_launch_async_as<1, 4, 2, 4, false, true, 1>, 1 << 30, (size_t)1 << 62, true},
     {"v35 ksplit async128 smem s4", mm_launch_async_as<2, 4, 1, 4, false, true, 2>, 1 << 30, (size_t)1 << 62, true},
     {"v36 async128k1s3", mm_launch_async<2, 4, 1, 3, false>, 1 << 30},
+    {"v37 ksplit tiled64", mm_launch_tiled<1, 4, 2, false>, 1 << 30, (size_t)1 << 62, true},
+    {"v38 ksplit tiled128k1", mm_launch_tiled<2, 4, 1, false>, 1 << 30, (size_t)1 << 62, true},
 };
 
 /* argmax ids through launcher f (the steps of matmul_argmax_bf16_bf16w). */
