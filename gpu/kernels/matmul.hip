@@ -195,8 +195,8 @@ mm_split_bf16_bf16w(MmArgs a, int len) {
 
 /* ---- larger M: BM x BN block tiles, operands double-buffered through registers ---- */
 
-template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT>
-__global__ void __launch_bounds__(256, (MmTiled<WARPS_M, MT, KSUB>::MINB))
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT, int MINB_ = 0>
+__global__ void __launch_bounds__(256, (MINB_ > 0 ? MINB_ : MmTiled<WARPS_M, MT, KSUB>::MINB))
 mm_tiled_bf16_bf16w(MmArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MmTiled<WARPS_M, MT, KSUB> C;
@@ -290,24 +290,30 @@ __global__ void mm_argmax_finish(int32_t *ids, const unsigned long long *keys, i
 /* TILE_N and GETP_WAVE evaluate the same in the host pass: 8 * wave / 32. */
 #define MM_GEMV_MAX_M TILE_M
 
-template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT>
+template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT, int MINB_ = 0>
 static void mm_launch_tiled_as(const MmArgs &a, hipStream_t stream) {
     typedef MmTiled<WARPS_M, MT, KSUB> C;
     CHECK(!SPLIT || a.klen % KSUB == 0); // parts of whole stages (mm_dense_klen)
     static bool attr_set = false;
     if (!attr_set) {
-        const void *fn = (const void *)mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT>;
+        const void *fn = (const void *)mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT, MINB_>;
         GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize,
                                       (int)C::SMEM));
         attr_set = true;
     }
     dim3 grid((a.N + C::BN - 1) / C::BN, (a.M + C::BM - 1) / C::BM);
-    port_launch(mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT>, grid, C::THREADS, C::SMEM, stream, a);
+    port_launch(mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT, MINB_>, grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
 }
+#ifndef GETP_MM_SPLIT_BM64 // EXPERIMENT (session 18): the 64-row split tile at every M
+#define GETP_MM_SPLIT_BM64 0
+#endif
+#ifndef GETP_MM_SPLIT_MINB // EXPERIMENT (session 18): the split tiles' blocks an SM
+#define GETP_MM_SPLIT_MINB (GETP_MM_SPLIT_BM64 == 2 ? 1 : 0)
+#endif
 template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
 static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
-    if (mm_is_split(a)) mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, true>(a, stream);
+    if (mm_is_split(a)) mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, true, GETP_MM_SPLIT_MINB>(a, stream);
     else mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, false>(a, stream);
 }
 
@@ -400,7 +406,7 @@ static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     } else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_half(a, stream);
     else if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
     else if (mm_gemm_extra(a, ARGMAX, stream)) return;
-    else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
+    else if (a.M <= 256 || (GETP_MM_SPLIT_BM64 && mm_is_split(a))) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
 }
 
