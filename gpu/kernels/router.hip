@@ -6,7 +6,9 @@
  * ~id, so equal logits go to the lower id; -0 counts as +0 as `>` does), the
  * winner's lane marks it taken. Lane 0 writes ids and weights.
  * route_topk_sort: the top-k and moe_sort in one launch up to
- * ROUTE_FUSED_MAX_T tokens (kernels.h), the two kernels past it.
+ * ROUTE_FUSED_MAX_T tokens (kernels.h), the two kernels past it; up to a
+ * wave of (token, pick) pairs (batch 1-8 at k = 4 on NVIDIA, 1-16 on AMD)
+ * that launch is one wave with the picks in registers (f32_route_wave).
  */
 #include "kernels.h"
 #include "gpu_check.h"
@@ -23,9 +25,10 @@ __device__ __forceinline__ unsigned long long router_key(float v, int e) {
     return ((unsigned long long)ord << 32) | (unsigned long long)(0xffffffffu - (uint32_t)e);
 }
 
-/* Token i's top-k by one whole wave. */
+/* Token i's top-k by one whole wave. Lane p0 + r also keeps pick r's expert
+ * in *mine (p0 < 0: nobody; f32_route_wave's pairs in registers). */
 __device__ __forceinline__ void router_topk_row(int32_t *ids, float *w, const float *logits, int i, int E,
-                                                int k) {
+                                                int k, int p0 = -1, int *mine = NULL) {
     const int lane = threadIdx.x % GETP_WAVE;
     const float *g = logits + (int64_t)i * E; // (E) fp32
     unsigned long long key[ROUTER_MAX_PER_LANE];
@@ -56,6 +59,7 @@ __device__ __forceinline__ void router_topk_row(int32_t *ids, float *w, const fl
         if (r == 0) mx = val;
         if (lane == r) vj = val;
         if (lane == 0) idr[r] = e;
+        if (p0 >= 0 && lane == p0 + r) *mine = e;
 #pragma unroll
         for (int j = 0; j < ROUTER_MAX_PER_LANE; j++)
             if (lane + j * GETP_WAVE == e) key[j] = 0ull; // taken
@@ -89,6 +93,34 @@ f32_route_fused(int32_t *ids, float *w, const float *logits, int T, int E, int k
     moe_sort_block(ids, T * k, E, offsets, sorted);
 }
 
+/* At most a wave of (token, pick) pairs: the top-k of every token in turn,
+ * lane p keeping pair p's expert, then moe_sort's stable counting sort from
+ * those registers: offsets[e] = the pairs on experts below e, pair p at
+ * offsets[its expert] + the pairs before p on its expert. One wave, no shared
+ * memory, no barrier, no read back of ids: the same outputs as
+ * f32_route_fused (run 63's ncustep: that block of 1,024 threads took 7.6 us
+ * a layer for one token, a kernel of barriers). */
+__global__ void __launch_bounds__(GETP_WAVE)
+f32_route_wave(int32_t *ids, float *w, const float *logits, int T, int E, int k, int32_t *offsets,
+               int32_t *sorted) {
+    port_dep_enter(); // port.h "launching": nothing read or written before it
+    const int lane = threadIdx.x, P = T * k;
+    int mine = E; // a lane past the pairs counts on no expert
+    for (int i = 0; i < T; i++) router_topk_row(ids, w, logits, i, E, k, i * k, &mine);
+    for (int e0 = 0; e0 <= E; e0 += GETP_WAVE) {
+        const int e = e0 + lane;
+        int below = 0;
+        for (int q = 0; q < P; q++) below += GETP_SHFL(mine, q) < e ? 1 : 0;
+        if (e <= E) offsets[e] = below;
+    }
+    int pos = 0;
+    for (int q = 0; q < P; q++) {
+        const int o = GETP_SHFL(mine, q);
+        pos += (o < mine || (o == mine && q < lane)) ? 1 : 0;
+    }
+    if (lane < P) sorted[pos] = lane;
+}
+
 static void router_check(int T, int E, int k) {
     CHECK(k >= 1 && k <= ROUTER_MAX_K && k <= E && T >= 0);
     CHECK(E <= ROUTER_MAX_PER_LANE * GETP_WAVE);
@@ -113,6 +145,9 @@ void route_topk_sort(int32_t *ids, float *w, const float *logits, int T, int E, 
     }
     router_check(T, E, k);
     CHECK(T >= 1 && E <= MOE_SORT_MAX_E); // moe_sort's bounds
-    port_launch(f32_route_fused, 1, MOE_SORT_THREADS, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
+    if (T * k <= GETP_WAVE)
+        port_launch(f32_route_wave, 1, GETP_WAVE, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
+    else
+        port_launch(f32_route_fused, 1, MOE_SORT_THREADS, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
     GPU_CHECK_LAUNCH();
 }
