@@ -260,6 +260,7 @@ void selftest_row_ops(SelfTest *st) {
     test_route_fused(st, 7, 128, 4);
     test_route_fused(st, GETP_WAVE / 4, 32, 4); // ... a wave of pairs exactly
     test_route_fused(st, 5, 32, 3);
+    test_route_fused(st, 3, 32, 1);
     test_route_fused(st, GETP_WAVE / 4 + 1, 32, 4); // the block past it
     test_route_fused(st, ROUTE_FUSED_MAX_T, 32, 4);
     test_route_fused(st, ROUTE_FUSED_MAX_T, 128, 4);
