@@ -25,7 +25,12 @@
  *   v46 / v47: v44 bounded for 5 blocks an SM / with 8 k-steps in flight (WT's 96-99
  *   registers leave room for either; run 81b: within noise). v48 / v49: v44 with K in 4 /
  *   2 parts (moe_gemv's KP: a warp a part, summed in part order by the part-0 warp): what
- *   a split of K would give the expert GEMVs; other bits than auto (BITS DIFFER expected).
+ *   a split of K would give the expert GEMVs; other bits than auto (BITS DIFFER expected;
+ *   run 83: 1.08x / 0.83x at one token, 1.2-1.4x at 8). v50 / v51 / v52: v44 with the
+ *   tokens' rows in shared memory (moe_gemv's AS with WT), so the ring holds only the raw
+ *   weights and scales, and 6 / 12 / 24 k-steps of them in flight (v52 at 3 blocks an SM;
+ *   119 / 128 / 166 registers): run 85's ncu has mlp2 at one token on 1.4 warps a
+ *   scheduler stalled on long scoreboard, ~1.5 KB of weights in flight a warp. Same bits.
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -58,7 +63,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 50
+#define NVER 53
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -174,6 +179,9 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 47: gemv<EPI, 1, 8, true, 0, 4, true, false, true>(a); break; // v44, 8 k-steps in flight
     case 48: gemv<EPI, 1, 6, true, 0, 4, true, false, true, 4>(a); break; // v44 in 4 parts of K
     case 49: gemv<EPI, 1, 6, true, 0, 4, true, false, true, 2>(a); break; // v44 in 2 parts of K
+    case 50: gemv<EPI, 1, 6, true, 8, 4, true, false, true>(a); break;  // v44, token rows in shared memory
+    case 51: gemv<EPI, 1, 12, true, 8, 4, true, false, true>(a); break; // v50, 12 k-steps in flight
+    case 52: gemv<EPI, 1, 24, true, 8, 3, true, false, true>(a); break; // v50, 24 in flight, 3 blocks
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -279,7 +287,7 @@ int main(void) {
                         "v37 g2 U4 b5", "v38 g1 U6 b6", "v39 g2 U6 b4", "v40 v39 pairs",
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
                         "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
-                        "v49 v44 2 parts"};
+                        "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -326,7 +334,7 @@ int main(void) {
             }
             if (!e1.ok(2e-5) || !e2.ok(1e-8)) printf("VALIDATION FAILED M=%d %s %g %g\n", M, vn[v], e1.nmse(), e2.nmse());
             if (v == 0) { h0 = h; yp0 = yp; }
-            else if ((v == 1 || v == 12 || v == 13 || (v >= 27 && v < 48)) && !h0.empty() && // v48..: parts of K
+            else if ((v == 1 || v == 12 || v == 13 || (v >= 27 && v < 48) || v >= 50) && !h0.empty() && // v48, v49: parts of K
                      (memcmp(h.data(), h0.data(), h.size() * 2) || memcmp(yp.data(), yp0.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs auto\n", M, vn[v]);
             if (v == 11) { h11 = h; yp11 = yp; }

@@ -45,7 +45,8 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * AS > 0 (with HALF; the playground's v30-v32, not dispatched): the slot's
  * first AS pairs' A rows are copied once into dynamic shared memory
  * (min(M, AS) x K bf16, launched with that much) and each k-step's A operand
- * is read from there, so the ring holds only the raw weights and scales.
+ * is read from there, so the ring holds only the raw weights and scales
+ * (with WT too: the token row, the B operand, from there; the playground's v50-v52).
  * MINB: blocks an SM the registers are bounded for (the same instructions:
  * the same bits). SP (MXFP4, U even, K / 32 even: the launcher checks): each
  * lane loads the scale bytes of two k-steps at once (one 2-byte load for
@@ -91,7 +92,7 @@ moe_gemv(MoeArgs a) {
     static_assert(AS == 0 || (HALF && AS <= MOE_GEMV_BM / 2), "staged A rows: one A row a lane");
     static_assert(!SP || (MX && U % 2 == 0 && !RG), "scale pairs: MXFP4, an even ring, the checkpoint's layout");
     static_assert(!RG || MX, "row groups: MXFP4");
-    static_assert(!WT || (MX && HALF && AS == 0 && !RG), "weights as the A operand: MXFP4, up to 8 tokens");
+    static_assert(!WT || (MX && HALF && !RG), "weights as the A operand: MXFP4, up to 8 tokens");
     /* WT: a tile is TILE_M weight rows (the lane's TILE_A_ROWS of them) by the
      * tokens, RW weight rows a lane and tile; else TILE_N rows, one a lane. */
     constexpr int RW = WT ? TILE_A_ROWS : 1, TROWS = WT ? TILE_M : TILE_N, J = NT * RW;
@@ -161,9 +162,9 @@ moe_gemv(MoeArgs a) {
                 b[MX ? 0 : u][j].v = moe_load_b<false>(a, brow[j], s, koff);
             }
         }
-        if (WT) {
+        if (WT && AS == 0) {
             x[u].v[0] = *(const uint4 *)(arow[0] + (size_t)s * TILE_K);
-        } else if (AS == 0) {
+        } else if (!WT && AS == 0) {
 #pragma unroll
             for (int r = 0; r < AR; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
         }
@@ -174,7 +175,7 @@ moe_gemv(MoeArgs a) {
      * instructions on sm_90a) and checking its range with a redo for scales
      * outside it. */
     TileC acc[NT];
-    const int as_off = AS > 0 ? min(tile_a_row(0), as_cnt - 1) * kc + koff / 8 : 0;
+    const int as_off = AS > 0 ? min(WT ? tile_b_row() : tile_a_row(0), as_cnt - 1) * kc + koff / 8 : 0;
     int as_step = 0; // AS > 0: the k-step step() is at (steps come in order)
     auto decode = [&](int u, int j) { // weight row j's 8 bf16 of this k-step
         uint32_t sc = scl[MX ? u : 0][j];
