@@ -20,7 +20,7 @@
  *    a ring of U k-steps kept in flight: 16 when M <= 8 and a lane needs one
  *    A row, else 8) and reads x (hot in L1/L2) the same way; grid.y
  *    walks 16-row groups; rows >= M are clamped reads whose results are dropped.
- *  - mm_tiled (larger M): BM x 128 block tiles (64 rows under the split), the operands staged through
+ *  - mm_tiled (larger M): BM x 128 block tiles, the operands staged through
  *    shared memory, double buffered through registers (KSUB k-steps a stage),
  *    16-byte chunks XOR-swizzled against bank conflicts.
  *  - mm_split (W <= 1 MB, every M): a block of P warps a 16-row group and
@@ -305,9 +305,13 @@ static void mm_launch_tiled_as(const MmArgs &a, hipStream_t stream) {
     port_launch(mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT, MINB_>, grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
 }
+/* The split tiles keep the parts' total in registers: bounded by GETP_MINB_WIDE
+ * (256 registers a thread) so it does not spill where 2 blocks an SM would
+ * give 128 (sm_90a: 908 bytes in the 128-row tile; bench/RESULTS.md run 84,
+ * the portable build's batch 1,024 +4.5%); on gfx90a that is the bound it had. */
 template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
 static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
-    if (mm_is_split(a)) mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, true>(a, stream);
+    if (mm_is_split(a)) mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, true, GETP_MINB_WIDE>(a, stream);
     else mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, false>(a, stream);
 }
 
@@ -400,10 +404,7 @@ static void mm_dispatch(const MmArgs &a, hipStream_t stream) {
     } else if (!ARGMAX && a.M <= MM_GEMV_MAX_M / 2) mm_launch_half(a, stream);
     else if (a.M <= MM_GEMV_MAX_M) mm_launch_gemv<1, 8, ARGMAX>(a, stream);
     else if (mm_gemm_extra(a, ARGMAX, stream)) return;
-    /* Under the split the 64-row tile at every M (bench/RESULTS.md run 84: the
-     * 128-row tile's register total spills on sm_90a and holds 2 waves a SIMD on
-     * gfx90a; the portable build's batch 1,024 +4.5%) */
-    else if (a.M <= 256 || mm_is_split(a)) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
+    else if (a.M <= 256) mm_launch_tiled<1, 4, 2, ARGMAX>(a, stream);
     else mm_launch_tiled<2, 4, 1, ARGMAX>(a, stream);
 }
 

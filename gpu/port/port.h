@@ -10,6 +10,10 @@
  *               table of names and nothing clever)
  *   GETP_WAVE   lanes per wave: 64 on AMD CDNA, 32 on NVIDIA. Never write
  *               32/64 (or 0xffffffff masks) in a kernel.
+ *   GETP_MINB_WIDE   the __launch_bounds__ minimum at which a 256-thread
+ *               block may take 256 registers a thread: 1 (block an SM) on
+ *               NVIDIA, 2 (waves an EU, 512 VGPRs a SIMD lane) on AMD CDNA
+ *               (the dense split tiles' register total: bench/RESULTS.md run 84)
  *   GETP_SHFL, GETP_SHFL_XOR, GETP_SHFL_UP   shuffles over the whole wave;
  *               port_first_lane(pred): the lowest lane where pred holds (ballot);
  *               port_any(pred): whether it holds on any lane (vote)

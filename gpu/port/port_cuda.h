@@ -14,6 +14,10 @@
 #include <cuda_runtime.h>
 
 #define GETP_WAVE 32
+/* The launch bound (__launch_bounds__'s second argument: blocks an SM here) at
+ * which a block of 256 threads may take 256 registers a thread (port.h): 64 K
+ * registers an SM hold one such block. */
+#define GETP_MINB_WIDE 1
 
 #include "port_bf16.h" // port_pack_bf16x2_soft
 #include "common.h"    // env_flag

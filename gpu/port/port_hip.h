@@ -12,6 +12,9 @@
 #include <hip/hip_runtime.h>
 
 #define GETP_WAVE 64
+/* The launch bound (__launch_bounds__'s second argument: waves an EU here) at
+ * which a block of 256 threads may take 256 registers a thread (port.h). */
+#define GETP_MINB_WIDE 2
 
 #include "port_bf16.h" // port_pack_bf16x2_soft
 
