@@ -32,7 +32,8 @@
  *   under the split, 64- / 128-row, the total in registers (against v3 / v4 unsplit: which
  *   tile the portable dispatcher should take past M = 256 under the split); v39 / v40 the
  *   same bounded for 1 block an SM (no spill on sm_90a: at 2 blocks 256 threads get 128
- *   registers and the total spills 156 / 908 bytes)
+ *   registers and the total spills 156 / 908 bytes; v39 / v40 are what the portable dispatcher
+ *   runs since run 84, GETP_MINB_WIDE, on NVIDIA; v37 / v38 / v41 keep the 2-block bound)
  *   v30..v32 v15 / v16 in blocks of 1 or 2 warps (the grid spread evenly over the SMs:
  *   qkv's 160 blocks of 4 warps put 2 on 28 of 132 SMs, o's 90 leave 42 idle). (Run 78
  *   timed a GEMV with its k-steps in flight in shared memory, cp.async into a per-lane
@@ -135,11 +136,11 @@ static const Ver vers[] = {
     {"v34 ksplit async64 regs", mm_launch_async_as<1, 4, 2, 4, false, true, 1>, 1 << 30, (size_t)1 << 62, true},
     {"v35 ksplit async128 smem s4", mm_launch_async_as<2, 4, 1, 4, false, true, 2>, 1 << 30, (size_t)1 << 62, true},
     {"v36 async128k1s3", mm_launch_async<2, 4, 1, 3, false>, 1 << 30},
-    {"v37 ksplit tiled64", mm_launch_tiled<1, 4, 2, false>, 1 << 30, (size_t)1 << 62, true},
-    {"v38 ksplit tiled128k1", mm_launch_tiled<2, 4, 1, false>, 1 << 30, (size_t)1 << 62, true},
+    {"v37 ksplit tiled64", mm_launch_tiled_as<1, 4, 2, false, true, 2>, 1 << 30, (size_t)1 << 62, true},
+    {"v38 ksplit tiled128k1", mm_launch_tiled_as<2, 4, 1, false, true, 2>, 1 << 30, (size_t)1 << 62, true},
     {"v39 ksplit tiled64 1/SM", mm_launch_tiled_as<1, 4, 2, false, true, 1>, 1 << 30, (size_t)1 << 62, true},
     {"v40 ksplit tiled128k1 1/SM", mm_launch_tiled_as<2, 4, 1, false, true, 1>, 1 << 30, (size_t)1 << 62, true},
-    {"v41 ksplit tiled64k1", mm_launch_tiled_as<1, 4, 1, false, true>, 1 << 30, (size_t)1 << 62, true},
+    {"v41 ksplit tiled64k1", mm_launch_tiled_as<1, 4, 1, false, true, 2>, 1 << 30, (size_t)1 << 62, true},
     {"v42 tiled64k1", mm_launch_tiled_as<1, 4, 1, false, false>, 1 << 30},
 };
 

@@ -195,8 +195,13 @@ mm_split_bf16_bf16w(MmArgs a, int len) {
 
 /* ---- larger M: BM x BN block tiles, operands double-buffered through registers ---- */
 
+/* The split tile keeps the parts' total in registers: bounded by GETP_MINB_WIDE
+ * (256 registers a thread) so it does not spill where 2 blocks an SM would
+ * give 128 (sm_90a: 908 bytes in the 128-row tile; bench/RESULTS.md run 84,
+ * the portable build's batch 1,024 +4.5%); on gfx90a that is the bound it had.
+ * MINB_ > 0 overrides the bound (the playground). */
 template <int WARPS_M, int MT, int KSUB, bool ARGMAX, bool SPLIT, int MINB_ = 0>
-__global__ void __launch_bounds__(256, (MINB_ > 0 ? MINB_ : MmTiled<WARPS_M, MT, KSUB>::MINB))
+__global__ void __launch_bounds__(256, (MINB_ > 0 ? MINB_ : SPLIT ? GETP_MINB_WIDE : MmTiled<WARPS_M, MT, KSUB>::MINB))
 mm_tiled_bf16_bf16w(MmArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     typedef MmTiled<WARPS_M, MT, KSUB> C;
@@ -305,13 +310,9 @@ static void mm_launch_tiled_as(const MmArgs &a, hipStream_t stream) {
     port_launch(mm_tiled_bf16_bf16w<WARPS_M, MT, KSUB, ARGMAX, SPLIT, MINB_>, grid, C::THREADS, C::SMEM, stream, a);
     GPU_CHECK_LAUNCH();
 }
-/* The split tiles keep the parts' total in registers: bounded by GETP_MINB_WIDE
- * (256 registers a thread) so it does not spill where 2 blocks an SM would
- * give 128 (sm_90a: 908 bytes in the 128-row tile; bench/RESULTS.md run 84,
- * the portable build's batch 1,024 +4.5%); on gfx90a that is the bound it had. */
 template <int WARPS_M, int MT, int KSUB, bool ARGMAX>
 static void mm_launch_tiled(const MmArgs &a, hipStream_t stream) {
-    if (mm_is_split(a)) mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, true, GETP_MINB_WIDE>(a, stream);
+    if (mm_is_split(a)) mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, true>(a, stream);
     else mm_launch_tiled_as<WARPS_M, MT, KSUB, ARGMAX, false>(a, stream);
 }
 

@@ -162,11 +162,13 @@ moe_gemv(MoeArgs a) {
                 b[MX ? 0 : u][j].v = moe_load_b<false>(a, brow[j], s, koff);
             }
         }
-        if (WT && AS == 0) {
-            x[u].v[0] = *(const uint4 *)(arow[0] + (size_t)s * TILE_K);
-        } else if (!WT && AS == 0) {
+        if (AS == 0) { // else step() reads the rows from shared memory
+            if (WT) {
+                x[u].v[0] = *(const uint4 *)(arow[0] + (size_t)s * TILE_K);
+            } else {
 #pragma unroll
-            for (int r = 0; r < AR; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
+                for (int r = 0; r < AR; r++) moe_gemv_load_a(&x[u], r, arow[r] + (size_t)s * TILE_K);
+            }
         }
     };
     /* MXFP4 decode by the scale's table (mx_dequant8_t: byte permutes, the
