@@ -82,12 +82,15 @@ build_tree() { # NAME SRC FLAGS
     echo "build $name done ($(el))"
 }
 
-build_playground() { # KERNEL: bench/kernels/bench_KERNEL.cu -> /tmp/bench_KERNEL
+declare -A playground_built
+build_playground() { # KERNEL: bench/kernels/bench_KERNEL.cu -> /tmp/bench_KERNEL (once a call)
+    [ -n "${playground_built[$1]:-}" ] && return 0
+    playground_built[$1]=1
     gcc -c -O2 -Isrc src/common.c -o /tmp/pcommon.o &&
         timeout 300 nvcc -gencode=arch=compute_90a,code=sm_90a -O2 -Igpu -Igpu/kernels -Igpu/port -Isrc \
             -DGETP_WGMMA=1 -x cu "bench/kernels/bench_$1.cu" -Xlinker /tmp/pcommon.o -o "/tmp/bench_$1" \
             >"$out/playground_$1.build.log" 2>&1 ||
-        { tail -5 "$out/playground_$1.build.log"; return 1; }
+        { tail -5 "$out/playground_$1.build.log"; unset "playground_built[$1]"; return 1; }
 }
 
 run_env() { # "A=1,B=2" -> exported in a subshell by the caller

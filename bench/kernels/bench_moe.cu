@@ -31,6 +31,7 @@
  *   weights and scales, and 6 / 12 / 24 k-steps of them in flight (v52 at 3 blocks an SM;
  *   119 / 128 / 166 registers): run 85's ncu has mlp2 at one token on 1.4 warps a
  *   scheduler stalled on long scoreboard, ~1.5 KB of weights in flight a warp. Same bits.
+ *   v53: v44 with 12 k-steps in flight, the token row in the ring (v51 without AS).
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice
@@ -47,7 +48,10 @@
  *   twice v1's warps) and U = 8 / 16; v20..v23 split-K moe_gemv (session 8: S = ceil(K/32 /
  *   KP) warps per 8-column tile, parts summed in order: other bits than auto); v1, v12 and v13 must give auto's bits. (NT=4 at 3 blocks/SM
  *   spills.) v14.. must give v11's bits (compared bytewise: "BITS DIFFER" otherwise).
- * Env: BENCH_E experts (32), BENCH_M / BENCH_V comma lists of M / versions (all).
+ * Env: BENCH_E experts (32), BENCH_M / BENCH_V comma lists of M / versions (all);
+ * BENCH_ROTATE=0: every timing rep on the validated routing (before session 19 the
+ * reps did so, and at few tokens found their 4 experts' weights in L2; now rep i
+ * routes to rotation i % NROT of the experts, as the engine's layers read DRAM).
  * Build: bench/device.sh does it (nvcc -x cu with -Igpu -Igpu/kernels -Igpu/port -Isrc). */
 #include "../../gpu/kernels/moe.hip"
 #include "../../gpu/kernels/moe_tiles.hip"
@@ -63,7 +67,8 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 53
+#define NVER 54
+#define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
  * S = ceil(nsteps / KP) warps, warp p running k-steps [p*KP, (p+1)*KP) as its
@@ -182,6 +187,7 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 50: gemv<EPI, 1, 6, true, 8, 4, true, false, true>(a); break;  // v44, token rows in shared memory
     case 51: gemv<EPI, 1, 12, true, 8, 4, true, false, true>(a); break; // v50, 12 k-steps in flight
     case 52: gemv<EPI, 1, 24, true, 8, 3, true, false, true>(a); break; // v50, 24 in flight, 3 blocks
+    case 53: gemv<EPI, 1, 12, true, 0, 4, true, false, true>(a); break; // v44, 12 in flight (v51 without As)
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -274,6 +280,12 @@ int main(void) {
     uint16_t *dt = bu_dev(t), *dh; int32_t *dids = bu_dev(ids), *doff, *dsorted, *dscr;
     GPU_CHECK(hipMalloc((void **)&doff, (E + 1) * 4)); GPU_CHECK(hipMalloc((void **)&dsorted, Mmax * k * 4));
     GPU_CHECK(hipMalloc((void **)&dscr, E * 4));
+    int32_t *drot_ids, *drot_off[NROT], *drot_sorted[NROT];
+    GPU_CHECK(hipMalloc((void **)&drot_ids, Mmax * k * 4));
+    for (int r = 0; r < NROT; r++) {
+        GPU_CHECK(hipMalloc((void **)&drot_off[r], (E + 1) * 4));
+        GPU_CHECK(hipMalloc((void **)&drot_sorted[r], Mmax * k * 4));
+    }
     GPU_CHECK(hipMalloc((void **)&dh, (size_t)Mmax * k * I * 2)); GPU_CHECK(hipMalloc((void **)&dyp, (size_t)Mmax * k * H * 4));
     const char *vn[NVER] = {"auto", "v1 gemv<2,8>", "v2 tiled64", "v3 tiled128", "v4 async128k1",
                         "v5 async128k2", "v6 async64k2", "v7 wgmma128", "v8 wgmma128nf", "v9 wgmma256",
@@ -287,7 +299,8 @@ int main(void) {
                         "v37 g2 U4 b5", "v38 g1 U6 b6", "v39 g2 U6 b4", "v40 v39 pairs",
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
                         "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
-                        "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3"};
+                        "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
+                        "v53 v44 U12"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -299,6 +312,25 @@ int main(void) {
         float ms_sort = bu_time([&](int) { moe_sort(dids, M, k, E, doff, dsorted, dscr, 0); }, 3, 20);
         printf("%-5s %5d %-14s %9.4f\n", "sort", M, "", ms_sort);
         std::vector<int32_t> off = bu_host(doff, E + 1), sorted = bu_host(dsorted, P);
+        /* Timing rep i routes to the experts of rotation i % NROT (ids + 4i mod E;
+         * rotation 0 is the validated one), so at few tokens the reps do not find
+         * the last rep's experts in L2 (4 experts' 53 MB is about the H200's L2):
+         * the engine's layers never do. BENCH_ROTATE=0: every rep on rotation 0. */
+        const int nrot = getenv("BENCH_ROTATE") && !atoi(getenv("BENCH_ROTATE")) ? 1 : NROT;
+        for (int r = 1; r < nrot; r++) {
+            std::vector<int32_t> idr(ids.begin(), ids.begin() + P);
+            for (auto &e : idr) e = (e + 4 * r) % E;
+            GPU_CHECK(hipMemcpy(drot_ids, idr.data(), P * 4, hipMemcpyHostToDevice));
+            moe_sort(drot_ids, M, k, E, drot_off[r], drot_sorted[r], dscr, 0);
+        }
+        GPU_CHECK(hipMemcpy(drot_off[0], doff, (E + 1) * 4, hipMemcpyDeviceToDevice));
+        GPU_CHECK(hipMemcpy(drot_sorted[0], dsorted, P * 4, hipMemcpyDeviceToDevice));
+        GPU_CHECK(hipDeviceSynchronize());
+        auto rot = [&](MoeArgs a, int i) {
+            a.offsets = drot_off[i % nrot];
+            a.pairs = drot_sorted[i % nrot];
+            return a;
+        };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
@@ -341,8 +373,8 @@ int main(void) {
             else if (v > 11 && v < 20 && !h11.empty() &&
                      (memcmp(h.data(), h11.data(), h.size() * 2) || memcmp(yp.data(), yp11.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs v11 mid\n", M, vn[v]);
-            float ms1 = bu_time([&](int) { run_ver<MOE_MLP1>(v, a1); }, 5, 20);
-            float ms2 = bu_time([&](int) { run_ver<MOE_MLP2>(v, a2); }, 5, 20);
+            float ms1 = bu_time([&](int i) { run_ver<MOE_MLP1>(v, rot(a1, i)); }, 5, 20);
+            float ms2 = bu_time([&](int i) { run_ver<MOE_MLP2>(v, rot(a2, i)); }, 5, 20);
             printf("%-5s %5d %-14s %9.4f %8.1f %8.0f %9.2e\n", "mlp1", M, vn[v], ms1, 2.0 * P * 2 * I * H / ms1 / 1e9,
                    used * bytes_e1 / ms1 / 1e6, e1.nmse());
             printf("%-5s %5d %-14s %9.4f %8.1f %8.0f %9.2e\n", "mlp2", M, vn[v], ms2, 2.0 * P * H * I / ms2 / 1e9,
