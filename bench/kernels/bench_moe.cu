@@ -32,6 +32,11 @@
  *   119 / 128 / 166 registers): run 85's ncu has mlp2 at one token on 1.4 warps a
  *   scheduler stalled on long scoreboard, ~1.5 KB of weights in flight a warp. Same bits.
  *   v53: v44 with 12 k-steps in flight, the token row in the ring (v51 without AS).
+ *   Run 86 (rotated): v50 0.89x / 0.85x of v44 at M = 1 (production at one token since
+ *   run 87, "auto"), slower at 2 and 8; v51-v53 slower than v44 at every M. v44 is
+ *   "auto" before run 87 yet timed ~1.5 us slower at M = 1: the variants launched from
+ *   here set their shared memory limit at every call (gemv() below), probably the
+ *   difference in queued timing (not measured apart); compare variants with each other.
  *   v1 gemv<2,8> (16 pairs a pass, weights streamed; the dispatch until run 28, which
  *   at M <= 8 gives "auto" one A row a lane and 16 k-steps in flight)  v2 tiled 64x128
  *   v3 tiled 128x128   auto = the dispatcher's choice

@@ -125,7 +125,7 @@ void attention_f32q_bf16kv(const AttnArgs *a, hipStream_t stream);
 void router_topk_f32(int32_t *ids, float *w, const float *logits, int T, int E, int k,
                      hipStream_t stream);
 /* router_topk_f32 then moe_sort (below), as one launch (one block) for
- * T <= ROUTE_FUSED_MAX_T tokens (one wave for one token), the two
+ * T <= ROUTE_FUSED_MAX_T tokens (one wave while T * k <= GETP_WAVE), the two
  * launches past it: the same outputs. */
 #define ROUTE_FUSED_MAX_T 64
 void route_topk_sort(int32_t *ids, float *w, const float *logits, int T, int E, int k,

@@ -42,11 +42,12 @@ static_assert(MOE_GEMV_BM == TILE_M, "one 16-row tile per moe_gemv pass");
  * the 16-row tile are past every slot's pairs and dropped): a lane loads only
  * its first A row and passes it for the others too (an MMA's output row
  * depends on its own A row alone), which halves the A ring's registers.
- * AS > 0 (with HALF; the playground's v30-v32, not dispatched): the slot's
- * first AS pairs' A rows are copied once into dynamic shared memory
- * (min(M, AS) x K bf16, launched with that much) and each k-step's A operand
- * is read from there, so the ring holds only the raw weights and scales
- * (with WT too: the token row, the B operand, from there; the playground's v50-v52).
+ * AS > 0 (with HALF; the playground's v30-v32 and v50-v52; dispatched at one
+ * token, AS = 1, form 4): the slot's first AS pairs' A rows are copied once
+ * into dynamic shared memory (min(M, AS) x K bf16, launched with that much)
+ * and each k-step's A operand is read from there, so the ring holds only the
+ * raw weights and scales and the k-steps' loads are the weights' alone (with
+ * WT too: the token row, the B operand, from there).
  * MINB: blocks an SM the registers are bounded for (the same instructions:
  * the same bits). SP (MXFP4, U even, K / 32 even: the launcher checks): each
  * lane loads the scale bytes of two k-steps at once (one 2-byte load for
@@ -573,24 +574,40 @@ constexpr size_t moe_staged_smem(void) {
  * one tile of 16 weight rows a warp, no copies of the token row; run 81: 20b
  * batch 8 1,506 -> 1,620 tok/s, +7.6%, batch 1 the same). GETP_MOE_GEMV picks
  * a form for A/B: 0 the 8-step form before run 76, 1 the 6-step form without
- * SP, 2 with it (before run 81), 3 with WT as well (the default). Every form
- * runs the same chain (the same bits). */
+ * SP, 2 with it (before run 81), 3 with WT as well (before run 87), 4 (the
+ * default): form 3 with the token's row read from shared memory at one token
+ * (AS = 1: copied once a block; run 86's rotated playground, v50 against v44:
+ * 0.89x mlp1, 0.85x mlp2 at M = 1, slower at 2 and 8 tokens, where form 3
+ * stays; run 87, one binary: 20b batch 1 437 -> 463 tok/s, +5.9%, 120b 304 ->
+ * 321, +5.6%; 12 or 24 k-steps in flight instead of 6 were slower at every M,
+ * in the playground and in the engine: run 86). Every form runs the same
+ * chain (the same bits). */
 static int moe_gemv_form(void) {
     static int v = -1;
     if (v < 0)
-        v = env_digit("GETP_MOE_GEMV", 3, 0, 3,
-                      "0 (the form before run 76), 1 (before run 78), 2 (before run 81) or 3 (the default)");
+        v = env_digit("GETP_MOE_GEMV", 4, 0, 4,
+                      "0 (the form before run 76), 1 (before run 78), 2 (before run 81), 3 (before run 87) or "
+                      "4 (the default)");
     return v;
 }
 
 /* One moe_gemv form on the grid every form shares: a slot per 16 pairs (spare
  * ones exit) by the column groups of 4 warps x NT tiles (of TILE_N weight
  * rows, TILE_M with WT). */
-template <int EPI, bool MX, int NT, int U, bool HALF, int MINB = 3, bool SP = false, bool WT = false>
+template <int EPI, bool MX, int NT, int U, bool HALF, int MINB = 3, bool SP = false, bool WT = false, int AS = 0>
 static void gemv_launch_as(const MoeArgs &a, hipStream_t stream) {
     const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * NT * (WT ? TILE_M : TILE_N);
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
-    port_launch(moe_gemv<EPI, MX, NT, U, HALF, 0, MINB, SP, false, WT>, grid, MOE_GEMV_THREADS, 0, stream, a);
+    const size_t smem = (size_t)(a.M < AS ? a.M : AS) * a.K * 2; // AS: the slot's rows, min(M, AS)
+    auto fn = moe_gemv<EPI, MX, NT, U, HALF, AS, MINB, SP, false, WT>;
+    if (AS > 0) { // past 48 KB (K over 24,576 at AS = 1) the limit is raised, at the first call (before any capture)
+        static size_t raised = 0;
+        if ((size_t)AS * a.K * 2 > raised) {
+            raised = (size_t)AS * a.K * 2;
+            GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)raised));
+        }
+    }
+    port_launch(fn, grid, MOE_GEMV_THREADS, smem, stream, a);
 }
 
 /* Up to 8 tokens no expert has more than 8 pairs: one A row a lane (HALF), for
@@ -601,7 +618,8 @@ static void gemv_launch(const MoeArgs &a, hipStream_t stream) {
     const bool half = a.M <= MOE_GEMV_BM / 2;
     const int form = MX && half ? moe_gemv_form() : 0;
     const bool pairs = (a.K / TILE_K) % 2 == 0; // scale pairs: 2-byte aligned rows of K / 32 bytes
-    if (form == 3 && pairs) gemv_launch_as<EPI, true, 1, 6, true, 4, true, true>(a, stream);
+    if (form == 4 && pairs && a.M == 1) gemv_launch_as<EPI, true, 1, 6, true, 4, true, true, 1>(a, stream);
+    else if (form >= 3 && pairs) gemv_launch_as<EPI, true, 1, 6, true, 4, true, true>(a, stream);
     else if (form >= 2 && pairs) gemv_launch_as<EPI, true, 2, 6, true, 4, true>(a, stream);
     else if (form >= 1) gemv_launch_as<EPI, true, 2, 6, true, 4>(a, stream);
     else if (half) gemv_launch_as<EPI, MX, 2, MX ? 8 : 4, true>(a, stream);

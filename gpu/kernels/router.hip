@@ -6,8 +6,10 @@
  * ~id, so equal logits go to the lower id; -0 counts as +0 as `>` does), the
  * winner's lane marks it taken. Lane 0 writes ids and weights.
  * route_topk_sort: the top-k and moe_sort in one launch up to
- * ROUTE_FUSED_MAX_T tokens (kernels.h), the two kernels past it; for one
- * token that launch is one wave with the picks in registers (f32_route_wave).
+ * ROUTE_FUSED_MAX_T tokens (kernels.h), the two kernels past it; up to a
+ * wave of (token, pick) pairs (batch 1-8 at k = 4 on NVIDIA, 1-16 on AMD)
+ * that launch is a wave a token and the sort by one wave's shuffles
+ * (f32_route_wave).
  */
 #include "kernels.h"
 #include "gpu_check.h"
@@ -24,10 +26,10 @@ __device__ __forceinline__ unsigned long long router_key(float v, int e) {
     return ((unsigned long long)ord << 32) | (unsigned long long)(0xffffffffu - (uint32_t)e);
 }
 
-/* Token i's top-k by one whole wave. Lane p0 + r also keeps pick r's expert
- * in *mine (p0 < 0: nobody; f32_route_wave's pairs in registers). */
+/* Token i's top-k by one whole wave (and, given picks, pick r's expert also
+ * at picks[r]: f32_route_wave's shared copy). */
 __device__ __forceinline__ void router_topk_row(int32_t *ids, float *w, const float *logits, int i, int E,
-                                                int k, int p0 = -1, int *mine = NULL) {
+                                                int k, int *picks = NULL) {
     const int lane = threadIdx.x % GETP_WAVE;
     const float *g = logits + (int64_t)i * E; // (E) fp32
     unsigned long long key[ROUTER_MAX_PER_LANE];
@@ -58,7 +60,7 @@ __device__ __forceinline__ void router_topk_row(int32_t *ids, float *w, const fl
         if (r == 0) mx = val;
         if (lane == r) vj = val;
         if (lane == 0) idr[r] = e;
-        if (p0 >= 0 && lane == p0 + r) *mine = e;
+        if (picks && lane == 0) picks[r] = e;
 #pragma unroll
         for (int j = 0; j < ROUTER_MAX_PER_LANE; j++)
             if (lane + j * GETP_WAVE == e) key[j] = 0ull; // taken
@@ -92,21 +94,26 @@ f32_route_fused(int32_t *ids, float *w, const float *logits, int T, int E, int k
     moe_sort_block(ids, T * k, E, offsets, sorted);
 }
 
-/* At most a wave of (token, pick) pairs (launched for one token: bench/RESULTS.md
- * run 85, the tokens' top-k in turn lose at batch 4-8): the top-k of every token in turn,
- * lane p keeping pair p's expert, then moe_sort's stable counting sort from
- * those registers: offsets[e] = the pairs on experts below e, pair p at
- * offsets[its expert] + the pairs before p on its expert. One wave, no shared
- * memory, no barrier, no read back of ids: the same outputs as
+/* At most a wave of (token, pick) pairs and ROUTE_WAVE_MAX_T tokens: wave i
+ * the top-k of token i (as f32_route_fused), its picks also into shared
+ * memory; after one barrier wave 0 takes pair p's expert into lane p and
+ * does moe_sort's stable counting sort by shuffles: offsets[e] = the pairs on
+ * experts below e, pair p at offsets[its expert] + the pairs before p there.
+ * One barrier, no ids read back from global memory: the same outputs as
  * f32_route_fused (run 63's ncustep: that block of 1,024 threads took 7.6 us
- * a layer for one token, a kernel of barriers). */
-__global__ void __launch_bounds__(GETP_WAVE)
+ * a layer for one token; run 85: one wave doing the tokens' top-k in turn
+ * gained at one token and lost 3.9% at 8). */
+#define ROUTE_WAVE_MAX_T 16
+__global__ void __launch_bounds__(ROUTE_WAVE_MAX_T * GETP_WAVE)
 f32_route_wave(int32_t *ids, float *w, const float *logits, int T, int E, int k, int32_t *offsets,
                int32_t *sorted) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
-    const int lane = threadIdx.x, P = T * k;
-    int mine = E; // a lane past the pairs counts on no expert
-    for (int i = 0; i < T; i++) router_topk_row(ids, w, logits, i, E, k, i * k, &mine);
+    __shared__ int picks[GETP_WAVE];
+    const int lane = threadIdx.x % GETP_WAVE, wv = threadIdx.x / GETP_WAVE, P = T * k;
+    router_topk_row(ids, w, logits, wv, E, k, picks + wv * k); // a wave a token (blockDim: T waves)
+    __syncthreads();
+    if (wv != 0) return;
+    const int mine = lane < P ? picks[lane] : E; // a lane past the pairs counts on no expert
     for (int e0 = 0; e0 <= E; e0 += GETP_WAVE) {
         const int e = e0 + lane;
         int below = 0;
@@ -145,8 +152,8 @@ void route_topk_sort(int32_t *ids, float *w, const float *logits, int T, int E, 
     }
     router_check(T, E, k);
     CHECK(T >= 1 && E <= MOE_SORT_MAX_E); // moe_sort's bounds
-    if (T == 1 && k <= GETP_WAVE) // run 85: +2.2% at batch 1; -1.4% / -3.9% at 4 / 8 (tokens in turn)
-        port_launch(f32_route_wave, 1, GETP_WAVE, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
+    if (T * k <= GETP_WAVE && T <= ROUTE_WAVE_MAX_T)
+        port_launch(f32_route_wave, 1, T * GETP_WAVE, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
     else
         port_launch(f32_route_fused, 1, MOE_SORT_THREADS, 0, stream, ids, w, logits, T, E, k, offsets, sorted);
     GPU_CHECK_LAUNCH();

@@ -256,10 +256,13 @@ void selftest_row_ops(SelfTest *st) {
     test_router(st, 1, 32, 4);
     test_router(st, 77, 32, 4);
     test_router(st, 33, 128, 4);
-    test_route_fused(st, 1, 32, 4);   // one token: one wave
+    test_route_fused(st, 1, 32, 4);   // one wave (T * k <= GETP_WAVE) ...
     test_route_fused(st, 1, 128, 4);
-    test_route_fused(st, 7, 128, 4);  // the block
+    test_route_fused(st, 7, 128, 4);
+    test_route_fused(st, GETP_WAVE / 4, 32, 4); // ... a wave of pairs exactly
     test_route_fused(st, 5, 32, 3);
+    test_route_fused(st, 3, 32, 1);
+    test_route_fused(st, GETP_WAVE / 4 + 1, 32, 4); // the block past it
     test_route_fused(st, ROUTE_FUSED_MAX_T, 32, 4);
     test_route_fused(st, ROUTE_FUSED_MAX_T, 128, 4);
     test_route_fused(st, ROUTE_FUSED_MAX_T + 1, 32, 4); // past it: the two kernels themselves
