@@ -32,6 +32,8 @@
  *   119 / 128 / 166 registers): run 85's ncu has mlp2 at one token on 1.4 warps a
  *   scheduler stalled on long scoreboard, ~1.5 KB of weights in flight a warp. Same bits.
  *   v53: v44 with 12 k-steps in flight, the token row in the ring (v51 without AS).
+ *   v54 / v55 (M = 1 only): v50 on a copy of the weights in lane groups (moe_gemv_lq
+ *   below: a lane's pieces of 4 k-steps in one 16-byte load), 8 / 12 k-steps in flight.
  *   Run 86 (rotated): v50 0.89x / 0.85x of v44 at M = 1 (production at one token since
  *   run 87, "auto"), slower at 2 and 8; v51-v53 slower than v44 at every M. v44 is
  *   "auto" before run 87 yet timed ~1.5 us slower at M = 1: the variants launched from
@@ -72,7 +74,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 54
+#define NVER 56
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -138,6 +140,106 @@ static void gemv_split(const MoeArgs &a) {
     moe_gemv_split<EPI, KP, U><<<grid, S * GETP_WAVE, S * 4 * GETP_WAVE * 4>>>(a);
 }
 
+/* v54 / v55 (session 19; run 86's reading: at one token the expert GEMV is
+ * bound by its load path, not by bytes in flight): v50 (production at one
+ * token since run 87: WT, the token row in shared memory) on a copy of the
+ * weights in lane groups (LQ): within every 4 k-steps of a row (64 bytes of
+ * codes) the 4-byte pieces ordered [lane piece q][step] instead of [step][q],
+ * rows padded to whole groups (codes and scale bytes: kgp k-steps a row), so a
+ * lane's pieces of 4 k-steps are one 16-byte load and a row's 4 scale bytes one
+ * 4-byte load: a quarter of v50's code loads and half its scale loads for the
+ * same bytes. NG groups of 4 k-steps in flight. The same values through the
+ * same chain: auto's bits. One token only (one staged row a slot). */
+template <int EPI, int NG>
+__global__ void __launch_bounds__(MOE_GEMV_THREADS, 4)
+moe_gemv_lq(MoeArgs a, const uint8_t *lq_blocks, const uint8_t *lq_scales, int kgp) {
+    constexpr int RW = TILE_A_ROWS;
+    __shared__ uint4 stab[256];
+    mx_table_fill(stab, MOE_GEMV_THREADS);
+    __syncthreads();
+    port_dep_enter();
+    int e, p0, p1;
+    if (!moe_slot(a, blockIdx.x, MOE_GEMV_BM, &e, &p0, &p1)) return;
+    const int warp = threadIdx.x / GETP_WAVE;
+    const int n0 = (blockIdx.y * (MOE_GEMV_THREADS / GETP_WAVE) + warp) * TILE_M;
+    extern __shared__ uint4 as_rows[]; // the slot's one row (K / 8 chunks)
+    const int kc = a.K / 8;
+    for (int i = threadIdx.x; i < kc; i += MOE_GEMV_THREADS)
+        as_rows[i] = *(const uint4 *)(moe_act_row<EPI>(a, p0) + (size_t)i * 8);
+    __syncthreads();
+    if (n0 >= a.N) return;
+    const int nsteps = a.K / TILE_K, ngroups = (nsteps + 3) / 4, q = tile_k_off() / 8;
+    const uint8_t *pb[RW], *ps[RW];
+#pragma unroll
+    for (int r = 0; r < RW; r++) {
+        const size_t row = (size_t)e * a.N + min(n0 + tile_a_row(r), a.N - 1);
+        pb[r] = lq_blocks + row * (size_t)kgp * 16 + q * 16;
+        ps[r] = lq_scales + row * (size_t)kgp;
+    }
+    uint4 raw[NG][RW];
+    uint32_t scw[NG][RW];
+    auto load = [&](int u, int gi) {
+#pragma unroll
+        for (int r = 0; r < RW; r++) {
+            raw[u][r] = *(const uint4 *)(pb[r] + (size_t)gi * 64);
+            scw[u][r] = *(const uint32_t *)(ps[r] + (size_t)gi * 4);
+        }
+    };
+    TileC acc;
+    tile_zero(&acc);
+    int gs = 0; // the group step() is at (groups come in order)
+    auto step = [&](int u) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int st = gs * 4 + j;
+            if (st < nsteps) {
+                TileB xb;
+                xb.v = as_rows[4 * st + q];
+                TileA wa;
+#pragma unroll
+                for (int r = 0; r < RW; r++) {
+                    const uint4 v = raw[u][r];
+                    const uint32_t w = j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
+                    wa.v[r] = mx_dequant8_s(w, stab, (scw[u][r] >> (8 * j)) & 0xffu);
+                }
+                tile_mma(&acc, &wa, &xb);
+            }
+        }
+        gs++;
+    };
+    tile_ring<NG>(ngroups, load, step);
+#pragma unroll
+    for (int i = 0; i < 4; i++) { // rows are weight rows, columns tokens (moe_gemv's WT)
+        const float partner = tile_c_row_partner(&acc, i);
+        const int pos = p0 + tile_c_col(i), n = n0 + tile_c_row(i);
+        if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, acc.c[i], partner);
+    }
+}
+
+/* The LQ copy of one MoE tensor's codes and scales (kgp k-steps a row). */
+static void lq_layout(const std::vector<uint8_t> &b, const std::vector<uint8_t> &sc, size_t kg, size_t kgp,
+                      std::vector<uint8_t> &lb, std::vector<uint8_t> &ls) {
+    const size_t rows = sc.size() / kg;
+    lb.assign(rows * kgp * 16, 0);
+    ls.assign(rows * kgp, 127);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t s = 0; s < kg; s++) {
+            const size_t gi = s / 4, j = s % 4;
+            for (int q = 0; q < 4; q++)
+                memcpy(&lb[r * kgp * 16 + gi * 64 + q * 16 + j * 4], &b[(r * kg + s) * 16 + q * 4], 4);
+            ls[r * kgp + s] = sc[r * kg + s];
+        }
+}
+static const uint8_t *lq_b[2], *lq_s[2]; // mlp1, mlp2 (main)
+static int lq_kgp[2];
+
+template <int EPI, int NG>
+static void gemv_lq(const MoeArgs &a) {
+    const int cols = (MOE_GEMV_THREADS / GETP_WAVE) * TILE_M, w = EPI == MOE_MLP1 ? 0 : 1;
+    dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
+    moe_gemv_lq<EPI, NG><<<grid, MOE_GEMV_THREADS, (size_t)a.K * 2>>>(a, lq_b[w], lq_s[w], lq_kgp[w]);
+}
+
 /* moe_gemv with NT tiles a warp and U k-steps in flight (v1: NT = 2, U = 8);
  * HALF: one A row a lane (M <= 8); AS > 0: the slot's first AS rows in shared memory. */
 template <int EPI, int NT, int U, bool HALF = false, int AS = 0, int MINB = 3, bool SP = false, bool RG = false,
@@ -193,6 +295,8 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 51: gemv<EPI, 1, 12, true, 8, 4, true, false, true>(a); break; // v50, 12 k-steps in flight
     case 52: gemv<EPI, 1, 24, true, 8, 3, true, false, true>(a); break; // v50, 24 in flight, 3 blocks
     case 53: gemv<EPI, 1, 12, true, 0, 4, true, false, true>(a); break; // v44, 12 in flight (v51 without As)
+    case 54: gemv_lq<EPI, 2>(a); break; // v50 on the LQ copy, 8 k-steps in flight (M = 1)
+    case 55: gemv_lq<EPI, 3>(a); break; // 12 k-steps in flight
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -281,6 +385,17 @@ int main(void) {
     std::vector<uint8_t> gb1, gs1, gb2, gs2;
     regroup(b1, s1, H / 32, gb1, gs1); regroup(b2, s2, I / 32, gb2, gs2);
     uint8_t *dgb1 = bu_dev(gb1), *dgs1 = bu_dev(gs1), *dgb2 = bu_dev(gb2), *dgs2 = bu_dev(gs2);
+    /* v54 / v55: the same weights in lane groups (lq_layout), rows padded to whole groups */
+    {
+        std::vector<uint8_t> lb, ls;
+        const size_t kg[2] = {(size_t)H / 32, (size_t)I / 32};
+        const std::vector<uint8_t> *bs[2][2] = {{&b1, &s1}, {&b2, &s2}};
+        for (int w = 0; w < 2; w++) {
+            lq_kgp[w] = (int)((kg[w] + 3) / 4 * 4);
+            lq_layout(*bs[w][0], *bs[w][1], kg[w], (size_t)lq_kgp[w], lb, ls);
+            lq_b[w] = bu_dev(lb), lq_s[w] = bu_dev(ls);
+        }
+    }
     float *dbias1 = bu_dev(bias1), *dbias2 = bu_dev(bias2), *dyp;
     uint16_t *dt = bu_dev(t), *dh; int32_t *dids = bu_dev(ids), *doff, *dsorted, *dscr;
     GPU_CHECK(hipMalloc((void **)&doff, (E + 1) * 4)); GPU_CHECK(hipMalloc((void **)&dsorted, Mmax * k * 4));
@@ -305,7 +420,7 @@ int main(void) {
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
                         "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
                         "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
-                        "v53 v44 U12"};
+                        "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -343,6 +458,7 @@ int main(void) {
             if ((v == 12 || v == 13 || v >= 20) && P > E * 64) continue;  // as v1
             if (v >= 24 && v <= 26) continue;  // numbers of branches mwpipe / mw64 (their wgmma forms)
             if (v >= 27 && M > 8) continue;   // one A row a lane
+            if ((v == 54 || v == 55) && M > 1) continue; // one staged row a slot
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
             if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
