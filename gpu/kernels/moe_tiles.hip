@@ -600,8 +600,8 @@ static void gemv_launch_as(const MoeArgs &a, hipStream_t stream) {
     dim3 grid(moe_grid_slots(a.M * a.k, MOE_GEMV_BM, a.E), (a.N + cols - 1) / cols);
     const size_t smem = (size_t)(a.M < AS ? a.M : AS) * a.K * 2; // AS: the slot's rows, min(M, AS)
     auto fn = moe_gemv<EPI, MX, NT, U, HALF, AS, MINB, SP, false, WT>;
-    if (AS > 0) { // past 48 KB (K over 24,576 at AS = 1) the limit is raised, at the first call (before any capture)
-        static size_t raised = 0;
+    if (AS > 0) { // past the 48 KB default (K over 24,576 at AS = 1) the limit is raised, once (before any capture)
+        static size_t raised = 48 << 10;
         if ((size_t)AS * a.K * 2 > raised) {
             raised = (size_t)AS * a.K * 2;
             GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)raised));
