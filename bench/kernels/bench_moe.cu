@@ -46,6 +46,9 @@
  *   v6 staged 64x128
  *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
+ *   v24 wgmma 64x256 (64-row slots, the warpgroups side by side; 1 k-step a stage, 4 raw
+ *   stages: GETP_MOE_W64's kernel), v25 2 k-steps x 3 stages, v26 1 x 6; v56 v24 with
+ *   mlp2 slot-fastest too. v7..v10, v24..v26 and v56 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -74,7 +77,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 56
+#define NVER 57
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -297,6 +300,15 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 53: gemv<EPI, 1, 12, true, 0, 4, true, false, true>(a); break; // v44, 12 in flight (v51 without As)
     case 54: gemv_lq<EPI, 2>(a); break; // v50 on the LQ copy, 8 k-steps in flight (M = 1)
     case 55: gemv_lq<EPI, 3>(a); break; // 12 k-steps in flight
+#if defined(GETP_WGMMA)
+    /* 64-row slots, 64 x 256: v24 1 k-step a stage, 4 raw stages (production,
+     * 64 KB); v25 2 k-steps x 3 (112 KB); v26 1 x 6 (80 KB); v56 v24 slot-fastest
+     * for mlp2 too (production: mlp1 slot-fastest, mlp2 column-fastest) */
+    case 24: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 1, 4>(a, 0); break;
+    case 25: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3>(a, 0); break;
+    case 26: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 1, 6>(a, 0); break;
+    case 56: wgmma_launch<EPI, 64, 256, false, 1, 4>(a, 0); break;
+#endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
     if (v >= 11) { GPU_CHECK_LAUNCH(); return; }
@@ -318,10 +330,10 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
         staged_launch<EPI, 1>(a, 0);
     } else {
 #if defined(GETP_WGMMA)
-        if (v == 7) wgmma_launch<EPI, 128, false>(a, 0);
-        else if (v == 8) wgmma_launch<EPI, 128, true>(a, 0);
-        else if (v == 9) wgmma_launch<EPI, 256, false>(a, 0);
-        else wgmma_launch<EPI, 256, true>(a, 0);
+        if (v == 7) wgmma_launch<EPI, 128, 128, false>(a, 0);
+        else if (v == 8) wgmma_launch<EPI, 128, 128, true>(a, 0);
+        else if (v == 9) wgmma_launch<EPI, 128, 256, false>(a, 0);
+        else wgmma_launch<EPI, 128, 256, true>(a, 0);
 #endif
     }
     GPU_CHECK_LAUNCH();
@@ -412,7 +424,7 @@ int main(void) {
                         "v10 wgmma256nf", "v11 mid", "v12 gemv<1,8>", "v13 gemv<1,16>",
                         "v14 mid nt2 3b", "v15 mid ks3", "v16 mid fold", "v17 mid nt2 4b",
                         "v18 v17+L2", "v19 v14+L2+fold", "v20 split24", "v21 split12",
-                        "v22 split8", "v23 split6", "v24 -", "v25 -", "v26 -",
+                        "v22 split8", "v23 split6", "v24 wg64x256", "v25 wg64 k2s3", "v26 wg64 k1s6",
                         "v27 gemv2 U16h", "v28 gemv1 U16h", "v29 gemv2 U12h",
                         "v30 gemv2 U16 As", "v31 gemv2 U24 As", "v32 gemv1 U32 As",
                         "v33 g2 U8 b4", "v34 g1 U8 b4", "v35 g1 U8 b5", "v36 g1 U4 b8",
@@ -420,7 +432,7 @@ int main(void) {
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
                         "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
                         "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
-                        "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3"};
+                        "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -453,11 +465,15 @@ int main(void) {
         };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
+            const bool w64 = (v >= 24 && v <= 26) || v == 56; // the 64-row wgmma slots
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
-            if ((v == 12 || v == 13 || v >= 20) && P > E * 64) continue;  // as v1
-            if (v >= 24 && v <= 26) continue;  // numbers of branches mwpipe / mw64 (their wgmma forms)
-            if (v >= 27 && M > 8) continue;   // one A row a lane
+            if ((v == 12 || v == 13 || (v >= 20 && !w64)) && P > E * 64) continue;  // as v1
+#if !defined(GETP_WGMMA)
+            if (w64 || (v >= 7 && v <= 10)) continue;
+#endif
+            if (w64 && P < E * 8) continue;   // tiles for a few dozen pairs per expert and more
+            if (v >= 27 && v != 56 && M > 8) continue;   // one A row a lane
             if ((v == 54 || v == 55) && M > 1) continue; // one staged row a slot
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
@@ -487,7 +503,8 @@ int main(void) {
             }
             if (!e1.ok(2e-5) || !e2.ok(1e-8)) printf("VALIDATION FAILED M=%d %s %g %g\n", M, vn[v], e1.nmse(), e2.nmse());
             if (v == 0) { h0 = h; yp0 = yp; }
-            else if ((v == 1 || v == 12 || v == 13 || (v >= 27 && v < 48) || v >= 50) && !h0.empty() && // v48, v49: parts of K
+            else if ((v == 1 || v == 12 || v == 13 || (v >= 7 && v <= 10) || w64 || (v >= 27 && v < 48) || v >= 50) &&
+                     !h0.empty() && // v48, v49: parts of K
                      (memcmp(h.data(), h0.data(), h.size() * 2) || memcmp(yp.data(), yp0.data(), yp.size() * 4)))
                 printf("BITS DIFFER M=%d %s vs auto\n", M, vn[v]);
             if (v == 11) { h11 = h; yp11 = yp; }

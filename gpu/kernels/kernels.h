@@ -246,6 +246,14 @@ void moe_swiglu_split(uint16_t *h, uint16_t *h_lo, const float *y1, int P, int I
 /* a->ypair = W2 h + b2 (a->acc: ypair += W2 h, no bias: precise mode's second pass). */
 void moe_mlp2(const MoeArgs *a, hipStream_t stream);
 
+/* The 64-pair slots of the warpgroup-MMA expert GEMMs (sm_90a fast builds;
+ * elsewhere nothing reads it): products whose average of pairs an expert is in
+ * (lo, hi] take them (lo >= hi: none). The same bits at every range.
+ * GETP_MOE_W64 ("0" off, or "LO-HI") sets the range at the first MoE product
+ * unless moe_set_w64 did first; tests set it here and read it back. */
+void moe_set_w64(int lo, int hi);
+void moe_get_w64(int *lo, int *hi);
+
 /* x (M, H) += sum_j topk_w[m, j] * ypair[m*k + j]. */
 void moe_combine(float *x, const float *ypair, const float *topk_w, int M, int k, int H,
                  hipStream_t stream);

@@ -21,6 +21,9 @@
 #include "gpu_check.h"
 #include "gpu_util.h"      // bf16_store_pair_dev, moe_combine_at4
 #include "moe_sort.h"      // moe_sort_block
+#include <stdio.h>         // sscanf
+#include <stdlib.h>        // getenv
+#include <string.h>        // strcmp
 
 /* ---- sort and combine ---- */
 
@@ -42,6 +45,27 @@ __global__ void moe_combine_kernel(float *x, const float *ypair, const float *to
 }
 
 /* ---- dispatch ---- */
+
+/* moe_set_w64's range; unset (lo < 0) until the first product reads
+ * GETP_MOE_W64 or takes MOE_W64_LO..MOE_W64_HI. */
+static int moe_w64_lo = -1, moe_w64_hi = 0;
+
+void moe_get_w64(int *lo, int *hi) {
+    if (moe_w64_lo < 0) {
+        const char *s = getenv("GETP_MOE_W64");
+        int l = MOE_W64_LO, h = MOE_W64_HI, n = 0;
+        if (s && *s) {
+            if (strcmp(s, "0") == 0) l = h = 0;
+            else if (sscanf(s, "%d-%d%n", &l, &h, &n) != 2 || s[n] || l < 0 || h > 128 || l >= h)
+                fatal("GETP_MOE_W64=%s: 0 (off) or LO-HI, averages of pairs an expert in (LO, HI], "
+                      "0 <= LO < HI <= 128", s);
+        }
+        moe_w64_lo = l, moe_w64_hi = h;
+    }
+    *lo = moe_w64_lo, *hi = moe_w64_hi;
+}
+
+void moe_set_w64(int lo, int hi) { moe_w64_lo = lo, moe_w64_hi = hi; }
 
 /* Few pairs per expert: stream the weights (moe_gemv); more: tiles. The
  * vendor's extras choose first (extras_none.hip declines everything). */

@@ -2,8 +2,8 @@
  * the fast NVIDIA build only; moe.hip asks moe_gemm_extra first and falls
  * back to the portable families of moe_tiles.hip when it declines).
  *
- * moe_mid_mx (below) for a few to 32 pairs per expert; the warpgroup-MMA
- * kernel of moe_wgmma.hip for many. Everything else takes the portable
+ * moe_mid_mx (below) for a few to 28 pairs per expert; the warpgroup-MMA
+ * kernel of moe_wgmma.hip for more (64-pair slots up to 60, then 128). Everything else takes the portable
  * families (moe_tiles.hip), whose staged kernel runs on cp.async here. */
 #include "moe_common.h"   // MoeArgs helpers, MoeTiled, MoeStages, the MXFP4 decoders
 #include "moe_families.h" // moe_launch_wgmma
@@ -201,6 +201,15 @@ static bool moe_wgmma_on(void) {
     if (on < 0) on = !env_flag("GETP_NO_WGMMA");
     return on != 0;
 }
+
+/* moe_get_w64's range (GETP_MOE_W64; the same bits at every range): P pairs
+ * over E experts whose average is in (lo, hi] take moe_wgmma_mx's 64-pair
+ * slots (64 x 256 tiles). */
+static bool moe_w64_takes(int P, int E) {
+    int lo, hi;
+    moe_get_w64(&lo, &hi);
+    return (long)P > (long)E * lo && (long)P <= (long)E * hi;
+}
 #endif
 
 /* The NVIDIA choices, MXFP4 weights only (bf16 experts take the portable path):
@@ -209,12 +218,22 @@ static bool moe_wgmma_on(void) {
  *  - more than 32 per expert: moe_wgmma_mx on sm_90a (GETP_WGMMA builds; from
  *    33 pairs, not 65 as before: at 48 and 64 a 128-row slot on wgmma beat the
  *    64-row staged tiles 1.06-1.57x, and moe_mid_mx won at 32: RESULTS run 58);
+ *  - first of all, 29..60 per expert (moe_get_w64's default range) with an
+ *    even k-step count: moe_wgmma_mx's 64-pair slots (RESULTS run 88: 1.11-1.13x
+ *    moe_mid_mx at 32, 1.3-1.4x the 128-pair slots at 48; mid wins up to 28, the
+ *    128-pair slots from 64);
  *  - else decline: moe_gemv, or the portable staged kernel (on cp.async here).
  * Any kernel gives the same bits. */
 template <int EPI>
 static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
     const int P = a.M * a.k;
     if (!a.w.is_mxfp4) return false;
+#if defined(GETP_WGMMA)
+    if (moe_w64_takes(P, a.E) && (a.K / 32) % 2 == 0 && moe_wgmma_on()) { // two k-steps a stage
+        moe_launch_wgmma(a, EPI, 64, stream);
+        return true;
+    }
+#endif
     if (P >= a.E * 4 && P <= a.E * MOE_MID_BM) {
         dim3 grid(moe_grid_slots(P, MOE_MID_BM, a.E), (a.N + MOE_MID_BN - 1) / MOE_MID_BN);
         if ((a.K / 32) % 2 == 0 && (uintptr_t)a.w.scales % 2 == 0) moe_launch_mid<EPI, 2>(grid, a, stream);
@@ -224,7 +243,7 @@ static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
 #if defined(GETP_WGMMA)
     if (P > a.E * MOE_MID_BM && (a.K / 32) % MOE_KS == 0 && moe_wgmma_on()) {
         /* block order measured (RESULTS run 14): mlp1 slot-fastest, mlp2 column-fastest */
-        moe_launch_wgmma(a, EPI, stream);
+        moe_launch_wgmma(a, EPI, 128, stream);
         return true;
     }
 #else

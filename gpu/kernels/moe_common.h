@@ -244,14 +244,16 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
 static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
 
 /* The raw stages of the two cp.async MXFP4 stage kernels (moe_staged_mx,
- * moe_wgmma_mx): MOE_NS stages of KS k-steps in shared memory, a k-step being
+ * moe_wgmma_mx): NS stages of KS k-steps in shared memory, a k-step being
  * BM gathered A rows (4 swizzled 16-byte chunks each, moe_swz) followed by BN
  * raw weight rows (16 bytes = 32 codes each); plus the E8M0 scales of the
  * thread's decoder row, loaded a stage ahead. Stage st is multiplied while
- * st+1 is decoded and st+2 .. st+MOE_NS-1 are on their way by cp.async.
- * Every kernel calls advance(st) at the top of stage st. */
-template <int EPI, int BM, int BN, int KS>
+ * st+1 is decoded and st+2 .. st+NS-1 are on their way by cp.async.
+ * Every kernel calls advance(st) at the top of stage st. NS: MOE_NS unless a
+ * kernel's shared memory asks for fewer or affords more. */
+template <int EPI, int BM, int BN, int KS, int NS = MOE_NS>
 struct MoeStages {
+    static_assert(NS >= 3, "decode one step ahead needs 3 raw stages or more");
     static constexpr int THREADS = 256, RPP = THREADS / 4, PA = BM / RPP;
     static constexpr int SA = BM * 4, SB = BN; // uint4 per k-step: A rows x 4, raw B rows x 1
     static constexpr int SR = KS * (SA + SB);  // uint4 per stage
@@ -275,7 +277,7 @@ struct MoeStages {
     __device__ __forceinline__ int stages(void) const { return (nsteps + KS - 1) / KS; }
     /* k-step ks of stage st: A chunks at [0, SA), raw weight rows at [SA, SA + SB). */
     __device__ __forceinline__ uint4 *step(int st, int ks) const {
-        return smem + (st % MOE_NS) * SR + ks * (SA + SB);
+        return smem + (st % NS) * SR + ks * (SA + SB);
     }
     __device__ __forceinline__ void issue(int st) {
         const int tid = (int)threadIdx.x;
@@ -294,24 +296,24 @@ struct MoeStages {
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
     }
-    /* Stages 0 .. MOE_NS-2 on their way, scales of stage 0 loaded, stage 0
+    /* Stages 0 .. NS-2 on their way, scales of stage 0 loaded, stage 0
      * landed for all. */
     __device__ __forceinline__ void start(void) {
 #pragma unroll
-        for (int st = 0; st < MOE_NS - 1; st++) {
+        for (int st = 0; st < NS - 1; st++) {
             if (st < stages()) issue(st);
             port_cp_commit();
         }
         load_scales(0);
-        port_cp_wait<MOE_NS - 2>();
+        port_cp_wait<NS - 2>();
         __syncthreads();
     }
     /* Top of stage st: stage st+1 has landed (and st was decoded) for every
-     * thread, every warp is done with stage st-1, whose buffer takes st+MOE_NS-1. */
+     * thread, every warp is done with stage st-1, whose buffer takes st+NS-1. */
     __device__ __forceinline__ void advance(int st) {
-        port_cp_wait<(MOE_NS >= 3 ? MOE_NS - 3 : 0)>();
+        port_cp_wait<(NS >= 3 ? NS - 3 : 0)>();
         __syncthreads();
-        if (st + MOE_NS - 1 < stages()) issue(st + MOE_NS - 1);
+        if (st + NS - 1 < stages()) issue(st + NS - 1);
         port_cp_commit();
     }
 };

@@ -24,7 +24,12 @@ static inline unsigned moe_grid_slots(int P, int bm, int E) {
 void moe_launch_gemv(const MoeArgs &a, int epi, hipStream_t stream);
 void moe_launch_tiled(const MoeArgs &a, int epi, int warps_m, hipStream_t stream);
 
-/* moe_wgmma.hip (fast NVIDIA builds for sm_90a). */
-void moe_launch_wgmma(const MoeArgs &a, int epi, hipStream_t stream);
+/* The 64-pair warpgroup slots' default range of pairs an expert, (LO, HI]
+ * (moe_set_w64, GETP_MOE_W64): under it moe_mid_mx, over it the 128-pair slots. */
+#define MOE_W64_LO 28
+#define MOE_W64_HI 60
+
+/* moe_wgmma.hip (fast NVIDIA builds for sm_90a): slots of rows = 128 or 64 pairs. */
+void moe_launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream);
 
 #endif

@@ -7,7 +7,9 @@
  * shared memory), multiplied by wgmma.mma_async m64n128k16: warpgroup g of 2
  * owns rows 64g..64g+63, A comes from registers (the same TileA loads as
  * tile_mma) and B straight from the decoded tile in shared memory, so the
- * warps no longer load B fragments at all.
+ * warps no longer load B fragments at all. A second shape, 64 x 256 (the two
+ * warpgroups side by side on one 64-pair slot), serves experts with a few
+ * dozen pairs.
  *
  * Same bits as tile_mma: wgmma's A fragment is mma.sync m16n8k16's, and the
  * decoded tile stores each row's k-step in the hardware k order that the
@@ -25,27 +27,38 @@
 #define MOE_WG_BN 128
 #endif
 
-template <int BN>
+/* Shared memory of one block: NS raw stages (BM gathered A rows and BN raw
+ * weight rows a k-step, KS k-steps a stage) and two decoded stages. */
+template <int BM, int BN, int KS, int NS>
 constexpr size_t moe_wgmma_smem(void) {
-    return (size_t)(MOE_NS * MOE_KS * (128 * 4 + BN) + 2 * MOE_KS * BN * 4) * sizeof(uint4);
+    return (size_t)(NS * KS * (BM * 4 + BN) + 2 * KS * BN * 4) * sizeof(uint4);
 }
 
-/* BN = 128 or 256 columns; NFAST: blockIdx.x walks the columns, so the blocks
- * in flight share their A rows (gathered activations, read by every column
- * block) in L2 instead of streaming all A once per column wave. */
-template <int EPI, int BN, bool NFAST>
-__global__ void __launch_bounds__(256, BN == 128 ? 2 : 1)
+/* Tiles: BM x BN = 128 x 128 or 128 x 256 (warpgroup g owns rows 64g..64g+63,
+ * every column), or 64 x 256 (both warpgroups on the same 64 rows, g owning
+ * columns 128g..128g+127: the slot of 64 pairs, for experts with a few dozen
+ * pairs, where a 128-row slot multiplies mostly padding). Either way a
+ * warpgroup issues m64 x WN wgmma, WN = 128 or 256, and every output's k-chain
+ * is the same, so the bits are too. NFAST: blockIdx.x walks the columns, so
+ * the blocks in flight share their A rows (gathered activations, read by
+ * every column block) in L2 instead of streaming all A once per column wave. */
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS>
+__global__ void __launch_bounds__(256, BM * BN <= 128 * 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
-    constexpr int BM = 128, KS = MOE_KS, THREADS = 256, CPT = BN * 4 / THREADS;
-    static_assert(BN == 128 || BN == 256, "wgmma n128 / n256");
-    typedef MoeStages<EPI, BM, BN, KS> S;
+    constexpr int THREADS = 256, CPT = BN * 4 / THREADS;
+    constexpr int WGM = BM / 64;         // warpgroups along the rows: 2, or 1 (side by side)
+    constexpr int WN = BN * WGM / 2;     // columns a warpgroup multiplies
+    static_assert((BM == 128 && (BN == 128 || BN == 256)) || (BM == 64 && BN == 256),
+                  "wgmma tiles 128 x 128, 128 x 256, 64 x 256");
+    typedef MoeStages<EPI, BM, BN, KS, NS> S;
     constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
-    extern __shared__ uint4 smem[];       // MOE_NS * S::SR + 2 * SD (moe_wgmma_smem)
-    uint4 *sdec = smem + MOE_NS * S::SR;
+    extern __shared__ uint4 smem[];       // NS * S::SR + 2 * SD (moe_wgmma_smem)
+    uint4 *sdec = smem + NS * S::SR;
     int e, p0, p1;
     if (!moe_slot(a, NFAST ? blockIdx.y : blockIdx.x, BM, &e, &p0, &p1)) return;
     const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4;
+    const int wm = WGM == 2 ? wg : 0, wn = WGM == 2 ? 0 : wg; // my rows 64 wm.., columns WN wn..
     const int n0 = (NFAST ? blockIdx.x : blockIdx.y) * BN;
     /* Decoder: thread -> row tid % BN, chunks CPT * h .. + CPT - 1 (h = tid / BN). */
     const int drow = tid % BN, dh = tid / BN;
@@ -75,12 +88,12 @@ moe_wgmma_mx(MoeArgs a) {
     decode(0);
     if (nst > 1) stages.load_scales(1);
 
-    float d[BN / 2];
+    float d[WN / 2];
 #pragma unroll
-    for (int i = 0; i < BN / 2; i++) d[i] = 0.0f;
-    const bool live = p0 + wg * 64 < p1; // warpgroup-uniform: any pair in my 64 rows
+    for (int i = 0; i < WN / 2; i++) d[i] = 0.0f;
+    const bool live = p0 + wm * 64 < p1; // warpgroup-uniform: any pair in my 64 rows
     const int kc = tile_k_off() / 8;
-    const int arow = wg * 64 + (warp % 4) * 16 + tile_a_row(0);
+    const int arow = wm * 64 + (warp % 4) * 16 + tile_a_row(0);
     const int aoff0 = moe_swz(arow, kc), aoff1 = moe_swz(arow + 8, kc);
     for (int st = 0; st < nst; st++) {
         stages.advance(st);
@@ -98,9 +111,10 @@ moe_wgmma_mx(MoeArgs a) {
         wg_fence();
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
-            const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4;
-            wg_mma<BN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
-            wg_mma<BN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
+            /* my columns' core matrices: 8 columns = 16 uint4 (SBO 256 bytes) */
+            const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4 + wn * WN * 2;
+            wg_mma<WN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
+            wg_mma<WN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
         }
         wg_commit();
         if (st + 1 < nst) {
@@ -111,29 +125,37 @@ moe_wgmma_mx(MoeArgs a) {
     }
     if (!live) return;
 #pragma unroll
-    for (int j = 0; j < BN / 8; j++)
+    for (int j = 0; j < WN / 8; j++)
 #pragma unroll
         for (int q = 0; q < 4; q++) {
             const float v = d[4 * j + q], partner = d[4 * j + (q ^ 1)];
-            const int pos = p0 + wg * 64 + (warp % 4) * 16 + tile_c_row(q);
-            const int n = n0 + j * 8 + tile_c_col(q);
+            const int pos = p0 + wm * 64 + (warp % 4) * 16 + tile_c_row(q);
+            const int n = n0 + wn * WN + j * 8 + tile_c_col(q);
             if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, v, partner);
         }
 }
 
 /* ---- launcher ---- */
 
-template <int EPI, int BN, bool NFAST>
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_wgmma_smem<BN>();
-    const void *fn = (const void *)moe_wgmma_mx<EPI, BN, NFAST>;
-    GPU_CHECK(hipFuncSetAttribute(fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const unsigned slots = moe_grid_slots(a.M * a.k, 128, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
+    constexpr size_t smem = moe_wgmma_smem<BM, BN, KS, NS>();
+    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS>;
+    GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    const unsigned slots = moe_grid_slots(a.M * a.k, BM, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
-    port_launch(moe_wgmma_mx<EPI, BN, NFAST>, grid, 256, smem, stream, a);
+    port_launch(fn, grid, 256, smem, stream, a);
 }
 
-void moe_launch_wgmma(const MoeArgs &a, int epi, hipStream_t stream) {
-    if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, MOE_WG_BN, false>(a, stream);
-    else wgmma_launch<MOE_MLP2, MOE_WG_BN, true>(a, stream);
+/* rows: 128 (128 x MOE_WG_BN tiles) or 64 (64 x 256 tiles, 2 k-steps a stage,
+ * 3 raw stages: 112 KB, two blocks an SM; RESULTS run 88: 1.08-1.12x the one
+ * k-step a stage of 4 stages, 1.15x 6). */
+void moe_launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
+    if (rows == 64) {
+        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, 2, 3>(a, stream);
+        else wgmma_launch<MOE_MLP2, 64, 256, true, 2, 3>(a, stream);
+    } else {
+        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 128, MOE_WG_BN, false>(a, stream);
+        else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, true>(a, stream);
+    }
 }

@@ -203,4 +203,10 @@ void selftest_moe_ops(SelfTest *st) {
     test_moe(st, 48, 8, 4, 256, 256, 1, 0);     // ~24 pairs an expert, even k-steps: moe_mid_mx
                                                 // two k-steps a stage (its table decode)
     test_moe(st, 48, 8, 4, 256, 256, 1, 0, 24); // the same with scale bytes 0/1
+    int w64_lo, w64_hi;                         // sm_90a: the warpgroup kernel's 64-pair
+    moe_get_w64(&w64_lo, &w64_hi);              // slots, here for 17..64 pairs an expert
+    moe_set_w64(16, 64);
+    test_moe(st, 48, 8, 4, 256, 256, 1, 0);     // ~24 pairs an expert
+    test_moe(st, 100, 8, 4, 256, 192, 1, 0);    // ~50
+    moe_set_w64(w64_lo, w64_hi);
 }

@@ -255,7 +255,8 @@ static void moe_inputs(MoeCase &c, int M, std::vector<uint16_t> &t, std::vector<
     for (auto &v : x0) v = bu_uniform();
 }
 
-static void test_moe(MoeCase &c, int M, bool skew = false) {
+/* skew: the slot kinds of slots of bm pairs (128, or 64 under moe_set_w64). */
+static void test_moe(MoeCase &c, int M, bool skew = false, int bm = 128) {
     const int P = M * c.k, E = c.E, H = c.H, I = c.I;
     std::vector<uint16_t> t; std::vector<int32_t> ids; std::vector<float> tw, x0;
     moe_inputs(c, M, t, ids, tw, x0, skew);
@@ -312,13 +313,14 @@ static void test_moe(MoeCase &c, int M, bool skew = false) {
     snprintf(what, sizeof what, "moe bf16-weight path == MXFP4 path M=%d (bitwise)", M);
     report(ob.h == o.h && ob.ypair == o.ypair, what, 0);
     if (skew) { // the 128-pair slots of moe_wgmma_mx: a last slot of 1..64 pairs after full
-        // ones (its second warpgroup's rows all clamped), of 65..127, an expert of 1..64 only
+        // ones (its second warpgroup's rows all clamped), of 65..127, an expert of 1..64 only;
+        // the 64-pair slots (both warpgroups on one slot's rows): the same at half the sizes
         int kinds = 0;
         for (int e = 0; e < E; e++) {
-            const int n = off[e + 1] - off[e], r = n % 128;
-            kinds |= (n > 128 && r >= 1 && r <= 64) << 0 | (r > 64) << 1 | (n >= 1 && n <= 64) << 2;
+            const int n = off[e + 1] - off[e], r = n % bm;
+            kinds |= (n > bm && r >= 1 && r <= bm / 2) << 0 | (r > bm / 2) << 1 | (n >= 1 && n <= bm / 2) << 2;
         }
-        snprintf(what, sizeof what, "moe skewed routing M=%d reaches every slot kind (mask 7)", M);
+        snprintf(what, sizeof what, "moe skewed routing M=%d reaches every %d-pair slot kind (mask 7)", M, bm);
         report(kinds == 7, what, kinds);
     }
     // batch invariance: tokens computed alone give the same bits (skew: every token)
@@ -401,6 +403,17 @@ int main(void) {
     // warpgroup kernel's full and part-filled slots (sm_90a), every token against M = 1
     MoeCase cs; moe_case_init(cs, 8, 4, 320, 320);
     test_moe(cs, 300, true);
+    // the warpgroup kernel's 64-pair slots (moe_set_w64: here 17..64 pairs an
+    // expert on average; sm_90a builds, elsewhere the kernels above again): ~20
+    // and ~50 pairs an expert, skewed routing at ~60, each against M = 1 bitwise
+    // (the GEMV)
+    int w64_lo, w64_hi;
+    moe_get_w64(&w64_lo, &w64_hi);
+    moe_set_w64(16, 64);
+    test_moe(cs, 40);
+    test_moe(cs, 100);
+    test_moe(cs, 120, true, 64);
+    moe_set_w64(w64_lo, w64_hi);
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }
