@@ -48,7 +48,8 @@
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
  *   v24 wgmma 64x256 (64-row slots, the warpgroups side by side; 1 k-step a stage, 4 raw
  *   stages: GETP_MOE_W64's kernel), v25 2 k-steps x 3 stages, v26 1 x 6; v56 v24 with
- *   mlp2 slot-fastest too. v7..v10, v24..v26 and v56 must give auto's bits.
+ *   mlp2 slot-fastest too; v57 / v58 / v59: v25 / v7 / v8 with the table decode (TD).
+ *   v7..v10, v24..v26 and v56..v59 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -77,7 +78,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 57
+#define NVER 60
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -308,6 +309,10 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 25: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3>(a, 0); break;
     case 26: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 1, 6>(a, 0); break;
     case 56: wgmma_launch<EPI, 64, 256, false, 1, 4>(a, 0); break;
+    /* the table decode (TD): v57 v25's, v58 v7's, v59 v8's */
+    case 57: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true>(a, 0); break;
+    case 58: wgmma_launch<EPI, 128, 128, false, MOE_KS, MOE_NS, true>(a, 0); break;
+    case 59: wgmma_launch<EPI, 128, 128, true, MOE_KS, MOE_NS, true>(a, 0); break;
 #endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
@@ -432,7 +437,8 @@ int main(void) {
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
                         "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
                         "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
-                        "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf"};
+                        "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf",
+                        "v57 v25 table", "v58 v7 table", "v59 v8 table"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -465,15 +471,17 @@ int main(void) {
         };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
-            const bool w64 = (v >= 24 && v <= 26) || v == 56; // the 64-row wgmma slots
+            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 57; // the 64-row wgmma slots
+            const bool wg128 = v == 58 || v == 59; // v7 / v8 with the table decode
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
-            if ((v == 12 || v == 13 || (v >= 20 && !w64)) && P > E * 64) continue;  // as v1
+            if ((v == 12 || v == 13 || (v >= 20 && !w64 && !wg128)) && P > E * 64) continue;  // as v1
 #if !defined(GETP_WGMMA)
-            if (w64 || (v >= 7 && v <= 10)) continue;
+            if (w64 || wg128 || (v >= 7 && v <= 10)) continue;
 #endif
             if (w64 && P < E * 8) continue;   // tiles for a few dozen pairs per expert and more
-            if (v >= 27 && v != 56 && M > 8) continue;   // one A row a lane
+            if (wg128 && P < E * 16) continue;
+            if (v >= 27 && v != 56 && !w64 && !wg128 && M > 8) continue;   // one A row a lane
             if ((v == 54 || v == 55) && M > 1) continue; // one staged row a slot
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;

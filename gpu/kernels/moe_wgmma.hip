@@ -41,8 +41,13 @@ constexpr size_t moe_wgmma_smem(void) {
  * warpgroup issues m64 x WN wgmma, WN = 128 or 256, and every output's k-chain
  * is the same, so the bits are too. NFAST: blockIdx.x walks the columns, so
  * the blocks in flight share their A rows (gathered activations, read by
- * every column block) in L2 instead of streaming all A once per column wave. */
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS>
+ * every column block) in L2 instead of streaming all A once per column wave.
+ * TD: the weights decoded through the scale's 8-entry table (mx_table, built
+ * in registers once a k-step and row, then byte permutes: ~17 instructions per
+ * 8 codes; RESULTS run 89: 1.02-1.035x), else by bf16x2 arithmetic
+ * (mx_dequant8_b, ~32). The same bits below scale byte 255, and the table's
+ * are every other kernel's at every scale byte (selftest: mxfp4 table decode). */
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false>
 __global__ void __launch_bounds__(256, BM * BN <= 128 * 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
@@ -70,7 +75,9 @@ moe_wgmma_mx(MoeArgs a) {
         for (int ks = 0; ks < KS; ks++) {
             if (st * KS + ks >= stages.nsteps) break;
             const uint4 raw = stages.step(st, ks)[S::SA + drow];
-            const uint32_t sc2 = mx_scale_b2(stages.sc[ks]);
+            const uint32_t sc2 = TD ? 0u : mx_scale_b2(stages.sc[ks]);
+            MxTable tab = {0u, 0u, 0u, 0u};
+            if (TD) tab = mx_table(stages.sc[ks]);
 #pragma unroll
             for (int cc = 0; cc < CPT; cc++) {
                 const int c = CPT * dh + cc;
@@ -79,7 +86,7 @@ moe_wgmma_mx(MoeArgs a) {
                 const uint32_t hi = __byte_perm(raw.z, raw.w, (uint32_t)(c | (c + 4) << 4));
                 const uint32_t w = __byte_perm(lo, hi, 0x5410);
                 d[ks * BN * 4 + (c >> 1) * BN * 2 + (drow >> 3) * 16 + (c & 1) * 8 + (drow & 7)] =
-                    mx_dequant8_b(w, sc2);
+                    TD ? mx_dequant8_t(w, tab) : mx_dequant8_b(w, sc2);
             }
         }
         wg_fence_proxy();
@@ -137,10 +144,10 @@ moe_wgmma_mx(MoeArgs a) {
 
 /* ---- launcher ---- */
 
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS>
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr size_t smem = moe_wgmma_smem<BM, BN, KS, NS>();
-    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS>;
+    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, TD>;
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const unsigned slots = moe_grid_slots(a.M * a.k, BM, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
@@ -150,12 +157,21 @@ static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
 /* rows: 128 (128 x MOE_WG_BN tiles) or 64 (64 x 256 tiles, 2 k-steps a stage,
  * 3 raw stages: 112 KB, two blocks an SM; RESULTS run 88: 1.08-1.12x the one
  * k-step a stage of 4 stages, 1.15x 6). */
-void moe_launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
+template <bool TD>
+static void launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
     if (rows == 64) {
-        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, 2, 3>(a, stream);
-        else wgmma_launch<MOE_MLP2, 64, 256, true, 2, 3>(a, stream);
+        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, 2, 3, TD>(a, stream);
+        else wgmma_launch<MOE_MLP2, 64, 256, true, 2, 3, TD>(a, stream);
     } else {
-        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 128, MOE_WG_BN, false>(a, stream);
-        else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, true>(a, stream);
+        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 128, MOE_WG_BN, false, MOE_KS, MOE_NS, TD>(a, stream);
+        else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, true, MOE_KS, MOE_NS, TD>(a, stream);
     }
+}
+
+/* GETP_MOE_WG_TABLE=0: the arithmetic decode (A/B runs; the same bits). */
+void moe_launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
+    static int td = -1;
+    if (td < 0) td = env_digit("GETP_MOE_WG_TABLE", 1, 0, 1, "1 the table decode (default) or 0 the bf16x2 arithmetic");
+    if (td) launch_wgmma<true>(a, epi, rows, stream);
+    else launch_wgmma<false>(a, epi, rows, stream);
 }

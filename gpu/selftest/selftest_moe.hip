@@ -157,7 +157,7 @@ static void test_moe(SelfTest *st, int M, int E, int k, int H, int I, int mx, in
     free(ids), free(w), free(ref), free(got), free(y), free(scratch);
 }
 
-/* The integer MXFP4 decode of moe_gemv and the register-staged kernel
+/* The integer MXFP4 decode of moe_gemv, moe_mid_mx, moe_wgmma_mx and the register-staged kernel
  * (mx_table + mx_dequant8_t: byte permutes, tests/gpu/test_mxint.cpp checks
  * its algorithm on the host) against mx_dequant8 on this device: every scale
  * byte (the fallback range included) times every 16-bit pattern of codes in
