@@ -33,6 +33,11 @@
 #                            contains NAME, clocks left alone (--clock-control none, METHOD.md);
 #                            throughput, warp states, memory, instruction counts (run 75's
 #                            instructions a warp and k-step); full report under $OUT
+#   ncusrc:KERNEL:NAME[:ENV] Nsight Compute's warp-stall samples instruction by instruction
+#                            (SourceCounters, the source page as CSV under $OUT) for the 2nd
+#                            launch of NAME, and the 30 SASS lines with the most samples with
+#                            their top stall reasons (playgrounds build with -lineinfo; the
+#                            report comes back too, for the GUI's source view)
 #   sass:KERNEL:NAME         the SASS of that playground's kernels whose mangled name contains
 #                            NAME (cuobjdump) under $OUT, and each one's opcode counts
 #   ncustep:NAME[:ENV]       Nsight Compute over whole decode steps of build NAME's engine
@@ -88,7 +93,7 @@ build_playground() { # KERNEL: bench/kernels/bench_KERNEL.cu -> /tmp/bench_KERNE
     playground_built[$1]=1
     gcc -c -O2 -Isrc src/common.c -o /tmp/pcommon.o &&
         timeout 300 nvcc -gencode=arch=compute_90a,code=sm_90a -O2 -Igpu -Igpu/kernels -Igpu/port -Isrc \
-            -DGETP_WGMMA=1 -x cu "bench/kernels/bench_$1.cu" -Xlinker /tmp/pcommon.o -o "/tmp/bench_$1" \
+            -DGETP_WGMMA=1 -lineinfo -x cu "bench/kernels/bench_$1.cu" -Xlinker /tmp/pcommon.o -o "/tmp/bench_$1" \
             >"$out/playground_$1.build.log" 2>&1 ||
         { tail -5 "$out/playground_$1.build.log"; unset "playground_built[$1]"; return 1; }
 }
@@ -241,6 +246,43 @@ for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.rand
             >"$res/sass_counts_${a}_$b.txt"
         head -80 "$res/sass_counts_${a}_$b.txt"
         gzip -f "$res/sass_${a}_$b.txt" ;; # every kernel's counts and the SASS itself come back under $OUT
+    ncusrc)
+        build_playground "$a" || continue
+        rep=/tmp/ncusrc_${a}_$b
+        ( run_env "${c:-}"
+          timeout 300 ncu --clock-control none -k "regex:$b" --launch-skip 1 --launch-count 1 \
+              --section SourceCounters --import-source yes -f -o "$rep" "/tmp/bench_$a" ) >"$out/ncusrc_${a}_$b.log" 2>&1
+        echo "ncu rc=$?"
+        { ncu -i "$rep.ncu-rep" --page source --csv --print-source sass ||
+          ncu -i "$rep.ncu-rep" --page source --csv; } >"$res/ncusrc_${a}_$b.csv" 2>>"$out/ncusrc_${a}_$b.log" ||
+            { echo "source page failed:"; tail -5 "$out/ncusrc_${a}_$b.log"; continue; }
+        cp "$rep.ncu-rep" "$res/" 2>/dev/null
+        python3 - "$res/ncusrc_${a}_$b.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], errors="replace")))
+hdr = next((i for i, r in enumerate(rows) if any("Warp Stall Sampling (All" in c for c in r)), None)
+if hdr is None:
+    print("no stall-sampling column; header:", rows[:2]); sys.exit(0)
+h = rows[hdr]; body = [r for r in rows[hdr + 1:] if len(r) == len(h)]
+col = lambda name: next((i for i, c in enumerate(h) if name in c), None)
+tot, src = col("Warp Stall Sampling (All"), col("Source")
+reasons = [i for i, c in enumerate(h) if c.startswith("stall_") and "Not Issued" not in c] or \
+          [i for i, c in enumerate(h) if "stall" in c.lower() and i != tot]
+num = lambda v: float(v.replace(",", "") or 0) if v.replace(",", "").replace(".", "").isdigit() else 0.0
+all_s = sum(num(r[tot]) for r in body) or 1.0
+print("columns:", [h[i] for i in (tot, src) if i is not None], "samples:", int(all_s))
+for r in sorted(body, key=lambda r: -num(r[tot]))[:30]:
+    top = sorted(((num(r[i]), h[i]) for i in reasons), reverse=True)[:3]
+    print("%5.1f%%  %-60s %s" % (100 * num(r[tot]) / all_s, (r[src] if src is not None else "")[:60],
+          ", ".join("%s %d" % (n, v) for v, n in top if v)))
+for name in ("L1 Wavefronts Shared Excessive", "L2 Theoretical Sectors Global Excessive"):
+    i = col(name)
+    if i is None: continue
+    print("==", name)
+    for r in sorted(body, key=lambda r: -num(r[i]))[:8]:
+        if num(r[i]): print("  %12d  %s" % (num(r[i]), (r[src] if src is not None else "")[:70]))
+PY
+        ;;
     ncu)
         build_playground "$a" || continue
         # --print-details all: the sections' charts too (the warp-state stall reasons, which

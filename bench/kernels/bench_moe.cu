@@ -48,8 +48,10 @@
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
  *   v24 wgmma 64x256 (64-row slots, the warpgroups side by side; 1 k-step a stage, 4 raw
  *   stages: GETP_MOE_W64's kernel), v25 2 k-steps x 3 stages, v26 1 x 6; v56 v24 with
- *   mlp2 slot-fastest too; v57 / v58 / v59: v25 / v7 / v8 with the table decode (TD).
- *   v7..v10, v24..v26 and v56..v59 must give auto's bits.
+ *   mlp2 slot-fastest too; v57 / v58 / v59: v25 / v7 / v8 with the table decode (TD);
+ *   v60 v57 with its weight pieces issued row by row (MOE_LD_ROWK), v61 and the scale
+ *   pairs in one load (MOE_LD_SC16), v62 / v63 v58 / v59 with both.
+ *   v7..v10, v24..v26 and v56..v63 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -78,7 +80,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 60
+#define NVER 64
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -313,6 +315,12 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 57: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true>(a, 0); break;
     case 58: wgmma_launch<EPI, 128, 128, false, MOE_KS, MOE_NS, true>(a, 0); break;
     case 59: wgmma_launch<EPI, 128, 128, true, MOE_KS, MOE_NS, true>(a, 0); break;
+    /* the stage loads coalesced (MoeStages LD): v60 v57's weights row by row,
+     * v61 with the scale pairs in one load too, v62 / v63 v58 / v59 with both */
+    case 60: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true, MOE_LD_ROWK>(a, 0); break;
+    case 61: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
+    case 62: wgmma_launch<EPI, 128, 128, false, 2, MOE_NS, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
+    case 63: wgmma_launch<EPI, 128, 128, true, 2, MOE_NS, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
 #endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
@@ -438,7 +446,8 @@ int main(void) {
                         "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
                         "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
                         "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf",
-                        "v57 v25 table", "v58 v7 table", "v59 v8 table"};
+                        "v57 v25 table", "v58 v7 table", "v59 v8 table",
+                        "v60 v57 rowk", "v61 v57 rowk sc16", "v62 v58 rowk sc16", "v63 v59 rowk sc16"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -471,8 +480,8 @@ int main(void) {
         };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
-            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 57; // the 64-row wgmma slots
-            const bool wg128 = v == 58 || v == 59; // v7 / v8 with the table decode
+            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 57 || v == 60 || v == 61; // 64-row wgmma slots
+            const bool wg128 = v == 58 || v == 59 || v == 62 || v == 63; // v7 / v8 with the table decode
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
             if ((v == 12 || v == 13 || (v >= 20 && !w64 && !wg128)) && P > E * 64) continue;  // as v1

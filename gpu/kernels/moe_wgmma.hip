@@ -47,7 +47,7 @@ constexpr size_t moe_wgmma_smem(void) {
  * 8 codes; RESULTS run 89: 1.02-1.035x), else by bf16x2 arithmetic
  * (mx_dequant8_b, ~32). The same bits below scale byte 255, and the table's
  * are every other kernel's at every scale byte (selftest: mxfp4 table decode). */
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false>
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0>
 __global__ void __launch_bounds__(256, BM * BN <= 128 * 128 ? 2 : 1)
 moe_wgmma_mx(MoeArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
@@ -56,7 +56,7 @@ moe_wgmma_mx(MoeArgs a) {
     constexpr int WN = BN * WGM / 2;     // columns a warpgroup multiplies
     static_assert((BM == 128 && (BN == 128 || BN == 256)) || (BM == 64 && BN == 256),
                   "wgmma tiles 128 x 128, 128 x 256, 64 x 256");
-    typedef MoeStages<EPI, BM, BN, KS, NS> S;
+    typedef MoeStages<EPI, BM, BN, KS, NS, LD> S;
     constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
     extern __shared__ uint4 smem[];       // NS * S::SR + 2 * SD (moe_wgmma_smem)
     uint4 *sdec = smem + NS * S::SR;
@@ -144,10 +144,10 @@ moe_wgmma_mx(MoeArgs a) {
 
 /* ---- launcher ---- */
 
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false>
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr size_t smem = moe_wgmma_smem<BM, BN, KS, NS>();
-    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, TD>;
+    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, TD, LD>;
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const unsigned slots = moe_grid_slots(a.M * a.k, BM, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
@@ -157,21 +157,27 @@ static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
 /* rows: 128 (128 x MOE_WG_BN tiles) or 64 (64 x 256 tiles, 2 k-steps a stage,
  * 3 raw stages: 112 KB, two blocks an SM; RESULTS run 88: 1.08-1.12x the one
  * k-step a stage of 4 stages, 1.15x 6). */
-template <bool TD>
+template <bool TD, bool NFAST2 = true>
 static void launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
     if (rows == 64) {
         if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, 2, 3, TD>(a, stream);
-        else wgmma_launch<MOE_MLP2, 64, 256, true, 2, 3, TD>(a, stream);
+        else wgmma_launch<MOE_MLP2, 64, 256, NFAST2, 2, 3, TD>(a, stream);
     } else {
         if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 128, MOE_WG_BN, false, MOE_KS, MOE_NS, TD>(a, stream);
-        else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, true, MOE_KS, MOE_NS, TD>(a, stream);
+        else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, NFAST2, MOE_KS, MOE_NS, TD>(a, stream);
     }
 }
 
-/* GETP_MOE_WG_TABLE=0: the arithmetic decode (A/B runs; the same bits). */
+/* A/B runs, the same bits either way: GETP_MOE_WG_TABLE=0, the arithmetic
+ * decode; GETP_MOE_MLP2_ORDER=1, mlp2's blocks slot-fastest as mlp1's (the
+ * table decode only; RESULTS run 89's playground lead: 2-9% at M = 384-2,048). */
 void moe_launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
-    static int td = -1;
-    if (td < 0) td = env_digit("GETP_MOE_WG_TABLE", 1, 0, 1, "1 the table decode (default) or 0 the bf16x2 arithmetic");
-    if (td) launch_wgmma<true>(a, epi, rows, stream);
-    else launch_wgmma<false>(a, epi, rows, stream);
+    static int td = -1, sf2 = -1;
+    if (td < 0) {
+        td = env_digit("GETP_MOE_WG_TABLE", 1, 0, 1, "1 the table decode (default) or 0 the bf16x2 arithmetic");
+        sf2 = env_digit("GETP_MOE_MLP2_ORDER", 0, 0, 1, "0 columns fastest (default) or 1 slots fastest");
+    }
+    if (!td) launch_wgmma<false>(a, epi, rows, stream);
+    else if (sf2) launch_wgmma<true, false>(a, epi, rows, stream);
+    else launch_wgmma<true>(a, epi, rows, stream);
 }
