@@ -50,8 +50,9 @@
  *   stages: GETP_MOE_W64's kernel), v25 2 k-steps x 3 stages, v26 1 x 6; v56 v24 with
  *   mlp2 slot-fastest too; v57 / v58 / v59: v25 / v7 / v8 with the table decode (TD);
  *   v60 v57 with its weight pieces issued row by row (MOE_LD_ROWK), v61 and the scale
- *   pairs in one load (MOE_LD_SC16), v62 / v63 v58 / v59 with both.
- *   v7..v10, v24..v26 and v56..v63 must give auto's bits.
+ *   pairs in one load (MOE_LD_SC16), v62 / v63 v58 / v59 with both; v64 / v65 64 x 128
+ *   tiles (m64n64k16, 68 KB) bounded for 3 / 2 blocks an SM (more warps than v57's 2 x 8).
+ *   v7..v10, v24..v26 and v56..v65 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -80,7 +81,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 64
+#define NVER 66
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -321,6 +322,10 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 61: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
     case 62: wgmma_launch<EPI, 128, 128, false, 2, MOE_NS, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
     case 63: wgmma_launch<EPI, 128, 128, true, 2, MOE_NS, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
+    /* 64 x 128 tiles (the warpgroups side by side, 64 columns each: m64n64k16), 2 k-steps
+     * x 3 stages (68 KB): v64 bounded for 3 blocks an SM (24 warps), v65 for 2 */
+    case 64: wgmma_launch<EPI, 64, 128, EPI == MOE_MLP2, 2, 3, true, 0, 3>(a, 0); break;
+    case 65: wgmma_launch<EPI, 64, 128, EPI == MOE_MLP2, 2, 3, true, 0, 2>(a, 0); break;
 #endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
@@ -447,7 +452,8 @@ int main(void) {
                         "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
                         "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf",
                         "v57 v25 table", "v58 v7 table", "v59 v8 table",
-                        "v60 v57 rowk", "v61 v57 rowk sc16", "v62 v58 rowk sc16", "v63 v59 rowk sc16"};
+"v60 v57 rowk", "v61 v57 rowk sc16", "v62 v58 rowk sc16", "v63 v59 rowk sc16",
+                        "v64 wg64x128 3b", "v65 wg64x128 2b"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -480,7 +486,8 @@ int main(void) {
         };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
-            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 57 || v == 60 || v == 61; // 64-row wgmma slots
+            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 57 || v == 60 || v == 61 || v == 64 ||
+                             v == 65; // 64-row wgmma slots
             const bool wg128 = v == 58 || v == 59 || v == 62 || v == 63; // v7 / v8 with the table decode
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert

@@ -47,15 +47,16 @@ constexpr size_t moe_wgmma_smem(void) {
  * 8 codes; RESULTS run 89: 1.02-1.035x), else by bf16x2 arithmetic
  * (mx_dequant8_b, ~32). The same bits below scale byte 255, and the table's
  * are every other kernel's at every scale byte (selftest: mxfp4 table decode). */
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0>
-__global__ void __launch_bounds__(256, BM * BN <= 128 * 128 ? 2 : 1)
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0,
+          int MINB = (BM * BN <= 128 * 128 ? 2 : 1)>
+__global__ void __launch_bounds__(256, MINB)
 moe_wgmma_mx(MoeArgs a) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     constexpr int THREADS = 256, CPT = BN * 4 / THREADS;
     constexpr int WGM = BM / 64;         // warpgroups along the rows: 2, or 1 (side by side)
     constexpr int WN = BN * WGM / 2;     // columns a warpgroup multiplies
-    static_assert((BM == 128 && (BN == 128 || BN == 256)) || (BM == 64 && BN == 256),
-                  "wgmma tiles 128 x 128, 128 x 256, 64 x 256");
+    static_assert((BM == 128 && (BN == 128 || BN == 256)) || (BM == 64 && (BN == 128 || BN == 256)),
+                  "wgmma tiles 128 x 128, 128 x 256, 64 x 256, 64 x 128 (the playground's)");
     typedef MoeStages<EPI, BM, BN, KS, NS, LD> S;
     constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
     extern __shared__ uint4 smem[];       // NS * S::SR + 2 * SD (moe_wgmma_smem)
@@ -144,10 +145,11 @@ moe_wgmma_mx(MoeArgs a) {
 
 /* ---- launcher ---- */
 
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0>
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0,
+          int MINB = (BM * BN <= 128 * 128 ? 2 : 1)>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
     constexpr size_t smem = moe_wgmma_smem<BM, BN, KS, NS>();
-    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, TD, LD>;
+    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, TD, LD, MINB>;
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const unsigned slots = moe_grid_slots(a.M * a.k, BM, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
     const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
