@@ -3,8 +3,9 @@
  * back to the portable families of moe_tiles.hip when it declines).
  *
  * moe_mid_mx (below) for a few to 28 pairs per expert; the warpgroup-MMA
- * kernel of moe_wgmma.hip for more (64-pair slots up to 60, then 128). Everything else takes the portable
- * families (moe_tiles.hip), whose staged kernel runs on cp.async here. */
+ * kernel of moe_wgmma.hip for more (64-pair slots up to 60, then 128).
+ * Everything else takes the portable families (moe_tiles.hip), whose staged
+ * kernel runs on cp.async here. */
 #include "moe_common.h"   // MoeArgs helpers, MoeTiled, MoeStages, the MXFP4 decoders
 #include "moe_families.h" // moe_launch_wgmma
 #include "extras.h"       // moe_gemm_extra
@@ -218,10 +219,10 @@ static bool moe_w64_takes(int P, int E) {
  *  - more than 32 per expert: moe_wgmma_mx on sm_90a (GETP_WGMMA builds; from
  *    33 pairs, not 65 as before: at 48 and 64 a 128-row slot on wgmma beat the
  *    64-row staged tiles 1.06-1.57x, and moe_mid_mx won at 32: RESULTS run 58);
- *  - first of all, 29..60 per expert (moe_get_w64's default range) with an
- *    even k-step count: moe_wgmma_mx's 64-pair slots (RESULTS run 88: 1.11-1.13x
- *    moe_mid_mx at 32, 1.3-1.4x the 128-pair slots at 48; mid wins up to 28, the
- *    128-pair slots from 64);
+ *  - but first, 29..60 per expert (moe_get_w64's default range) with an even
+ *    k-step count: moe_wgmma_mx's 64-pair slots (RESULTS run 88: 1.11-1.13x
+ *    moe_mid_mx at 32, 1.3-1.4x the 128-pair slots at 48; mid wins up to 28,
+ *    the 128-pair slots from 64);
  *  - else decline: moe_gemv, or the portable staged kernel (on cp.async here).
  * Any kernel gives the same bits. */
 template <int EPI>
