@@ -51,8 +51,10 @@
  *   mlp2 slot-fastest too; v57 / v58 / v59: v25 / v7 / v8 with the table decode (TD);
  *   v60 v57 with its weight pieces issued row by row (MOE_LD_ROWK), v61 and the scale
  *   pairs in one load (MOE_LD_SC16), v62 / v63 v58 / v59 with both; v64 / v65 64 x 128
- *   tiles (m64n64k16, 68 KB) bounded for 3 / 2 blocks an SM (more warps than v57's 2 x 8).
- *   v7..v10, v24..v26 and v56..v65 must give auto's bits.
+ *   tiles (m64n64k16, 68 KB) bounded for 3 / 2 blocks an SM (more warps than v57's 2 x 8);
+ *   v66 / v67 moe_wgmma_rs (the weights as wgmma's A, decoded into registers; the pairs
+ *   as N; 64 x 128 tiles, 2 k-steps x 3 stages) bounded for 2 / 3 blocks an SM.
+ *   v7..v10, v24..v26 and v56..v67 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -81,7 +83,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 66
+#define NVER 68
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -326,6 +328,12 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
      * x 3 stages (68 KB): v64 bounded for 3 blocks an SM (24 warps), v65 for 2 */
     case 64: wgmma_launch<EPI, 64, 128, EPI == MOE_MLP2, 2, 3, true, 0, 3>(a, 0); break;
     case 65: wgmma_launch<EPI, 64, 128, EPI == MOE_MLP2, 2, 3, true, 0, 2>(a, 0); break;
+    /* the weights as wgmma's A from registers, the pairs as N (moe_wgmma_rs), 64 pairs x
+     * 128 columns (a warpgroup's m64 tile each), 2 k-steps x 3 stages (52 KB + 4 KB of
+     * tables): v66 bounded for 2 blocks an SM (no spill), v67 for 3 (spills); K = 2,880:
+     * KS divides the k-steps */
+    case 66: wgmma_rs_launch<EPI, EPI == MOE_MLP2, 1, 2, 3, 2>(a, 0); break;
+    case 67: wgmma_rs_launch<EPI, EPI == MOE_MLP2, 1, 2, 3, 3>(a, 0); break;
 #endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
@@ -453,7 +461,8 @@ int main(void) {
                         "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf",
                         "v57 v25 table", "v58 v7 table", "v59 v8 table",
 "v60 v57 rowk", "v61 v57 rowk sc16", "v62 v58 rowk sc16", "v63 v59 rowk sc16",
-                        "v64 wg64x128 3b", "v65 wg64x128 2b"};
+                        "v64 wg64x128 3b", "v65 wg64x128 2b",
+                        "v66 wgrs k2s3", "v67 wgrs k1s4"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -487,7 +496,7 @@ int main(void) {
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
             const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 57 || v == 60 || v == 61 || v == 64 ||
-                             v == 65; // 64-row wgmma slots
+                             v == 65 || v == 66 || v == 67; // 64-row wgmma slots
             const bool wg128 = v == 58 || v == 59 || v == 62 || v == 63; // v7 / v8 with the table decode
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert

@@ -325,10 +325,10 @@ struct MoeStages {
             const uint32_t v = k + 1 < nsteps ? *(const uint16_t *)(dsc + k) : k < nsteps ? dsc[k] : 0u;
             sc[0] = v & 0xffu;
             sc[KS - 1] = v >> 8;
-            return;
-        }
+        } else {
 #pragma unroll
-        for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
+            for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
+        }
     }
     /* Stages 0 .. NS-2 on their way, scales of stage 0 loaded, stage 0
      * landed for all. */

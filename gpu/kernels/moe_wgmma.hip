@@ -143,6 +143,151 @@ moe_wgmma_mx(MoeArgs a) {
         }
 }
 
+/* moe_wgmma_rs (playground only, bench_moe v66 / v67; not dispatched): the
+ * weights as wgmma's A operand, decoded straight into registers, and the
+ * slot's 64 pairs as N from shared memory. A lane's A fragment of one row and
+ * k-step is 8 consecutive codes (logical k 8t..8t+7, t = lane % 4: one 4-byte
+ * word of the raw row, decoded through the block's scale tables), as the
+ * activations' natural chunk t is in moe_wgmma_mx; so the pairs' rows are staged
+ * in the k order that those fragments' hardware k positions ask: chunk c of a
+ * row = word c of each of its four natural 16-byte chunks. No decoded tile in
+ * shared memory (the 64-pair kernel's 64 KB) and no decode ahead: the other
+ * warps hide it. Tile 64 pairs x 128 MT columns, warpgroup g owning columns
+ * 64 MT g.. as MT m64 tiles. Every output sums the same products at the
+ * same hardware k positions as every other kernel, only with A and B swapped:
+ * the same bits if the tensor cores' sums do not care which operand is A (so
+ * for mma.sync: moe_gemv's WT form); the playground compares bitwise. */
+template <int MT, int KS, int NS>
+constexpr size_t moe_wgmma_rs_smem(void) {
+    return (size_t)(NS * KS * (64 * 4 + 128 * MT) + 2 * KS * 64 * 4) * sizeof(uint4);
+}
+
+template <int EPI, bool NFAST, int MT, int KS, int NS, int MINB>
+__global__ void __launch_bounds__(256, MINB)
+moe_wgmma_rs(MoeArgs a) {
+    constexpr int BM = 64, BN = 128 * MT, THREADS = 256;
+    typedef MoeStages<EPI, BM, BN, KS, NS> S;
+    constexpr int SP = KS * BM * 4;  // uint4 per staged stage of the pairs' permuted rows
+    extern __shared__ uint4 smem[];  // NS * S::SR + 2 * SP (moe_wgmma_rs_smem)
+    __shared__ uint4 stab[256];      // every scale byte's table; start()'s barrier orders it
+    mx_table_fill(stab, THREADS);
+    port_dep_enter(); // port.h "launching": the activations and every write after it
+    uint4 *sact = smem + NS * S::SR;
+    int e, p0, p1;
+    if (!moe_slot(a, NFAST ? blockIdx.y : blockIdx.x, BM, &e, &p0, &p1)) return;
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, wg = warp / 4, t = lane % 4;
+    const int n0 = (NFAST ? blockIdx.x : blockIdx.y) * BN;
+    const int KG = a.K / 32;
+    S stages(a, smem, e, p0, p1, n0, 0); // its decoder-row scales are not used here
+    const int nst = stages.stages();
+    /* my rows: tile m, half h: wg * 64 MT + m * 64 + (warp % 4) * 16 + lane / 4 + 8h */
+    const int rbase = wg * 64 * MT + (warp % 4) * 16 + lane / 4;
+    const uint8_t *scb = a.w.scales + (size_t)e * a.N * KG;
+    uint32_t scoff[MT][2];
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) scoff[m][h] = (uint32_t)min(n0 + rbase + m * 64 + 8 * h, a.N - 1) * KG;
+    /* the scale bytes of a stage's KS k-steps for my 4 rows, one word a row */
+    auto scales = [&](int st, uint32_t (&out)[MT][2]) {
+#pragma unroll
+        for (int m = 0; m < MT; m++)
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                uint32_t v = 0;
+#pragma unroll
+                for (int ks = 0; ks < KS; ks++)
+                    if (st * KS + ks < stages.nsteps) v |= (uint32_t)scb[scoff[m][h] + st * KS + ks] << (8 * ks);
+                out[m][h] = v;
+            }
+    };
+    /* stage st's pair rows -> sact[st & 1] in the permuted k order (threads < KS * BM) */
+    auto permute = [&](int st) {
+        if (tid < KS * BM) {
+            const int p = tid % BM, ks = tid / BM;
+            if (st * KS + ks < stages.nsteps) {
+                const uint4 *src = stages.step(st, ks);
+                const uint4 c0 = src[moe_swz(p, 0)], c1 = src[moe_swz(p, 1)], c2 = src[moe_swz(p, 2)],
+                            c3 = src[moe_swz(p, 3)];
+                const uint4 o[4] = {make_uint4(c0.x, c1.x, c2.x, c3.x), make_uint4(c0.y, c1.y, c2.y, c3.y),
+                                    make_uint4(c0.z, c1.z, c2.z, c3.z), make_uint4(c0.w, c1.w, c2.w, c3.w)};
+                uint4 *d = sact + (st & 1) * SP + ks * BM * 4;
+#pragma unroll
+                for (int c = 0; c < 4; c++) d[(c >> 1) * BM * 2 + (p >> 3) * 16 + (c & 1) * 8 + (p & 7)] = o[c];
+            }
+        }
+        wg_fence_proxy();
+    };
+    stages.start();
+    uint32_t sc[MT][2], scn[MT][2];
+    scales(0, sc);
+    permute(0);
+    if (nst > 1) scales(1, scn);
+
+    float d[MT][32];
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int i = 0; i < 32; i++) d[m][i] = 0.0f;
+    for (int st = 0; st < nst; st++) {
+        stages.advance(st); // the permuted rows of st visible, st + 1 landed
+        /* KS divides the k-steps (the launcher checks): no branch around the chain */
+        uint4 w[KS][MT][2];
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            const uint4 *raw = stages.step(st, ks) + S::SA;
+#pragma unroll
+            for (int m = 0; m < MT; m++)
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    const uint32_t word = ((const uint32_t *)&raw[rbase + m * 64 + 8 * h])[t];
+                    w[ks][m][h] = mx_dequant8_s(word, stab, (sc[m][h] >> (8 * ks)) & 0xffu);
+                }
+        }
+        wg_fence();
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            const uint4 *sb = sact + (st & 1) * SP + ks * BM * 4;
+#pragma unroll
+            for (int m = 0; m < MT; m++) {
+                wg_mma<BM>(d[m], w[ks][m][0].x, w[ks][m][1].x, w[ks][m][0].y, w[ks][m][1].y, wg_desc(sb, 128, 256));
+                wg_mma<BM>(d[m], w[ks][m][0].z, w[ks][m][1].z, w[ks][m][0].w, w[ks][m][1].w,
+                           wg_desc(sb + BM * 2, 128, 256));
+            }
+        }
+        wg_commit();
+        if (st + 1 < nst) {
+            permute(st + 1);
+#pragma unroll
+            for (int m = 0; m < MT; m++) sc[m][0] = scn[m][0], sc[m][1] = scn[m][1];
+            if (st + 2 < nst) scales(st + 2, scn);
+        }
+        wg_wait0();
+    }
+    /* d[m][4j + q]: column (weight row) rbase + m * 64 + 8 (q / 2), pair 8j + 2t + q % 2;
+     * mlp1's partner column n ^ 1 is lane ^ 4's same item */
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int j = 0; j < BM / 8; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                const float v = d[m][4 * j + q], partner = GETP_SHFL_XOR(v, 4);
+                const int n = n0 + rbase + m * 64 + 8 * (q / 2), pos = p0 + 8 * j + 2 * t + q % 2;
+                if (pos < p1 && n < a.N) moe_store<EPI>(a, e, pos, n, v, partner);
+            }
+}
+
+template <int EPI, bool NFAST, int MT, int KS, int NS, int MINB>
+static void wgmma_rs_launch(const MoeArgs &a, hipStream_t stream) {
+    constexpr size_t smem = moe_wgmma_rs_smem<MT, KS, NS>();
+    auto fn = moe_wgmma_rs<EPI, NFAST, MT, KS, NS, MINB>;
+    GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    const unsigned slots = moe_grid_slots(a.M * a.k, 64, a.E), cols = (unsigned)((a.N + 128 * MT - 1) / (128 * MT));
+    const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
+    port_launch(fn, grid, 256, smem, stream, a);
+}
+
 /* ---- launcher ---- */
 
 template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0,
