@@ -71,6 +71,28 @@ int env_digit(const char *name, int dflt, int lo, int hi, const char *values) {
     return v[0] - '0';
 }
 
+/* Decimal digits at *p (at most 9) -> their value, *p past them; -1 if none. */
+static int parse_digits(const char **p) {
+    int v = 0, n = 0;
+    for (; **p >= '0' && **p <= '9' && n < 9; (*p)++, n++) v = 10 * v + (**p - '0');
+    return n ? v : -1;
+}
+
+int env_range(const char *name, int *lo, int *hi, int max, const char *values) {
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    if (strcmp(v, "0") == 0) {
+        *lo = *hi = 0;
+        return 1;
+    }
+    const char *p = v;
+    const int l = parse_digits(&p);
+    const int h = *p == '-' ? (p++, parse_digits(&p)) : -1;
+    if (l < 0 || h < 0 || *p || l >= h || h > max) fatal("%s=%s: %s", name, v, values);
+    *lo = l, *hi = h;
+    return 1;
+}
+
 double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

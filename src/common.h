@@ -94,6 +94,12 @@ int env_flag(const char *name);
  * choice is). */
 int env_digit(const char *name, int dflt, int lo, int hi, const char *values);
 
+/* A range of whole numbers in the environment (GETP_MOE_W64): unset or "":
+ * 0, *lo and *hi untouched (the caller's defaults); "0": 1, both 0 (off);
+ * "LO-HI", decimal digits only, 0 <= LO < HI <= max: 1, those; anything else
+ * fatal with "NAME=value: values". */
+int env_range(const char *name, int *lo, int *hi, int max, const char *values);
+
 #ifdef __cplusplus
 }
 #endif

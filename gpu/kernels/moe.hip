@@ -21,9 +21,6 @@
 #include "gpu_check.h"
 #include "gpu_util.h"      // bf16_store_pair_dev, moe_combine_at4
 #include "moe_sort.h"      // moe_sort_block
-#include <stdio.h>         // sscanf
-#include <stdlib.h>        // getenv
-#include <string.h>        // strcmp
 
 /* ---- sort and combine ---- */
 
@@ -52,14 +49,9 @@ static int moe_w64_lo = -1, moe_w64_hi = 0;
 
 void moe_get_w64(int *lo, int *hi) {
     if (moe_w64_lo < 0) {
-        const char *s = getenv("GETP_MOE_W64");
-        int l = MOE_W64_LO, h = MOE_W64_HI, n = 0;
-        if (s && *s) {
-            if (strcmp(s, "0") == 0) l = h = 0;
-            else if (sscanf(s, "%d-%d%n", &l, &h, &n) != 2 || s[n] || l < 0 || h > 128 || l >= h)
-                fatal("GETP_MOE_W64=%s: 0 (off) or LO-HI, averages of pairs an expert in (LO, HI], "
-                      "0 <= LO < HI <= 128", s);
-        }
+        int l = MOE_W64_LO, h = MOE_W64_HI;
+        env_range("GETP_MOE_W64", &l, &h, 128,
+                  "0 (off) or LO-HI, averages of pairs an expert in (LO, HI], 0 <= LO < HI <= 128");
         moe_w64_lo = l, moe_w64_hi = h;
     }
     *lo = moe_w64_lo, *hi = moe_w64_hi;

@@ -11,7 +11,8 @@
  * greedy token, and every greedy token is the argmax of the teacher-forced
  * logits of the sequence so far; n_tokens <= steps - n_prompt + 1; stop ids end
  * the output with the stop id; bad requests get FINISH_ERROR; env_digit (the
- * engine's one-digit switches) takes its digits and stops on anything else.
+ * engine's one-digit switches) takes its digits and stops on anything else;
+ * env_range (GETP_MOE_W64) takes "0" or "LO-HI" and stops on anything else.
  */
 #include "engine.h"
 #include "sampler.h"
@@ -64,6 +65,56 @@ static void test_env_digit(void) {
         const int hi = i == 6 ? 1 : 4, lo = i == 6 ? 0 : 3; // "2" past 0..1
         EXPECT(env_digit_child(bad[i], lo, lo, hi) == -1, "'%s' stops with one line naming it", bad[i]);
     }
+}
+
+/* env_range in a child with GETP_TEST_RANGE=value (NULL: unset), defaults 7
+ * and 9, max 128: 1 with *lo, *hi set when it returned (its return value in
+ * *ret) and wrote nothing to stderr; -1 when it stopped (abort) with the one
+ * line "getp: GETP_TEST_RANGE=value: the test's range"; else < -1. */
+static int env_range_child(const char *value, int *lo, int *hi, int *ret) {
+    int err[2], res[2];
+    if (pipe(err) != 0 || pipe(res) != 0) return -2;
+    pid_t pid = fork();
+    if (pid < 0) return -2;
+    if (pid == 0) {
+        close(err[0]), close(res[0]);
+        dup2(err[1], 2);
+        if (value) setenv("GETP_TEST_RANGE", value, 1);
+        else unsetenv("GETP_TEST_RANGE");
+        int v[3] = {7, 9, 0};
+        v[2] = env_range("GETP_TEST_RANGE", &v[0], &v[1], 128, "the test's range");
+        _exit(write(res[1], v, sizeof v) == (ssize_t)sizeof v ? 0 : 1);
+    }
+    close(err[1]), close(res[1]);
+    char buf[256] = {0};
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof buf - 1 && (k = read(err[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+    int v[3];
+    const ssize_t got = read(res[0], v, sizeof v);
+    close(err[0]), close(res[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && n == 0 && got == (ssize_t)sizeof v) {
+        *lo = v[0], *hi = v[1], *ret = v[2];
+        return 1;
+    }
+    char want[128];
+    snprintf(want, sizeof want, "getp: GETP_TEST_RANGE=%s: the test's range\n", value ? value : "");
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strcmp(buf, want) == 0 ? -1 : -4;
+}
+
+static void test_env_range(void) {
+    int lo, hi, ret;
+    EXPECT(env_range_child(NULL, &lo, &hi, &ret) == 1 && ret == 0 && lo == 7 && hi == 9, "unset: the defaults");
+    EXPECT(env_range_child("", &lo, &hi, &ret) == 1 && ret == 0 && lo == 7 && hi == 9, "empty: the defaults");
+    EXPECT(env_range_child("0", &lo, &hi, &ret) == 1 && ret == 1 && lo == 0 && hi == 0, "0: off");
+    EXPECT(env_range_child("28-60", &lo, &hi, &ret) == 1 && ret == 1 && lo == 28 && hi == 60, "a range");
+    EXPECT(env_range_child("0-128", &lo, &hi, &ret) == 1 && ret == 1 && lo == 0 && hi == 128, "the widest");
+    const char *bad[] = {"60-28", "5-5", "5", "5-", "-5", "a-b", " 1-2", "1-2 ", "1-129", "1--2",
+                         "+1-2", "1-2-3", "00", "9999999999-1"};
+    for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++)
+        EXPECT(env_range_child(bad[i], &lo, &hi, &ret) == -1, "'%s' stops with one line naming it", bad[i]);
 }
 
 /* ---- a random in-memory model -------------------------------------------- */
@@ -309,5 +360,6 @@ int main(int argc, char **argv) {
     if (generated) model_free(&m);
     else free_random_model(&m);
     test_env_digit();
+    test_env_range();
     return test_finish();
 }
