@@ -26,32 +26,53 @@
 
 /* ---- env_digit (common.h): the engine's one-digit switches ----------------- */
 
-/* env_digit in a child with NAME=value: its value, or -1 when it stopped
- * (abort) and wrote the one line "getp: NAME=value: values" to stderr. */
-static int env_digit_child(const char *value, int dflt, int lo, int hi) {
-    int fds[2];
-    if (pipe(fds) != 0) return -2;
+/* body(out) in a child with NAME=value (value NULL: unset), its stderr and the
+ * n ints it writes to out piped back: 1 when it returned with nothing on
+ * stderr (out filled); -1 when it stopped (abort) with the one line
+ * "getp: NAME=value: values" on stderr; else < -1. */
+static int env_child(const char *name, const char *value, const char *values, void (*body)(int *out),
+                     int *out, int n) {
+    int err[2], res[2];
+    if (pipe(err) != 0 || pipe(res) != 0) return -2;
     pid_t pid = fork();
     if (pid < 0) return -2;
     if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], 2);
-        if (value) setenv("GETP_TEST_DIGIT", value, 1);
-        else unsetenv("GETP_TEST_DIGIT");
-        _exit(env_digit("GETP_TEST_DIGIT", dflt, lo, hi, "the test's values"));
+        close(err[0]), close(res[0]);
+        dup2(err[1], 2);
+        if (value) setenv(name, value, 1);
+        else unsetenv(name);
+        int v[4] = {0};
+        body(v);
+        _exit(write(res[1], v, sizeof(int) * (size_t)n) == (ssize_t)(sizeof(int) * (size_t)n) ? 0 : 1);
     }
-    close(fds[1]);
+    close(err[1]), close(res[1]);
     char buf[256] = {0};
-    size_t n = 0;
+    size_t len = 0;
     ssize_t k;
-    while (n < sizeof buf - 1 && (k = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
-    close(fds[0]);
+    while (len < sizeof buf - 1 && (k = read(err[0], buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)k;
+    const ssize_t got = read(res[0], out, sizeof(int) * (size_t)n);
+    close(err[0]), close(res[0]);
     int st;
     waitpid(pid, &st, 0);
-    if (WIFEXITED(st)) return n == 0 ? WEXITSTATUS(st) : -3; // a value, and nothing on stderr
+    if (WIFEXITED(st)) // returned: its ints, and nothing on stderr
+        return WEXITSTATUS(st) == 0 && len == 0 && got == (ssize_t)(sizeof(int) * (size_t)n) ? 1 : -3;
     char want[128];
-    snprintf(want, sizeof want, "getp: GETP_TEST_DIGIT=%s: the test's values\n", value ? value : "");
+    snprintf(want, sizeof want, "getp: %s=%s: %s\n", name, value ? value : "", values);
     return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strcmp(buf, want) == 0 ? -1 : -4;
+}
+
+static int digit_args[3]; // dflt, lo, hi of the next env_digit child
+static void digit_body(int *out) {
+    out[0] = env_digit("GETP_TEST_DIGIT", digit_args[0], digit_args[1], digit_args[2], "the test's values");
+}
+
+/* env_digit in a child with GETP_TEST_DIGIT=value: its value, or env_child's
+ * -1 (stopped with the one line) or other negative. */
+static int env_digit_child(const char *value, int dflt, int lo, int hi) {
+    int v;
+    digit_args[0] = dflt, digit_args[1] = lo, digit_args[2] = hi;
+    const int r = env_child("GETP_TEST_DIGIT", value, "the test's values", digit_body, &v, 1);
+    return r == 1 ? v : r;
 }
 
 static void test_env_digit(void) {
@@ -67,41 +88,19 @@ static void test_env_digit(void) {
     }
 }
 
-/* env_range in a child with GETP_TEST_RANGE=value (NULL: unset), defaults 7
- * and 9, max 128: 1 with *lo, *hi set when it returned (its return value in
- * *ret) and wrote nothing to stderr; -1 when it stopped (abort) with the one
- * line "getp: GETP_TEST_RANGE=value: the test's range"; else < -1. */
+static void range_body(int *out) {
+    out[0] = 7, out[1] = 9; // the defaults
+    out[2] = env_range("GETP_TEST_RANGE", &out[0], &out[1], 128, "the test's range");
+}
+
+/* env_range in a child with GETP_TEST_RANGE=value, defaults 7 and 9, max 128:
+ * 1 with *lo, *hi and its return value in *ret, or env_child's -1 / other
+ * negative. */
 static int env_range_child(const char *value, int *lo, int *hi, int *ret) {
-    int err[2], res[2];
-    if (pipe(err) != 0 || pipe(res) != 0) return -2;
-    pid_t pid = fork();
-    if (pid < 0) return -2;
-    if (pid == 0) {
-        close(err[0]), close(res[0]);
-        dup2(err[1], 2);
-        if (value) setenv("GETP_TEST_RANGE", value, 1);
-        else unsetenv("GETP_TEST_RANGE");
-        int v[3] = {7, 9, 0};
-        v[2] = env_range("GETP_TEST_RANGE", &v[0], &v[1], 128, "the test's range");
-        _exit(write(res[1], v, sizeof v) == (ssize_t)sizeof v ? 0 : 1);
-    }
-    close(err[1]), close(res[1]);
-    char buf[256] = {0};
-    size_t n = 0;
-    ssize_t k;
-    while (n < sizeof buf - 1 && (k = read(err[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
     int v[3];
-    const ssize_t got = read(res[0], v, sizeof v);
-    close(err[0]), close(res[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && n == 0 && got == (ssize_t)sizeof v) {
-        *lo = v[0], *hi = v[1], *ret = v[2];
-        return 1;
-    }
-    char want[128];
-    snprintf(want, sizeof want, "getp: GETP_TEST_RANGE=%s: the test's range\n", value ? value : "");
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strcmp(buf, want) == 0 ? -1 : -4;
+    const int r = env_child("GETP_TEST_RANGE", value, "the test's range", range_body, v, 3);
+    if (r == 1) *lo = v[0], *hi = v[1], *ret = v[2];
+    return r;
 }
 
 static void test_env_range(void) {
