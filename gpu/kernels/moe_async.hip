@@ -230,7 +230,7 @@ static bool gemm_extra(const MoeArgs &a, hipStream_t stream) {
     const int P = a.M * a.k;
     if (!a.w.is_mxfp4) return false;
 #if defined(GETP_WGMMA)
-    if (moe_w64_takes(P, a.E) && (a.K / 32) % 2 == 0 && moe_wgmma_on()) { // two k-steps a stage
+    if (moe_w64_takes(P, a.E) && (a.K / 32) % MOE_W64_KS == 0 && moe_wgmma_on()) {
         moe_launch_wgmma(a, EPI, 64, stream);
         return true;
     }

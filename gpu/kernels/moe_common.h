@@ -241,8 +241,6 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
 }
 
 #if GETP_STAGE_ASYNC
-static_assert(MOE_NS >= 3, "decode one step ahead needs 3 raw stages or more");
-
 /* The raw stages of the two cp.async MXFP4 stage kernels (moe_staged_mx,
  * moe_wgmma_mx): NS stages of KS k-steps in shared memory, a k-step being
  * BM gathered A rows (4 swizzled 16-byte chunks each, moe_swz) followed by BN

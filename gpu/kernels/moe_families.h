@@ -28,6 +28,7 @@ void moe_launch_tiled(const MoeArgs &a, int epi, int warps_m, hipStream_t stream
  * (moe_set_w64, GETP_MOE_W64): under it moe_mid_mx, over it the 128-pair slots. */
 #define MOE_W64_LO 28
 #define MOE_W64_HI 60
+#define MOE_W64_KS 2 // k-steps a stage of those slots: the dispatch asks K / 32 to be a multiple
 
 /* moe_wgmma.hip (fast NVIDIA builds for sm_90a): slots of rows = 128 or 64 pairs. */
 void moe_launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream);

@@ -278,27 +278,29 @@ moe_wgmma_rs(MoeArgs a) {
             }
 }
 
-template <int EPI, bool NFAST, int MT, int KS, int NS, int MINB>
-static void wgmma_rs_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_wgmma_rs_smem<MT, KS, NS>();
-    auto fn = moe_wgmma_rs<EPI, NFAST, MT, KS, NS, MINB>;
+/* ---- launchers ---- */
+
+/* A block of 256 threads on each (slot of bm pairs, block of bn columns),
+ * blockIdx.x the columns if NFAST, with smem bytes of dynamic shared memory. */
+template <bool NFAST>
+static void slot_launch(void (*fn)(MoeArgs), size_t smem, int bm, int bn, const MoeArgs &a,
+                        hipStream_t stream) {
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const unsigned slots = moe_grid_slots(a.M * a.k, 64, a.E), cols = (unsigned)((a.N + 128 * MT - 1) / (128 * MT));
-    const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
-    port_launch(fn, grid, 256, smem, stream, a);
+    const unsigned slots = moe_grid_slots(a.M * a.k, bm, a.E), cols = (unsigned)((a.N + bn - 1) / bn);
+    port_launch(fn, NFAST ? dim3(cols, slots) : dim3(slots, cols), 256, smem, stream, a);
 }
 
-/* ---- launcher ---- */
+template <int EPI, bool NFAST, int MT, int KS, int NS, int MINB>
+static void wgmma_rs_launch(const MoeArgs &a, hipStream_t stream) {
+    slot_launch<NFAST>(moe_wgmma_rs<EPI, NFAST, MT, KS, NS, MINB>, moe_wgmma_rs_smem<MT, KS, NS>(), 64,
+                       128 * MT, a, stream);
+}
 
 template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool TD = false, int LD = 0,
           int MINB = (BM * BN <= 128 * 128 ? 2 : 1)>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
-    constexpr size_t smem = moe_wgmma_smem<BM, BN, KS, NS>();
-    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, TD, LD, MINB>;
-    GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    const unsigned slots = moe_grid_slots(a.M * a.k, BM, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
-    const dim3 grid = NFAST ? dim3(cols, slots) : dim3(slots, cols);
-    port_launch(fn, grid, 256, smem, stream, a);
+    slot_launch<NFAST>(moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, TD, LD, MINB>, moe_wgmma_smem<BM, BN, KS, NS>(),
+                       BM, BN, a, stream);
 }
 
 /* rows: 128 (128 x MOE_WG_BN tiles) or 64 (64 x 256 tiles, 2 k-steps a stage,
@@ -307,8 +309,8 @@ static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
 template <bool TD, bool NFAST2 = true>
 static void launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
     if (rows == 64) {
-        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, 2, 3, TD>(a, stream);
-        else wgmma_launch<MOE_MLP2, 64, 256, NFAST2, 2, 3, TD>(a, stream);
+        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, MOE_W64_KS, 3, TD>(a, stream);
+        else wgmma_launch<MOE_MLP2, 64, 256, NFAST2, MOE_W64_KS, 3, TD>(a, stream);
     } else {
         if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 128, MOE_WG_BN, false, MOE_KS, MOE_NS, TD>(a, stream);
         else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, NFAST2, MOE_KS, MOE_NS, TD>(a, stream);

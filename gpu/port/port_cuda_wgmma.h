@@ -35,7 +35,7 @@ __device__ __forceinline__ void wg_fence_proxy(void) {
 #endif
 }
 
-/* The same at N = 64 (32 accumulators). */
+/* d (64x64 f32 per warpgroup: 32 a thread) += A (regs a0..a3) * B (descriptor), k16. */
 __device__ __forceinline__ void wg_mma_64(float *d, uint32_t a0, uint32_t a1, uint32_t a2,
                                           uint32_t a3, uint64_t desc) {
 #if GETP_HAS_WGMMA
