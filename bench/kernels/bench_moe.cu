@@ -47,14 +47,16 @@
  *   v7 wgmma 128x128 (sm_90a, -DGETP_WGMMA=1): v5's stages, warpgroup MMA
  *   v8 v7 with column-fastest block order; v9 / v10: 128x256 tiles, slot / column fastest
  *   v24 wgmma 64x256 (64-row slots, the warpgroups side by side; 1 k-step a stage, 4 raw
- *   stages: GETP_MOE_W64's kernel), v25 2 k-steps x 3 stages, v26 1 x 6; v56 v24 with
- *   mlp2 slot-fastest too; v57 / v58 / v59: v25 / v7 / v8 with the table decode (TD);
- *   v60 v57 with its weight pieces issued row by row (MOE_LD_ROWK), v61 and the scale
- *   pairs in one load (MOE_LD_SC16), v62 / v63 v58 / v59 with both; v64 / v65 64 x 128
- *   tiles (m64n64k16, 68 KB) bounded for 3 / 2 blocks an SM (more warps than v57's 2 x 8);
- *   v66 / v67 moe_wgmma_rs (the weights as wgmma's A, decoded into registers; the pairs
- *   as N; 64 x 128 tiles, 2 k-steps x 3 stages) bounded for 2 / 3 blocks an SM.
- *   v7..v10, v24..v26 and v56..v67 must give auto's bits.
+ *   stages), v25 2 k-steps x 3 stages (GETP_MOE_W64's kernel), v26 1 x 6; v56 v24 with
+ *   mlp2 slot-fastest too. Since session 21 every wgmma version decodes through the
+ *   scale's table (run 89's TD; v57 / v58 / v59, which added it to v25 / v7 / v8, are now
+ *   v25 / v7 / v8 themselves), and v7 / v8 / v24..v26 / v56 are FORM 0 (the stage
+ *   copies bounded a k-step, the raw rows read in the decode: production until run 91).
+ *   v68 / v69 / v70: v25 with MOE_WG_EVEN / MOE_WG_RAWAHEAD / both (FORM 1 / 2 / 3);
+ *   v71 / v72: v7 / v8 with both. Retired after run 90 (slower): v60..v63 (the stage
+ *   loads row by row, the scale pairs in one load), v64 / v65 (64 x 128 tiles at 3 / 2
+ *   blocks an SM), v66 / v67 (moe_wgmma_rs: the weights as wgmma's A in registers).
+ *   v7..v10, v24..v26, v56 and v68..v72 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -83,7 +85,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 68
+#define NVER 73
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -307,33 +309,19 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 54: gemv_lq<EPI, 2>(a); break; // v50 on the LQ copy, 8 k-steps in flight (M = 1)
     case 55: gemv_lq<EPI, 3>(a); break; // 12 k-steps in flight
 #if defined(GETP_WGMMA)
-    /* 64-row slots, 64 x 256: v24 1 k-step a stage, 4 raw stages (production,
-     * 64 KB); v25 2 k-steps x 3 (112 KB); v26 1 x 6 (80 KB); v56 v24 slot-fastest
+    /* 64-row slots, 64 x 256: v24 1 k-step a stage, 4 raw stages (64 KB); v25 2
+     * k-steps x 3 (112 KB; production's shape); v26 1 x 6 (80 KB); v56 v24 slot-fastest
      * for mlp2 too (production: mlp1 slot-fastest, mlp2 column-fastest) */
     case 24: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 1, 4>(a, 0); break;
     case 25: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3>(a, 0); break;
     case 26: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 1, 6>(a, 0); break;
     case 56: wgmma_launch<EPI, 64, 256, false, 1, 4>(a, 0); break;
-    /* the table decode (TD): v57 v25's, v58 v7's, v59 v8's */
-    case 57: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true>(a, 0); break;
-    case 58: wgmma_launch<EPI, 128, 128, false, MOE_KS, MOE_NS, true>(a, 0); break;
-    case 59: wgmma_launch<EPI, 128, 128, true, MOE_KS, MOE_NS, true>(a, 0); break;
-    /* the stage loads coalesced (MoeStages LD): v60 v57's weights row by row,
-     * v61 with the scale pairs in one load too, v62 / v63 v58 / v59 with both */
-    case 60: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true, MOE_LD_ROWK>(a, 0); break;
-    case 61: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
-    case 62: wgmma_launch<EPI, 128, 128, false, 2, MOE_NS, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
-    case 63: wgmma_launch<EPI, 128, 128, true, 2, MOE_NS, true, MOE_LD_ROWK | MOE_LD_SC16>(a, 0); break;
-    /* 64 x 128 tiles (the warpgroups side by side, 64 columns each: m64n64k16), 2 k-steps
-     * x 3 stages (68 KB): v64 bounded for 3 blocks an SM (24 warps), v65 for 2 */
-    case 64: wgmma_launch<EPI, 64, 128, EPI == MOE_MLP2, 2, 3, true, 0, 3>(a, 0); break;
-    case 65: wgmma_launch<EPI, 64, 128, EPI == MOE_MLP2, 2, 3, true, 0, 2>(a, 0); break;
-    /* the weights as wgmma's A from registers, the pairs as N (moe_wgmma_rs), 64 pairs x
-     * 128 columns (a warpgroup's m64 tile each), 2 k-steps x 3 stages (52 KB + 4 KB of
-     * tables): v66 bounded for 2 blocks an SM (no spill), v67 for 3 (spills); K = 2,880:
-     * KS divides the k-steps */
-    case 66: wgmma_rs_launch<EPI, EPI == MOE_MLP2, 1, 2, 3, 2>(a, 0); break;
-    case 67: wgmma_rs_launch<EPI, EPI == MOE_MLP2, 1, 2, 3, 3>(a, 0); break;
+    /* FORM (moe_wgmma.hip): v68 / v69 / v70 v25 with 1 / 2 / 3; v71 / v72 v7 / v8 with 3 */
+    case 68: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, MOE_WG_EVEN>(a, 0); break;
+    case 69: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, MOE_WG_RAWAHEAD>(a, 0); break;
+    case 70: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, MOE_WG_EVEN | MOE_WG_RAWAHEAD>(a, 0); break;
+    case 71: wgmma_launch<EPI, 128, 128, false, MOE_KS, MOE_NS, MOE_WG_EVEN | MOE_WG_RAWAHEAD>(a, 0); break;
+    case 72: wgmma_launch<EPI, 128, 128, true, MOE_KS, MOE_NS, MOE_WG_EVEN | MOE_WG_RAWAHEAD>(a, 0); break;
 #endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
@@ -495,9 +483,8 @@ int main(void) {
         };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
-            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 57 || v == 60 || v == 61 || v == 64 ||
-                             v == 65 || v == 66 || v == 67; // 64-row wgmma slots
-            const bool wg128 = v == 58 || v == 59 || v == 62 || v == 63; // v7 / v8 with the table decode
+            const bool w64 = (v >= 24 && v <= 26) || v == 56 || (v >= 68 && v <= 70); // 64-row wgmma slots
+            const bool wg128 = v == 71 || v == 72; // v7 / v8 with FORM 3
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
             if ((v == 12 || v == 13 || (v >= 20 && !w64 && !wg128)) && P > E * 64) continue;  // as v1
@@ -510,7 +497,7 @@ int main(void) {
             if ((v == 54 || v == 55) && M > 1) continue; // one staged row a slot
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
-            if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
+            if (v == 16 || v == 18 || v == 19 || (v >= 57 && v <= 67)) continue;  // retired (runs 18, 90)
             const bool rg = v == 42 || v == 43; // the row-grouped copy
             MoeArgs a1 = {dt, {1, rg ? dgb1 : db1, rg ? dgs1 : ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
             MoeArgs a2 = {dh, {1, rg ? dgb2 : db2, rg ? dgs2 : ds2, NULL}, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f, NULL, 0};

@@ -249,28 +249,22 @@ __device__ __forceinline__ uint32_t mx_scale_b2(uint32_t s) {
  * st+1 is decoded and st+2 .. st+NS-1 are on their way by cp.async.
  * Every kernel calls advance(st) at the top of stage st. NS: MOE_NS unless a
  * kernel's shared memory asks for fewer or affords more.
- * LD (playground knobs, RESULTS run 88's ncu: 56% of the global sectors
- * requested past the ideal): MOE_LD_ROWK issues a stage's weight pieces row by
- * row (lanes 2i, 2i+1 the two k-steps of one row: one 32-byte sector) instead
- * of k-step by k-step (16 bytes of each of 32 rows a request); MOE_LD_SC16
- * loads the decoder row's two scale bytes of a stage in one 16-bit load (KS =
- * 2; the caller checks that K / 32 is even and the scales 2-byte aligned). */
-#define MOE_LD_ROWK 1
-#define MOE_LD_SC16 2
-template <int EPI, int BM, int BN, int KS, int NS = MOE_NS, int LD = 0>
+ * EVEN: KS divides the k-steps (the wgmma dispatch checks it), so a stage that
+ * exists has all its k-steps and issue() has no bound a step: its copies are
+ * straight-line code (and, where BN = THREADS, no bound on the thread either),
+ * each with its own address registers (RESULTS run 90:
+ * the bounded form's branches made ptxas reuse one pair, and each address
+ * waited for the previous copy to read it). */
+template <int EPI, int BM, int BN, int KS, int NS = MOE_NS, bool EVEN = false>
 struct MoeStages {
     static_assert(NS >= 3, "decode one step ahead needs 3 raw stages or more");
     static constexpr int THREADS = 256, RPP = THREADS / 4, PA = BM / RPP;
     static constexpr int SA = BM * 4, SB = BN; // uint4 per k-step: A rows x 4, raw B rows x 1
     static constexpr int SR = KS * (SA + SB);  // uint4 per stage
-    static constexpr int PW = (LD & MOE_LD_ROWK) ? KS * BN / THREADS : 1; // weight pieces a thread
     static_assert(BM % RPP == 0 && RPP % 8 == 0 && BN <= THREADS, "loader split, swizzle period");
-    static_assert(!(LD & MOE_LD_ROWK) || (KS * BN % THREADS == 0 && THREADS % KS == 0), "row pieces");
-    static_assert(!(LD & MOE_LD_SC16) || KS == 2, "two scale bytes a stage");
     uint4 *smem;
     const uint16_t *srca[PA];
     const uint8_t *srcb, *dsc;
-    uint32_t dpw[PW]; // ROWK: piece j's bytes past srcb (32 bits: a pointer each spilled)
     int nsteps;
     uint32_t sc[KS]; // scales of the stage last given to load_scales, decoder row
 
@@ -281,13 +275,7 @@ struct MoeStages {
 #pragma unroll
         for (int p = 0; p < PA; p++)
             srca[p] = moe_act_row<EPI>(a, min(p0 + p * RPP + tid / 4, p1 - 1)) + (tid % 4) * 8;
-        /* ROWK: piece tid + j * THREADS = row (tid / KS + j * THREADS / KS), k-step tid % KS */
-        const int r0 = (LD & MOE_LD_ROWK) ? tid / KS : tid % BN;
-        srcb = a.w.blocks + ((size_t)e * a.N + min(n0 + r0, a.N - 1)) * KG * 16 +
-               ((LD & MOE_LD_ROWK) ? (tid % KS) * 16 : 0);
-#pragma unroll
-        for (int j = 0; j < PW; j++)
-            dpw[j] = (uint32_t)(min(n0 + r0 + j * (THREADS / KS), a.N - 1) - min(n0 + r0, a.N - 1)) * KG * 16;
+        srcb = a.w.blocks + ((size_t)e * a.N + min(n0 + tid % BN, a.N - 1)) * KG * 16;
         dsc = a.w.scales + ((size_t)e * a.N + min(n0 + drow, a.N - 1)) * KG;
     }
     __device__ __forceinline__ int stages(void) const { return (nsteps + KS - 1) / KS; }
@@ -300,33 +288,17 @@ struct MoeStages {
 #pragma unroll
         for (int ks = 0; ks < KS; ks++) {
             const int k = st * KS + ks;
-            if (k >= nsteps) break;
+            if (!EVEN && k >= nsteps) break;
             uint4 *sa = step(st, ks), *sb = sa + SA;
 #pragma unroll
             for (int p = 0; p < PA; p++) // rows p * RPP + tid / 4: RPP is a multiple of 8, same swizzle
                 port_cp_async16(&sa[p * RPP * 4 + moe_swz(tid / 4, tid % 4)], srca[p] + (size_t)k * TILE_K);
-            if (!(LD & MOE_LD_ROWK) && tid < BN) port_cp_async16(&sb[tid], srcb + (size_t)k * 16);
-        }
-        if (LD & MOE_LD_ROWK) {
-            const int ks = tid % KS;
-            if (st * KS + ks < nsteps) {
-#pragma unroll
-                for (int j = 0; j < PW; j++)
-                    port_cp_async16(&step(st, ks)[SA + tid / KS + j * (THREADS / KS)],
-                                    srcb + dpw[j] + (size_t)st * KS * 16);
-            }
+            if ((EVEN && BN >= THREADS) || tid < BN) port_cp_async16(&sb[tid], srcb + (size_t)k * 16);
         }
     }
     __device__ __forceinline__ void load_scales(int st) {
-        if (LD & MOE_LD_SC16) {
-            const int k = st * KS; // even: the pair is 2-byte aligned
-            const uint32_t v = k + 1 < nsteps ? *(const uint16_t *)(dsc + k) : k < nsteps ? dsc[k] : 0u;
-            sc[0] = v & 0xffu;
-            sc[KS - 1] = v >> 8;
-        } else {
 #pragma unroll
-            for (int ks = 0; ks < KS; ks++) sc[ks] = st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
-        }
+        for (int ks = 0; ks < KS; ks++) sc[ks] = EVEN || st * KS + ks < nsteps ? dsc[st * KS + ks] : 0u;
     }
     /* Stages 0 .. NS-2 on their way, scales of stage 0 loaded, stage 0
      * landed for all. */
