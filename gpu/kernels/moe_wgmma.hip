@@ -47,15 +47,12 @@ constexpr size_t moe_wgmma_smem(void) {
  * 8 codes; RESULTS run 89: 1.02-1.035x the bf16x2 arithmetic of
  * mx_dequant8_b, which session 21 retired here); the same bits as every other
  * kernel's decode at every scale byte (selftest: mxfp4 table decode).
- * FORM (RESULTS run 91; the engine's GETP_MOE_WG_FORM): MOE_WG_EVEN, the
- * stage copies as straight-line code (MoeStages EVEN: KS divides the k-steps,
- * which the dispatch checks); MOE_WG_RAWAHEAD, the next stage's raw weight
- * rows read from shared memory right after the barrier, ahead of the A
- * fragments and the MMAs, so the decode does not wait on them (run 90's
- * ncu: short-scoreboard stalls at the decode's first byte permutes). */
-#define MOE_WG_EVEN 1
-#define MOE_WG_RAWAHEAD 2
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, int FORM = 0,
+ * The stage copies are straight-line code (MoeStages EVEN: KS divides the
+ * k-steps, which the dispatch checks; RESULTS run 91: 1.02-1.04x at 32 pairs
+ * an expert, 120b quick +1.3%, the same elsewhere). Run 91 also read the next
+ * stage's raw rows ahead of the MMAs: alone +-1.5%, with EVEN a spill and
+ * 0.99x; not kept. */
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS,
           int MINB = (BM * BN <= 128 * 128 ? 2 : 1)>
 __global__ void __launch_bounds__(256, MINB)
 moe_wgmma_mx(MoeArgs a) {
@@ -63,10 +60,9 @@ moe_wgmma_mx(MoeArgs a) {
     constexpr int THREADS = 256, CPT = BN * 4 / THREADS;
     constexpr int WGM = BM / 64;         // warpgroups along the rows: 2, or 1 (side by side)
     constexpr int WN = BN * WGM / 2;     // columns a warpgroup multiplies
-    constexpr bool EVEN = (FORM & MOE_WG_EVEN) != 0, AHEAD = (FORM & MOE_WG_RAWAHEAD) != 0;
     static_assert((BM == 128 && (BN == 128 || BN == 256)) || (BM == 64 && BN == 256),
                   "wgmma tiles 128 x 128, 128 x 256, 64 x 256");
-    typedef MoeStages<EPI, BM, BN, KS, NS, EVEN> S;
+    typedef MoeStages<EPI, BM, BN, KS, NS, true> S;
     constexpr int SD = KS * BN * 4;       // uint4 per decoded stage
     extern __shared__ uint4 smem[];       // NS * S::SR + 2 * SD (moe_wgmma_smem)
     uint4 *sdec = smem + NS * S::SR;
@@ -79,19 +75,11 @@ moe_wgmma_mx(MoeArgs a) {
     const int drow = tid % BN, dh = tid / BN;
     S stages(a, smem, e, p0, p1, n0, drow);
     const int nst = stages.stages();
-    /* my raw row of stage st's k-steps (the decoder's input) */
-    auto raw_rows = [&](int st, uint4 (&raw)[KS]) {
-#pragma unroll
-        for (int ks = 0; ks < KS; ks++)
-            raw[ks] = EVEN || st * KS + ks < stages.nsteps ? stages.step(st, ks)[S::SA + drow] : uint4{};
-    };
-    /* pre: the raw rows read ahead (AHEAD), else NULL: read here, a k-step at a time */
-    auto decode = [&](int st, const uint4 *pre) {
+    auto decode = [&](int st) {
         uint4 *d = sdec + (st & 1) * SD;
 #pragma unroll
-        for (int ks = 0; ks < KS; ks++) {
-            if (!EVEN && st * KS + ks >= stages.nsteps) break;
-            const uint4 raw = pre ? pre[ks] : stages.step(st, ks)[S::SA + drow];
+        for (int ks = 0; ks < KS; ks++) { // KS divides the k-steps
+            const uint4 raw = stages.step(st, ks)[S::SA + drow];
             const MxTable tab = mx_table(stages.sc[ks]);
 #pragma unroll
             for (int cc = 0; cc < CPT; cc++) {
@@ -107,7 +95,7 @@ moe_wgmma_mx(MoeArgs a) {
         wg_fence_proxy();
     };
     stages.start();
-    decode(0, NULL);
+    decode(0);
     if (nst > 1) stages.load_scales(1);
 
     float d[WN / 2];
@@ -119,8 +107,6 @@ moe_wgmma_mx(MoeArgs a) {
     const int aoff0 = moe_swz(arow, kc), aoff1 = moe_swz(arow + 8, kc);
     for (int st = 0; st < nst; st++) {
         stages.advance(st);
-        uint4 rn[KS];
-        if (AHEAD && st + 1 < nst) raw_rows(st + 1, rn);
         /* No branch around the wgmma chain (ptxas serializes wgmma on divergent
          * paths): KS divides the k-steps (moe_gemm checks), and a warpgroup
          * whose rows are all past the expert's pairs multiplies clamped rows
@@ -142,7 +128,7 @@ moe_wgmma_mx(MoeArgs a) {
         }
         wg_commit();
         if (st + 1 < nst) {
-            decode(st + 1, AHEAD ? rn : NULL);
+            decode(st + 1);
             if (st + 2 < nst) stages.load_scales(st + 2);
         }
         wg_wait0();
@@ -161,10 +147,11 @@ moe_wgmma_mx(MoeArgs a) {
 
 /* ---- launchers ---- */
 
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, int FORM = 0,
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS,
           int MINB = (BM * BN <= 128 * 128 ? 2 : 1)>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
-    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, FORM, MINB>;
+    if ((a.K / 32) % KS) fatal("moe_wgmma_mx: %d k-steps, not a multiple of the %d a stage", a.K / 32, KS);
+    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, MINB>;
     const size_t smem = moe_wgmma_smem<BM, BN, KS, NS>();
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const unsigned slots = moe_grid_slots(a.M * a.k, BM, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
@@ -175,29 +162,12 @@ static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
  * 3 raw stages: 112 KB, two blocks an SM; RESULTS run 88: 1.08-1.12x the one
  * k-step a stage of 4 stages, 1.15x 6). mlp1's blocks slot-fastest, mlp2's
  * column-fastest (run 90: slot-fastest mlp2, 0.7% slower in the 20b quick). */
-template <int FORM>
-static void launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
-    if (rows == 64) {
-        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, MOE_W64_KS, 3, FORM>(a, stream);
-        else wgmma_launch<MOE_MLP2, 64, 256, true, MOE_W64_KS, 3, FORM>(a, stream);
-    } else {
-        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 128, MOE_WG_BN, false, MOE_KS, MOE_NS, FORM>(a, stream);
-        else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, true, MOE_KS, MOE_NS, FORM>(a, stream);
-    }
-}
-
-/* GETP_MOE_WG_FORM (an A/B of the same bits): 0 the stage copies bounded a
- * k-step and the raw rows read in the decode (before session 21), 1
- * MOE_WG_EVEN, 2 MOE_WG_RAWAHEAD, 3 both (default). */
 void moe_launch_wgmma(const MoeArgs &a, int epi, int rows, hipStream_t stream) {
-    static int form = -1;
-    if (form < 0)
-        form = env_digit("GETP_MOE_WG_FORM", 3, 0, 3,
-                         "0 to 3: bit 1 the straight-line stage copies, bit 2 the raw rows read ahead");
-    switch (form) {
-    case 0: launch_wgmma<0>(a, epi, rows, stream); break;
-    case 1: launch_wgmma<MOE_WG_EVEN>(a, epi, rows, stream); break;
-    case 2: launch_wgmma<MOE_WG_RAWAHEAD>(a, epi, rows, stream); break;
-    default: launch_wgmma<MOE_WG_EVEN | MOE_WG_RAWAHEAD>(a, epi, rows, stream); break;
+    if (rows == 64) {
+        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 64, 256, false, MOE_W64_KS, 3>(a, stream);
+        else wgmma_launch<MOE_MLP2, 64, 256, true, MOE_W64_KS, 3>(a, stream);
+    } else {
+        if (epi == MOE_MLP1) wgmma_launch<MOE_MLP1, 128, MOE_WG_BN, false, MOE_KS, MOE_NS>(a, stream);
+        else wgmma_launch<MOE_MLP2, 128, MOE_WG_BN, true, MOE_KS, MOE_NS>(a, stream);
     }
 }
