@@ -55,7 +55,8 @@
  *   (slower): v60..v63 (the stage loads row by row, the scale pairs in one load), v64 /
  *   v65 (64 x 128 tiles at 3 / 2 blocks an SM), v66 / v67 (moe_wgmma_rs: the weights as
  *   wgmma's A in registers); after run 91: v69..v72 (the raw rows read ahead).
- *   v7..v10, v24..v26 and v56 must give auto's bits.
+ *   v73 / v74: v25 / v7 with the B descriptors built once a block (DESC).
+ *   v7..v10, v24..v26, v56, v73 and v74 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -84,7 +85,7 @@ static void mid(const MoeArgs &a) {
     dim3 grid((a.M * a.k + MOE_MID_BM - 1) / MOE_MID_BM + a.E, (a.N + BN - 1) / BN);
     moe_launch_mid<EPI, KS, NT, NS, MINB>(grid, a, 0);
 }
-#define NVER 57
+#define NVER 75
 #define NROT 8 // expert rotations the timing reps walk (main)
 
 /* Split-K experiment (session 8): moe_gemv with one 8-column tile a block and
@@ -315,6 +316,9 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 25: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3>(a, 0); break;
     case 26: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 1, 6>(a, 0); break;
     case 56: wgmma_launch<EPI, 64, 256, false, 1, 4>(a, 0); break;
+    /* DESC (the B descriptors built once): v73 v25's, v74 v7's */
+    case 73: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true>(a, 0); break;
+    case 74: wgmma_launch<EPI, 128, 128, false, MOE_KS, MOE_NS, true>(a, 0); break;
 #endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
@@ -439,7 +443,9 @@ int main(void) {
                         "v41 v37 pairs", "v42 v39 rowgrp", "v43 2/8/3 rowgrp", "v44 v40 W as A",
                         "v45 v39 W as A", "v46 v44 b5", "v47 v44 U8", "v48 v44 4 parts",
                         "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
-                        "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf"};
+                        "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf",
+                        "v57", "v58", "v59", "v60", "v61", "v62", "v63", "v64", "v65", "v66", "v67",
+                        "v68", "v69", "v70", "v71", "v72", "v73 v25 desc", "v74 v7 desc"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -472,19 +478,21 @@ int main(void) {
         };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
-            const bool w64 = (v >= 24 && v <= 26) || v == 56; // 64-row wgmma slots
+            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 73; // 64-row wgmma slots
+            const bool wg128 = v == 74; // v7 with DESC
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
-            if ((v == 12 || v == 13 || (v >= 20 && !w64)) && P > E * 64) continue;  // as v1
+            if ((v == 12 || v == 13 || (v >= 20 && !w64 && !wg128)) && P > E * 64) continue;  // as v1
 #if !defined(GETP_WGMMA)
-            if (w64 || (v >= 7 && v <= 10)) continue;
+            if (w64 || wg128 || (v >= 7 && v <= 10)) continue;
 #endif
             if (w64 && P < E * 8) continue;   // tiles for a few dozen pairs per expert and more
-            if (v >= 27 && v != 56 && !w64 && M > 8) continue;   // one A row a lane
+            if (wg128 && P < E * 16) continue;
+            if (v >= 27 && v != 56 && !w64 && !wg128 && M > 8) continue;   // one A row a lane
             if ((v == 54 || v == 55) && M > 1) continue; // one staged row a slot
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
-            if (v == 16 || v == 18 || v == 19) continue;  // retired (run 18)
+            if (v == 16 || v == 18 || v == 19 || (v >= 57 && v <= 72)) continue;  // retired (runs 18, 90, 91)
             const bool rg = v == 42 || v == 43; // the row-grouped copy
             MoeArgs a1 = {dt, {1, rg ? dgb1 : db1, rg ? dgs1 : ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
             MoeArgs a2 = {dh, {1, rg ? dgb2 : db2, rg ? dgs2 : ds2, NULL}, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f, NULL, 0};
