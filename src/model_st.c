@@ -264,7 +264,7 @@ static int st_parse_header(const char *file, int fi, const uint8_t *base, size_t
         ix->n++;
     }
     json_decref(root);
-    if (rc) return rc;
+    if (rc || ix->n == first) return rc; // a header of no tensors: nothing overlaps (and ix->e may be NULL)
     return st_check_overlap(file, ix->e + first, ix->n - first, err);
 }
 
@@ -272,6 +272,7 @@ static int cmp_name(const void *a, const void *b) { return strcmp(((const StEntr
 
 /* Sort the index by name and refuse a name present twice. */
 static int st_sort_unique(StIndex *ix, Err *err) {
+    if (ix->n < 2) return GETP_OK; // (and ix->e may be NULL: no qsort on it)
     qsort(ix->e, (size_t)ix->n, sizeof *ix->e, cmp_name);
     for (int i = 1; i < ix->n; i++)
         if (strcmp(ix->e[i - 1].name, ix->e[i].name) == 0)
@@ -302,7 +303,7 @@ int model_st_header_check(const char *name, const uint8_t *base, size_t size, Er
 static const StEntry *st_expect(const StIndex *ix, const char *name, const char *const *dtypes, int ndim,
                                 const int64_t *shape, Err *err) {
     StEntry key = {.name = (char *)name};
-    const StEntry *e = bsearch(&key, ix->e, (size_t)ix->n, sizeof *ix->e, cmp_name);
+    const StEntry *e = ix->n ? bsearch(&key, ix->e, (size_t)ix->n, sizeof *ix->e, cmp_name) : NULL;
     if (!e) return err_set(err, "%s: tensor %s is missing", ix->dir, name), NULL;
     int ok = 0;
     for (int i = 0; dtypes[i]; i++) ok |= strcmp(e->dtype, dtypes[i]) == 0;
