@@ -54,9 +54,9 @@
  *   FORM 1, v68; the bounded copies before it, v25 then, are gone). Retired after run 90
  *   (slower): v60..v63 (the stage loads row by row, the scale pairs in one load), v64 /
  *   v65 (64 x 128 tiles at 3 / 2 blocks an SM), v66 / v67 (moe_wgmma_rs: the weights as
- *   wgmma's A in registers); after run 91: v69..v72 (the raw rows read ahead).
- *   v73 / v74: v25 / v7 with the B descriptors built once a block (DESC).
- *   v7..v10, v24..v26, v56, v73 and v74 must give auto's bits.
+ *   wgmma's A in registers); after run 91: v69..v72 (the raw rows read ahead); after
+ *   run 93: v73 / v74 (v25 / v7 with the B descriptors built once a block, DESC: 1.00-1.01x).
+ *   v7..v10, v24..v26 and v56 must give auto's bits.
  *   v11 moe_mid_mx as dispatched until run 18 (KS=2, NT=4, 2 blocks/SM; only P in
  *   [4E, 32E]), and its knobs: v14 NT=2 (BN=128) 3 blocks/SM (production since run 56,
  *   the table decode), v15 KS=3 (K=2880 has 90 k-steps: KS=4 does not divide), v17 NT=2
@@ -316,9 +316,6 @@ template <int EPI> static void run_ver(int v, const MoeArgs &a) {
     case 25: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3>(a, 0); break;
     case 26: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 1, 6>(a, 0); break;
     case 56: wgmma_launch<EPI, 64, 256, false, 1, 4>(a, 0); break;
-    /* DESC (the B descriptors built once): v73 v25's, v74 v7's */
-    case 73: wgmma_launch<EPI, 64, 256, EPI == MOE_MLP2, 2, 3, true>(a, 0); break;
-    case 74: wgmma_launch<EPI, 128, 128, false, MOE_KS, MOE_NS, true>(a, 0); break;
 #endif
     default: if (v >= 11) return; // retired knobs (run 18): L2 size hint, FOLD
     }
@@ -445,7 +442,7 @@ int main(void) {
                         "v49 v44 2 parts", "v50 v44 As", "v51 v50 U12", "v52 v50 U24 b3",
                         "v53 v44 U12", "v54 v50 LQ G2", "v55 v50 LQ G3", "v56 wg64 sf",
                         "v57", "v58", "v59", "v60", "v61", "v62", "v63", "v64", "v65", "v66", "v67",
-                        "v68", "v69", "v70", "v71", "v72", "v73 v25 desc", "v74 v7 desc"};
+                        "v68", "v69", "v70", "v71", "v72", "v73", "v74"};
     const std::vector<int> Ms = bu_env_list("BENCH_M", {1, 8, 64, 256, 1024, 2048, 4096}),
                            Vs = bu_env_list("BENCH_V", {});  // e.g. BENCH_M=342 BENCH_V=11 for ncu
     for (int M : Ms) if (M < 1 || M > Mmax) { printf("BENCH_M: 1..%d\n", Mmax); return 1; }
@@ -478,21 +475,19 @@ int main(void) {
         };
         std::vector<uint16_t> h11, h0; std::vector<float> yp11, yp0;  // v11's and auto's outputs
         for (int v = 0; v < NVER; v++) {
-            const bool w64 = (v >= 24 && v <= 26) || v == 56 || v == 73; // 64-row wgmma slots
-            const bool wg128 = v == 74; // v7 with DESC
+            const bool w64 = (v >= 24 && v <= 26) || v == 56; // 64-row wgmma slots
             if (v == 1 && P > E * 64) continue;  // gemv re-reads weights per 16 pairs
             if (v >= 4 && v <= 10 && P < E * 16) continue;  // tiles for many pairs per expert
-            if ((v == 12 || v == 13 || (v >= 20 && !w64 && !wg128)) && P > E * 64) continue;  // as v1
+            if ((v == 12 || v == 13 || (v >= 20 && !w64)) && P > E * 64) continue;  // as v1
 #if !defined(GETP_WGMMA)
-            if (w64 || wg128 || (v >= 7 && v <= 10)) continue;
+            if (w64 || (v >= 7 && v <= 10)) continue;
 #endif
             if (w64 && P < E * 8) continue;   // tiles for a few dozen pairs per expert and more
-            if (wg128 && P < E * 16) continue;
-            if (v >= 27 && v != 56 && !w64 && !wg128 && M > 8) continue;   // one A row a lane
+            if (v >= 27 && v != 56 && !w64 && M > 8) continue;   // one A row a lane
             if ((v == 54 || v == 55) && M > 1) continue; // one staged row a slot
             if (v >= 11 && v != 12 && v != 13 && v < 20 && (P < E * 4 || P > E * MOE_MID_BM)) continue;  // moe_mid_mx's range
             if (!Vs.empty() && std::find(Vs.begin(), Vs.end(), v) == Vs.end()) continue;
-            if (v == 16 || v == 18 || v == 19 || (v >= 57 && v <= 72)) continue;  // retired (runs 18, 90, 91)
+            if (v == 16 || v == 18 || v == 19 || (v >= 57 && v <= 74)) continue;  // retired (runs 18, 90, 91, 93)
             const bool rg = v == 42 || v == 43; // the row-grouped copy
             MoeArgs a1 = {dt, {1, rg ? dgb1 : db1, rg ? dgs1 : ds1, NULL}, dbias1, doff, dsorted, dh, NULL, M, k, E, 2 * I, H, 7.0f, NULL, 0};
             MoeArgs a2 = {dh, {1, rg ? dgb2 : db2, rg ? dgs2 : ds2, NULL}, dbias2, doff, dsorted, NULL, dyp, M, k, E, H, I, 0.0f, NULL, 0};

@@ -52,12 +52,10 @@ constexpr size_t moe_wgmma_smem(void) {
  * an expert, 120b quick +1.3%, the same elsewhere). Run 91 also read the next
  * stage's raw rows ahead of the MMAs: alone +-1.5%, with EVEN a spill and
  * 0.99x; not kept.
- * DESC (playground v73 / v74, not yet measured): the B descriptors built once
- * and offset a stage, not rebuilt from the pointer (~7 instructions each, 4 a
- * stage): a descriptor's start address is the shared address over 16, so
- * adding a uint4 offset adds it there, and no address in the 228 KB window
- * carries out of the 14-bit field; the same descriptors, so the same bits. */
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool DESC = false,
+ * The B descriptors built once a block and offset a stage instead of rebuilt
+ * from the pointer (session 21's DESC): 1.00-1.01x in the playground (RESULTS
+ * run 93); not kept. */
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS,
           int MINB = (BM * BN <= 128 * 128 ? 2 : 1)>
 __global__ void __launch_bounds__(256, MINB)
 moe_wgmma_mx(MoeArgs a) {
@@ -110,7 +108,6 @@ moe_wgmma_mx(MoeArgs a) {
     const int kc = tile_k_off() / 8;
     const int arow = wm * 64 + (warp % 4) * 16 + tile_a_row(0);
     const int aoff0 = moe_swz(arow, kc), aoff1 = moe_swz(arow + 8, kc);
-    const uint64_t desc0 = wg_desc(sdec + wn * WN * 2, 128, 256); // DESC: stage 0, k-step 0
     for (int st = 0; st < nst; st++) {
         stages.advance(st);
         /* No branch around the wgmma chain (ptxas serializes wgmma on divergent
@@ -129,14 +126,8 @@ moe_wgmma_mx(MoeArgs a) {
         for (int ks = 0; ks < KS; ks++) {
             /* my columns' core matrices: 8 columns = 16 uint4 (SBO 256 bytes) */
             const uint4 *sb = sdec + (st & 1) * SD + ks * BN * 4 + wn * WN * 2;
-            if (DESC) {
-                const uint64_t d0 = desc0 + (uint64_t)((st & 1) * SD + ks * BN * 4);
-                wg_mma<WN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, d0);
-                wg_mma<WN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, d0 + BN * 2);
-            } else {
-                wg_mma<WN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
-                wg_mma<WN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
-            }
+            wg_mma<WN>(d, x0[ks].x, x1[ks].x, x0[ks].y, x1[ks].y, wg_desc(sb, 128, 256));
+            wg_mma<WN>(d, x0[ks].z, x1[ks].z, x0[ks].w, x1[ks].w, wg_desc(sb + BN * 2, 128, 256));
         }
         wg_commit();
         if (st + 1 < nst) {
@@ -159,11 +150,11 @@ moe_wgmma_mx(MoeArgs a) {
 
 /* ---- launchers ---- */
 
-template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS, bool DESC = false,
+template <int EPI, int BM, int BN, bool NFAST, int KS = MOE_KS, int NS = MOE_NS,
           int MINB = (BM * BN <= 128 * 128 ? 2 : 1)>
 static void wgmma_launch(const MoeArgs &a, hipStream_t stream) {
     if ((a.K / 32) % KS) fatal("moe_wgmma_mx: %d k-steps, not a multiple of the %d a stage", a.K / 32, KS);
-    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, DESC, MINB>;
+    auto fn = moe_wgmma_mx<EPI, BM, BN, NFAST, KS, NS, MINB>;
     const size_t smem = moe_wgmma_smem<BM, BN, KS, NS>();
     GPU_CHECK(hipFuncSetAttribute((const void *)fn, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     const unsigned slots = moe_grid_slots(a.M * a.k, BM, a.E), cols = (unsigned)((a.N + BN - 1) / BN);
