@@ -53,12 +53,11 @@ static int pick_batch(GpuEngine *g, int runnable, int cap, int sampled, Err *err
             err_set(err, "gpu: not enough memory for one sequence of %d positions", cap);
             return -1;
         }
-        /* Balance the waves: 2,048 requests on room for 2,000 run as 2 x 1,024,
-         * not 2,000 then a 48-sequence tail at small-batch speed. */
-        if (B < runnable) {
-            const int waves = (runnable + B - 1) / B;
-            B = (runnable + waves - 1) / waves;
-        }
+        /* Every slot the memory holds, the waves not balanced: a step's time
+         * grows more slowly than its rows (the weights are read once a step),
+         * so for a fixed count of waves full waves and one short tail cost
+         * less than equal waves (bench/RESULTS.md run 94: 120b io1k, 1,024
+         * requests, 768 + 256 beat 2 x 512 by 3.3%). */
     }
     return B < runnable ? B : runnable;
 }
