@@ -56,8 +56,9 @@ static int pick_batch(GpuEngine *g, int runnable, int cap, int sampled, Err *err
         /* Every slot the memory holds, the waves not balanced: a step's time
          * grows more slowly than its rows (the weights are read once a step),
          * so for a fixed count of waves full waves and one short tail cost
-         * less than equal waves (bench/RESULTS.md run 94: 120b io1k, 1,024
-         * requests, 768 + 256 beat 2 x 512 by 3.3%). */
+         * less than equal waves (bench/RESULTS.md: 120b io1k, 1,024 requests,
+         * run 94: 768 + 256 beat 2 x 512 by 3.3% in one call; run 96: this
+         * choice, 966 + 58, by 6.3%). */
     }
     return B < runnable ? B : runnable;
 }
