@@ -5,6 +5,7 @@
 #   fuzz_requests         an input file: stream, detection, course/JSONL/Batch readers, writers
 #   fuzz_tokenizer        encode/decode of any bytes: decode(encode(x)) == x
 #   fuzz_tokenizer_file   a rank file or tokenizer.bin from any bytes
+#   fuzz_journal          a journal file (--resume) and one record's payload (src/journal.c)
 # Tests (ctest -L fuzz): each target runs GETP_FUZZ_SECONDS (default 10) from its seed
 # corpus fuzz/corpus/<name>/ (new inputs go to the build tree, the repository stays as is).
 # GETP_FUZZ_TOKENIZER: the tokenizer file fuzz_requests and fuzz_tokenizer run with
@@ -22,7 +23,7 @@ set(GETP_FUZZ_TOKENIZER "" CACHE FILEPATH "Tokenizer file for the fuzz targets (
 
 enable_testing()
 add_custom_target(fuzz_all)
-foreach(name safetensors requests tokenizer tokenizer_file)
+foreach(name safetensors requests tokenizer tokenizer_file journal)
   add_executable(fuzz_${name} ${CMAKE_SOURCE_DIR}/fuzz/fuzz_${name}.c)
   target_include_directories(fuzz_${name} PRIVATE ${CMAKE_SOURCE_DIR}/fuzz)
   target_link_libraries(fuzz_${name} PRIVATE getp_core)
