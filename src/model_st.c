@@ -239,7 +239,16 @@ static int st_check_overlap(const char *file, StEntry *e, int n, Err *err) {
     return GETP_OK;
 }
 
+/* Room for one more entry. st_parse_header makes room before anything else,
+ * so an index that was parsed into always has storage: the sort, the overlap
+ * check and the lookup never pass NULL to qsort / bsearch (or do NULL + 0),
+ * even for a header of no tensors. */
+static void st_index_room(StIndex *ix) {
+    if (ix->n == ix->cap) ix->cap = ix->cap ? 2 * ix->cap : 256, ix->e = xrealloc(ix->e, (size_t)ix->cap * sizeof *ix->e);
+}
+
 static int st_parse_header(const char *file, int fi, const uint8_t *base, size_t size, StIndex *ix, Err *err) {
+    st_index_room(ix);
     if (size < 8) return err_set(err, "%s: file of %zu bytes is too small for a safetensors header", file, size);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | base[i];
@@ -254,7 +263,7 @@ static int st_parse_header(const char *file, int fi, const uint8_t *base, size_t
     json_t *v;
     json_object_foreach(root, name, v) {
         if (rc || strcmp(name, "__metadata__") == 0) continue;
-        if (ix->n == ix->cap) ix->cap = ix->cap ? 2 * ix->cap : 256, ix->e = xrealloc(ix->e, (size_t)ix->cap * sizeof *ix->e);
+        st_index_room(ix);
         StEntry *e = &ix->e[ix->n];
         memset(e, 0, sizeof *e);
         rc = st_parse_entry(file, name, v, base + 8 + hlen, size - 8 - hlen, e, err);
@@ -264,7 +273,7 @@ static int st_parse_header(const char *file, int fi, const uint8_t *base, size_t
         ix->n++;
     }
     json_decref(root);
-    if (rc || ix->n == first) return rc; // a header of no tensors: nothing overlaps (and ix->e may be NULL)
+    if (rc) return rc;
     return st_check_overlap(file, ix->e + first, ix->n - first, err);
 }
 
@@ -272,7 +281,6 @@ static int cmp_name(const void *a, const void *b) { return strcmp(((const StEntr
 
 /* Sort the index by name and refuse a name present twice. */
 static int st_sort_unique(StIndex *ix, Err *err) {
-    if (ix->n < 2) return GETP_OK; // (and ix->e may be NULL: no qsort on it)
     qsort(ix->e, (size_t)ix->n, sizeof *ix->e, cmp_name);
     for (int i = 1; i < ix->n; i++)
         if (strcmp(ix->e[i - 1].name, ix->e[i].name) == 0)
@@ -303,7 +311,7 @@ int model_st_header_check(const char *name, const uint8_t *base, size_t size, Er
 static const StEntry *st_expect(const StIndex *ix, const char *name, const char *const *dtypes, int ndim,
                                 const int64_t *shape, Err *err) {
     StEntry key = {.name = (char *)name};
-    const StEntry *e = ix->n ? bsearch(&key, ix->e, (size_t)ix->n, sizeof *ix->e, cmp_name) : NULL;
+    const StEntry *e = bsearch(&key, ix->e, (size_t)ix->n, sizeof *ix->e, cmp_name);
     if (!e) return err_set(err, "%s: tensor %s is missing", ix->dir, name), NULL;
     int ok = 0;
     for (int i = 0; dtypes[i]; i++) ok |= strcmp(e->dtype, dtypes[i]) == 0;
