@@ -4,7 +4,9 @@
  * round of launches; the host gets back one small record per row. A row with
  * a filter (top_k, top_p, min_p) and no logprobs takes the split path (its
  * section below: three streaming passes over C blocks per row, then one block
- * that decides from a few thousand ids); every other row, and any the split
+ * that decides from a few thousand ids), and so does a row with no filter and
+ * no logprobs when it gets two chunks or more (the chunks' masses, then one
+ * block that draws inside one chunk); every other row, and any the split
  * path cannot finish, is done by one block (sample_one_row), as follows.
  *
  * The rule, and why this kernel gives exactly the ids of sampler.c: every
@@ -521,8 +523,21 @@ __device__ __forceinline__ void sample_one_row(SampleOut *o, const float *row, c
  *                     ceil(top_p * z), z the mass of the first k, or of all;
  *                     min_p: the ids with x >= log(min_p)), keeps the
  *                     shortest, and draws in id order.
+ * A row with no filter with an effect (T > 0, no logprobs: every id kept,
+ * OpenAI's recommended T 1, top_p 1 among them) on C >= 2 chunks (mode 2):
+ *   f32_split_max     as above;
+ *   f32_split_hist    per chunk: the integer mass of its ids (cmass);
+ *   f32_sample_rows   one block per row scans the chunks' masses in chunk
+ *                     order for the chunk holding target = floor(u * W), W
+ *                     their sum, then draws inside that chunk as
+ *                     sample_one_row does inside its thread chunks.
+ * sample_one_row reads such a row three times at one block's pace, every
+ * mass an exp on one SM: at batch 1 ~180 us a token (bench/RESULTS.md run 96:
+ * -t 1.0 -p 1.0 7.7% under greedy). W and the target are the same integers,
+ * so the id is too. GETP_NO_SAMPLE_PLAIN=1 keeps such rows on sample_one_row
+ * (A/B runs).
  * What the split path cannot finish (greedy, logprobs, no filter with an
- * effect, a non-finite logit, more than SAMPLE_CAND ids up to G, a top_k
+ * effect on one chunk, a non-finite logit, more than SAMPLE_CAND ids up to G, a top_k
  * bin beyond d = 32 with top_p on) f32_sample_rows does by sample_one_row.
  * Every value is an integer sum, a max or a sorted set: the ids do not depend
  * on C, on R, on which rows share a launch, or on the order of atomics.
@@ -542,8 +557,9 @@ struct SplitRow {
     int cbad[SPLIT_MAX_CHUNKS];
     uint32_t cnt[SAMPLE_BINS];           // f32_split_hist
     unsigned long long mass[SAMPLE_BINS];
+    unsigned long long cmass[SPLIT_MAX_CHUNKS]; // f32_split_hist, rows with no filter: per chunk
     unsigned long long z_total; // f32_split_select: the mass of all ids (top_p without top_k)
-    int mode;                   // 1: the gathered ids decide; 0: sample_one_row
+    int mode;                   // 1: the gathered ids decide; 2: the chunks' masses; 0: sample_one_row
     int flags;
     int n_cand;
     unsigned long long cand[SAMPLE_CAND]; // (~key << 32 | id), in no order
@@ -555,6 +571,13 @@ __device__ __forceinline__ bool split_k_on(const SampleRow &sr, int V) {
 
 __device__ __forceinline__ bool split_eligible(const SampleRow &sr, int V) {
     return sr.inv_t > 0.0f && sr.n_top < 0 && (split_k_on(sr, V) || sr.top_p < 1.0f || sr.min_x > -INFINITY);
+}
+
+/* A row that keeps every id (no filter with an effect, no logprobs), drawn
+ * from the chunks' masses: on two chunks or more (on one, sample_one_row's
+ * own passes are the same work), and unless the launcher turned it off. */
+__device__ __forceinline__ bool split_plain(const SampleRow &sr, int V, int C, int plain_on) {
+    return plain_on && C >= 2 && sr.inv_t > 0.0f && sr.n_top < 0 && !split_eligible(sr, V);
 }
 
 /* Masses are binned only for top_p without top_k (with top_k, z is the mass of
@@ -590,15 +613,15 @@ __device__ __forceinline__ unsigned long long split_mass_of(uint32_t key, float 
 
 
 __global__ void __launch_bounds__(SPLIT_THREADS)
-f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr, int plain_on) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ float s_m[SPLIT_NW];
     __shared__ int s_bad[SPLIT_NW];
     const int r = blockIdx.y, c = blockIdx.x, C = gridDim.x;
     SplitRow &g = scr[r];
-    if (c == 0 && threadIdx.x == 0) g.mode = 0; // until f32_split_select says otherwise
+    if (c == 0 && threadIdx.x == 0) g.mode = 0; // until f32_split_select (or _hist) says otherwise
     const SampleRow sr = rows[r];
-    if (!split_eligible(sr, V)) return;
+    if (!split_eligible(sr, V) && !split_plain(sr, V, C, plain_on)) return;
     const float *row = logits + (int64_t)r * V;
     int lo, hi;
     split_chunk(V, c, C, &lo, &hi);
@@ -616,18 +639,34 @@ f32_split_max(const float *logits, const SampleRow *rows, int V, SplitRow *scr) 
 }
 
 __global__ void __launch_bounds__(SPLIT_THREADS)
-f32_split_hist(const float *logits, const SampleRow *rows, int V, SplitRow *scr) {
+f32_split_hist(const float *logits, const SampleRow *rows, int V, SplitRow *scr, int plain_on) {
     port_dep_enter(); // port.h "launching": nothing read or written before it
     __shared__ uint32_t cnt[SAMPLE_BINS];
     __shared__ unsigned long long mass[SAMPLE_BINS];
     const int r = blockIdx.y, c = blockIdx.x, C = gridDim.x;
     const SampleRow sr = rows[r];
-    if (!split_eligible(sr, V)) return;
+    const bool plain = split_plain(sr, V, C, plain_on);
+    if (!split_eligible(sr, V) && !plain) return;
     SplitRow &g = scr[r];
     float m;
     int bad;
     split_row_max(g, C, &m, &bad);
-    if (bad) return;
+    if (bad) return; // mode stays 0: sample_one_row gives id -1
+    if (plain) { // the chunk's mass, an exact integer sum (mass[0..SPLIT_NW) as scratch)
+        const float *row = logits + (int64_t)r * V;
+        int lo, hi;
+        split_chunk(V, c, C, &lo, &hi);
+        unsigned long long w = 0;
+#pragma unroll 4
+        for (int i = lo + threadIdx.x; i < hi; i += SPLIT_THREADS) w += sampler_mass(sampler_x(row[i], m, sr.inv_t));
+        unsigned long long all;
+        exscan_u64<SPLIT_THREADS>(w, &all, mass);
+        if (threadIdx.x == 0) {
+            g.cmass[c] = all;
+            if (c == 0) g.mode = 2;
+        }
+        return;
+    }
     const bool need_mass = split_need_mass(sr, V);
     for (int b = threadIdx.x; b < SAMPLE_BINS; b += SPLIT_THREADS) cnt[b] = 0, mass[b] = 0;
     __syncthreads();
@@ -832,8 +871,59 @@ __device__ __forceinline__ bool split_finish(SampleOut *o, const SampleRow &sr, 
     return true;
 }
 
+/* Mode 2: a row that keeps every id, from its chunks' masses (see the split
+ * path's comment); false (every thread) if the sums disagree, which they
+ * cannot unless the row changed: then sample_one_row decides. */
+__device__ __forceinline__ bool split_plain_draw(SampleOut *o, const float *row, const SampleRow &sr, int V,
+                                                 const SplitRow &g, int C, SampleShared &sh) {
+    static_assert(SPLIT_MAX_CHUNKS <= SAMPLE_THREADS, "a chunk's mass a thread");
+    float m;
+    int bad;
+    split_row_max(g, C, &m, &bad);
+    if (bad) return false;
+    /* the chunk holding the target: the chunks' masses scanned in chunk order */
+    const unsigned long long w = (int)threadIdx.x < C ? g.cmass[threadIdx.x] : 0ull;
+    unsigned long long total;
+    const unsigned long long before = block_exscan_u64(w, &total, sh);
+    const unsigned long long target = sampler_target(sr.u, total);
+    if (threadIdx.x == 0) sh.pos = -1;
+    __syncthreads();
+    if (target >= before && target < before + w) sh.pos = (int)threadIdx.x, sh.rem = target - before;
+    __syncthreads();
+    const int cs = sh.pos;
+    const unsigned long long rem = sh.rem, wc = cs >= 0 ? g.cmass[cs] : 0ull;
+    if (cs < 0) return false;
+    /* inside it: a contiguous run of ids a thread, in id order */
+    int clo, chi;
+    split_chunk(V, cs, C, &clo, &chi);
+    const int per = (chi - clo + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
+    const int lo = min(chi, clo + (int)threadIdx.x * per), hi = min(chi, lo + per);
+    unsigned long long mass = 0;
+    for (int i = lo; i < hi; i++) mass += sampler_mass(sampler_x(row[i], m, sr.inv_t));
+    unsigned long long ctot;
+    const unsigned long long cb = block_exscan_u64(mass, &ctot, sh);
+    if (ctot != wc) return false;
+    if (threadIdx.x == 0) sh.found = -1;
+    __syncthreads();
+    if (rem >= cb && rem < cb + mass) {
+        unsigned long long run = cb;
+        for (int i = lo; i < hi; i++) {
+            run += sampler_mass(sampler_x(row[i], m, sr.inv_t));
+            if (run > rem) {
+                sh.found = i;
+                break;
+            }
+        }
+    }
+    __syncthreads();
+    const int id = sh.found;
+    if (id < 0) return false;
+    if (threadIdx.x == 0) o->id = id;
+    return true;
+}
+
 /* One block per row: the split path's draw where f32_split_select set mode
- * 1 (scr given), sample_one_row otherwise. */
+ * 1, or f32_split_hist mode 2 (scr given), sample_one_row otherwise. */
 __global__ void __launch_bounds__(SAMPLE_THREADS)
 f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int V, const SplitRow *scr,
                 int C) {
@@ -848,12 +938,15 @@ f32_sample_rows(SampleOut *out, const float *logits, const SampleRow *rows, int 
         split_row_max(g, C, &m, &bad);
         if (!bad && split_finish(o, sr, V, g, m, sh)) return;
         __syncthreads();
+    } else if (scr && scr[blockIdx.x].mode == 2) { // set only for a row split_plain took
+        if (split_plain_draw(o, logits + (int64_t)blockIdx.x * V, sr, V, scr[blockIdx.x], C, sh)) return;
+        __syncthreads();
     }
     sample_one_row(o, logits + (int64_t)blockIdx.x * V, sr, V, sh);
 }
 
-/* The split path's scratch, grown on demand to SPLIT_GROUP rows (~46 KB a
- * row: 47 MB at most, inside the engine's 1 GB reserve). One device per
+/* The split path's scratch, grown on demand to SPLIT_GROUP rows (~47 KB a
+ * row: 48 MB at most, inside the engine's 1 GB reserve). One device per
  * process and one stream at a time use it, as the engine runs; the first call
  * is not in graph capture (as matmul.hip's key scratch). */
 static SplitRow *split_scr = NULL;
@@ -864,6 +957,8 @@ void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow 
     CHECK(R >= 0 && V > 0);
     if (fast_rows) *fast_rows = 0;
     if (R == 0) return;
+    static int plain_on = -1; // rows with no filter on the split path too (GETP_NO_SAMPLE_PLAIN=1: not)
+    if (plain_on < 0) plain_on = !env_flag("GETP_NO_SAMPLE_PLAIN");
     if (chunks < 0) { // every row by sample_one_row
         port_launch(f32_sample_rows, R, SAMPLE_THREADS, 0, stream, out, logits, rows, V, NULL, 1);
         GPU_CHECK_LAUNCH();
@@ -884,8 +979,8 @@ void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow 
         C = C < 1 ? 1 : C > c_max ? c_max : C;
         const dim3 grid(C, n);
         const float *l = logits + (size_t)r0 * V;
-        port_launch(f32_split_max, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr);
-        port_launch(f32_split_hist, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr);
+        port_launch(f32_split_max, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr, plain_on);
+        port_launch(f32_split_hist, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr, plain_on);
         port_launch(f32_split_select, grid, SPLIT_THREADS, 0, stream, l, rows + r0, V, split_scr);
         port_launch(f32_sample_rows, n, SAMPLE_THREADS, 0, stream, out + r0, l, rows + r0, V, split_scr, C);
         GPU_CHECK_LAUNCH();
@@ -894,7 +989,7 @@ void sample_rows_f32_split(SampleOut *out, const float *logits, const SampleRow 
             for (int i = 0; i < n; i++) {
                 int mode = 0;
                 GPU_CHECK(hipMemcpy(&mode, &split_scr[i].mode, sizeof mode, hipMemcpyDeviceToHost));
-                *fast_rows += mode == 1;
+                *fast_rows += mode != 0;
             }
         }
     }

@@ -17,7 +17,10 @@
  *    launch, each row alone with 1, 3, 17 and the default number of chunks,
  *    and every row by one block (the split path off) give the CPU sampler's
  *    id, every time; the split path must have decided the model-like and tied
- *    rows (else this would test the other path);
+ *    rows (else this would test the other path); rows with no filter (T 1,
+ *    T 0.7) on every kind, which the split path draws from its chunks' masses
+ *    on two chunks or more: each alone (the default chunks, 128 at this V on
+ *    any GPU) the split path must decide every one of them;
  *  - distribution: 2^20 draws per filter on a 12-id vocabulary follow the
  *    double-precision definition (sample_probs_reference): ids outside the
  *    kept set never drawn, chi-square p > 0.001; with the split path and
@@ -135,7 +138,7 @@ static void test_agreement(SelfTest *st, int V, int rows_per_case) {
 
 /* The split path against the CPU sampler and against itself under every split. */
 static void test_split(SelfTest *st) {
-    enum { V = 201088, KINDS = 4, SETS = 8 };
+    enum { V = 201088, KINDS = 4, SETS = 10 };
     /* kind 0: a bulk in [-6, 6] and 40 leading ids in [10, 18]; 1: ids ranked
      * 45..54 share one logit (top_k 50 cuts inside them, and they carry ~8% of
      * the kept mass), the bulk lower; 2: four
@@ -150,6 +153,8 @@ static void test_split(SelfTest *st) {
         {"T 0.6, top_k 40, top_p 0.8, min_p 0.1", 0.6f, 0.8f, 0.1f, 40, -1},
         {"T 1, top_k 3, top_p 0.5", 1.0f, 0.5f, 0.0f, 3, -1},
         {"T 1, top_p 0.9", 1.0f, 0.9f, 0.0f, 0, -1},
+        {"T 1", 1.0f, 1.0f, 0.0f, 0, -1}, // no filter: the chunks' masses
+        {"T 0.7", 0.7f, 1.0f, 0.0f, 0, -1},
     };
     float *base = (float *)xmalloc(sizeof(float) * (size_t)KINDS * V);
     for (int k = 0; k < KINDS; k++) {
@@ -177,8 +182,13 @@ static void test_split(SelfTest *st) {
     for (int t = 0; t < 32; t++) kind_of[R] = 1, set_of[R] = 1, u_of[R++] = (t + 0.5) / 32; // the tie cut
     for (int c = 2; c <= 3; c++) // the top_p boundary
         for (int t = 0; t < 8; t++) kind_of[R] = 2, set_of[R] = c, u_of[R++] = (t + 0.5) / 8;
-    int must_fast = 0; // kinds 0 and 1: the split path decides every row
-    for (int r = 0; r < R; r++) must_fast += kind_of[r] <= 1;
+    int must_fast = 0, n_plain = 0; // kinds 0 and 1: the split path decides every filtered row
+    for (int r = 0; r < R; r++) {
+        const SampleCase *c = &sets[set_of[r]];
+        const int plain = c->top_k == 0 && c->top_p >= 1.0f && c->min_p == 0.0f;
+        n_plain += plain;
+        must_fast += kind_of[r] <= 1 && !plain;
+    }
     float *l = (float *)xmalloc(sizeof(float) * (size_t)R * V);
     SampleRow *rows = (SampleRow *)xmalloc(sizeof(SampleRow) * (size_t)R);
     int32_t *want = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)R);
@@ -205,11 +215,15 @@ static void test_split(SelfTest *st) {
     sample_rows_f32_split(d_out, d_l, d_rows, R, V, -1, NULL, st->stream); // one block per row
     st_download(out, d_out, sizeof(SampleOut) * (size_t)R);
     for (int r = 0; r < R; r++) bad[1] += out[r].id != want[r];
+    int fast_alone = 0, must_alone = must_fast + n_plain; // alone, default chunks: filtered as above, every plain row
     for (int s = 0; s < 4; s++) { // each row alone: R = 1, the split forced
         GPU_CHECK(hipMemset(d_out, 0xff, sizeof(SampleOut) * (size_t)R));
-        for (int r = 0; r < R; r++)
-            sample_rows_f32_split(d_out + r, d_l + (size_t)r * V, d_rows + r, 1, V, splits[s], NULL,
+        for (int r = 0; r < R; r++) {
+            int f = 0;
+            sample_rows_f32_split(d_out + r, d_l + (size_t)r * V, d_rows + r, 1, V, splits[s], s == 0 ? &f : NULL,
                                   st->stream);
+            fast_alone += f;
+        }
         st_download(out, d_out, sizeof(SampleOut) * (size_t)R);
         for (int r = 0; r < R; r++) bad[2 + s] += out[r].id != want[r];
     }
@@ -224,6 +238,10 @@ static void test_split(SelfTest *st) {
     snprintf(name, sizeof name, "sample split: the split path decided %d of %d rows (>= %d: model-like, tied)",
              fast, R, must_fast);
     st_report(st, name, 0.0, TOL_EXACT, fast >= must_fast ? 0 : must_fast - fast);
+    snprintf(name, sizeof name,
+             "sample split: each row alone, the split path decided %d of %d (>= %d: model-like, tied, no filter)",
+             fast_alone, R, must_alone);
+    st_report(st, name, 0.0, TOL_EXACT, fast_alone >= must_alone ? 0 : must_alone - fast_alone);
     free_sample_scratch(&ss);
     st_free(d_l), st_free(d_rows), st_free(d_out);
     free(base), free(l), free(rows), free(want), free(out);
