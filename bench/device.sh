@@ -26,7 +26,7 @@
 #   same:A:B:MODE            byte comparison of the outputs of MODE run by the
 #                            bench steps of builds A and B (MODE cli: of the cli steps)
 #   mpi:NAME[:ENV]           invariance on the GPU: -np 1 vs -np 3 --share-gpu and
-#                            --batch 1 vs 64, greedy and -t 1.0 -p 0.9 -k 50
+#                            --batch 1 vs 64, greedy, -t 1.0 -p 0.9 -k 50 and -t 1.0
 #   playground:KERNEL        the kernel playground bench/kernels/bench_KERNEL.cu
 #   ncu:KERNEL:NAME[:ENV]    Nsight Compute on that playground (ENV as for bench, e.g.
 #                            BENCH_M=2048,BENCH_V=7): the 2nd launch of kernels whose name
@@ -188,12 +188,19 @@ for i, l in enumerate(sys.stdin):
             done
             continue
         fi
-        for f in "$out/bench_$a/$c"*.out; do
+        # the mode's outputs: run_bench names them after the mode, except sampled's
+        # (AT_setting: b1_greedy, full_t1p1, ...)
+        d=$out/bench_$a; outs=("$d/$c"*.out)
+        [ "$c" = sampled ] && outs=("$d/"*_greedy*.out "$d/"*_t1p1.out "$d/"*_t07k50p95.out)
+        n=0
+        for f in "${outs[@]}"; do
             [ -f "$f" ] || continue
-            g=$out/bench_$b/$(basename "$f")
+            n=$((n + 1)); g=$out/bench_$b/$(basename "$f")
             if cmp -s "$f" "$g"; then echo "SAME $c: $(basename "$f") identical ($a, $b)"
             else echo "DIFFER $c: $(basename "$f") ($a vs $b): $(cmp "$f" "$g" 2>&1 | head -1)"; fi
-        done ;;
+        done
+        # never a silent pass: nothing compared is a failure to look at
+        [ "$n" -gt 0 ] || echo "DIFFER $c: no outputs of $c under bench_$a to compare" ;;
     mpi)
         wait_for "build:$a"
         ( run_env "${b:-}"
@@ -203,8 +210,10 @@ for i, l in enumerate(sys.stdin):
 import random
 r = random.Random(5); n = 96; print(n)
 for i in range(n): print(' '.join(str(r.randrange(200000)) for _ in range(r.randint(1, 60))))" >/tmp/inv.ids
-        for flags in "" "-t 1.0 -p 0.9 -k 50 -s 11"; do
-            tag=${flags:+sampled}; tag=${tag:-greedy}
+        # greedy, filtered sampling, and T 1 with no filter (OpenAI's recommended setting:
+        # the sampler's chunk-mass path at batch 1, one block a row at 64)
+        for v in "greedy:" "sampled:-t 1.0 -p 0.9 -k 50 -s 11" "plain:-t 1.0 -s 13"; do
+            tag=${v%%:*}; flags=${v#*:}
             # shellcheck disable=SC2086
             { mpirun --oversubscribe -np 1 "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags -o "/tmp/inv_np1_$tag" &&
               mpirun --oversubscribe -np 3 "$g" /tmp/tiny_inv --input-format ids -i /tmp/inv.ids -n 96 $flags --share-gpu -o "/tmp/inv_np3_$tag" &&
